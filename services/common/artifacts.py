@@ -1,0 +1,67 @@
+"""Artifact store: a local directory by default, any fsspec URL (s3://, gs://, ...) otherwise.
+
+Keys are built from ids by ``artifact_key`` and never from user text, so a spec cannot
+name a path. Writes go to a temporary name and are renamed, so a reader never sees half
+a file and a redelivered task simply overwrites the same key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+
+import fsspec
+
+_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+def artifact_key(*parts: str) -> str:
+    for part in parts:
+        if not _KEY_PART.match(part) or ".." in part:
+            raise ValueError(f"invalid artifact key part {part!r}")
+    return "/".join(parts)
+
+
+@dataclass
+class ArtifactStore:
+    url: str
+
+    def __post_init__(self) -> None:
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.root = self.root.rstrip("/")
+        if self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol:
+            os.makedirs(self.root, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        artifact_key(*key.split("/"))  # re-validate
+        return f"{self.root}/{key}"
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        parent = path.rsplit("/", 1)[0]
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        with self.fs.open(tmp, "wb") as fh:
+            fh.write(data)
+        self.fs.mv(tmp, path)
+
+    def get(self, key: str) -> bytes:
+        with self.fs.open(self._path(key), "rb") as fh:
+            return fh.read()
+
+    def exists(self, key: str) -> bool:
+        return bool(self.fs.exists(self._path(key)))
+
+    def size(self, key: str) -> int:
+        return int(self.fs.size(self._path(key)))
+
+    def local_path(self, key: str) -> str | None:
+        """Filesystem path when the store is local (for streaming downloads), else None."""
+        return self._path(key) if "file" in self.fs.protocol else None
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)

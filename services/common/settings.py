@@ -1,0 +1,66 @@
+"""One settings class for every service. Embedded defaults when no URLs are set."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    home: Path = Field(
+        Path("var"),
+        validation_alias="ICL_IT_HOME",
+        description="Where embedded state lives (SQLite files, artifacts, model cache).",
+    )
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    artifact_url: str | None = Field(None, validation_alias="ARTIFACT_URL")
+    model_cache: Path | None = Field(None, validation_alias="ICL_IT_MODEL_CACHE")
+    model_dirs: str = Field(
+        "",
+        validation_alias="ICL_IT_MODEL_DIRS",
+        description="os.pathsep-separated directories a spec may load local models from.",
+    )
+    port: int = Field(8000, validation_alias="ICL_IT_PORT")
+    host: str = Field("127.0.0.1", validation_alias="ICL_IT_HOST")
+    device: str | None = Field(None, validation_alias="ICL_IT_DEVICE")
+    task_time_limit_s: int = Field(4 * 3600, validation_alias="ICL_IT_TASK_TIME_LIMIT")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.home / 'icl_it.db').resolve()}"
+
+    @property
+    def broker_url(self) -> str:
+        if self.redis_url:
+            return self.redis_url
+        return f"sqla+sqlite:///{(self.home / 'broker.db').resolve()}"
+
+    @property
+    def artifacts(self) -> str:
+        return self.artifact_url or str((self.home / "artifacts").resolve())
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return (self.model_cache or self.home / "models").resolve()
+
+    @property
+    def allowed_model_dirs(self) -> list[Path]:
+        import os
+
+        return [Path(p).resolve() for p in self.model_dirs.split(os.pathsep) if p]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

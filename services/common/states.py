@@ -1,0 +1,99 @@
+"""Hidden states of one run, as plain numpy with named axes (no torch).
+
+Written by the GPU worker, read by the analysis service. Stored as one safetensors file
+whose metadata names every axis, so the artifact is self-describing:
+
+    hidden:       [n_examples, n_conditions, n_layers + 1, d_model]  float32
+    label_logits: [n_examples, n_conditions, n_labels]               float32
+    labels:       [n_examples]                                       int64 (-1: no label)
+
+Layer 0 is the embedding output; layer i (1..n_layers) is the output of decoder block i,
+i.e. ``hidden_states[i]`` from transformers' ``output_hidden_states=True``. The position is
+the last prompt token of each condition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+CONDITIONS = ("anchor", "icl", "it", "it_untuned")
+
+
+def layer_names(n_layers: int) -> list[str]:
+    return ["embeddings"] + [f"block_{i}" for i in range(1, n_layers + 1)]
+
+
+@dataclass
+class RunStates:
+    hidden: np.ndarray  # [n_examples, n_conditions, n_layers+1, d_model]
+    label_logits: np.ndarray  # [n_examples, n_conditions, n_labels]
+    labels: np.ndarray  # [n_examples]
+    conditions: list[str]
+    example_ids: list[str]
+    label_names: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_ex, n_cond, _, _ = self.hidden.shape
+        assert n_cond == len(self.conditions), (self.hidden.shape, self.conditions)
+        assert n_ex == len(self.example_ids) == self.labels.shape[0]
+        assert self.label_logits.shape[:2] == (n_ex, n_cond)
+
+    @property
+    def n_layers(self) -> int:
+        return self.hidden.shape[2] - 1
+
+    @property
+    def layer_names(self) -> list[str]:
+        return layer_names(self.n_layers)
+
+    def condition(self, name: str) -> np.ndarray:
+        """[n_examples, n_layers+1, d_model] for one condition."""
+        return self.hidden[:, self.conditions.index(name)]
+
+    def to_bytes(self) -> bytes:
+        header = {
+            "axes.hidden": "example,condition,layer,d_model",
+            "axes.label_logits": "example,condition,label",
+            "conditions": json.dumps(self.conditions),
+            "example_ids": json.dumps(self.example_ids),
+            "label_names": json.dumps(self.label_names),
+            "layer_names": json.dumps(self.layer_names),
+            "layer_indexing": "0 = embedding output; i = output of decoder block i",
+            "position": "last prompt token",
+            "meta": json.dumps(self.meta, sort_keys=True),
+        }
+        return st_save(
+            {
+                "hidden": np.ascontiguousarray(self.hidden, dtype=np.float32),
+                "label_logits": np.ascontiguousarray(self.label_logits, dtype=np.float32),
+                "labels": np.ascontiguousarray(self.labels, dtype=np.int64),
+            },
+            metadata=header,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RunStates:
+        tensors = st_load(data)
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + n]).get("__metadata__", {})
+        return cls(
+            hidden=tensors["hidden"],
+            label_logits=tensors["label_logits"],
+            labels=tensors["labels"],
+            conditions=json.loads(header["conditions"]),
+            example_ids=json.loads(header["example_ids"]),
+            label_names=json.loads(header["label_names"]),
+            meta=json.loads(header.get("meta", "{}")),
+        )
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
