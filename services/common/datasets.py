@@ -1,0 +1,133 @@
+"""Task datasets: the builtin JSONL files, and users' uploads in the same format.
+
+Classification rows are ``{"text": ..., "label": ...}``; translation rows are
+``{"source": ..., "target": ...}`` (normalised here to text=source, label=target).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from services.common.catalog import BUILTIN_TASKS, TaskInfo
+
+MAX_ROWS = 20_000
+MAX_TEXT_CHARS = 2_000
+MAX_LABELS = 32
+
+
+class DatasetError(ValueError):
+    """A dataset file that does not follow the documented format (line numbers included)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    index: int
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    info: TaskInfo
+    examples: tuple[Example, ...]
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def is_classification(self) -> bool:
+        return self.info.kind == "classification"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.info.labels
+
+
+def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, str]]]:
+    """Validate a JSONL dataset; returns (kind, rows). Raises DatasetError naming the line."""
+    rows: list[dict[str, str]] = []
+    kind: str | None = None
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{name}: line {lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise DatasetError(f"{name}: line {lineno}: expected a JSON object")
+        keys = set(obj)
+        row_kind = (
+            "classification"
+            if keys == {"text", "label"}
+            else "translation"
+            if keys == {"source", "target"}
+            else None
+        )
+        if row_kind is None:
+            raise DatasetError(
+                f"{name}: line {lineno}: keys must be exactly text+label or source+target, "
+                f"got {sorted(keys)}"
+            )
+        if kind is None:
+            kind = row_kind
+        elif kind != row_kind:
+            raise DatasetError(f"{name}: line {lineno}: mixes {kind} and {row_kind} rows")
+        for key, value in obj.items():
+            if not isinstance(value, str) or not value.strip():
+                raise DatasetError(f"{name}: line {lineno}: {key!r} must be a non-empty string")
+            if len(value) > MAX_TEXT_CHARS:
+                raise DatasetError(
+                    f"{name}: line {lineno}: {key!r} longer than {MAX_TEXT_CHARS} characters"
+                )
+        rows.append(obj)
+        if len(rows) > MAX_ROWS:
+            raise DatasetError(f"{name}: more than {MAX_ROWS} rows")
+    if kind is None or len(rows) < 2:
+        raise DatasetError(f"{name}: needs at least 2 rows")
+    if kind == "classification":
+        labels = {r["label"] for r in rows}
+        if len(labels) > MAX_LABELS:
+            raise DatasetError(f"{name}: {len(labels)} distinct labels (max {MAX_LABELS})")
+        if len(labels) < 2:
+            raise DatasetError(f"{name}: needs at least 2 distinct labels")
+    return kind, rows
+
+
+def _to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Dataset:
+    if kind == "classification":
+        examples = tuple(Example(i, r["text"], r["label"]) for i, r in enumerate(rows))
+    else:
+        examples = tuple(Example(i, r["source"], r["target"]) for i, r in enumerate(rows))
+    return Dataset(info, examples)
+
+
+def load_builtin(name: str) -> Dataset:
+    if name not in BUILTIN_TASKS:
+        raise DatasetError(f"unknown task {name!r}; builtin tasks: {sorted(BUILTIN_TASKS)}")
+    info = BUILTIN_TASKS[name]
+    raw = resources.files("services.common").joinpath("data", info.file).read_text("utf-8")
+    kind, rows = parse_jsonl(raw, name=info.file)
+    assert kind == info.kind, (name, kind)
+    return _to_dataset(info, kind, rows)
+
+
+def load_upload(dataset_id: str, path: Path) -> Dataset:
+    """An uploaded dataset, stored by id (never by a user-chosen path)."""
+    kind, rows = parse_jsonl(path.read_text("utf-8"), name=f"upload:{dataset_id}")
+    labels = tuple(sorted({r["label"] for r in rows})) if kind == "classification" else ()
+    info = TaskInfo(
+        name=f"upload:{dataset_id}",
+        kind=kind,
+        file=str(path),
+        description="User upload",
+        input_field="Input",
+        output_field="Label" if kind == "classification" else "Output",
+        instruction="",
+        labels=labels,
+    )
+    return _to_dataset(info, kind, rows)

@@ -1,0 +1,91 @@
+"""Named study designs. ``duan2023`` expands into every factor the paper studies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Scale-dependent sizes. smoke: minutes on a 2-core CPU; default: under an hour on one;
+# paper: the paper's sizes (about 30 resampled inference examples, several seeds).
+SCALES: dict[str, dict[str, Any]] = {
+    "smoke": {"n": 4, "seeds": [0], "k": 2, "k_ladder": [1, 4], "epochs": 4},
+    "default": {"n": 12, "seeds": [0, 1], "k": 4, "k_ladder": [1, 2, 4, 8], "epochs": 8},
+    "paper": {"n": 30, "seeds": [0, 1, 2], "k": 4, "k_ladder": [1, 2, 4, 8, 16], "epochs": 8},
+}
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def duan2023(scale: str, data: dict[str, Any]) -> dict[str, Any]:
+    s = SCALES[scale]
+    model_name = (data.get("model") or {}).get("name", "smollm2-135m")
+    models = data.get("models") or [model_name]
+    studies = [
+        {"name": "main", "description": "ICL-IT vs anchor-ICL vs anchor-IT, layer by layer."},
+        {
+            "name": "n_demos",
+            "description": "Number of demonstrations.",
+            "factor": "demos.k",
+            "sweep": {"demos.k": s["k_ladder"]},
+        },
+        {
+            "name": "similarity",
+            "description": "Demonstration-inference similarity (sentence embeddings).",
+            "factor": "demos.selection",
+            "sweep": {"demos.selection": ["most_similar", "random", "least_similar"]},
+        },
+        {
+            "name": "label_noise",
+            "description": "Fraction of demonstration labels flipped.",
+            "factor": "demos.label_noise",
+            "sweep": {"demos.label_noise": [0.0, 0.5, 1.0]},
+        },
+        {
+            "name": "task_mismatch",
+            "description": "Translation demonstrations with sentiment inference.",
+            "factor": "demos.source_task",
+            "sweep": {"demos.source_task": [None, "translation_en_fr"]},
+        },
+        {
+            "name": "template",
+            "description": "Plain prompt vs the model's chat template.",
+            "factor": "template.kind",
+            "sweep": {"template.kind": ["plain", "chat"]},
+        },
+        {
+            "name": "model",
+            "description": "Every model the spec lists.",
+            "factor": "model.name",
+            "sweep": {"model.name": models},
+        },
+    ]
+    return {
+        "name": "duan2023",
+        "description": "Duan et al. 2023 (arXiv 2311.10367), every factor, with controls.",
+        "data": {"task": "sentiment"},
+        "inference": {"n": s["n"], "seed": 0},
+        "demos": {"k": s["k"], "selection": "random", "scope": "per_example"},
+        "lora": {"epochs": s["epochs"]},
+        "seeds": s["seeds"],
+        "controls": ["untuned_adapter", "random_init"],
+        "studies": studies,
+    }
+
+
+PRESETS = {"duan2023": duan2023}
+
+
+def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
+    """Fill a preset's design in under the user's fields (the user's fields win)."""
+    name = data["preset"]
+    scale = data.get("scale", "default")
+    if name not in PRESETS or scale not in SCALES:
+        return data  # the field validators report the bad value
+    return _deep_merge(PRESETS[name](scale, data), data)
