@@ -1,0 +1,356 @@
+"""The experiment engine: one ``RunConfig`` in, hidden states of every condition out.
+
+For each inference example x and its demonstration set D:
+
+    anchor      base model on T(x)
+    icl         base model on T(d1) ... T(dk) T(x)
+    it          base + LoRA adapter tuned on D, on T(x)
+    it_untuned  base + the same adapter before any step (control)
+
+The engine keeps models warm (one load per process and model), swaps adapters instead of
+reloading, computes each anchor once per (model, prompt ids), and checks for cancellation
+between steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from services.common.datasets import Dataset, Example, load_builtin, load_upload
+from services.common.settings import Settings, get_settings
+from services.common.spec import RunConfig
+from services.common.states import RunStates
+from services.gpu_worker.extraction import extract_last_token_states
+from services.gpu_worker.models import LoadedModel, load_model, pick_device
+from services.gpu_worker.prompts import Demo, PromptBuilder
+from services.gpu_worker.selection import (
+    DemoSet,
+    SentenceEmbedder,
+    sample_inference,
+    select_demos,
+)
+from services.gpu_worker.tuning import AdapterSlots, tune_adapter
+
+Progress = Callable[[int, int, str], None]
+ShouldCancel = Callable[[], bool]
+
+RANDOM_INIT_SEED = 1234
+
+
+class Cancelled(Exception):
+    """Raised at a step boundary when the caller asked to stop."""
+
+
+@dataclass
+class RunOutput:
+    states: RunStates
+    prompts: list[dict[str, Any]]
+    tuning: list[dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Warm:
+    loaded: LoadedModel
+    slots: AdapterSlots
+
+
+def _unit_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] % (2**31 - 1))
+
+
+class Engine:
+    """Runs RunConfigs in-process. One instance per worker process; not thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        device: torch.device | None = None,
+        batch_size: int = 8,
+        anchor_cache_size: int = 4096,
+    ):
+        self.settings = settings or get_settings()
+        self.device = device or pick_device(self.settings)
+        self.batch_size = batch_size
+        self._models: dict[tuple[Any, ...], _Warm] = {}
+        self._datasets: dict[str, Dataset] = {}
+        self._anchor_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict()
+        )
+        self._anchor_cache_size = anchor_cache_size
+        self.embedder = SentenceEmbedder()
+
+    # -- resources ---------------------------------------------------------------------
+    def warm(self, run: RunConfig) -> _Warm:
+        random_init = run.control == "random_init"
+        key = (run.model.name, run.model.revision, run.model.dtype, random_init)
+        if key not in self._models:
+            loaded = load_model(
+                run.model,
+                random_init=random_init,
+                init_seed=RANDOM_INIT_SEED,
+                device=self.device,
+                settings=self.settings,
+            )
+            self._models[key] = _Warm(loaded, AdapterSlots(loaded.model))
+        return self._models[key]
+
+    def dataset(self, task: str) -> Dataset:
+        if task not in self._datasets:
+            if task.startswith("upload:"):
+                dataset_id = task.split(":", 1)[1]
+                path = Path(self.settings.home) / "uploads" / f"{dataset_id}.jsonl"
+                self._datasets[task] = load_upload(dataset_id, path)
+            else:
+                self._datasets[task] = load_builtin(task)
+        return self._datasets[task]
+
+    # -- demonstration sets ------------------------------------------------------------
+    def demo_sets(
+        self, run: RunConfig, data: Dataset, examples: list[Example]
+    ) -> tuple[Dataset, list[DemoSet]]:
+        demo_data = self.dataset(run.demos.source_task or run.data.task)
+        taken = {ex.index for ex in examples} if demo_data is data else set()
+        pool = [ex for ex in demo_data.examples if ex.index not in taken]
+        label_set = demo_data.labels if demo_data.is_classification else ()
+        ranked = run.demos.selection != "random"
+        pool_emb = self.embedder([ex.text for ex in pool]) if ranked else None
+        if run.demos.scope == "shared":
+            rng = np.random.default_rng([run.seed, 0x5A])
+            query = None
+            if ranked:
+                mean = self.embedder([ex.text for ex in examples]).mean(0)
+                query = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            one = select_demos(
+                pool,
+                run.demos,
+                rng,
+                label_set=label_set,
+                query_embedding=query,
+                pool_embeddings=pool_emb,
+            )
+            return demo_data, [one] * len(examples)
+        sets = []
+        for ex in examples:
+            rng = np.random.default_rng([run.seed, ex.index])
+            query = self.embedder([ex.text])[0] if ranked else None
+            sets.append(
+                select_demos(
+                    pool,
+                    run.demos,
+                    rng,
+                    label_set=label_set,
+                    query_embedding=query,
+                    pool_embeddings=pool_emb,
+                )
+            )
+        return demo_data, sets
+
+    # -- the run -----------------------------------------------------------------------
+    def run(
+        self,
+        run: RunConfig,
+        *,
+        progress: Progress | None = None,
+        should_cancel: ShouldCancel | None = None,
+    ) -> RunOutput:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+
+        def step(done: int, total: int, stage: str) -> None:
+            if should_cancel is not None and should_cancel():
+                raise Cancelled(f"cancelled before {stage}")
+            if progress is not None:
+                progress(done, total, stage)
+
+        warm = self.warm(run)
+        loaded, slots, tok = warm.loaded, warm.slots, warm.loaded.tokenizer
+        data = self.dataset(run.data.task)
+        examples = sample_inference(data, run.inference)
+        demo_data, sets = self.demo_sets(run, data, examples)
+        builder = PromptBuilder(tok, run.template.kind, data.info)
+        label_ids = builder.label_token_ids(data.labels) if data.is_classification else []
+        pad = int(tok.pad_token_id)
+        timings["setup"] = time.perf_counter() - t0
+
+        # Adapters: one per distinct demonstration set (shared scope: exactly one).
+        units: list[tuple[DemoSet, list[int]]] = []
+        for i, ds in enumerate(sets):
+            for unit_set, members in units:
+                if unit_set is ds:
+                    members.append(i)
+                    break
+            else:
+                units.append((ds, [i]))
+        total = 2 + len(units)
+
+        anchor_prompts = [builder.anchor(ex.text) for ex in examples]
+        demos_per_example = [
+            [
+                Demo(ex.text, lab, demo_data.info)
+                for ex, lab in zip(ds.examples, ds.labels, strict=True)
+            ]
+            for ds in sets
+        ]
+        icl_prompts = [
+            builder.icl(ex.text, demos)
+            for ex, demos in zip(examples, demos_per_example, strict=True)
+        ]
+
+        step(0, total, "anchor")
+        t = time.perf_counter()
+        with slots.disabled() as base:
+            anchor_h, anchor_l = self._anchors(
+                run, base, [p.ids for p in anchor_prompts], pad, label_ids
+            )
+        timings["anchor"] = time.perf_counter() - t
+
+        step(1, total, "icl")
+        t = time.perf_counter()
+        with slots.disabled() as base:
+            icl_h, icl_l = extract_last_token_states(
+                base,
+                [p.ids for p in icl_prompts],
+                pad_id=pad,
+                label_token_ids=label_ids,
+                batch_size=self.batch_size,
+            )
+        timings["icl"] = time.perf_counter() - t
+
+        n, layers, d = len(examples), loaded.n_layers + 1, loaded.d_model
+        it_h = np.zeros((n, layers, d), np.float32)
+        it_l = np.zeros((n, len(label_ids)), np.float32)
+        un_h, un_l = np.zeros_like(it_h), np.zeros_like(it_l)
+        tuning: list[dict[str, Any]] = []
+        timings["tune"] = timings["it"] = 0.0
+        for u, (ds, members) in enumerate(units):
+            step(2 + u, total, f"adapter {u + 1}/{len(units)}")
+            seed = _unit_seed(run.seed, run.lora.seed, examples[members[0]].index)
+            model = slots.activate(run.lora, seed)
+            member_ids = [anchor_prompts[i].ids for i in members]
+            t = time.perf_counter()
+            if run.untuned_adapter:
+                h, lg = extract_last_token_states(
+                    model,
+                    member_ids,
+                    pad_id=pad,
+                    label_token_ids=label_ids,
+                    batch_size=self.batch_size,
+                )
+                un_h[members], un_l[members] = h, lg
+            timings["it"] += time.perf_counter() - t
+            t = time.perf_counter()
+            pairs = [builder.training_pair(demo) for demo in demos_per_example[members[0]]]
+            losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
+            timings["tune"] += time.perf_counter() - t
+            t = time.perf_counter()
+            h, lg = extract_last_token_states(
+                model,
+                member_ids,
+                pad_id=pad,
+                label_token_ids=label_ids,
+                batch_size=self.batch_size,
+            )
+            it_h[members], it_l[members] = h, lg
+            timings["it"] += time.perf_counter() - t
+            tuning.append(
+                {
+                    "adapter": u,
+                    "examples": [examples[i].index for i in members],
+                    "init_seed": seed,
+                    "steps": len(losses),
+                    "losses": losses,
+                    "tuned_tokens": sum(len(p) + len(t_) for p, t_ in pairs) * len(losses),
+                }
+            )
+        step(total, total, "done")
+
+        conditions = ["anchor", "icl", "it"] + (["it_untuned"] if run.untuned_adapter else [])
+        hidden = [anchor_h, icl_h, it_h] + ([un_h] if run.untuned_adapter else [])
+        logits = [anchor_l, icl_l, it_l] + ([un_l] if run.untuned_adapter else [])
+        labels = np.array(
+            [data.labels.index(ex.label) if data.is_classification else -1 for ex in examples],
+            dtype=np.int64,
+        )
+        states = RunStates(
+            hidden=np.stack(hidden, axis=1),
+            label_logits=np.stack(logits, axis=1),
+            labels=labels,
+            conditions=conditions,
+            example_ids=[f"{data.name}:{ex.index}" for ex in examples],
+            label_names=list(data.labels),
+            meta={
+                "run_key": run.key,
+                "model": loaded.info(),
+                "template": run.template.kind,
+                "task": data.name,
+                "demo_task": demo_data.name,
+            },
+        )
+        prompts = [
+            {
+                "example_id": f"{data.name}:{ex.index}",
+                "text": ex.text,
+                "label": ex.label,
+                "demos": [
+                    {
+                        "example_id": f"{demo_data.name}:{d.index}",
+                        "text": d.text,
+                        "label": lab,
+                        "gold_label": d.label,
+                        "flipped": fl,
+                    }
+                    for d, lab, fl in zip(ds.examples, ds.labels, ds.flipped, strict=True)
+                ],
+                "demo_similarity": list(ds.similarity) if ds.similarity else None,
+                "conditions": {
+                    "anchor": {"text": a.text, "token_ids": a.ids},
+                    "icl": {"text": c.text, "token_ids": c.ids},
+                    "it": {"text": a.text, "token_ids": a.ids, "adapter": u},
+                },
+            }
+            for ex, ds, a, c, u in zip(
+                examples,
+                sets,
+                anchor_prompts,
+                icl_prompts,
+                [next(j for j, (_, m) in enumerate(units) if i in m) for i in range(n)],
+                strict=True,
+            )
+        ]
+        timings["total"] = time.perf_counter() - t0
+        return RunOutput(states, prompts, tuning, timings)
+
+    def _anchors(
+        self, run: RunConfig, model: Any, prompts: list[list[int]], pad: int, label_ids: list[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Anchor states, each computed once per (model, prompt ids, label ids)."""
+        mkey = (run.model.name, run.model.revision, run.model.dtype, run.control)
+        keys = [(mkey, tuple(p), tuple(label_ids)) for p in prompts]
+        missing = [i for i, k in enumerate(keys) if k not in self._anchor_cache]
+        if missing:
+            h, lg = extract_last_token_states(
+                model,
+                [prompts[i] for i in missing],
+                pad_id=pad,
+                label_token_ids=label_ids,
+                batch_size=self.batch_size,
+            )
+            for j, i in enumerate(missing):
+                self._anchor_cache[keys[i]] = (h[j], lg[j])
+                while len(self._anchor_cache) > self._anchor_cache_size:
+                    self._anchor_cache.popitem(last=False)
+        for k in keys:
+            self._anchor_cache.move_to_end(k)
+        return (
+            np.stack([self._anchor_cache[k][0] for k in keys]),
+            np.stack([self._anchor_cache[k][1] for k in keys]),
+        )

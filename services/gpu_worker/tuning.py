@@ -1,0 +1,143 @@
+"""LoRA instruction tuning on a demonstration set, with peft, on a warm base model.
+
+The base model is wrapped by peft once. Each LoRA configuration gets one named adapter
+slot; a new demonstration set re-initialises that slot's weights (peft's own
+``reset_lora_parameters``, seeded) instead of reloading anything. Anchor and ICL passes run
+with the adapter disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from peft import LoraConfig, PeftModel, get_peft_model
+from peft.tuners.lora import LoraLayer
+from transformers import PreTrainedModel
+
+from services.common.spec import LoraSpec
+
+TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+
+
+def lora_config(spec: LoraSpec) -> LoraConfig:
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=list(spec.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def adapter_name(spec: LoraSpec) -> str:
+    key = json.dumps(
+        [spec.r, spec.alpha, spec.dropout, sorted(spec.target_modules)], separators=(",", ":")
+    )
+    return "lora_" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+class AdapterSlots:
+    """A peft-wrapped base model with one adapter slot per LoRA configuration."""
+
+    def __init__(self, model: PreTrainedModel):
+        self.base = model
+        self.peft: PeftModel | None = None
+
+    def activate(self, spec: LoraSpec, seed: int) -> PeftModel:
+        """Make ``spec``'s adapter active with freshly initialised (seeded) weights."""
+        name = adapter_name(spec)
+        torch.manual_seed(seed)
+        if self.peft is None:
+            try:
+                self.peft = get_peft_model(self.base, lora_config(spec), adapter_name=name)
+            except ValueError as exc:  # e.g. target modules not found
+                raise ValueError(f"lora.target_modules: {exc}") from None
+        elif name not in self.peft.peft_config:
+            self.peft.add_adapter(name, lora_config(spec))
+        self.peft.set_adapter(name)
+        torch.manual_seed(seed)
+        for module in self.peft.modules():
+            if isinstance(module, LoraLayer) and name in module.lora_A:
+                module.reset_lora_parameters(name, init_lora_weights=True)
+        for pname, param in self.peft.named_parameters():
+            param.requires_grad_(f".{name}." in pname)
+        return self.peft
+
+    @contextmanager
+    def disabled(self) -> Iterator[PreTrainedModel]:
+        """The base model with every adapter switched off (anchor and ICL)."""
+        if self.peft is None:
+            yield self.base
+        else:
+            with self.peft.disable_adapter():
+                yield self.peft
+
+    def trainable(self) -> list[torch.nn.Parameter]:
+        assert self.peft is not None
+        return [p for p in self.peft.parameters() if p.requires_grad]
+
+
+def right_pad_training_batch(
+    pairs: Sequence[TrainingPair], pad_id: int, loss_on: str, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """input_ids, attention_mask, and targets [batch, max_len] (-100 = no loss)."""
+    seqs = [p + t for p, t in pairs]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    targets = torch.full((len(seqs), width), -100, dtype=torch.long)
+    for row, (prompt, target) in enumerate(pairs):
+        seq = prompt + target
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+        start = len(prompt) if loss_on == "label" else 1
+        targets[row, start : len(seq)] = torch.tensor(seq[start:])
+    return ids.to(device), mask.to(device), targets.to(device)
+
+
+def causal_lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over target tokens. logits [b, t, V], targets [b, t]."""
+    return F.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+        targets[:, 1:].reshape(-1),
+        ignore_index=-100,
+    )
+
+
+def tune_adapter(
+    slots: AdapterSlots,
+    spec: LoraSpec,
+    pairs: Sequence[TrainingPair],
+    *,
+    pad_id: int,
+) -> list[float]:
+    """Full-batch AdamW on the active adapter for ``spec.steps`` steps (or until the loss
+    drops below ``spec.stop_loss``). Returns the loss before each step."""
+    model = slots.peft
+    assert model is not None, "activate() an adapter first"
+    if spec.steps == 0 or not pairs:
+        return []
+    device = next(model.parameters()).device
+    ids, mask, targets = right_pad_training_batch(pairs, pad_id, spec.loss_on, device)
+    optimizer = torch.optim.AdamW(slots.trainable(), lr=spec.lr, weight_decay=0.0)
+    losses: list[float] = []
+    model.train(spec.dropout > 0)
+    try:
+        for _ in range(spec.steps):
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            loss = causal_lm_loss(logits, targets)
+            losses.append(float(loss.detach()))
+            if spec.stop_loss is not None and losses[-1] < spec.stop_loss:
+                break
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    finally:
+        model.eval()
+    return losses
