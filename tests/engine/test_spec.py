@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.common.spec import MAX_RUNS, ExperimentSpec, expand_runs
+
+
+def test_sweep_expands_grid_times_seeds_plus_controls() -> None:
+    spec = ExperimentSpec(
+        sweep={"demos.k": [1, 2, 4], "demos.label_noise": [0.0, 1.0]},
+        seeds=[0, 1],
+        controls=["untuned_adapter", "random_init"],
+    )
+    runs = expand_runs(spec)
+    main = [r for r in runs if r.control == "none"]
+    assert len(main) == 3 * 2 * 2
+    assert {(r.factors["demos.k"], r.factors["demos.label_noise"]) for r in main} == {
+        (k, n) for k in (1, 2, 4) for n in (0.0, 1.0)
+    }
+    # one random-init control per model, per seed
+    assert [r.control for r in runs].count("random_init") == 2
+    assert all(r.untuned_adapter for r in main)
+    assert len({r.key for r in runs}) == len(runs)
+    # swept values land in the resolved config
+    assert all(r.demos.k == r.factors["demos.k"] for r in main)
+
+
+def test_runs_shared_by_studies_are_computed_once() -> None:
+    spec = ExperimentSpec(
+        studies=[
+            {"name": "a", "sweep": {"demos.k": [2, 4]}},
+            {"name": "b", "sweep": {"demos.label_noise": [0.0, 0.5]}},
+        ],
+        demos={"k": 4},
+        controls=[],
+    )
+    runs = expand_runs(spec)
+    assert len(runs) == 3  # (k=4, noise=0) is shared
+    shared = [r for r in runs if len(r.studies) == 2]
+    assert len(shared) == 1
+    assert shared[0].factors == {"demos.k": 4, "demos.label_noise": 0.0}
+
+
+def test_same_seed_same_key_and_cell_groups_seeds() -> None:
+    a = expand_runs(ExperimentSpec(seeds=[0, 1], controls=[]))
+    b = expand_runs(ExperimentSpec(seeds=[0, 1], controls=[]))
+    assert [r.key for r in a] == [r.key for r in b]
+    assert a[0].key != a[1].key and a[0].cell == a[1].cell
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "needle"),
+    [
+        ({"demos": {"k": 0}}, ("demos", "k"), "greater than or equal"),
+        ({"demos": {"label_noise": 1.5}}, ("demos", "label_noise"), "less than or equal"),
+        ({"lora": {"target_modules": ["q_proj; rm -rf"]}}, ("lora", "target_modules"), "invalid"),
+        ({"model": {"name": "../../etc"}}, ("model", "name"), ".."),
+        ({"data": {"task": "../secret"}}, ("data", "task"), "pattern"),
+        ({"sweep": {"model.revision": ["x"]}}, ("sweep",), "cannot sweep"),
+        ({"bogus": 1}, ("bogus",), "Extra inputs"),
+    ],
+)
+def test_bad_specs_name_their_field(body: dict, loc: tuple, needle: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ExperimentSpec.model_validate(body)
+    errors = info.value.errors()
+    assert any(tuple(e["loc"][: len(loc)]) == loc and needle in e["msg"] for e in errors), errors
+
+
+def test_invalid_sweep_point_is_named() -> None:
+    with pytest.raises(ValidationError, match=r"sweep point \{'demos.k': 0\}.*demos.k"):
+        ExperimentSpec(sweep={"demos.k": [1, 0]})
+
+
+def test_run_limit() -> None:
+    with pytest.raises(ValidationError, match="max"):
+        ExperimentSpec(
+            sweep={"demos.k": list(range(1, 33)), "lora.r": list(range(1, 33))}, seeds=[0]
+        )
+    assert MAX_RUNS >= 256
+
+
+def test_duan2023_preset_has_every_study_and_user_fields_win() -> None:
+    spec = ExperimentSpec(preset="duan2023", scale="smoke", inference={"n": 3})
+    names = [s.name for s in spec.studies]
+    assert names == [
+        "main",
+        "n_demos",
+        "similarity",
+        "label_noise",
+        "task_mismatch",
+        "template",
+        "model",
+    ]
+    assert spec.inference.n == 3
+    runs = expand_runs(spec)
+    assert any(r.control == "random_init" for r in runs)
+    assert any(r.demos.source_task == "translation_en_fr" for r in runs)
