@@ -11,11 +11,13 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from filelock import FileLock
 from transformers import (
     AutoConfig,
@@ -32,6 +34,10 @@ from services.common.settings import Settings, get_settings
 from services.common.spec import ModelSpec
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# Workers and the CLI draw their own progress; transformers' per-load bars are noise there.
+transformers.utils.logging.disable_progress_bar()
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 class ModelLoadError(RuntimeError):

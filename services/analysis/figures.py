@@ -1,0 +1,171 @@
+"""Figures from the RESULTS document, as PNG bytes (matplotlib Agg; no pyplot state).
+
+layerwise_figure(cells, metric)         similarity per layer, one panel per cell
+factor_figure(study, results, metric)   similarity at the report layer vs factor level
+make_figures(results)                   every figure the report shows, by key
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from services.analysis.stats import METRIC_LABELS, PAIR_LABELS
+
+PAIR_STYLE = {
+    "icl_it": {"color": "#1f77b4", "linestyle": "-", "marker": "o"},
+    "anchor_icl": {"color": "#ff7f0e", "linestyle": "-", "marker": "s"},
+    "anchor_it": {"color": "#2ca02c", "linestyle": "-", "marker": "^"},
+    "icl_it_untuned": {"color": "#7f7f7f", "linestyle": "--", "marker": "x"},
+}
+MAX_PANELS = 8
+DPI = 100
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _nan(xs: list[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in xs], dtype=np.float64)
+
+
+def cell_title(cell: dict[str, Any], width: int = 48) -> str:
+    parts = [f"{k}={v}" for k, v in cell.get("factors", {}).items()]
+    if cell.get("control") == "random_init":
+        parts.append("[random-init model]")
+    text = ", ".join(parts) or "base configuration"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metric: str) -> bytes:
+    """Mean similarity per layer with 95% CI bands, one curve per pair, one panel per cell.
+
+    cell_or_cells: entries of results["cells"] (at most MAX_PANELS are drawn).
+    x axis: layer index, 0 = embeddings, i = output of block i.
+    """
+    cells = [cell_or_cells] if isinstance(cell_or_cells, dict) else list(cell_or_cells)
+    cells = cells[:MAX_PANELS] or [{}]
+    ncols = min(len(cells), 4)
+    nrows = (len(cells) + ncols - 1) // ncols
+    fig = Figure(figsize=(max(6.0, 4.2 * ncols), 3.4 * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).reshape(-1)
+    for ax in axes[len(cells) :]:
+        ax.set_visible(False)
+    for ax, cell in zip(axes, cells, strict=False):
+        per_pair = cell.get("metrics", {}).get(metric, {})
+        for pair, block in per_pair.items():
+            mean = _nan(block["mean"])
+            x = np.arange(mean.size)
+            style = PAIR_STYLE.get(pair, {})
+            ax.plot(x, mean, label=PAIR_LABELS.get(pair, pair), markersize=3, **style)
+            ax.fill_between(
+                x,
+                _nan(block["ci_low"]),
+                _nan(block["ci_high"]),
+                color=style.get("color"),
+                alpha=0.18,
+                linewidth=0,
+            )
+        if "report_layer" in cell:
+            ax.axvline(
+                cell["report_layer"], color="k", linewidth=0.6, linestyle=":", label="report layer"
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
+        ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
+        ax.set_xlabel("layer (0 = embeddings, i = block i)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[0].legend(handles, labels, fontsize=8, loc="best")
+    fig.suptitle(f"{METRIC_LABELS.get(metric, metric)} per layer (mean, 95% CI)")
+    return _png(fig)
+
+
+def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -> bytes:
+    """Similarity at each cell's report layer vs the study's factor level, with 95% CI
+    error bars: ICL–IT vs anchor–ICL vs anchor–IT (one line per pair and slice)."""
+    by_id = {c["cell"]: c for c in results["cells"]}
+    refs = [r for r in study["cells"] if r["cell"] in by_id]
+    labels: list[str] = []
+    for r in refs:
+        if str(r["level"]) not in labels:
+            labels.append(str(r["level"]))
+    slices: dict[str, list[dict[str, Any]]] = {}
+    for r in refs:
+        key = ", ".join(f"{k}={v}" for k, v in r["slice"].items())
+        slices.setdefault(key, []).append(r)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    pairs = ["icl_it", "anchor_icl", "anchor_it"]
+    width = 0.04
+    for s_i, (s_key, group) in enumerate(slices.items()):
+        for p_i, pair in enumerate(pairs):
+            xs, ys, lo, hi = [], [], [], []
+            for r in group:
+                cell = by_id[r["cell"]]
+                block = cell.get("metrics", {}).get(metric, {}).get(pair)
+                if block is None:
+                    continue
+                layer = cell["report_layer"]
+                m = block["mean"][layer]
+                if m is None:
+                    continue
+                xs.append(labels.index(str(r["level"])) + (p_i - 1) * width + s_i * width / 3)
+                ys.append(m)
+                lo.append(m - (block["ci_low"][layer] if block["ci_low"][layer] is not None else m))
+                hi.append(
+                    (block["ci_high"][layer] if block["ci_high"][layer] is not None else m) - m
+                )
+            if not xs:
+                continue
+            label = PAIR_LABELS[pair] + (f" ({s_key})" if s_key else "")
+            style = dict(PAIR_STYLE[pair])
+            if s_i:
+                style["linestyle"] = [":", "-.", "--"][s_i % 3]
+            ax.errorbar(xs, ys, yerr=[lo, hi], capsize=3, label=label, markersize=5, **style)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.set_xlabel(study.get("factor") or "configuration")
+    layer = study.get("report_layer")
+    layer_txt = f"layer {layer}" if layer is not None else "last layer"
+    ax.set_ylabel(f"{METRIC_LABELS.get(metric, metric)} at {layer_txt}")
+    ax.set_title(f"Study '{study['name']}': similarity vs {study.get('factor') or 'level'}")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def figure_key(kind: str, name: str, metric: str) -> str:
+    """Key of a figure in make_figures' dict, e.g. 'factor/k_sweep/cosine'."""
+    return f"{kind}/{name}/{metric}"
+
+
+def make_figures(results: dict[str, Any]) -> dict[str, bytes]:
+    """Every figure the HTML report shows, keyed by figure_key(kind, name, metric)."""
+    by_id = {c["cell"]: c for c in results["cells"]}
+    out: dict[str, bytes] = {}
+    for metric in results.get("metrics", []):
+        for study in results["studies"]:
+            cells = [by_id[r["cell"]] for r in study["cells"] if r["cell"] in by_id]
+            if cells:
+                out[figure_key("layers", study["name"], metric)] = layerwise_figure(cells, metric)
+            if len(cells) >= 2 and study.get("factor"):
+                out[figure_key("factor", study["name"], metric)] = factor_figure(
+                    study, results, metric
+                )
+        for entry in results.get("controls", {}).get("random_init", []):
+            pair = [by_id[c] for c in (entry.get("matched_cell"), entry["cell"]) if c in by_id]
+            out[figure_key("random_init", entry["cell"], metric)] = layerwise_figure(pair, metric)
+    return out

@@ -1,0 +1,152 @@
+"""Summaries, the results schema, figures and the HTML report on a synthetic experiment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.analysis.figures import factor_figure, layerwise_figure, make_figures
+from services.analysis.report import render_report_html
+from services.analysis.summarize import SCHEMA_ID, analyze_run, summarize_experiment
+from services.common.spec import ExperimentSpec, expand_runs
+from services.common.states import CONDITIONS, RunStates
+
+SCHEMA_PATH = Path(__file__).parents[2] / "services/common/schemas/results.schema.json"
+N_EX, N_LAYERS, D = 8, 3, 12
+
+
+def synthetic_states(seed: int, k: int, random_init: bool = False, n_ex: int = N_EX) -> RunStates:
+    """ICL and IT move the anchor state the same way, more so with more demos (k)."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n_ex, N_LAYERS + 1, D)) + 3.0  # shared offset: anisotropy
+    shift = rng.normal(size=base.shape) * (0.5 * k)
+    if random_init:
+        shift = rng.normal(size=base.shape) * 0.1
+    icl = base + shift
+    it = base + shift + 0.3 * rng.normal(size=base.shape)
+    hidden = np.stack([base, icl, it, base], axis=1).astype(np.float32)
+    labels = np.arange(n_ex) % 2
+    logits = rng.normal(size=(n_ex, len(CONDITIONS), 2)).astype(np.float32)
+    logits[:, 1, :] = 0.0
+    logits[np.arange(n_ex), 1, labels] = 1.0  # ICL always right
+    labels[0] = -1
+    return RunStates(
+        hidden=hidden,
+        label_logits=logits,
+        labels=labels.astype(np.int64),
+        conditions=list(CONDITIONS),
+        example_ids=[f"ex{i}" for i in range(n_ex)],
+        label_names=["negative", "positive"],
+    )
+
+
+@pytest.fixture(scope="module")
+def experiment() -> tuple[dict, list[dict]]:
+    spec = ExperimentSpec(
+        name="synthetic",
+        description="<script>alert('x')</script> & friends",
+        inference={"n": N_EX},
+        sweep={"demos.k": [1, 4]},
+        seeds=[0, 1],
+    )
+    metrics = list(spec.metrics)
+    runs = []
+    for rc in expand_runs(spec):
+        run = rc.model_dump(mode="json")
+        states = synthetic_states(
+            rc.seed * 10 + rc.demos.k, rc.demos.k, rc.control == "random_init"
+        )
+        runs.append(analyze_run(run, states, metrics))
+    return spec.model_dump(mode="json"), runs
+
+
+@pytest.fixture(scope="module")
+def results(experiment) -> dict:
+    spec, runs = experiment
+    return summarize_experiment(spec, runs)
+
+
+def test_analyze_run_shapes(experiment):
+    _, runs = experiment
+    r = runs[0]
+    assert r["n_examples"] == N_EX and r["n_layers"] == N_LAYERS
+    assert r["layer_names"][0] == "embeddings"
+    cos = r["values"]["cosine"]["icl_it"]
+    assert len(cos) == N_EX and len(cos[0]) == N_LAYERS + 1
+    assert len(r["values"]["cka"]["icl_it"]) == N_LAYERS + 1
+    assert set(r["values"]["cosine"]) == {"icl_it", "anchor_icl", "anchor_it", "icl_it_untuned"}
+    assert r["accuracy"]["icl"] == 1.0
+    json.dumps(r, allow_nan=False)
+
+
+def test_summary_document(results):
+    assert results["schema"] == SCHEMA_ID
+    json.dumps(results, allow_nan=False)
+    real = [c for c in results["cells"] if c["control"] == "none"]
+    assert len(real) == 2 and all(c["n_seeds"] == 2 for c in real)
+    block = real[0]["metrics"]["cosine"]["icl_it"]
+    assert block["n"][0] == N_EX * 2  # examples x seeds
+    assert real[0]["metrics"]["cka"]["icl_it"]["n"][0] == 2  # seeds
+    assert real[0]["accuracy"]["icl"]["n"] == (N_EX - 1) * 2  # label -1 ignored
+    (study,) = results["studies"]
+    assert study["factor"] == "demos.k" and [c["level"] for c in study["cells"]] == [1, 4]
+    assert study["tests"] and study["trends"]
+    assert "significant" in study["statement"]
+    assert results["controls"]["random_init"] and results["controls"]["untuned_adapter"]
+
+
+def test_results_validate_against_schema(results):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(results)
+
+
+def test_figures_are_png(results):
+    png = layerwise_figure(results["cells"][0], "cosine")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    png = factor_figure(results["studies"][0], results, "centered_cosine")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_escapes_user_text(results):
+    html = render_report_html(results, figures=make_figures(results))
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+    assert "data:image/png;base64," in html
+    assert "Conventions" in html and "Controls" in html and "Study: main" in html
+
+
+def test_preset_design_summarizes():
+    """Every study of the duan2023 smoke design (shared runs, None levels, one-level
+    studies, 4 examples) gets its cells, tests and a statement; the document validates."""
+    spec = ExperimentSpec(preset="duan2023", scale="smoke")
+    runs = []
+    for i, rc in enumerate(expand_runs(spec)):
+        states = synthetic_states(i, rc.demos.k, rc.control == "random_init", spec.inference.n)
+        runs.append(analyze_run(rc.model_dump(mode="json"), states, list(spec.metrics)))
+    res = summarize_experiment(spec.model_dump(mode="json"), runs)
+    json.dumps(res, allow_nan=False)
+    by_name = {s["name"]: s for s in res["studies"]}
+    assert len(by_name["main"]["cells"]) == 1 and by_name["main"]["factor"] is None
+    assert [c["level"] for c in by_name["task_mismatch"]["cells"]] == [None, "translation_en_fr"]
+    assert by_name["similarity"]["trends"][0]["kind"] == "between_level_ss"
+    assert all(s["statement"] for s in res["studies"])
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).validate(res)
+    html = render_report_html(res, figures={})
+    assert "Study: task_mismatch" in html
+
+
+def test_partial_and_corrupted_documents(experiment, results):
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    spec, runs = experiment
+    validator.validate(summarize_experiment(spec, []))  # nothing finished yet
+    validator.validate(summarize_experiment(spec, runs[:1]))  # one run of one cell
+    bad = json.loads(json.dumps(results))
+    bad["cells"][0]["metrics"]["cosine"]["icl_it"]["mean"][0] = "nan"
+    assert not validator.is_valid(bad)
