@@ -4,7 +4,7 @@ Layout of ``out``:
 
     results.json                  the results document (schema: results.schema.json)
     report.html                   self-contained report with the figures
-    figures/*.png                 layer-wise similarity curves (and factor plots)
+    figures/*.png                 layer-wise curves per study and metric (and factor plots)
     runs/<run key>/states.safetensors   hidden states [example, condition, layer, d_model]
     runs/<run key>/prompts.json   exact prompt text and token ids of every condition
     runs/<run key>/analysis.json  per-example, per-layer similarities of that run
@@ -38,6 +38,7 @@ def run_in_process(
     on_progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Run every RunConfig of ``spec`` with one warm engine; returns the results document."""
+    from services.analysis.figures import make_figures
     from services.analysis.report import render_report_html
     from services.analysis.summarize import analyze_run, summarize_experiment
     from services.gpu_worker.engine import Engine
@@ -68,5 +69,10 @@ def run_in_process(
     results = summarize_experiment(spec.model_dump(mode="json"), analyses)
     results["timings"] = timings
     write_json(out / "results.json", results)
-    (out / "report.html").write_text(render_report_html(results))
+    figures = make_figures(results)
+    for name, png in figures.items():  # e.g. figures/layers-main-cosine.png
+        path = out / "figures" / (name.replace("/", "-") + ".png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+    (out / "report.html").write_text(render_report_html(results, figures))
     return results
