@@ -228,3 +228,46 @@ def save_tiny_llama(path: Path, seed: int = 0, settings: Settings | None = None)
         shutil.rmtree(path)
     os.replace(tmp, path)
     return path
+
+
+def batch_size_for_memory(
+    free_bytes: int,
+    *,
+    n_layers: int,
+    d_model: int,
+    intermediate: int,
+    n_heads: int,
+    max_tokens: int,
+    dtype_bytes: int,
+    fraction: float = 0.5,
+    cap: int = 64,
+) -> int:
+    """Extraction batch size that fits in ``fraction`` of the free accelerator memory.
+
+    Per sequence of T tokens, an extraction forward keeps every layer's hidden states
+    ((L+1)·T·d, requested with output_hidden_states) plus one block's transient
+    activations (q/k/v/o and the MLP: ~T·(4d + 3·intermediate)) and attention scores
+    (heads·T², an upper bound when SDPA does not materialise them).
+    """
+    t = max(1, max_tokens)
+    per_seq = dtype_bytes * (
+        t * ((n_layers + 1) * d_model + 4 * d_model + 3 * intermediate) + n_heads * t * t
+    )
+    return int(max(1, min(cap, (free_bytes * fraction) // per_seq)))
+
+
+def auto_batch_size(loaded: LoadedModel, max_tokens: int, default: int = 8) -> int:
+    """From free GPU memory on CUDA; ``default`` on CPU (more rows only add padding there)."""
+    if loaded.device.type != "cuda":
+        return default
+    free, _total = torch.cuda.mem_get_info(loaded.device)
+    cfg = loaded.model.config
+    return batch_size_for_memory(
+        int(free),
+        n_layers=loaded.n_layers,
+        d_model=loaded.d_model,
+        intermediate=int(getattr(cfg, "intermediate_size", 4 * loaded.d_model)),
+        n_heads=int(getattr(cfg, "num_attention_heads", 1)),
+        max_tokens=max_tokens,
+        dtype_bytes=torch.finfo(loaded.dtype).bits // 8,
+    )
