@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="ICL_IT_HOST")
     device: str | None = Field(None, validation_alias="ICL_IT_DEVICE")
     task_time_limit_s: int = Field(4 * 3600, validation_alias="ICL_IT_TASK_TIME_LIMIT")
+    visibility_timeout_s: int | None = Field(
+        None,
+        validation_alias="ICL_IT_VISIBILITY_TIMEOUT",
+        description="Redis broker: seconds before an unacknowledged task is redelivered. "
+        "Must exceed every task time limit (default: the GPU task time limit + 1 h).",
+    )
+    broker_prefix: str = Field(
+        "icl_it:",
+        validation_alias="ICL_IT_BROKER_PREFIX",
+        description="Prefix of every Redis key the broker writes (one Redis, many stacks).",
+    )
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,200 @@
+"""Analysis queue tasks: per-run similarities, then the experiment's results and report.
+
+No torch here, directly or through an import: this worker runs on small CPU images.
+
+``analyze_run(run_id)`` reads the run's hidden states from the artifact store, writes the
+per-run analysis artifact, marks the run succeeded, and finalises the experiment when
+it was the last run. ``finalize_experiment(experiment_id)`` is also sent on its own by
+the GPU worker (a run failed or was cancelled) and by the API (cancel). Finalising is
+idempotent and race-safe: any number of finalisers may compute the summary, but the
+conditional UPDATE in ``finish_experiment`` lets exactly one of them finish it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from celery.signals import worker_process_init
+from sqlalchemy import select, update
+
+from services.common.artifacts import ArtifactStore, artifact_key
+from services.common.celery_app import app
+from services.common.db import (
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL,
+    Experiment,
+    Run,
+    add_event,
+    dispose_engines,
+    final_status,
+    finish_experiment,
+    refresh_completed_runs,
+    session_scope,
+    utcnow,
+)
+from services.common.settings import get_settings
+from services.common.states import RunStates, sha256_hex
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _init_worker_process(**_: Any) -> None:
+    dispose_engines()
+
+
+def store() -> ArtifactStore:
+    return ArtifactStore(get_settings().artifacts)
+
+
+@app.task(name="analysis.analyze_run")
+def analyze_run(run_id: str) -> str:
+    return analyze_run_now(run_id, store())
+
+
+@app.task(name="analysis.finalize_experiment")
+def finalize_experiment(experiment_id: str) -> str:
+    return finalize_experiment_now(experiment_id, store())
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
+    from services.analysis.summarize import analyze_run as compute_run_analysis
+
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            log.warning("run %s: no such row; dropping the task", run_id)
+            return "missing"
+        exp = s.get(Experiment, run.experiment_id)
+        assert exp is not None
+        experiment_id, status, states_key = exp.id, run.status, run.states_key
+        config, metrics, expected_sha = run.config, exp.spec["metrics"], run.states_sha256
+        index, timings = run.index, run.timings or {}
+    if status in TERMINAL:  # a redelivered task after the run was finished
+        finalize_experiment_now(experiment_id, artifacts)
+        return "already_" + status
+    if states_key is None:
+        log.warning("run %s has no hidden states yet; dropping the task", run_id)
+        return "not_extracted"
+
+    try:
+        data = artifacts.get(states_key)
+        if sha256_hex(data) != expected_sha:
+            raise RuntimeError(f"artifact {states_key} does not match its recorded sha256")
+        analysis = compute_run_analysis(config, RunStates.from_bytes(data), list(metrics))
+        analysis["timings"] = timings
+        key = artifact_key("experiments", experiment_id, "runs", run_id, "analysis.json")
+        artifacts.put(key, json.dumps(analysis, allow_nan=False).encode())
+    except Exception as exc:  # recorded on the row; the worker lives on
+        log.exception("analysis of run %s failed", run_id)
+        with session_scope() as s:
+            s.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status.not_in(TERMINAL))
+                .values(
+                    status=FAILED,
+                    finished_at=utcnow(),
+                    error_code="analysis_error",
+                    error_message=f"{type(exc).__name__}: {exc}"[:4000],
+                )
+            )
+            refresh_completed_runs(s, experiment_id)
+            add_event(
+                s,
+                experiment_id,
+                "run.failed",
+                f"run {index + 1}: analysis failed",
+                run_id=run_id,
+                level="error",
+                data={"error_code": "analysis_error"},
+            )
+            s.commit()
+        finalize_experiment_now(experiment_id, artifacts)
+        return "failed"
+
+    with session_scope() as s:
+        done = s.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == RUNNING)
+            .values(
+                status=SUCCEEDED,
+                finished_at=utcnow(),
+                analysis_key=key,
+                stage="done",
+                progress=1.0,
+            )
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            refresh_completed_runs(s, experiment_id)
+            add_event(
+                s, experiment_id, "run.succeeded", f"run {index + 1}: analysed", run_id=run_id
+            )
+        s.commit()
+    finalize_experiment_now(experiment_id, artifacts)
+    return "succeeded"
+
+
+def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str:
+    """Summarise and finish the experiment once every run is terminal; else a no-op."""
+    with session_scope() as s:
+        exp = s.get(Experiment, experiment_id)
+        if exp is None or exp.status in TERMINAL:
+            return "noop"
+        runs = s.scalars(select(Run).where(Run.experiment_id == experiment_id).order_by(Run.index))
+        rows = [(r.status, r.error_code, r.error_message, r.analysis_key) for r in runs]
+        spec, exp_status = exp.spec, exp.status
+    if any(status not in TERMINAL for status, *_ in rows):
+        return "pending"
+
+    results_key = report_key = None
+    summary_error: str | None = None
+    analysis_keys = [key for status, _, _, key in rows if status == SUCCEEDED and key]
+    if analysis_keys:
+        try:
+            results_key, report_key = _write_summary(experiment_id, spec, analysis_keys, artifacts)
+        except Exception as exc:
+            log.exception("summary of experiment %s failed", experiment_id)
+            summary_error = f"{type(exc).__name__}: {exc}"[:4000]
+
+    status, code, message = final_status(exp_status, [(st, c, m) for st, c, m, _ in rows])
+    if summary_error is not None and status == SUCCEEDED:
+        status, code, message = FAILED, "analysis_error", summary_error
+    with session_scope() as s:
+        won = finish_experiment(
+            s,
+            experiment_id,
+            status,
+            error_code=code,
+            error_message=message,
+            results_key=results_key,
+            report_key=report_key,
+        )
+        s.commit()
+    return status if won else "noop"
+
+
+def _write_summary(
+    experiment_id: str, spec: dict[str, Any], analysis_keys: list[str], artifacts: ArtifactStore
+) -> tuple[str, str]:
+    from services.analysis.report import render_report_html
+    from services.analysis.summarize import summarize_experiment
+
+    analyses = [json.loads(artifacts.get(key)) for key in analysis_keys]
+    results = summarize_experiment(spec, analyses)
+    timings: dict[str, float] = {}
+    for analysis in analyses:
+        for stage, seconds in (analysis.get("timings") or {}).items():
+            timings[stage] = timings.get(stage, 0.0) + float(seconds)
+    results["timings"] = timings
+    results_key = artifact_key("experiments", experiment_id, "results.json")
+    report_key = artifact_key("experiments", experiment_id, "report.html")
+    artifacts.put(results_key, json.dumps(results, allow_nan=False).encode())
+    artifacts.put(report_key, render_report_html(results).encode())
+    return results_key, report_key

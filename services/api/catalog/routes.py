@@ -1,0 +1,51 @@
+"""/v1/models and /v1/tasks: what a spec can name (from services.common.catalog)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import APIRouter
+
+from services.api.catalog import schemas
+from services.common.catalog import BUILTIN_TASKS, KNOWN_MODELS
+from services.common.datasets import load_builtin
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+@router.get("/models", response_model=schemas.ModelList, summary="Known models")
+def list_models() -> schemas.ModelList:
+    return schemas.ModelList(
+        data=[
+            schemas.Model(
+                name=m.name,
+                source=m.source,
+                hf_id=m.hf_id,
+                description=m.description,
+                chat=m.chat,
+                params=m.params,
+            )
+            for m in KNOWN_MODELS.values()
+        ]
+    )
+
+
+@cache
+def _n_rows(task: str) -> int:
+    return len(load_builtin(task).examples)
+
+
+@router.get("/tasks", response_model=schemas.TaskList, summary="Builtin tasks")
+def list_tasks() -> schemas.TaskList:
+    return schemas.TaskList(
+        data=[
+            schemas.Task(
+                name=t.name,
+                kind=t.kind,
+                description=t.description,
+                labels=list(t.labels),
+                n_rows=_n_rows(t.name),
+            )
+            for t in BUILTIN_TASKS.values()
+        ]
+    )

@@ -1,0 +1,12 @@
+"""Queries on uploaded-dataset rows."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.common import db
+
+
+def get_for_owner(session: Session, owner: str, dataset_id: str) -> db.Dataset | None:
+    dataset = session.get(db.Dataset, dataset_id)
+    return dataset if dataset is not None and dataset.owner == owner else None

@@ -1,0 +1,52 @@
+"""/v1/datasets: upload a JSONL task dataset, usable as data.task = upload:<id>."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from services.api.datasets import schemas, service
+from services.api.deps import CurrentOwner, SessionDep, StoreDep
+from services.api.errors import PROBLEM_RESPONSES, PayloadTooLarge, Problem
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
+
+_BODY = {
+    "required": True,
+    "description": 'JSONL rows: {"text", "label"} (classification) or {"source", "target"} '
+    f"(translation); at most {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
+    # octet-stream: what OpenAPI client generators send as a raw body; any type is read
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+async def _read_limited(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > service.MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"uploads are limited to {service.MAX_UPLOAD_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > service.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"uploads are limited to {service.MAX_UPLOAD_BYTES} bytes")
+    return bytes(body)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.Dataset,
+    summary="Upload a dataset (JSONL)",
+    openapi_extra={"requestBody": _BODY},
+    responses={413: {"model": Problem, "description": "Larger than the limit"}},
+)
+async def upload_dataset(
+    request: Request, session: SessionDep, store: StoreDep, owner: CurrentOwner
+) -> schemas.Dataset:
+    raw = await _read_limited(request)
+    return await run_in_threadpool(service.create_dataset, session, store, owner, raw)
+
+
+@router.get("/{dataset_id}", response_model=schemas.Dataset, summary="Get an uploaded dataset")
+def get_dataset(dataset_id: str, session: SessionDep, owner: CurrentOwner) -> schemas.Dataset:
+    return service.get_dataset(session, owner, dataset_id)

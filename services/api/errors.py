@@ -1,0 +1,180 @@
+"""The one error shape: problem details (RFC 9457), for every error the API returns.
+
+    {"type": ..., "title": ..., "status": 422, "detail": ...,
+     "errors": [{"loc": ["body", "demos", "k"], "msg": ..., "type": ...}]}
+
+Validation errors name the offending field in ``loc``; 404, 409, 413 and 5xx use the
+same shape with an empty ``errors`` list.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://icl-it.invalid/problems/"
+
+
+class ProblemItem(BaseModel):
+    loc: list[str | int] = Field(description="Where the problem is, e.g. body.demos.k.")
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    type: str = Field(description="URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ProblemItem] = Field(default_factory=list)
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    status = 500
+    kind = "internal-error"
+    title = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[ProblemItem] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers
+
+    def problem(self) -> Problem:
+        return Problem(
+            type=TYPE_BASE + self.kind,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            errors=self.errors,
+        )
+
+
+class BadRequest(ProblemError):
+    status, kind, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status, kind, title = 401, "unauthorized", "Unauthorized"
+
+
+class NotFound(ProblemError):
+    status, kind, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, kind, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ProblemError):
+    status, kind, title = 413, "payload-too-large", "Payload too large"
+
+
+class Invalid(ProblemError):
+    status, kind, title = 422, "validation-error", "Request validation failed"
+
+    @classmethod
+    def at(cls, loc: list[str | int], msg: str, type: str = "value_error") -> Invalid:
+        return cls(
+            f"{'.'.join(map(str, loc))}: {msg}", errors=[ProblemItem(loc=loc, msg=msg, type=type)]
+        )
+
+
+class Unavailable(ProblemError):
+    status, kind, title = 503, "unavailable", "Service unavailable"
+
+
+# Documented on every route, so generated clients know the error body.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": desc}
+    for code, desc in {
+        401: "Malformed credentials",
+        404: "Not found (or owned by someone else)",
+        409: "Conflict with the current state",
+        422: "Validation error; errors[].loc names the field",
+    }.items()
+}
+
+
+# For routes whose success body is not JSON (HTML): their errors are still JSON problems.
+PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": r["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for code, r in PROBLEM_RESPONSES.items()
+}
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        jsonable_encoder(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _validation_items(errors: list[Any]) -> list[ProblemItem]:
+    items = []
+    for err in errors:
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        msg = str(err.get("msg", "invalid"))
+        items.append(ProblemItem(loc=loc, msg=msg, type=str(err.get("type", "value_error"))))
+    return items
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.problem(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        items = _validation_items(list(exc.errors()))
+        detail = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items)
+        return problem_response(Invalid(detail, errors=items).problem())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        kind = title.lower().replace(" ", "-")
+        problem = Problem(
+            type=TYPE_BASE + kind, title=title, status=exc.status_code, detail=str(exc.detail)
+        )
+        return problem_response(problem, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(ProblemError("unexpected error; see the server log").problem())

@@ -1,0 +1,144 @@
+"""/v1/experiments: submit, list, read, cancel, events, results, report, artifacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import FileResponse, HTMLResponse
+
+from services.api.deps import CurrentOwner, ExperimentDep, QueueDep, SessionDep, StoreDep
+from services.api.errors import PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON, Problem
+from services.api.experiments import schemas, service
+from services.common.spec import ExperimentSpec
+
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=schemas.Experiment,
+    summary="Submit an experiment",
+    responses={
+        202: {
+            "description": "Accepted (also for a replay of an earlier Idempotency-Key, "
+            "with the header Idempotent-Replayed: true)"
+        },
+        503: {"model": Problem, "description": "Broker down"},
+    },
+)
+def submit_experiment(
+    spec: ExperimentSpec,
+    response: Response,
+    session: SessionDep,
+    queue: QueueDep,
+    owner: CurrentOwner,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Same key + same body returns the first experiment; "
+            "same key + another body is a 409."
+        ),
+    ] = None,
+) -> schemas.Experiment:
+    experiment, created = service.create_experiment(session, queue, owner, spec, idempotency_key)
+    response.headers["Location"] = f"/v1/experiments/{experiment.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.detail(session, experiment)
+
+
+@router.get("", response_model=schemas.ExperimentList, summary="List your experiments")
+def list_experiments(
+    session: SessionDep,
+    owner: CurrentOwner,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> schemas.ExperimentList:
+    return service.list_experiments(session, owner, limit, after)
+
+
+@router.get("/{experiment_id}", response_model=schemas.Experiment, summary="Get an experiment")
+def get_experiment(experiment: ExperimentDep, session: SessionDep) -> schemas.Experiment:
+    return service.detail(session, experiment)
+
+
+@router.post(
+    "/{experiment_id}/cancel",
+    status_code=202,
+    response_model=schemas.Experiment,
+    summary="Cancel an experiment (running work stops at its next step boundary)",
+)
+def cancel_experiment(
+    experiment: ExperimentDep, session: SessionDep, queue: QueueDep
+) -> schemas.Experiment:
+    return service.detail(session, service.cancel(session, queue, experiment))
+
+
+@router.get("/{experiment_id}/events", response_model=schemas.EventList, summary="Events")
+def list_events(
+    experiment: ExperimentDep,
+    session: SessionDep,
+    after: Annotated[int | None, Query(ge=0, description="Events with a larger id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> schemas.EventList:
+    return service.events(session, experiment, after, limit)
+
+
+_RESULTS = {
+    "title": "Results",
+    "type": "object",
+    "additionalProperties": True,
+    "description": "The results document, JSON schema icl-it/results/v1 "
+    "(services/common/schemas/results.schema.json).",
+}
+
+
+@router.get(
+    "/{experiment_id}/results",
+    summary="The results document (schema icl-it/results/v1); 409 until finished",
+    response_model=None,
+    responses={200: {"content": {"application/json": {"schema": _RESULTS}}}},
+)
+def get_results(experiment: ExperimentDep, store: StoreDep) -> dict[str, Any]:
+    return service.results(store, experiment)
+
+
+@router.get(
+    "/{experiment_id}/report",
+    response_class=HTMLResponse,
+    summary="HTML report with the figures; 409 until finished",
+    responses=PROBLEM_RESPONSES_JSON,
+)
+def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
+    return HTMLResponse(service.report(store, experiment))
+
+
+@router.get(
+    "/{experiment_id}/artifacts",
+    response_model=schemas.ArtifactList,
+    summary="Hidden-state and result artifacts, with download links",
+)
+def list_artifacts(experiment: ExperimentDep, session: SessionDep) -> schemas.ArtifactList:
+    return service.list_artifacts(session, experiment)
+
+
+@router.get(
+    "/{experiment_id}/artifacts/{artifact_id}",
+    response_class=Response,
+    summary="Download one artifact",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_artifact(
+    experiment: ExperimentDep, artifact_id: str, session: SessionDep, store: StoreDep
+) -> Response:
+    artifact, key, filename = service.find_artifact(session, experiment, artifact_id)
+    path = store.local_path(key)
+    if path is not None:
+        return FileResponse(path, media_type=artifact.media_type, filename=filename)
+    return Response(
+        store.get(key),
+        media_type=artifact.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

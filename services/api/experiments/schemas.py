@@ -1,0 +1,99 @@
+"""What the experiment routes return. Kept apart from the ORM rows in services.common.db."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ExperimentStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Progress(BaseModel):
+    completed_runs: int = Field(description="Runs in a final state.")
+    total_runs: int
+    fraction: float = Field(description="0..1, counting the progress of running runs too.")
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class RunSummary(BaseModel):
+    id: str
+    index: int
+    key: str = Field(description="Content hash of the run's resolved configuration.")
+    status: RunStatus
+    stage: str | None
+    progress: float
+    attempts: int = Field(description="Deliveries to a GPU worker (> 1 after a redelivery).")
+    studies: list[str]
+    factors: dict[str, Any] = Field(description="Swept field -> value at this run.")
+    control: str
+    seed: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: ErrorInfo | None
+
+
+class ExperimentSummary(BaseModel):
+    id: str
+    name: str
+    status: ExperimentStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: Progress
+    error: ErrorInfo | None
+
+
+class Experiment(ExperimentSummary):
+    spec: dict[str, Any] = Field(
+        title="ResolvedSpec", description="The ExperimentSpec as stored (defaults filled in)."
+    )
+    runs: list[RunSummary]
+
+
+class ExperimentList(BaseModel):
+    data: list[ExperimentSummary]
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
+
+
+class Event(BaseModel):
+    id: int
+    created_at: datetime
+    level: str
+    type: str
+    message: str
+    run_id: str | None
+    data: dict[str, Any]
+
+
+class EventList(BaseModel):
+    data: list[Event]
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
+
+
+ArtifactKind = Literal["states", "prompts", "analysis", "results", "report"]
+
+
+class Artifact(BaseModel):
+    id: str
+    kind: ArtifactKind
+    run_id: str | None
+    media_type: str
+    size_bytes: int | None
+    sha256: str | None
+    shape: list[int] | None = Field(
+        None, description="states: [example, condition, layer, d_model]."
+    )
+    url: str = Field(description="Download link (relative to the API root).")
+
+
+class ArtifactList(BaseModel):
+    data: list[Artifact]

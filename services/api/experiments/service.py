@@ -1,0 +1,330 @@
+"""Experiment logic: record a spec and queue its runs, read state back, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.api.datasets import repository as datasets_repo
+from services.api.errors import Conflict, Invalid, NotFound, Unavailable
+from services.api.experiments import repository as repo
+from services.api.experiments import schemas
+from services.api.queue import TaskQueue
+from services.common import db
+from services.common.artifacts import ArtifactStore
+from services.common.spec import ExperimentSpec, expand_runs
+
+log = logging.getLogger(__name__)
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def request_hash(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _check_uploads(session: Session, owner: str, spec: ExperimentSpec) -> None:
+    """An ``upload:<id>`` task must be one of the owner's datasets."""
+    refs: list[tuple[list[str | int], str | None]] = [
+        (["body", "data", "task"], spec.data.task),
+        (["body", "demos", "source_task"], spec.demos.source_task),
+    ]
+    for study in spec.effective_studies():
+        for dotted in ("data.task", "demos.source_task"):
+            for value in study.sweep.get(dotted, []):
+                refs.append((["body", "sweep", dotted], value if isinstance(value, str) else None))
+            if isinstance(study.overrides.get(dotted), str):
+                refs.append((["body", "studies", study.name, dotted], study.overrides[dotted]))
+    for loc, task in refs:
+        if task and task.startswith("upload:"):
+            dataset_id = task.split(":", 1)[1]
+            if datasets_repo.get_for_owner(session, owner, dataset_id) is None:
+                raise Invalid.at(loc, f"no uploaded dataset {dataset_id!r}", "unknown_dataset")
+
+
+def create_experiment(
+    session: Session,
+    queue: TaskQueue,
+    owner: str,
+    spec: ExperimentSpec,
+    idempotency_key: str | None,
+) -> tuple[db.Experiment, bool]:
+    """Record the experiment and its runs, then queue the runs. Returns (row, created).
+
+    The same Idempotency-Key with the same spec returns the first experiment; with
+    another spec it is a 409.
+    """
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise Invalid.at(
+            ["header", "idempotency-key"], f"must be 1..{MAX_IDEMPOTENCY_KEY} characters"
+        )
+    spec_doc = spec.model_dump(mode="json")
+    digest = request_hash(spec_doc)
+    if idempotency_key is not None:
+        existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
+        if existing is not None:
+            return _replay(existing, digest), False
+    _check_uploads(session, owner, spec)
+    runs = expand_runs(spec)
+    try:
+        experiment, run_ids = repo.insert_experiment(
+            session,
+            owner=owner,
+            spec=spec_doc,
+            runs=runs,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+        )
+        db.add_event(
+            session,
+            experiment.id,
+            "experiment.queued",
+            f"experiment queued with {len(runs)} runs",
+            data={"total_runs": len(runs)},
+        )
+        session.commit()
+    except IntegrityError:  # a concurrent request with the same key won the insert
+        session.rollback()
+        assert idempotency_key is not None
+        existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, digest), False
+
+    try:
+        queue.enqueue_runs(run_ids)
+    except Exception as exc:
+        log.exception("could not queue the runs of experiment %s", experiment.id)
+        message = f"the task broker is unreachable: {type(exc).__name__}: {exc}"
+        db.finish_experiment(
+            session,
+            experiment.id,
+            db.FAILED,
+            error_code="broker_unavailable",
+            error_message=message,
+        )
+        session.commit()
+        raise Unavailable(message) from exc
+    return experiment, True
+
+
+def _replay(existing: db.Experiment, digest: str) -> db.Experiment:
+    if existing.request_hash != digest:
+        raise Conflict(
+            "this Idempotency-Key was used with a different request body "
+            f"(experiment {existing.id})"
+        )
+    return existing
+
+
+def _error(code: str | None, message: str | None) -> schemas.ErrorInfo | None:
+    return schemas.ErrorInfo(code=code, message=message or "") if code else None
+
+
+def _progress(experiment: db.Experiment, running: float) -> schemas.Progress:
+    total = experiment.total_runs
+    fraction = 1.0 if experiment.status == db.SUCCEEDED else 0.0
+    if total and experiment.status != db.SUCCEEDED:
+        fraction = min((experiment.completed_runs + running) / total, 1.0)
+    return schemas.Progress(
+        completed_runs=experiment.completed_runs, total_runs=total, fraction=round(fraction, 4)
+    )
+
+
+def summary(experiment: db.Experiment, running: float = 0.0) -> schemas.ExperimentSummary:
+    return schemas.ExperimentSummary(
+        id=experiment.id,
+        name=experiment.name,
+        status=experiment.status,  # type: ignore[arg-type]
+        created_at=experiment.created_at,
+        started_at=experiment.started_at,
+        finished_at=experiment.finished_at,
+        progress=_progress(experiment, running),
+        error=_error(experiment.error_code, experiment.error_message),
+    )
+
+
+def run_summary(run: db.Run) -> schemas.RunSummary:
+    return schemas.RunSummary(
+        id=run.id,
+        index=run.index,
+        key=run.key,
+        status=run.status,  # type: ignore[arg-type]
+        stage=run.stage,
+        progress=run.progress,
+        attempts=run.attempts,
+        studies=run.studies,
+        factors=run.factors,
+        control=run.config.get("control", "none"),
+        seed=run.config.get("seed", 0),
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        error=_error(run.error_code, run.error_message),
+    )
+
+
+def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
+    runs = repo.runs_of(session, experiment.id)
+    running = sum(r.progress for r in runs if r.status == db.RUNNING)
+    return schemas.Experiment(
+        **summary(experiment, running).model_dump(),
+        spec=experiment.spec,
+        runs=[run_summary(r) for r in runs],
+    )
+
+
+def list_experiments(
+    session: Session, owner: str, limit: int, after: str | None
+) -> schemas.ExperimentList:
+    cursor = None
+    if after is not None:
+        cursor = repo.get_for_owner(session, owner, after)
+        if cursor is None:
+            raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
+    rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
+    running = repo.running_progress(session, [r.id for r in rows])
+    return schemas.ExperimentList(
+        data=[summary(r, running.get(r.id, 0.0)) for r in rows],
+        has_more=has_more,
+        next_cursor=rows[-1].id if has_more and rows else None,
+    )
+
+
+def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.Experiment:
+    """Ask running work to stop at its next step boundary; queued runs never start."""
+    if experiment.status in (db.SUCCEEDED, db.FAILED):
+        raise Conflict(f"experiment already {experiment.status}")
+    if repo.request_cancel(session, experiment.id):
+        n = repo.cancel_queued_runs(session, experiment.id)
+        db.refresh_completed_runs(session, experiment.id)
+        db.add_event(
+            session,
+            experiment.id,
+            "experiment.cancelling",
+            "cancellation requested",
+            data={"runs_cancelled_before_start": n},
+        )
+        statuses = repo.run_statuses(session, experiment.id)
+        nothing_left = all(status in db.TERMINAL for status, _, _ in statuses)
+        any_result = any(status == db.SUCCEEDED for status, _, _ in statuses)
+        if nothing_left and not any_result:  # nothing ran: no summary to compute
+            db.finish_experiment(session, experiment.id, db.CANCELLED)
+        session.commit()
+        if nothing_left and any_result:
+            queue.enqueue_finalize(experiment.id)
+    session.refresh(experiment)
+    return experiment
+
+
+def events(
+    session: Session, experiment: db.Experiment, after: int | None, limit: int
+) -> schemas.EventList:
+    rows, has_more = repo.events_page(session, experiment.id, after, limit)
+    return schemas.EventList(
+        data=[
+            schemas.Event(
+                id=e.id,
+                created_at=e.created_at,
+                level=e.level,
+                type=e.type,
+                message=e.message,
+                run_id=e.run_id,
+                data=e.data,
+            )
+            for e in rows
+        ],
+        has_more=has_more,
+        next_cursor=str(rows[-1].id) if rows else (str(after) if after is not None else None),
+    )
+
+
+def results(store: ArtifactStore, experiment: db.Experiment) -> dict[str, Any]:
+    if experiment.results_key is None:
+        raise Conflict(_not_ready(experiment, "results"))
+    return json.loads(store.get(experiment.results_key))
+
+
+def report(store: ArtifactStore, experiment: db.Experiment) -> str:
+    if experiment.report_key is None:
+        raise Conflict(_not_ready(experiment, "report"))
+    return store.get(experiment.report_key).decode()
+
+
+def _not_ready(experiment: db.Experiment, what: str) -> str:
+    if experiment.status in db.TERMINAL:
+        return f"experiment {experiment.status} without a {what} (no run succeeded)"
+    return f"experiment is {experiment.status}; the {what} exist once it has finished"
+
+
+# -- artifacts: listed and served by id; the id maps to a key recorded on a row ----------
+
+_MEDIA = {
+    "states": "application/octet-stream",
+    "prompts": "application/json",
+    "analysis": "application/json",
+    "results": "application/json",
+    "report": "text/html; charset=utf-8",
+}
+_SUFFIX = {
+    "states": "safetensors",
+    "prompts": "json",
+    "analysis": "json",
+    "results": "json",
+    "report": "html",
+}
+
+
+def _artifacts(
+    experiment: db.Experiment, runs: Sequence[db.Run]
+) -> list[tuple[schemas.Artifact, str]]:
+    base = f"/v1/experiments/{experiment.id}/artifacts"
+    out: list[tuple[schemas.Artifact, str]] = []
+
+    def add(artifact_id: str, kind: str, key: str | None, run: db.Run | None = None) -> None:
+        if key is None:
+            return
+        is_states = kind == "states" and run is not None
+        artifact = schemas.Artifact(
+            id=artifact_id,
+            kind=kind,  # type: ignore[arg-type]
+            run_id=run.id if run else None,
+            media_type=_MEDIA[kind],
+            size_bytes=run.states_bytes if is_states and run else None,
+            sha256=run.states_sha256 if is_states and run else None,
+            shape=run.states_shape if is_states and run else None,
+            url=f"{base}/{artifact_id}",
+        )
+        out.append((artifact, key))
+
+    add("results", "results", experiment.results_key)
+    add("report", "report", experiment.report_key)
+    for run in runs:
+        add(f"run-{run.id}-states", "states", run.states_key, run)
+        add(f"run-{run.id}-prompts", "prompts", run.prompts_key, run)
+        add(f"run-{run.id}-analysis", "analysis", run.analysis_key, run)
+    return out
+
+
+def list_artifacts(session: Session, experiment: db.Experiment) -> schemas.ArtifactList:
+    runs = repo.runs_of(session, experiment.id)
+    return schemas.ArtifactList(data=[a for a, _ in _artifacts(experiment, runs)])
+
+
+def find_artifact(
+    session: Session, experiment: db.Experiment, artifact_id: str
+) -> tuple[schemas.Artifact, str, str]:
+    """(artifact, store key, download file name) for an artifact id of this experiment."""
+    runs = repo.runs_of(session, experiment.id)
+    for artifact, key in _artifacts(experiment, runs):
+        if artifact.id == artifact_id:
+            filename = f"{experiment.id}-{artifact.id}.{_SUFFIX[artifact.kind]}"
+            return artifact, key, filename
+    raise NotFound(f"artifact {artifact_id!r} not found")

@@ -1,0 +1,65 @@
+"""The HTTP gateway. ``create_app()`` builds it from settings; ``app`` is what uvicorn runs.
+
+uvicorn services.api.main:app      (or: icl-it up, which also starts the workers)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from services.api import health
+from services.api.catalog.routes import router as catalog_router
+from services.api.datasets.routes import router as datasets_router
+from services.api.errors import install_error_handlers
+from services.api.experiments.routes import router as experiments_router
+from services.api.queue import CeleryTaskQueue, TaskQueue
+from services.common import db
+from services.common.artifacts import ArtifactStore
+from services.common.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Test whether in-context learning behaves like implicit instruction tuning
+(Duan et al. 2023, arXiv 2311.10367): submit an experiment spec, poll its status,
+then fetch per-layer similarities of the anchor, ICL and IT hidden states.
+
+Errors are problem details: `{type, title, status, detail, errors: [{loc, msg, type}]}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    queue: TaskQueue | None = None,
+    run_migrations: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_migrations:
+            await run_in_threadpool(db.migrate, settings.db_url)
+        yield
+
+    app = FastAPI(
+        title="icl-it",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = db.get_sessionmaker(settings.db_url)
+    app.state.store = ArtifactStore(settings.artifacts)
+    app.state.queue = queue or CeleryTaskQueue(settings)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(experiments_router)
+    app.include_router(datasets_router)
+    app.include_router(catalog_router)
+    return app
+
+
+app = create_app()

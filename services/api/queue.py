@@ -1,0 +1,45 @@
+"""The task-queue gateway: how the API hands work to the workers.
+
+Tasks are sent by name through the one Celery configuration, so the API never imports
+worker code (nor torch). Tests replace ``TaskQueue`` with an in-memory recorder.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from celery import Celery
+
+from services.common.celery_app import TASK_FINALIZE, TASK_RUN, make_celery
+from services.common.settings import Settings
+
+
+class TaskQueue(Protocol):
+    def enqueue_runs(self, run_ids: list[str]) -> None: ...
+
+    def enqueue_finalize(self, experiment_id: str) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+class CeleryTaskQueue:
+    def __init__(self, settings: Settings):
+        self.celery: Celery = make_celery(settings)
+
+    def enqueue_runs(self, run_ids: list[str]) -> None:
+        with self.celery.producer_or_acquire() as producer:
+            for run_id in run_ids:
+                self.celery.send_task(
+                    TASK_RUN,
+                    args=[run_id],
+                    producer=producer,
+                    retry=True,
+                    retry_policy={"max_retries": 3, "interval_start": 0.2},
+                )
+
+    def enqueue_finalize(self, experiment_id: str) -> None:
+        self.celery.send_task(TASK_FINALIZE, args=[experiment_id], retry=True)
+
+    def ping(self) -> None:
+        with self.celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)

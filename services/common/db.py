@@ -1,0 +1,368 @@
+"""Job records: experiment, run, event and dataset rows, the source of truth for job state.
+
+Postgres (through psycopg) in tests and production, SQLite (WAL, busy timeout) as the
+embedded default. The schema is owned by the Alembic migrations next to this module;
+``migrate()`` brings a database to the head revision and is run by the API at startup.
+
+Status rules shared by the API and the workers live here too, so that every process
+agrees on what "finished" means:
+
+    experiment: queued -> running -> succeeded | failed | cancelled  (cancelling in between)
+    run:        queued -> running -> succeeded | failed | cancelled
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from services.common.settings import get_settings
+
+QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
+SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+CANCEL_REQUESTED = frozenset({CANCELLING, CANCELLED})
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+Id = String(32)  # uuid4 hex
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        list[str]: JSONType,
+        list[int]: JSONType,
+    }
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key", name="uq_experiments_owner_idempotency"),
+        Index("ix_experiments_owner_created", "owner", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    owner: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    spec: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    total_runs: Mapped[int] = mapped_column(Integer)
+    completed_runs: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    results_key: Mapped[str | None] = mapped_column(String(255))
+    report_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "key", name="uq_runs_experiment_key"),
+        UniqueConstraint("experiment_id", "index", name="uq_runs_experiment_index"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    index: Mapped[int] = mapped_column(Integer)
+    config: Mapped[dict[str, Any]]
+    factors: Mapped[dict[str, Any]]
+    studies: Mapped[list[str]]
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[float] = mapped_column(default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    states_key: Mapped[str | None] = mapped_column(String(255))
+    states_sha256: Mapped[str | None] = mapped_column(String(64))
+    states_shape: Mapped[list[int] | None] = mapped_column(JSONType)
+    states_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    prompts_key: Mapped[str | None] = mapped_column(String(255))
+    analysis_key: Mapped[str | None] = mapped_column(String(255))
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_experiment_id_id", "experiment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    level: Mapped[str] = mapped_column(String(16), default="info")
+    type: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class Dataset(Base):
+    """A user upload; its rows live in the artifact store under ``artifact_key``."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    artifact_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------------------------------
+# Engine and sessions
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cur.execute("PRAGMA busy_timeout=30000")  # writers wait instead of failing
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+_engines: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
+_engines_lock = threading.Lock()
+
+
+def _cached(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    with _engines_lock:
+        if url not in _engines:
+            engine = make_engine(url)
+            _engines[url] = (engine, sessionmaker(engine, expire_on_commit=False))
+        return _engines[url]
+
+
+def get_engine(url: str | None = None) -> Engine:
+    return _cached(url or get_settings().db_url)[0]
+
+
+def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
+    return _cached(url or get_settings().db_url)[1]
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A short-lived session; commit explicitly, anything uncommitted is rolled back."""
+    with get_sessionmaker(url)() as session:
+        yield session
+
+
+def dispose_engines() -> None:
+    """Forget pooled connections inherited through fork (call in each worker child)."""
+    with _engines_lock:
+        for engine, _ in _engines.values():
+            engine.dispose(close=False)
+
+
+def migrate(url: str | None = None) -> None:
+    """Upgrade the database to the newest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    cfg.attributes["url"] = url or get_settings().db_url
+    command.upgrade(cfg, "head")
+
+
+# ---------------------------------------------------------------------------------------
+# Status rules and small writes shared by the API and the workers
+
+
+def add_event(
+    session: Session,
+    experiment_id: str,
+    type: str,
+    message: str,
+    *,
+    run_id: str | None = None,
+    level: str = "info",
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.execute(
+        insert(Event).values(
+            experiment_id=experiment_id,
+            run_id=run_id,
+            created_at=utcnow(),
+            level=level,
+            type=type,
+            message=message,
+            data=data or {},
+        )
+    )
+
+
+def refresh_completed_runs(session: Session, experiment_id: str) -> None:
+    """Recount terminal runs (idempotent, unlike an increment, under redelivery)."""
+    done = (
+        select(func.count())
+        .select_from(Run)
+        .where(Run.experiment_id == experiment_id, Run.status.in_(TERMINAL))
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Experiment).where(Experiment.id == experiment_id).values(completed_runs=done)
+    )
+
+
+def final_status(
+    experiment_status: str, runs: list[tuple[str, str | None, str | None]]
+) -> tuple[str, str | None, str | None]:
+    """(status, error_code, error_message) of an experiment whose runs are all terminal.
+
+    ``runs`` holds (status, error_code, error_message) per run, in run order.
+    """
+    statuses = [status for status, _, _ in runs]
+    if experiment_status in CANCEL_REQUESTED and CANCELLED in statuses:
+        return CANCELLED, None, None
+    failed = [(code, msg) for status, code, msg in runs if status == FAILED]
+    if failed:
+        code, msg = failed[0]
+        return (
+            FAILED,
+            "run_failed",
+            f"{len(failed)} of {len(runs)} runs failed; first: [{code}] {msg}",
+        )
+    if CANCELLED in statuses:
+        return CANCELLED, None, None
+    return SUCCEEDED, None, None
+
+
+def finish_experiment(
+    session: Session,
+    experiment_id: str,
+    status: str,
+    *,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    results_key: str | None = None,
+    report_key: str | None = None,
+) -> bool:
+    """Move a non-terminal experiment to its final status; True for the one caller that did.
+
+    A conditional UPDATE, so concurrent finalisers (two analysis tasks finishing
+    together, or the API cancelling) finish an experiment exactly once.
+    """
+    assert status in TERMINAL, status
+    result = session.execute(
+        update(Experiment)
+        .where(Experiment.id == experiment_id, Experiment.status.not_in(TERMINAL))
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            error_code=error_code,
+            error_message=error_message,
+            results_key=results_key,
+            report_key=report_key,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    refresh_completed_runs(session, experiment_id)
+    add_event(
+        session,
+        experiment_id,
+        f"experiment.{status}",
+        f"experiment {status}" + (f": {error_message}" if error_message else ""),
+        level="error" if status == FAILED else "info",
+        data={"status": status, "error_code": error_code},
+    )
+    return True

@@ -1,0 +1,215 @@
+"""The whole system on one machine: the API and both workers as child processes.
+
+``run_stack(host, port)`` (``make up`` / ``icl-it up``) migrates the database, starts
+
+    api        uvicorn services.api.main:app
+    gpu        celery worker -Q gpu       (one process; CUDA and the model live in its child)
+    analysis   celery worker -Q analysis  (no torch)
+
+streams their logs with a prefix, and stops all of them on Ctrl-C or SIGTERM (or when
+one of them dies). With no URLs set it runs on the embedded defaults: SQLite, Celery's
+SQLAlchemy transport on SQLite, a local artifact directory. ``Stack`` is the same thing
+as an object, which the tests use to start real worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("api", "gpu", "analysis")
+WORKER_APPS = {"gpu": "services.gpu_worker.worker", "analysis": "services.analysis.tasks"}
+
+
+def api_argv(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "services.api.main:app",
+        "--host", host, "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+
+
+def worker_argv(queue: str, concurrency: int = 1, loglevel: str = "INFO") -> list[str]:
+    """A Celery worker for one queue. Prefork: tasks run in a child process, so CUDA is
+    initialised there, and a child killed mid-task is replaced and its task redelivered."""
+    return [
+        sys.executable, "-m", "celery", "-A", WORKER_APPS[queue], "worker",
+        "-Q", queue, "-c", str(concurrency), "-P", "prefork", "-n", f"{queue}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", loglevel,
+    ]  # fmt: skip
+
+
+class Stack:
+    """Child processes for some of the services, with their logs prefixed and forwarded."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        services: Sequence[str] = SERVICES,
+        log: IO[str] | None = None,
+    ):
+        self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        # children import ``services`` from this checkout, whatever the working directory
+        paths = [str(ROOT), *filter(None, self.env.get("PYTHONPATH", "").split(os.pathsep))]
+        self.env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+        self.host, self.port = host, port
+        self.services = list(services)
+        self.log = log or sys.stdout
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+        self._threads: list[threading.Thread] = []
+        self._log_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def migrate(self) -> None:
+        """Migrate once, before the children start, so they never race on the schema."""
+        code = "from services.common.db import migrate; migrate()"
+        subprocess.run([sys.executable, "-c", code], env=self.env, check=True)
+
+    def start(self) -> Stack:
+        self.migrate()
+        for name in self.services:
+            argv = api_argv(self.host, self.port) if name == "api" else worker_argv(name)
+            self.start_one(name, argv)
+        return self
+
+    def start_one(self, name: str, argv: list[str]) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # its own process group: we signal it and its pool
+        )
+        self.procs[name] = proc
+        thread = threading.Thread(target=self._pump, args=(name, proc), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return proc
+
+    def _pump(self, name: str, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            with self._log_lock:
+                self.log.write(f"[{name:>8}] {line}")
+                self.log.flush()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the API answers /healthz (raises if a child died or time is up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the API did not answer on {self.url} within {timeout:.0f}s")
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode}")
+
+    def first_exited(self) -> str | None:
+        return next((n for n, p in self.procs.items() if p.poll() is not None), None)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (warm shutdown), then SIGQUIT (cold: Celery requeues unacked tasks),
+        then SIGKILL, each to the child's own process group."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGQUIT, 3.0), (signal.SIGKILL, 3.0)):
+            alive = [p for p in self.procs.values() if p.poll() is None]
+            if not alive:
+                break
+            for proc in alive:
+                try:  # warm shutdown: the main process stops its own pool
+                    if sig == signal.SIGTERM:
+                        os.kill(proc.pid, sig)
+                    else:
+                        os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait
+            for proc in alive:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_stack(host: str | None = None, port: int | None = None) -> int:
+    """Run the API and both workers in the foreground until Ctrl-C / SIGTERM."""
+    from services.common.settings import get_settings
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    stack = Stack(host=host, port=port)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"icl-it: database {settings.db_url}", flush=True)
+        print(f"icl-it: broker   {_redact(settings.broker_url)}", flush=True)
+        print(f"icl-it: artifacts {settings.artifacts}", flush=True)
+        stack.start()
+        print(f"icl-it: API on {stack.url} (docs: {stack.url}/docs); Ctrl-C stops", flush=True)
+        while not stopping.wait(0.5):
+            dead = stack.first_exited()
+            if dead is not None:
+                print(f"icl-it: {dead} exited; stopping the stack", file=sys.stderr, flush=True)
+                return 1
+        return 0
+    finally:
+        print("icl-it: stopping", flush=True)
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="API + GPU worker + analysis worker")
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    return run_stack(args.host, args.port)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

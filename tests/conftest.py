@@ -1,0 +1,86 @@
+"""Shared fixtures: real Postgres and Redis (isolated per test session), the tiny model.
+
+Postgres: a fresh database ``icl_it_test_<random>`` per session, dropped afterwards.
+Redis: a unique key prefix per session (``ICL_IT_BROKER_PREFIX``), deleted afterwards.
+Both are skipped, with the reason, when the server is not reachable; ``.ci/run`` starts
+them. Override the servers with ICL_IT_TEST_POSTGRES / ICL_IT_TEST_REDIS.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("ICL_IT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ICL_IT_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a new, empty Postgres database (dropped after the session)."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"Postgres not reachable at {PG_ADMIN_URL}: {exc}")
+    name = f"icl_it_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from services.common.db import get_engine
+
+        get_engine(f"{base}/{name}").dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def broker_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix no other test session uses; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"icl_it_test_{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def model_cache_dir() -> Path:
+    """Where the embedded model's converted weights are cached (shared across sessions)."""
+    from services.common.settings import Settings
+
+    return Settings(ICL_IT_HOME=REPO / "var").model_cache_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) -> Path:
+    """A tiny random-init LlamaForCausalLM (+ the embedded tokenizer) in a temp dir.
+
+    Specs name it by path; put its parent in ICL_IT_MODEL_DIRS.
+    """
+    from services.common.settings import Settings
+    from services.gpu_worker.models import save_tiny_llama
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    settings = Settings(ICL_IT_MODEL_CACHE=model_cache_dir)
+    return save_tiny_llama(root / "tiny-llama", seed=0, settings=settings)
