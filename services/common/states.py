@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from safetensors.numpy import load as st_load
-from safetensors.numpy import save as st_save
 
 CONDITIONS = ("anchor", "icl", "it", "it_untuned")
 
@@ -70,13 +69,13 @@ class RunStates:
             "position": "last prompt token",
             "meta": json.dumps(self.meta, sort_keys=True),
         }
-        return st_save(
+        return _safetensors_bytes(
             {
-                "hidden": np.ascontiguousarray(self.hidden, dtype=np.float32),
-                "label_logits": np.ascontiguousarray(self.label_logits, dtype=np.float32),
-                "labels": np.ascontiguousarray(self.labels, dtype=np.int64),
+                "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
+                "label_logits": np.ascontiguousarray(self.label_logits, dtype="<f4"),
+                "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
             },
-            metadata=header,
+            header,
         )
 
     @classmethod
@@ -93,6 +92,28 @@ class RunStates:
             label_names=json.loads(header["label_names"]),
             meta=json.loads(header.get("meta", "{}")),
         )
+
+
+_DTYPES = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64"}
+
+
+def _safetensors_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """The safetensors format, written with a sorted header so equal states give equal
+    bytes (and checksums) on every write; ``safetensors.numpy.save`` orders it at random."""
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for name in sorted(tensors):
+        arr = tensors[name]
+        header[name] = {
+            "dtype": _DTYPES[arr.dtype],
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + arr.nbytes],
+        }
+        offset += arr.nbytes
+    raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    body = b"".join(tensors[name].tobytes() for name in sorted(tensors))
+    return len(raw).to_bytes(8, "little") + raw + body
 
 
 def sha256_hex(data: bytes) -> str:
