@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast test-slow up bench lint format typecheck openapi client run-default clean
+.PHONY: install demo test test-fast test-services test-slow up bench lint format typecheck openapi client run-default clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not services"
+
+test-services: install
+	$(PY) -m pytest -q -m services
 
 test-slow: install
 	$(PY) -m pytest -q -m slow

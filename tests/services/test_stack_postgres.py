@@ -161,3 +161,39 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
             .where(db.Run.experiment_id == exp_id, db.Run.key == run["key"])
         )
     assert n_rows == done["progress"]["total_runs"] == 1 and n_key == 1
+
+
+def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, postgres_url):
+    """Issue 4: the smoke preset through API -> Celery -> analysis -> Postgres."""
+    body = {"preset": "duan2023", "scale": "smoke", "model": {"name": str(tiny_model_dir)}}
+    r = client.post("/v1/experiments", json=body)
+    assert r.status_code == 202, r.text
+    exp_id = r.json()["id"]
+    total = r.json()["progress"]["total_runs"]
+    assert total >= 9  # main, k ladder, similarity, noise, mismatch, template, control
+    done = wait_status(client, exp_id, timeout=400)
+    assert done["status"] == "succeeded", done
+    results = client.get(f"/v1/experiments/{exp_id}/results").json()
+    studies = {s["name"]: s for s in results["studies"]}
+    assert set(studies) == {
+        "main",
+        "n_demos",
+        "similarity",
+        "label_noise",
+        "task_mismatch",
+        "template",
+        "model",
+    }
+    for study in studies.values():
+        assert study["statement"], study["name"]
+        assert study["tests"], study["name"]
+    assert [s["levels"] for s in (studies["n_demos"],)] == [[1, 4]]
+    assert results["controls"]["random_init"], "random-init control missing"
+    assert "layer 0" in results["conventions"]["layer_indexing"].lower()
+    report = client.get(f"/v1/experiments/{exp_id}/report").text
+    assert report.count("<img") >= 7
+    with db.session_scope(postgres_url) as s:
+        n_rows = s.scalar(
+            select(func.count()).select_from(db.Run).where(db.Run.experiment_id == exp_id)
+        )
+    assert n_rows == total
