@@ -64,7 +64,8 @@ openapi: install
 
 client: openapi
 	rm -rf clients/python
-	$(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup
+	# the generator formats its output with ruff, which must be on PATH
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup
 
 clean:
 	rm -rf var out

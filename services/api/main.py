@@ -49,6 +49,8 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # operation ids = function names: the generated client gets submit_experiment, ...
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.sessionmaker = db.get_sessionmaker(settings.db_url)

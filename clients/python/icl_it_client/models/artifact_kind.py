@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class ArtifactKind(StrEnum):
+    ANALYSIS = "analysis"
+    PROMPTS = "prompts"
+    REPORT = "report"
+    RESULTS = "results"
+    STATES = "states"
+
+    def __str__(self) -> str:
+        return str(self.value)

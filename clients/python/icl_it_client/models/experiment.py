@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.experiment_status import ExperimentStatus
+
+if TYPE_CHECKING:
+    from ..models.error_info import ErrorInfo
+    from ..models.experiment_resolved_spec import ExperimentResolvedSpec
+    from ..models.progress import Progress
+    from ..models.run_summary import RunSummary
+
+
+T = TypeVar("T", bound="Experiment")
+
+
+@_attrs_define
+class Experiment:
+    """
+    Attributes:
+        id (str):
+        name (str):
+        status (ExperimentStatus):
+        created_at (datetime.datetime):
+        started_at (datetime.datetime | None):
+        finished_at (datetime.datetime | None):
+        progress (Progress):
+        error (ErrorInfo | None):
+        spec (ExperimentResolvedSpec): The ExperimentSpec as stored (defaults filled in).
+        runs (list[RunSummary]):
+    """
+
+    id: str
+    name: str
+    status: ExperimentStatus
+    created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    progress: Progress
+    error: ErrorInfo | None
+    spec: ExperimentResolvedSpec
+    runs: list[RunSummary]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.error_info import ErrorInfo  # noqa: PLC0415
+
+        id = self.id
+
+        name = self.name
+
+        status = self.status.value
+
+        created_at = self.created_at.isoformat()
+
+        started_at: None | str
+        if isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
+        else:
+            started_at = self.started_at
+
+        finished_at: None | str
+        if isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
+        else:
+            finished_at = self.finished_at
+
+        progress = self.progress.to_dict()
+
+        error: dict[str, Any] | None
+        if isinstance(self.error, ErrorInfo):
+            error = self.error.to_dict()
+        else:
+            error = self.error
+
+        spec = self.spec.to_dict()
+
+        runs = []
+        for runs_item_data in self.runs:
+            runs_item = runs_item_data.to_dict()
+            runs.append(runs_item)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "name": name,
+                "status": status,
+                "created_at": created_at,
+                "started_at": started_at,
+                "finished_at": finished_at,
+                "progress": progress,
+                "error": error,
+                "spec": spec,
+                "runs": runs,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.error_info import ErrorInfo  # noqa: PLC0415
+        from ..models.experiment_resolved_spec import ExperimentResolvedSpec  # noqa: PLC0415
+        from ..models.progress import Progress  # noqa: PLC0415
+        from ..models.run_summary import RunSummary  # noqa: PLC0415
+
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        name = d.pop("name")
+
+        status = ExperimentStatus(d.pop("status"))
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        def _parse_started_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        started_at = _parse_started_at(d.pop("started_at"))
+
+        def _parse_finished_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        finished_at = _parse_finished_at(d.pop("finished_at"))
+
+        progress = Progress.from_dict(d.pop("progress"))
+
+        def _parse_error(data: object) -> ErrorInfo | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                error_type_0 = ErrorInfo.from_dict(data)
+
+                return error_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorInfo | None, data)
+
+        error = _parse_error(d.pop("error"))
+
+        spec = ExperimentResolvedSpec.from_dict(d.pop("spec"))
+
+        runs = []
+        _runs = d.pop("runs")
+        for runs_item_data in _runs:
+            runs_item = RunSummary.from_dict(runs_item_data)
+
+            runs.append(runs_item)
+
+        experiment = cls(
+            id=id,
+            name=name,
+            status=status,
+            created_at=created_at,
+            started_at=started_at,
+            finished_at=finished_at,
+            progress=progress,
+            error=error,
+            spec=spec,
+            runs=runs,
+        )
+
+        experiment.additional_properties = d
+        return experiment
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
