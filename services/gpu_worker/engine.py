@@ -7,9 +7,12 @@ For each inference example x and its demonstration set D:
     it          base + LoRA adapter tuned on D, on T(x)
     it_untuned  base + the same adapter before any step (control)
 
-The engine keeps models warm (one load per process and model), swaps adapters instead of
-reloading, computes each anchor once per (model, prompt ids), and checks for cancellation
-between steps.
+The engine keeps models warm (one load per process and model), computes each anchor once
+per (model, prompt ids), batches extraction (left padding, grouped by length, bounded by a
+padded-token budget), and checks for cancellation between steps. A run with several
+adapters of one LoRA configuration trains them together in one batched pass and runs each
+example through its own adapter (``multi_lora``); a single adapter, or LoRA dropout, goes
+through peft, one adapter at a time (the reference path). bench/NOTES.md has the figures.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from services.common.spec import RunConfig
 from services.common.states import RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.models import LoadedModel, load_model, pick_device
+from services.gpu_worker.multi_lora import MultiLora, tune_adapters
 from services.gpu_worker.prompts import Demo, PromptBuilder
 from services.gpu_worker.selection import (
     DemoSet,
@@ -37,7 +42,7 @@ from services.gpu_worker.selection import (
     sample_inference,
     select_demos,
 )
-from services.gpu_worker.tuning import AdapterSlots, tune_adapter
+from services.gpu_worker.tuning import AdapterSlots, TrainingPair, tune_adapter
 
 Progress = Callable[[int, int, str], None]
 ShouldCancel = Callable[[], bool]
@@ -74,12 +79,23 @@ class Engine:
         self,
         settings: Settings | None = None,
         device: torch.device | None = None,
-        batch_size: int = 8,
+        batch_size: int = 64,
         anchor_cache_size: int = 4096,
+        token_budget: int | None = None,
+        train_token_budget: int | None = None,
+        max_adapters: int | None = None,
     ):
+        """``batch_size`` / ``token_budget``: most prompts / padded tokens per extraction
+        forward; ``train_token_budget``: padded tokens per training micro-batch (gradients
+        accumulate across them); ``max_adapters``: adapters trained together. The budgets
+        bound activation memory, so memory stays flat as runs grow. Defaults by device."""
         self.settings = settings or get_settings()
         self.device = device or pick_device(self.settings)
+        gpu = self.device.type == "cuda"
         self.batch_size = batch_size
+        self.token_budget = token_budget or (16384 if gpu else 2048)
+        self.train_token_budget = train_token_budget or (8192 if gpu else 1024)
+        self.max_adapters = max_adapters or (64 if gpu else 16)
         self._models: dict[tuple[Any, ...], _Warm] = {}
         self._datasets: dict[str, Dataset] = {}
         self._anchor_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = (
@@ -190,8 +206,6 @@ class Engine:
                     break
             else:
                 units.append((ds, [i]))
-        total = 2 + len(units)
-
         anchor_prompts = [builder.anchor(ex.text) for ex in examples]
         demos_per_example = [
             [
@@ -204,6 +218,16 @@ class Engine:
             builder.icl(ex.text, demos)
             for ex, demos in zip(examples, demos_per_example, strict=True)
         ]
+
+        # Several adapters of one LoRA config: trained and run together (multi_lora); one
+        # adapter, or dropout (not batched): peft, one adapter at a time (the reference).
+        batched = len(units) > 1 and run.lora.dropout == 0 and self.max_adapters > 1
+        group_size = self.max_adapters if batched else 1
+        groups = [
+            list(range(g, min(g + group_size, len(units))))
+            for g in range(0, len(units), group_size)
+        ]
+        total = 2 + len(groups)
 
         step(0, total, "anchor")
         t = time.perf_counter()
@@ -222,6 +246,7 @@ class Engine:
                 pad_id=pad,
                 label_token_ids=label_ids,
                 batch_size=self.batch_size,
+                token_budget=self.token_budget,
             )
         timings["icl"] = time.perf_counter() - t
 
@@ -231,46 +256,64 @@ class Engine:
         un_h, un_l = np.zeros_like(it_h), np.zeros_like(it_l)
         tuning: list[dict[str, Any]] = []
         timings["tune"] = timings["it"] = 0.0
-        for u, (ds, members) in enumerate(units):
-            step(2 + u, total, f"adapter {u + 1}/{len(units)}")
-            seed = _unit_seed(run.seed, run.lora.seed, examples[members[0]].index)
-            model = slots.activate(run.lora, seed)
-            member_ids = [anchor_prompts[i].ids for i in members]
-            t = time.perf_counter()
-            if run.untuned_adapter:
-                h, lg = extract_last_token_states(
-                    model,
-                    member_ids,
-                    pad_id=pad,
-                    label_token_ids=label_ids,
-                    batch_size=self.batch_size,
+        member_ids = [[anchor_prompts[i].ids for i in members] for _, members in units]
+        pair_sets = [
+            [builder.training_pair(demo) for demo in demos_per_example[members[0]]]
+            for _, members in units
+        ]
+        seeds = [
+            _unit_seed(run.seed, run.lora.seed, examples[members[0]].index) for _, members in units
+        ]
+        for g, group in enumerate(groups):
+            label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
+            label += f"/{len(units)}"
+            step(2 + g, total, label)
+            if batched:
+                losses = self._tune_group(
+                    run,
+                    loaded,
+                    slots,
+                    [units[u][1] for u in group],
+                    [member_ids[u] for u in group],
+                    [pair_sets[u] for u in group],
+                    [seeds[u] for u in group],
+                    pad=pad,
+                    label_ids=label_ids,
+                    anchors=(anchor_h, anchor_l),
+                    out=(it_h, it_l, un_h, un_l),
+                    timings=timings,
+                    on_step=lambda e, g=g, label=label: step(
+                        2 + g, total, f"{label}, step {e + 1}/{run.lora.steps}"
+                    ),
                 )
-                un_h[members], un_l[members] = h, lg
-            timings["it"] += time.perf_counter() - t
-            t = time.perf_counter()
-            pairs = [builder.training_pair(demo) for demo in demos_per_example[members[0]]]
-            losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
-            timings["tune"] += time.perf_counter() - t
-            t = time.perf_counter()
-            h, lg = extract_last_token_states(
-                model,
-                member_ids,
-                pad_id=pad,
-                label_token_ids=label_ids,
-                batch_size=self.batch_size,
-            )
-            it_h[members], it_l[members] = h, lg
-            timings["it"] += time.perf_counter() - t
-            tuning.append(
-                {
-                    "adapter": u,
-                    "examples": [examples[i].index for i in members],
-                    "init_seed": seed,
-                    "steps": len(losses),
-                    "losses": losses,
-                    "tuned_tokens": sum(len(p) + len(t_) for p, t_ in pairs) * len(losses),
-                }
-            )
+            else:
+                (u,) = group
+                losses = [
+                    self._tune_one(
+                        run,
+                        slots,
+                        units[u][1],
+                        member_ids[u],
+                        pair_sets[u],
+                        seeds[u],
+                        pad=pad,
+                        label_ids=label_ids,
+                        out=(it_h, it_l, un_h, un_l),
+                        timings=timings,
+                    )
+                ]
+            for u, unit_losses in zip(group, losses, strict=True):
+                tuning.append(
+                    {
+                        "adapter": u,
+                        "examples": [examples[i].index for i in units[u][1]],
+                        "init_seed": seeds[u],
+                        "steps": len(unit_losses),
+                        "losses": unit_losses,
+                        "tuned_tokens": sum(len(p) + len(t_) for p, t_ in pair_sets[u])
+                        * len(unit_losses),
+                    }
+                )
         step(total, total, "done")
 
         conditions = ["anchor", "icl", "it"] + (["it_untuned"] if run.untuned_adapter else [])
@@ -329,6 +372,101 @@ class Engine:
         timings["total"] = time.perf_counter() - t0
         return RunOutput(states, prompts, tuning, timings)
 
+    def _tune_one(
+        self,
+        run: RunConfig,
+        slots: AdapterSlots,
+        members: list[int],
+        prompts: list[list[int]],
+        pairs: list[TrainingPair],
+        seed: int,
+        *,
+        pad: int,
+        label_ids: list[int],
+        out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        timings: dict[str, float],
+    ) -> list[float]:
+        """One adapter with peft: untuned states, tuning, tuned states."""
+        it_h, it_l, un_h, un_l = out
+        model = slots.activate(run.lora, seed)
+        extract = partial(
+            extract_last_token_states,
+            model,
+            prompts,
+            pad_id=pad,
+            label_token_ids=label_ids,
+            batch_size=self.batch_size,
+            token_budget=self.token_budget,
+        )
+        t = time.perf_counter()
+        if run.untuned_adapter:
+            un_h[members], un_l[members] = extract()
+        timings["it"] += time.perf_counter() - t
+        t = time.perf_counter()
+        losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
+        timings["tune"] += time.perf_counter() - t
+        t = time.perf_counter()
+        it_h[members], it_l[members] = extract()
+        timings["it"] += time.perf_counter() - t
+        return losses
+
+    def _tune_group(
+        self,
+        run: RunConfig,
+        loaded: LoadedModel,
+        slots: AdapterSlots,
+        members: list[list[int]],
+        prompts: list[list[list[int]]],
+        pair_sets: list[list[TrainingPair]],
+        seeds: list[int],
+        *,
+        pad: int,
+        label_ids: list[int],
+        anchors: tuple[np.ndarray, np.ndarray],
+        out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        timings: dict[str, float],
+        on_step: Callable[[int], None],
+    ) -> list[list[float]]:
+        """Several adapters trained in one batched pass, then every example run through its
+        own adapter in batched forwards."""
+        it_h, it_l, un_h, un_l = out
+        rows = [i for group in members for i in group]
+        adapter_of = [j for j, group in enumerate(members) for _ in group]
+        row_prompts = [p for group in prompts for p in group]
+        with slots.disabled():
+            lora = MultiLora(loaded.model, run.lora, seeds)
+            extract = partial(
+                extract_last_token_states,
+                loaded.model,
+                row_prompts,
+                pad_id=pad,
+                label_token_ids=label_ids,
+                batch_size=self.batch_size,
+                token_budget=self.token_budget,
+                batch_context=lambda idx: lora.rows([adapter_of[k] for k in idx]),
+            )
+            t = time.perf_counter()
+            if run.untuned_adapter:
+                if lora.is_identity():  # B = 0: the zero-step adapter is the base model exactly
+                    un_h[rows], un_l[rows] = anchors[0][rows], anchors[1][rows]
+                else:
+                    un_h[rows], un_l[rows] = extract()
+            timings["it"] += time.perf_counter() - t
+            t = time.perf_counter()
+            losses = tune_adapters(
+                loaded.model,
+                lora,
+                pair_sets,
+                pad_id=pad,
+                token_budget=self.train_token_budget,
+                on_step=on_step,
+            )
+            timings["tune"] += time.perf_counter() - t
+            t = time.perf_counter()
+            it_h[rows], it_l[rows] = extract()
+            timings["it"] += time.perf_counter() - t
+        return losses
+
     def _anchors(
         self, run: RunConfig, model: Any, prompts: list[list[int]], pad: int, label_ids: list[int]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -343,6 +481,7 @@ class Engine:
                 pad_id=pad,
                 label_token_ids=label_ids,
                 batch_size=self.batch_size,
+                token_budget=self.token_budget,
             )
             for j, i in enumerate(missing):
                 self._anchor_cache[keys[i]] = (h[j], lg[j])

@@ -10,7 +10,8 @@ label_logits: [batch, n_labels]               next-token logits of each label's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -40,10 +41,16 @@ def extract_last_token_states(
     pad_id: int,
     label_token_ids: Sequence[int] = (),
     batch_size: int = 8,
+    token_budget: int | None = None,
+    batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``prompts`` (token ids) and return (hidden [B, L+1, d], label_logits [B, n_labels]).
 
-    Prompts are grouped by length to keep padding small; results come back in input order.
+    Prompts are grouped by length to keep padding small; a batch holds at most
+    ``batch_size`` prompts and, with ``token_budget``, at most that many padded tokens (at
+    least one prompt). ``batch_context(indices)`` wraps the forward of the batch holding
+    those prompts (e.g. to route each row through its own adapter). Results come back in
+    input order.
     """
     if not prompts:
         raise ValueError("no prompts")
@@ -52,17 +59,17 @@ def extract_last_token_states(
     hidden_out: list[np.ndarray | None] = [None] * len(prompts)
     logits_out: list[np.ndarray | None] = [None] * len(prompts)
     label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    for chunk in _batches(order, [len(p) for p in prompts], batch_size, token_budget):
         ids, mask, positions = left_pad([prompts[i] for i in chunk], pad_id, device)
-        out = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            output_hidden_states=True,
-            use_cache=False,
-            logits_to_keep=1,
-        )
+        with batch_context(chunk) if batch_context is not None else nullcontext():
+            out = model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                output_hidden_states=True,
+                use_cache=False,
+                logits_to_keep=1,
+            )
         # hidden_states: (n_layers + 1) x [b, t, d] -> [b, L+1, d] at the last position
         last = torch.stack([h[:, -1, :] for h in out.hidden_states], dim=1).float().cpu()
         logits = out.logits[:, -1, :].float()
@@ -73,3 +80,22 @@ def extract_last_token_states(
                 picked[row].numpy() if picked is not None else np.zeros((0,), np.float32)
             )
     return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
+
+
+def _batches(
+    order: list[int], lengths: list[int], batch_size: int, token_budget: int | None
+) -> list[list[int]]:
+    """Consecutive runs of ``order`` (sorted by length) within both limits."""
+    out: list[list[int]] = []
+    chunk: list[int] = []
+    for i in order:
+        fits = len(chunk) < batch_size and (
+            token_budget is None or (len(chunk) + 1) * lengths[i] <= token_budget
+        )
+        if chunk and not fits:
+            out.append(chunk)
+            chunk = []
+        chunk.append(i)
+    if chunk:
+        out.append(chunk)
+    return out

@@ -20,6 +20,7 @@ from peft.tuners.lora import LoraLayer
 from transformers import PreTrainedModel
 
 from services.common.spec import LoraSpec
+from services.gpu_worker.multi_lora import target_logits
 
 TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
 
@@ -125,13 +126,16 @@ def tune_adapter(
         return []
     device = next(model.parameters()).device
     ids, mask, targets = right_pad_training_batch(pairs, pad_id, spec.loss_on, device)
+    where = targets[:, 1:] != -100  # positions whose next token is a target
+    wanted = targets[:, 1:][where]
     optimizer = torch.optim.AdamW(slots.trainable(), lr=spec.lr, weight_decay=0.0)
     losses: list[float] = []
     model.train(spec.dropout > 0)
     try:
         for _ in range(spec.steps):
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-            loss = causal_lm_loss(logits, targets)
+            # the LM head only where the loss is taken (same mean as causal_lm_loss)
+            logits = target_logits(model.get_base_model(), ids, mask, where)
+            loss = F.cross_entropy(logits.float(), wanted)
             losses.append(float(loss.detach()))
             if spec.stop_loss is not None and losses[-1] < spec.stop_loss:
                 break

@@ -1,0 +1,892 @@
+"""Baseline vs engine on one workload, side by side in one process (issue 5).
+
+    python -m bench.harness                      # bench/sweep.yaml on the embedded SmolLM2
+    python -m bench.harness --quick --model tiny # seconds: tiny random-init Llama
+    python -m bench.harness --examples 128 --skip-baseline   # how the engine grows
+
+Two paths compute the same science on the same examples, demonstrations, prompts and
+adapter seeds:
+
+    baseline  what a researcher would write: the model loaded once; per unit (inference
+              example + its demonstration set) a batch-1 forward per condition, and a
+              freshly initialised peft adapter trained with batch 1 per demonstration
+              (gradient accumulation, one AdamW step per epoch: numerically the same
+              optimisation as the engine's full-batch step);
+    engine    ``Engine.run`` exactly as the service runs it.
+
+The paths alternate run by run (engine first on even runs, baseline first on odd runs) so
+that load from other processes on a shared machine hits both alike. Figures: wall-time
+ratio (and CPU-time ratio), time per stage, the largest difference between the two
+paths' similarities (``analyze_run`` on both), achieved GFLOP/s on necessary FLOPs next to
+a matmul peak measured in the same run, peak RSS. JSON goes to bench/results/, one dated
+line to bench/NOTES.md.
+
+Necessary FLOPs (see NOTES.md): P_body = matmul weights of the decoder blocks, P_head =
+vocab x d_model. Forward token: 2 P_body; each logit row actually needed: 2 P_head. Tuned
+token (every sequence position that feeds a later one, i.e. len - 1 per sequence, per
+step): 4 P_body (forward + activation gradients; frozen weights need no weight
+gradients); each target row: 4 P_head. Anchors count once per distinct prompt; the
+untuned-adapter control counts zero (B = 0 makes it the anchor exactly). Attention
+score/value products are not counted (reported separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import torch
+import yaml
+from peft import LoraConfig, get_peft_model
+from peft.tuners.lora import LoraLayer
+from tqdm import tqdm
+
+from services.analysis.summarize import analyze_run
+from services.common.settings import Settings, get_settings
+from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.states import RunStates
+from services.gpu_worker.engine import Engine, _unit_seed
+from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
+from services.gpu_worker.prompts import Demo, PromptBuilder
+from services.gpu_worker.selection import sample_inference
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_SPEC = BENCH_DIR / "sweep.yaml"
+RESULTS_DIR = BENCH_DIR / "results"
+NOTES = BENCH_DIR / "NOTES.md"
+TINY = "tiny"
+
+TrainingPair = tuple[list[int], list[int]]
+
+
+# ---------------------------------------------------------------------------------------
+# The workload, laid out once per run (the same choices Engine.run makes)
+
+
+@dataclass
+class UnitPlan:
+    members: list[int]  # positions of the inference examples sharing this demo set
+    seed: int  # adapter init seed
+    pairs: list[TrainingPair]  # (prompt ids, target ids) per demonstration
+
+
+@dataclass
+class RunPlan:
+    run: RunConfig
+    anchor_ids: list[list[int]]
+    icl_ids: list[list[int]]
+    units: list[UnitPlan]
+    label_ids: list[int]
+    labels: np.ndarray
+    example_ids: list[str]
+    label_names: list[str]
+    pad: int
+
+
+def plan_run(engine: Engine, tokenizer: Any, run: RunConfig) -> RunPlan:
+    data = engine.dataset(run.data.task)
+    examples = sample_inference(data, run.inference)
+    demo_data, sets = engine.demo_sets(run, data, examples)
+    builder = PromptBuilder(tokenizer, run.template.kind, data.info)
+    demos = [
+        [Demo(ex.text, lab, demo_data.info) for ex, lab in zip(ds.examples, ds.labels, strict=True)]
+        for ds in sets
+    ]
+    units: list[UnitPlan] = []
+    seen: list[tuple[Any, UnitPlan]] = []
+    for i, ds in enumerate(sets):
+        for other, unit in seen:
+            if other is ds:
+                unit.members.append(i)
+                break
+        else:
+            seed = _unit_seed(run.seed, run.lora.seed, examples[i].index)
+            unit = UnitPlan([i], seed, [builder.training_pair(d) for d in demos[i]])
+            seen.append((ds, unit))
+            units.append(unit)
+    return RunPlan(
+        run=run,
+        anchor_ids=[builder.anchor(ex.text).ids for ex in examples],
+        icl_ids=[builder.icl(ex.text, d).ids for ex, d in zip(examples, demos, strict=True)],
+        units=units,
+        label_ids=builder.label_token_ids(data.labels) if data.is_classification else [],
+        labels=np.array(
+            [data.labels.index(ex.label) if data.is_classification else -1 for ex in examples],
+            dtype=np.int64,
+        ),
+        example_ids=[f"{data.name}:{ex.index}" for ex in examples],
+        label_names=list(data.labels),
+        pad=int(tokenizer.pad_token_id),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# (a) The baseline
+
+
+class Baseline:
+    """Batch 1 everywhere; one peft adapter, re-initialised (seeded) for every unit."""
+
+    def __init__(self, loaded: LoadedModel, sync: Callable[[], None]):
+        self.loaded = loaded
+        self.device = loaded.device
+        self.sync = sync
+        self.peft: Any = None
+        self.peft_key: Any = None
+
+    def _adapter(self, run: RunConfig, seed: int) -> Any:
+        spec = run.lora
+        key = (spec.r, spec.alpha, spec.dropout, tuple(spec.target_modules))
+        if self.peft is None:
+            config = LoraConfig(
+                r=spec.r,
+                lora_alpha=spec.alpha,
+                lora_dropout=spec.dropout,
+                target_modules=list(spec.target_modules),
+                bias="none",
+                task_type="CAUSAL_LM",
+            )
+            self.peft = get_peft_model(self.loaded.model, config, adapter_name="unit")
+            self.peft_key = key
+        elif key != self.peft_key:
+            raise NotImplementedError("the baseline handles one LoRA configuration per process")
+        torch.manual_seed(seed)  # a fresh adapter: peft's own init, seeded like the engine
+        for module in self.peft.modules():
+            if isinstance(module, LoraLayer) and "unit" in module.lora_A:
+                module.reset_lora_parameters("unit", init_lora_weights=True)
+        return self.peft
+
+    @torch.no_grad()
+    def _last_token(self, model: Any, ids: list[int], label_ids: list[int]) -> tuple[Any, Any]:
+        out = model(input_ids=torch.tensor([ids], device=self.device), output_hidden_states=True)
+        hidden = torch.stack([h[0, -1] for h in out.hidden_states]).float().cpu().numpy()
+        logits = out.logits[0, -1].float()[label_ids].cpu().numpy()
+        return hidden, logits
+
+    def _train(self, model: Any, run: RunConfig, pairs: list[TrainingPair]) -> list[float]:
+        spec = run.lora
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
+        rows = []
+        for prompt, target in pairs:
+            seq = prompt + target
+            start = len(prompt) if spec.loss_on == "label" else 1
+            labels = [-100] * start + seq[start:]
+            rows.append((seq, labels, len(seq) - start))
+        n_total = sum(n for _, _, n in rows)
+        losses: list[float] = []
+        model.train()
+        for _ in range(spec.steps):
+            total = 0.0
+            for seq, labels, n in rows:  # batch 1, gradient accumulation
+                out = model(
+                    input_ids=torch.tensor([seq], device=self.device),
+                    labels=torch.tensor([labels], device=self.device),
+                )
+                loss = out.loss * (n / n_total)  # token mean over the whole set
+                loss.backward()
+                total += float(loss.detach())
+            losses.append(total)
+            if spec.stop_loss is not None and total < spec.stop_loss:
+                break
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        model.eval()
+        optimizer.zero_grad(set_to_none=True)
+        return losses
+
+    def run(self, plan: RunPlan, step: Callable[[str], None]) -> tuple[RunStates, dict[str, float]]:
+        run, n = plan.run, len(plan.anchor_ids)
+        layers, d = self.loaded.n_layers + 1, self.loaded.d_model
+        n_lab = len(plan.label_ids)
+        conds = ["anchor", "icl", "it"] + (["it_untuned"] if run.untuned_adapter else [])
+        hidden = np.zeros((n, len(conds), layers, d), np.float32)
+        logits = np.zeros((n, len(conds), n_lab), np.float32)
+        timings = dict.fromkeys(("anchor", "icl", "tune", "it"), 0.0)
+
+        def timed(stage: str) -> Any:
+            return _Timer(timings, stage, self.sync)
+
+        for unit in plan.units:
+            step(f"unit {unit.members[0]}")
+            model = self._adapter(run, unit.seed)
+            for i in unit.members:
+                with timed("anchor"), model.disable_adapter():
+                    hidden[i, 0], logits[i, 0] = self._last_token(
+                        model, plan.anchor_ids[i], plan.label_ids
+                    )
+                with timed("icl"), model.disable_adapter():
+                    hidden[i, 1], logits[i, 1] = self._last_token(
+                        model, plan.icl_ids[i], plan.label_ids
+                    )
+                if run.untuned_adapter:
+                    with timed("it"):
+                        hidden[i, 3], logits[i, 3] = self._last_token(
+                            model, plan.anchor_ids[i], plan.label_ids
+                        )
+            with timed("tune"):
+                self._train(model, run, unit.pairs)
+            for i in unit.members:
+                with timed("it"):
+                    hidden[i, 2], logits[i, 2] = self._last_token(
+                        model, plan.anchor_ids[i], plan.label_ids
+                    )
+        states = RunStates(
+            hidden=hidden,
+            label_logits=logits,
+            labels=plan.labels,
+            conditions=conds,
+            example_ids=plan.example_ids,
+            label_names=plan.label_names,
+            meta={"run_key": run.key, "path": "baseline"},
+        )
+        return states, timings
+
+
+class _Timer:
+    def __init__(self, into: dict[str, float], stage: str, sync: Callable[[], None]):
+        self.into, self.stage, self.sync = into, stage, sync
+
+    def __enter__(self) -> None:
+        self.sync()
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.sync()
+        self.into[self.stage] = self.into.get(self.stage, 0.0) + time.perf_counter() - self.t
+
+
+# ---------------------------------------------------------------------------------------
+# Measuring: FLOPs, matmul peak, memory
+
+
+@dataclass
+class ModelShape:
+    body: int  # matmul weights in the decoder blocks
+    head: int  # vocab x d_model
+    n_layers: int
+    d_model: int
+    d_ff: int
+    attn_width: int  # n_heads x head_dim (query side)
+
+    @classmethod
+    def of(cls, model: Any) -> ModelShape:
+        cfg = model.config
+        emb = model.get_input_embeddings().weight
+        head = model.get_output_embeddings().weight
+        skip = {id(emb), id(head)}
+        body = sum(p.numel() for p in model.parameters() if p.dim() == 2 and id(p) not in skip)
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        return cls(
+            body=int(body),
+            head=int(head.shape[0] * head.shape[1]),
+            n_layers=int(cfg.num_hidden_layers),
+            d_model=int(cfg.hidden_size),
+            d_ff=int(cfg.intermediate_size),
+            attn_width=int(cfg.num_attention_heads * head_dim),
+        )
+
+
+def _attn_flops(shape: ModelShape, length: int) -> float:
+    """Causal QK^T and AV for one sequence, forward."""
+    return 2.0 * 2.0 * shape.n_layers * shape.attn_width * length * (length + 1) / 2
+
+
+def necessary_flops(
+    plans: list[RunPlan], steps: list[list[int]], shape: ModelShape
+) -> dict[str, float]:
+    """Necessary FLOPs of the whole workload (see the module docstring)."""
+    fwd = tuned = head_rows_fwd = head_rows_tuned = attn = 0.0
+    anchors: set[tuple[int, ...]] = set()
+    for plan, unit_steps in zip(plans, steps, strict=True):
+        for ids in plan.anchor_ids:
+            if tuple(ids) not in anchors:
+                anchors.add(tuple(ids))
+                fwd += len(ids)
+                head_rows_fwd += 1
+                attn += _attn_flops(shape, len(ids))
+            fwd += len(ids)  # IT on the anchor prompt
+            head_rows_fwd += 1
+            attn += _attn_flops(shape, len(ids))
+        for ids in plan.icl_ids:
+            fwd += len(ids)
+            head_rows_fwd += 1
+            attn += _attn_flops(shape, len(ids))
+        for unit, n_steps in zip(plan.units, unit_steps, strict=True):
+            for prompt, target in unit.pairs:
+                length = len(prompt) + len(target)
+                n_targets = len(target) if plan.run.lora.loss_on == "label" else length - 1
+                tuned += n_steps * (length - 1)
+                head_rows_tuned += n_steps * n_targets
+                attn += n_steps * 2 * _attn_flops(shape, length - 1)
+    total = (
+        2.0 * shape.body * fwd
+        + 2.0 * shape.head * head_rows_fwd
+        + 4.0 * shape.body * tuned
+        + 4.0 * shape.head * head_rows_tuned
+    )
+    return {
+        "forward_tokens": fwd,
+        "tuned_tokens": tuned,
+        "logit_rows": head_rows_fwd,
+        "target_rows": head_rows_tuned,
+        "necessary_flops": total,
+        "attention_flops_not_counted": attn,
+    }
+
+
+def matmul_peak(
+    shape: ModelShape, dtype: torch.dtype, device: torch.device, sync: Callable[[], None]
+) -> dict[str, Any]:
+    """Best GFLOP/s of torch.matmul on the model's own layer shapes."""
+    rows = 4096 if device.type == "cuda" else 1024
+    shapes = [
+        (rows, shape.d_model, shape.d_model),
+        (rows, shape.d_model, shape.d_ff),
+        (rows, shape.d_ff, shape.d_model),
+    ]
+    best: dict[str, float] = {}
+    for m, k, n in shapes:
+        a = torch.randn(m, k, device=device).to(dtype)
+        b = torch.randn(k, n, device=device).to(dtype)
+        for _ in range(3):
+            a @ b
+        sync()
+        reps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 0.5 or reps < 5:
+            a @ b
+            reps += 1
+            if device.type == "cuda" and reps % 10 == 0:
+                sync()
+        sync()
+        seconds = (time.perf_counter() - t0) / reps
+        best[f"{m}x{k}x{n}"] = 2.0 * m * k * n / seconds / 1e9
+    return {"gflops": max(best.values()), "by_shape": best, "dtype": str(dtype)}
+
+
+class RssSampler:
+    """Peak resident memory per phase, sampled every few milliseconds."""
+
+    def __init__(self, every_s: float = 0.005):
+        self.proc = psutil.Process()
+        self.every_s = every_s
+        self.phase = "other"  # outside the timed phases (loading, between runs)
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            time.sleep(self.every_s)
+
+    def sample(self) -> None:
+        rss = self.proc.memory_info().rss
+        self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), rss)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @contextmanager
+    def in_phase(self, phase: str) -> Iterator[None]:
+        before, self.phase = self.phase, phase
+        self.sample()
+        try:
+            yield
+        finally:
+            self.sample()
+            self.phase = before
+
+
+# ---------------------------------------------------------------------------------------
+# Comparing the two paths
+
+
+def _as_array(x: Any) -> np.ndarray:
+    return np.array(
+        [[np.nan if v is None else v for v in row] if isinstance(row, list) else row for row in x]
+        if isinstance(x, list)
+        else x,
+        dtype=np.float64,
+    )
+
+
+def compare_analyses(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Largest |a - b| per metric and pair, and per layer over all of them."""
+    per: dict[str, float] = {}
+    per_layer: np.ndarray | None = None
+    for metric, pairs in a["values"].items():
+        for pair, va in pairs.items():
+            x, y = _as_array(va), _as_array(b["values"][metric][pair])
+            diff = np.abs(x - y)
+            diff = np.where(np.isnan(x) & np.isnan(y), 0.0, diff)
+            per[f"{metric}/{pair}"] = float(np.nanmax(diff)) if diff.size else 0.0
+            layer = diff if diff.ndim == 1 else diff.max(axis=0)
+            per_layer = layer if per_layer is None else np.maximum(per_layer, layer)
+    return {
+        "max_abs": max(per.values()) if per else 0.0,
+        "by_metric_pair": per,
+        "by_layer": [] if per_layer is None else per_layer.tolist(),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The benchmark
+
+
+def _full_logits(model: Any, ids: torch.Tensor, mask: torch.Tensor, where: torch.Tensor) -> Any:
+    """The head on every position, then pick the targets: how tuning worked before lever (i)."""
+    logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    return logits[:, :-1][where]
+
+
+@contextmanager
+def _tuning_with_full_logits() -> Iterator[None]:
+    from services.gpu_worker import tuning
+
+    saved = tuning.target_logits
+    tuning.target_logits = _full_logits
+    try:
+        yield
+    finally:
+        tuning.target_logits = saved
+
+
+# Engine variants that switch levers off, timed side by side with the engine (--variants).
+VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], Any]]] = {
+    # lever (ii) off: one peft adapter at a time (the engine's path for single adapters)
+    "engine-peft": ({"max_adapters": 1}, nullcontext),
+    # levers (i) and (ii) off: one peft adapter at a time, full-vocab logits everywhere
+    "engine-peft-full": ({"max_adapters": 1}, _tuning_with_full_logits),
+}
+
+
+@dataclass
+class Bench:
+    runs: list[RunConfig]
+    engine: Engine
+    baseline_model: LoadedModel | None
+    metrics: list[str]
+    device: torch.device
+    label: str = ""
+    variants: dict[str, tuple[Engine, Callable[[], Any]]] = field(default_factory=dict)
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def execute(self, sampler: RssSampler) -> dict[str, Any]:
+        engine_model = self.engine.warm(self.runs[0]).loaded
+        shape = ModelShape.of(engine_model.model)
+        dtype = engine_model.dtype
+        peak_before = matmul_peak(shape, dtype, self.device, self.sync)
+        baseline = Baseline(self.baseline_model, self.sync) if self.baseline_model else None
+        plans = [plan_run(self.engine, engine_model.tokenizer, run) for run in self.runs]
+        engines: dict[str, tuple[Engine, Callable[[], Any]]] = {
+            "engine": (self.engine, nullcontext),
+            **self.variants,
+        }
+        paths = list(engines) + (["baseline"] if baseline else [])
+
+        stages = ("tune", "anchor", "icl", "it", "analysis")
+        times = {p: dict.fromkeys(stages, 0.0) for p in paths}
+        wall = dict.fromkeys(paths, 0.0)
+        cpu = dict.fromkeys(paths, 0.0)
+        gpu_peak = dict.fromkeys(paths, 0)
+        diffs: dict[str, list[dict[str, Any]]] = {p: [] for p in engines}
+        steps: list[list[int]] = []
+        bar = tqdm(total=len(self.runs) * len(paths), desc="bench", unit="run", file=sys.stderr)
+
+        def measure(path: str, fn: Callable[[], Any]) -> Any:
+            if self.device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(self.device)
+            self.sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            with sampler.in_phase(path):
+                out = fn()
+            self.sync()
+            wall[path] += time.perf_counter() - t0
+            cpu[path] += time.process_time() - c0
+            if self.device.type == "cuda":
+                gpu_peak[path] = max(gpu_peak[path], torch.cuda.max_memory_allocated(self.device))
+            return out
+
+        def analyse(path: str, run: RunConfig, states: RunStates) -> dict[str, Any]:
+            t = time.perf_counter()
+            with sampler.in_phase("analysis"):
+                out = analyze_run(run.model_dump(mode="json"), states, self.metrics)
+            times[path]["analysis"] += time.perf_counter() - t
+            return out
+
+        for r, (run, plan) in enumerate(zip(self.runs, plans, strict=True)):
+            point = ", ".join(f"{k}={v}" for k, v in run.factors.items()) or run.key
+            analyses: dict[str, dict[str, Any]] = {}
+            for path in paths[r % len(paths) :] + paths[: r % len(paths)]:  # rotate the order
+
+                def show(stage: str, path: str = path, point: str = point) -> None:
+                    bar.set_postfix_str(f"{path} {point}: {stage}", refresh=True)
+
+                if path == "baseline":
+                    assert baseline is not None
+                    states, stage_t = measure(path, lambda plan=plan: baseline.run(plan, show))
+                else:
+                    engine, patch = engines[path]
+
+                    def go(
+                        engine: Engine = engine, patch: Any = patch, run: RunConfig = run
+                    ) -> Any:
+                        with patch():
+                            return engine.run(run, progress=lambda _d, _t, what: show(what))
+
+                    out = measure(path, go)
+                    states, stage_t = out.states, out.timings
+                    if path == "engine":
+                        steps.append([_optimizer_steps(run, t_["losses"]) for t_ in out.tuning])
+                for stage in ("tune", "anchor", "icl", "it"):
+                    times[path][stage] += stage_t.get(stage, 0.0)
+                analyses[path] = analyse(path, run, states)
+                bar.update(1)
+            if baseline is not None:
+                for path in engines:
+                    diffs[path].append(
+                        {"run": point, **compare_analyses(analyses[path], analyses["baseline"])}
+                    )
+        bar.close()
+        peak_after = matmul_peak(shape, dtype, self.device, self.sync)
+
+        flops = necessary_flops(plans, steps, shape)
+        peak = max(peak_before["gflops"], peak_after["gflops"])
+
+        def compute_s(path: str) -> float:
+            return sum(times[path][s] for s in ("tune", "anchor", "icl", "it"))
+
+        res: dict[str, Any] = {
+            "label": self.label,
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "machine": machine(self.device),
+            "model": engine_model.info(),
+            "shape": shape.__dict__,
+            "runs": [run.factors for run in self.runs],
+            "n_examples": len(plans[0].anchor_ids),
+            "n_adapters": sum(len(p.units) for p in plans),
+            "paths": paths,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "stages_s": times,
+            "matmul_peak": {
+                "before": peak_before,
+                "after": peak_after,
+                "gflops": peak,
+                "dtype": peak_before["dtype"],
+            },
+            "flops": flops,
+            "gflops": {p: flops["necessary_flops"] / compute_s(p) / 1e9 for p in paths},
+            "engine_gflops": flops["necessary_flops"] / compute_s("engine") / 1e9,
+            "engine_fraction_of_peak": flops["necessary_flops"] / compute_s("engine") / 1e9 / peak,
+            "peak_rss_mb": {k: v / 2**20 for k, v in sampler.peaks.items()},
+            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        if self.device.type == "cuda":
+            res["gpu_peak_mb"] = {k: v / 2**20 for k, v in gpu_peak.items()}
+        if baseline is not None:
+            res["speedup_wall"] = wall["baseline"] / wall["engine"]
+            res["speedup_cpu"] = cpu["baseline"] / max(cpu["engine"], 1e-9)
+            res["baseline_gflops"] = res["gflops"]["baseline"]
+            res["similarity_diff"] = {
+                "max_abs": max(d["max_abs"] for d in diffs["engine"]),
+                "by_run": diffs["engine"],
+            }
+            res["variants"] = {
+                p: {
+                    "speedup_wall": wall["baseline"] / wall[p],
+                    "speedup_cpu": cpu["baseline"] / max(cpu[p], 1e-9),
+                    "similarity_max_abs_diff": max(d["max_abs"] for d in diffs[p]),
+                }
+                for p in engines
+            }
+        return res
+
+
+def _optimizer_steps(run: RunConfig, losses: list[float]) -> int:
+    """Steps taken: one per recorded loss, less a final one that met stop_loss."""
+    stop = run.lora.stop_loss
+    return len(losses) - (1 if stop is not None and losses and losses[-1] < stop else 0)
+
+
+def machine(device: torch.device) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "host": platform.node(),
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "load_avg": os.getloadavg(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+# ---------------------------------------------------------------------------------------
+# Reporting
+
+
+def summary_lines(res: dict[str, Any]) -> list[str]:
+    lines = [
+        f"model {res['model']['name']} ({res['model']['n_params'] / 1e6:.1f}M params, "
+        f"{res['model']['dtype']}, {res['machine']['device']}), "
+        f"{len(res['runs'])} runs x {res['n_examples']} examples, {res['n_adapters']} adapters",
+    ]
+    wall, stages = res["wall_s"], res["stages_s"]
+    if "speedup_wall" in res:
+        lines.append(
+            f"speedup (baseline / engine): wall {res['speedup_wall']:.2f}x, "
+            f"cpu time {res['speedup_cpu']:.2f}x "
+            f"(engine {wall['engine']:.1f} s, baseline {wall['baseline']:.1f} s)"
+        )
+    else:
+        lines.append(f"engine {wall['engine']:.1f} s (baseline skipped)")
+    paths = res["paths"]
+    lines.append(f"{'stage':<10}" + "".join(f"{p + ' s':>20}" for p in paths))
+    for stage in ("tune", "anchor", "icl", "it", "analysis"):
+        lines.append(f"{stage:<10}" + "".join(f"{stages[p][stage]:>20.2f}" for p in paths))
+    for name, v in res.get("variants", {}).items():
+        if name != "engine":
+            lines.append(
+                f"variant {name}: speedup {v['speedup_wall']:.2f}x wall "
+                f"({v['speedup_cpu']:.2f}x cpu), max |sim diff| {v['similarity_max_abs_diff']:.1e}, "
+                f"{res['gflops'][name]:.1f} GFLOP/s"
+            )
+    if "similarity_diff" in res:
+        lines.append(
+            f"largest |similarity difference| (every metric, pair, example, layer): "
+            f"{res['similarity_diff']['max_abs']:.2e}"
+        )
+    fl = res["flops"]
+    lines.append(
+        f"necessary work: {fl['necessary_flops'] / 1e12:.2f} TFLOP "
+        f"({fl['tuned_tokens']:.0f} tuned + {fl['forward_tokens']:.0f} forward tokens; "
+        f"attention products not counted: {fl['attention_flops_not_counted'] / 1e12:.2f} TFLOP)"
+    )
+    peak = res["matmul_peak"]
+    lines.append(
+        f"engine {res['engine_gflops']:.1f} GFLOP/s = {100 * res['engine_fraction_of_peak']:.0f}% "
+        f"of the matmul peak {peak['gflops']:.1f} GFLOP/s ({peak['dtype']}; "
+        f"before {peak['before']['gflops']:.1f}, after {peak['after']['gflops']:.1f})"
+        + (f"; baseline {res['baseline_gflops']:.1f} GFLOP/s" if "baseline_gflops" in res else "")
+    )
+    rss = ", ".join(f"{k} {v:.0f} MB" for k, v in res["peak_rss_mb"].items())
+    lines.append(f"peak RSS: {rss}; process max {res['ru_maxrss_mb']:.0f} MB")
+    if "gpu_peak_mb" in res:
+        lines.append(
+            "peak GPU memory: "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in res["gpu_peak_mb"].items())
+        )
+    return lines
+
+
+def notes_line(res: dict[str, Any], command: str) -> str:
+    m = res["machine"]
+    where = m.get("gpu") or f"{m['cpu']}, {m['torch_threads']} threads, load {m['load_avg'][0]:.1f}"
+    parts = [
+        f"- {res['date'][:10]} `{command}` on {where}: "
+        f"{res['model']['name']}, {len(res['runs'])} runs x {res['n_examples']} examples."
+    ]
+    if "speedup_wall" in res:
+        parts.append(
+            f"speedup {res['speedup_wall']:.2f}x wall ({res['speedup_cpu']:.2f}x cpu); "
+            f"max |sim diff| {res['similarity_diff']['max_abs']:.1e};"
+        )
+    st = res["stages_s"]["engine"]
+    parts.append(
+        f"engine {res['wall_s']['engine']:.1f} s (tune {st['tune']:.1f}, anchor {st['anchor']:.1f}, "
+        f"icl {st['icl']:.1f}, it {st['it']:.1f});"
+    )
+    parts.append(
+        f"{res['engine_gflops']:.0f} GFLOP/s = {100 * res['engine_fraction_of_peak']:.0f}% of "
+        f"matmul peak {res['matmul_peak']['gflops']:.0f};"
+    )
+    parts.append(f"engine peak RSS {res['peak_rss_mb'].get('engine', 0):.0f} MB.")
+    for name, v in res.get("variants", {}).items():
+        if name != "engine":
+            parts.append(
+                f"Variant {name}: {v['speedup_wall']:.2f}x wall, {res['gflops'][name]:.0f} GFLOP/s."
+            )
+    if res["label"]:
+        parts.append(f"What changed: {res['label']}.")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# Entry point
+
+
+def load_runs(
+    spec_path: Path, model: str | None, examples: int | None, quick: bool
+) -> tuple[ExperimentSpec, list[RunConfig]]:
+    body = yaml.safe_load(spec_path.read_text())
+    if model:
+        body.setdefault("model", {})["name"] = model
+    if examples:
+        body.setdefault("inference", {})["n"] = examples
+    if quick:
+        body.setdefault("inference", {})["n"] = examples or 4
+        body.setdefault("lora", {})["epochs"] = 2
+    spec = ExperimentSpec.model_validate(body)
+    return spec, expand_runs(spec)
+
+
+def tiny_model_dir(settings: Settings) -> Path:
+    root = settings.model_cache_dir / "bench"
+    root.mkdir(parents=True, exist_ok=True)
+    return save_tiny_llama(root / "tiny-llama", seed=0)
+
+
+def add_common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
+    p.add_argument("--examples", type=int, default=None, help="inference examples per run")
+    p.add_argument("--quick", action="store_true", help="4 examples, 2 epochs")
+    p.add_argument("--skip-baseline", action="store_true", help="engine only (growth studies)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--label", default="", help="what changed (goes into NOTES.md)")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--no-notes", action="store_true", help="do not append to NOTES.md")
+    p.add_argument(
+        "--variants",
+        default="",
+        help=f"comma-separated engine variants with levers off, timed alongside: {sorted(VARIANTS)}",
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.harness", description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model name (default: the spec's); 'tiny' = tiny random-init Llama",
+    )
+    add_common_args(p)
+    return p.parse_args(argv)
+
+
+def report(res: dict[str, Any], args: argparse.Namespace, command: str) -> Path:
+    for line in summary_lines(res):
+        print(line)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = res["date"].replace(":", "").replace("-", "")
+    name = f"{stamp}-{Path(res['model']['name']).name}-n{res['n_examples']}.json"
+    path = args.out / name
+    res["command"] = command
+    path.write_text(json.dumps(_finite(res), indent=1))
+    print(f"wrote {path}")
+    if not args.no_notes:
+        with NOTES.open("a") as f:
+            f.write(notes_line(res, command) + "\n")
+    return path
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def run_and_report(
+    args: argparse.Namespace,
+    command: str,
+    spec: ExperimentSpec,
+    runs: list[RunConfig],
+    engine: Engine,
+    load_baseline: Callable[[], LoadedModel],
+    sampler: RssSampler,
+) -> dict[str, Any]:
+    """Warm the engine, load the baseline's own copy, run both, print and write figures."""
+    device = engine.device
+    engine.warm(runs[0])
+    baseline_model = None if args.skip_baseline else load_baseline()
+    variants: dict[str, tuple[Engine, Callable[[], Any]]] = {}
+    for name in filter(None, args.variants.split(",")):
+        if name not in VARIANTS:
+            raise SystemExit(f"unknown variant {name!r}; known: {sorted(VARIANTS)}")
+        kwargs, patch = VARIANTS[name]
+        variant = Engine(settings=engine.settings, device=device, **kwargs)
+        variant._models = {k: _copy_warm(w, load_baseline) for k, w in engine._models.items()}
+        variants[name] = (variant, patch)
+    bench = Bench(runs, engine, baseline_model, list(spec.metrics), device, args.label, variants)
+    res = bench.execute(sampler)
+    report(res, args, command)
+    return res
+
+
+def _copy_warm(warm: Any, load: Callable[[], LoadedModel]) -> Any:
+    """A variant's own copy of the warm model (peft wraps a model in place)."""
+    from services.gpu_worker.engine import _Warm
+    from services.gpu_worker.tuning import AdapterSlots
+
+    loaded = load()
+    return _Warm(loaded, AdapterSlots(loaded.model))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    command = "python -m bench.harness " + " ".join(argv if argv is not None else sys.argv[1:])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    settings = get_settings()
+    model = args.model
+    if model == TINY:
+        path = tiny_model_dir(settings)
+        settings = Settings(ICL_IT_MODEL_DIRS=str(path.parent), ICL_IT_HOME=str(settings.home))
+        model = str(path)
+    spec, runs = load_runs(args.spec, model, args.examples, args.quick)
+    device = torch.device(args.device) if args.device else pick_device(settings)
+    with RssSampler() as sampler:
+        engine = Engine(settings=settings, device=device)
+        return run_and_report(
+            args,
+            command.strip(),
+            spec,
+            runs,
+            engine,
+            lambda: load_model(runs[0].model, device=device, settings=settings),
+            sampler,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The benchmark harness end to end on the tiny model (a smoke test, not a benchmark)."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+SPEC = {
+    "name": "bench-smoke",
+    "data": {"task": "sentiment"},
+    "inference": {"n": 4, "seed": 0},
+    "demos": {"k": 2},
+    "lora": {"epochs": 1, "lr": 5e-3},
+    "metrics": ["cosine", "centered_cosine"],
+    "controls": ["untuned_adapter"],
+    "sweep": {"demos.label_noise": [0.0, 1.0]},
+}
+
+
+def test_harness_runs_both_paths_and_they_agree(tmp_path) -> None:
+    from bench.harness import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    out = tmp_path / "results"
+    res = main(["--spec", str(spec), "--model", "tiny", "--no-notes", "--out", str(out)])
+    assert res["n_examples"] == 4 and len(res["runs"]) == 2
+    assert res["similarity_diff"]["max_abs"] < 1e-4
+    assert res["speedup_wall"] > 0 and res["flops"]["necessary_flops"] > 0
+    assert set(res["stages_s"]["engine"]) == {"tune", "anchor", "icl", "it", "analysis"}
+    (written,) = out.glob("*.json")
+    assert json.loads(written.read_text())["command"].startswith("python -m bench.harness")
