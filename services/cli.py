@@ -40,6 +40,7 @@ environment:
   ICL_IT_HOME    embedded state directory (default: ./var)
   ICL_IT_MODEL_DIRS  directories local models may be loaded from
   ICL_IT_URL     API base URL for submit/status/results (default http://127.0.0.1:8000)
+  ICL_IT_API_KEY sent as a Bearer token; experiments are visible only to the same key
 """
 
 
