@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
+from services.common.artifacts import artifact_key
 from services.common.catalog import BUILTIN_TASKS, TaskInfo
 
 MAX_ROWS = 20_000
@@ -116,14 +116,19 @@ def load_builtin(name: str) -> Dataset:
     return _to_dataset(info, kind, rows)
 
 
-def load_upload(dataset_id: str, path: Path) -> Dataset:
-    """An uploaded dataset, stored by id (never by a user-chosen path)."""
-    kind, rows = parse_jsonl(path.read_text("utf-8"), name=f"upload:{dataset_id}")
+def upload_key(dataset_id: str) -> str:
+    """Artifact-store key of an uploaded dataset: built from its id, never from user text."""
+    return artifact_key("datasets", f"{dataset_id}.jsonl")
+
+
+def load_upload(dataset_id: str, raw: str) -> Dataset:
+    """An uploaded dataset (the JSONL text stored under ``upload_key(dataset_id)``)."""
+    kind, rows = parse_jsonl(raw, name=f"upload:{dataset_id}")
     labels = tuple(sorted({r["label"] for r in rows})) if kind == "classification" else ()
     info = TaskInfo(
         name=f"upload:{dataset_id}",
         kind=kind,
-        file=str(path),
+        file=upload_key(dataset_id),
         description="User upload",
         input_field="Input",
         output_field="Label" if kind == "classification" else "Output",

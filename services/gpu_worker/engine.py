@@ -22,13 +22,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from services.common.datasets import Dataset, Example, load_builtin, load_upload
+from services.common.artifacts import ArtifactStore
+from services.common.datasets import Dataset, Example, load_builtin, load_upload, upload_key
 from services.common.settings import Settings, get_settings
 from services.common.spec import RunConfig
 from services.common.states import RunStates
@@ -123,8 +123,9 @@ class Engine:
         if task not in self._datasets:
             if task.startswith("upload:"):
                 dataset_id = task.split(":", 1)[1]
-                path = Path(self.settings.home) / "uploads" / f"{dataset_id}.jsonl"
-                self._datasets[task] = load_upload(dataset_id, path)
+                store = ArtifactStore(self.settings.artifacts)
+                raw = store.get(upload_key(dataset_id)).decode("utf-8")
+                self._datasets[task] = load_upload(dataset_id, raw)
             else:
                 self._datasets[task] = load_builtin(task)
         return self._datasets[task]

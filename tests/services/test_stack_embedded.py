@@ -112,10 +112,6 @@ def test_client_generated_from_served_openapi_runs_an_experiment(stack, tiny_mod
             del sys.modules[name]
 
 
-@pytest.mark.xfail(
-    reason="the engine must read uploads from the artifact store (key datasets/<id>.jsonl)",
-    strict=False,
-)
 def test_uploaded_dataset_runs_end_to_end(stack, tiny_model_dir):
     import json
 

@@ -10,15 +10,10 @@ from services.api.datasets import repository as repo
 from services.api.datasets import schemas
 from services.api.errors import Invalid, NotFound
 from services.common import db
-from services.common.artifacts import ArtifactStore, artifact_key
-from services.common.datasets import DatasetError, parse_jsonl
+from services.common.artifacts import ArtifactStore
+from services.common.datasets import DatasetError, parse_jsonl, upload_key
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-
-
-def dataset_key(dataset_id: str) -> str:
-    """Where an upload's rows live in the artifact store (built from the id only)."""
-    return artifact_key("datasets", f"{dataset_id}.jsonl")
 
 
 def to_schema(row: db.Dataset) -> schemas.Dataset:
@@ -45,7 +40,7 @@ def create_dataset(
         kind, rows = parse_jsonl(text, name="body")
     except DatasetError as exc:
         raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
-    key = dataset_key(dataset_id)
+    key = upload_key(dataset_id)
     store.put(key, raw)
     row = db.Dataset(
         id=dataset_id,
