@@ -351,7 +351,11 @@ def necessary_flops(
 
 
 def matmul_peak(
-    shape: ModelShape, dtype: torch.dtype, device: torch.device, sync: Callable[[], None]
+    shape: ModelShape,
+    dtype: torch.dtype,
+    device: torch.device,
+    sync: Callable[[], None],
+    seconds: float = 0.5,
 ) -> dict[str, Any]:
     """Best GFLOP/s of torch.matmul on the model's own layer shapes."""
     rows = 4096 if device.type == "cuda" else 1024
@@ -368,7 +372,7 @@ def matmul_peak(
             a @ b
         sync()
         reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.5 or reps < 5:
+        while time.perf_counter() - t0 < seconds or reps < 5:
             a @ b
             reps += 1
             if device.type == "cuda" and reps % 10 == 0:
@@ -490,6 +494,7 @@ class Bench:
     device: torch.device
     label: str = ""
     variants: dict[str, tuple[Engine, Callable[[], Any]]] = field(default_factory=dict)
+    peak_seconds: float = 0.5
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -499,7 +504,7 @@ class Bench:
         engine_model = self.engine.warm(self.runs[0]).loaded
         shape = ModelShape.of(engine_model.model)
         dtype = engine_model.dtype
-        peak_before = matmul_peak(shape, dtype, self.device, self.sync)
+        peak_before = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
         baseline = Baseline(self.baseline_model, self.sync) if self.baseline_model else None
         plans = [plan_run(self.engine, engine_model.tokenizer, run) for run in self.runs]
         engines: dict[str, tuple[Engine, Callable[[], Any]]] = {
@@ -572,7 +577,7 @@ class Bench:
                         {"run": point, **compare_analyses(analyses[path], analyses["baseline"])}
                     )
         bar.close()
-        peak_after = matmul_peak(shape, dtype, self.device, self.sync)
+        peak_after = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
 
         flops = necessary_flops(plans, steps, shape)
         peak = max(peak_before["gflops"], peak_after["gflops"])
@@ -782,6 +787,7 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", default="", help="what changed (goes into NOTES.md)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument("--no-notes", action="store_true", help="do not append to NOTES.md")
+    p.add_argument("--peak-seconds", type=float, default=0.5, help="time per matmul-peak shape")
     p.add_argument(
         "--variants",
         default="",
@@ -847,7 +853,16 @@ def run_and_report(
         variant = Engine(settings=engine.settings, device=device, **kwargs)
         variant._models = {k: _copy_warm(w, load_baseline) for k, w in engine._models.items()}
         variants[name] = (variant, patch)
-    bench = Bench(runs, engine, baseline_model, list(spec.metrics), device, args.label, variants)
+    bench = Bench(
+        runs,
+        engine,
+        baseline_model,
+        list(spec.metrics),
+        device,
+        args.label,
+        variants,
+        args.peak_seconds,
+    )
     res = bench.execute(sampler)
     report(res, args, command)
     return res

@@ -187,7 +187,8 @@ def training_chunks(
     for j, pairs in enumerate(pair_sets):
         for prompt, target in pairs:
             seq = prompt + target
-            start = len(prompt) if loss_on == "label" else 1
+            # the first token has nothing before it to predict it
+            start = max(len(prompt) if loss_on == "label" else 1, 1)
             seqs.append((seq, j, start))
             per_adapter[j] += len(seq) - start
     seqs.sort(key=lambda s: len(s[0]))
@@ -248,7 +249,7 @@ def tune_adapters(
     device = lora.targets[0].A.device
     active = torch.tensor([bool(p) for p in pair_sets], device=device)
     chunks = training_chunks(
-        [p for p in pair_sets],
+        list(pair_sets),
         pad_id=pad_id,
         loss_on=spec.loss_on,
         token_budget=token_budget,
@@ -269,16 +270,15 @@ def tune_adapters(
             per_token = ce * c.weight * active[c.owner]
             per_token.sum().backward()
             total.index_add_(0, c.owner, (ce.detach() * c.weight).double())
-        step_losses = total.tolist()
+        step_losses, was_active = total.tolist(), active.tolist()
         for j in range(lora.n):
-            if bool(active[j]):
+            if was_active[j]:
                 losses[j].append(step_losses[j])
         if spec.stop_loss is not None:
-            stopped = torch.tensor(
-                [bool(active[j]) and step_losses[j] < spec.stop_loss for j in range(lora.n)],
-                device=device,
-            )
-            active &= ~stopped
+            stopped = [
+                a and x < spec.stop_loss for a, x in zip(was_active, step_losses, strict=True)
+            ]
+            active &= ~torch.tensor(stopped, device=device)
         _step_active(optimizer, params, active)
         optimizer.zero_grad(set_to_none=True)
     return losses

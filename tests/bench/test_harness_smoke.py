@@ -24,10 +24,24 @@ def test_harness_runs_both_paths_and_they_agree(tmp_path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
     out = tmp_path / "results"
-    res = main(["--spec", str(spec), "--model", "tiny", "--no-notes", "--out", str(out)])
+    argv = ["--spec", str(spec), "--model", "tiny", "--no-notes", "--out", str(out)]
+    res = main([*argv, "--peak-seconds", "0.05"])
     assert res["n_examples"] == 4 and len(res["runs"]) == 2
     assert res["similarity_diff"]["max_abs"] < 1e-4
     assert res["speedup_wall"] > 0 and res["flops"]["necessary_flops"] > 0
     assert set(res["stages_s"]["engine"]) == {"tune", "anchor", "icl", "it", "analysis"}
     (written,) = out.glob("*.json")
     assert json.loads(written.read_text())["command"].startswith("python -m bench.harness")
+
+
+def test_gpu_script_code_path_on_cpu(tmp_path) -> None:
+    """bench/gpu_llama7b.py with a LLaMA-shaped model shrunk to a few layers, on the CPU."""
+    from bench.gpu_llama7b import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "sweep": {}, "controls": []}))
+    argv = ["--device", "cpu", "--dtype", "float32", "--layers", "2", "--hidden", "64"]
+    argv += ["--heads", "4", "--inter", "128", "--spec", str(spec), "--no-notes"]
+    res = main([*argv, "--out", str(tmp_path / "results"), "--peak-seconds", "0.05"])
+    assert res["model"]["n_layers"] == 2 and res["shape"]["d_model"] == 64
+    assert res["similarity_diff"]["max_abs"] < 1e-4
