@@ -495,6 +495,7 @@ class Bench:
     label: str = ""
     variants: dict[str, tuple[Engine, Callable[[], Any]]] = field(default_factory=dict)
     peak_seconds: float = 0.5
+    on_point: Callable[[dict[str, Any]], None] | None = None  # figures so far, per point
 
     def sync(self) -> None:
         if self.device.type == "cuda":
@@ -543,6 +544,63 @@ class Bench:
             times[path]["analysis"] += time.perf_counter() - t
             return out
 
+        def figures(done: int, peak_after: dict[str, Any] | None) -> dict[str, Any]:
+            flops = necessary_flops(plans[:done], steps, shape)
+            peak = max(peak_before["gflops"], (peak_after or peak_before)["gflops"])
+
+            def compute_s(path: str) -> float:
+                return sum(times[path][s] for s in ("tune", "anchor", "icl", "it"))
+
+            res: dict[str, Any] = {
+                "label": self.label,
+                "date": dt.datetime.now().isoformat(timespec="seconds"),
+                "machine": machine(self.device),
+                "model": engine_model.info(),
+                "shape": shape.__dict__,
+                "runs": [run.factors for run in self.runs[:done]],
+                "complete": done == len(self.runs),
+                "n_examples": len(plans[0].anchor_ids),
+                "n_adapters": sum(len(p.units) for p in plans[:done]),
+                "paths": paths,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "stages_s": times,
+                "matmul_peak": {
+                    "before": peak_before,
+                    "after": peak_after or peak_before,
+                    "gflops": peak,
+                    "dtype": peak_before["dtype"],
+                },
+                "flops": flops,
+                "gflops": {p: flops["necessary_flops"] / compute_s(p) / 1e9 for p in paths},
+                "engine_gflops": flops["necessary_flops"] / compute_s("engine") / 1e9,
+                "engine_fraction_of_peak": flops["necessary_flops"]
+                / compute_s("engine")
+                / 1e9
+                / peak,
+                "peak_rss_mb": {k: v / 2**20 for k, v in sampler.peaks.items()},
+                "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+            if self.device.type == "cuda":
+                res["gpu_peak_mb"] = {k: v / 2**20 for k, v in gpu_peak.items()}
+            if baseline is not None:
+                res["speedup_wall"] = wall["baseline"] / wall["engine"]
+                res["speedup_cpu"] = cpu["baseline"] / max(cpu["engine"], 1e-9)
+                res["baseline_gflops"] = res["gflops"]["baseline"]
+                res["similarity_diff"] = {
+                    "max_abs": max(d["max_abs"] for d in diffs["engine"]),
+                    "by_run": diffs["engine"],
+                }
+                res["variants"] = {
+                    p: {
+                        "speedup_wall": wall["baseline"] / wall[p],
+                        "speedup_cpu": cpu["baseline"] / max(cpu[p], 1e-9),
+                        "similarity_max_abs_diff": max(d["max_abs"] for d in diffs[p]),
+                    }
+                    for p in engines
+                }
+            return res
+
         for r, (run, plan) in enumerate(zip(self.runs, plans, strict=True)):
             point = ", ".join(f"{k}={v}" for k, v in run.factors.items()) or run.key
             analyses: dict[str, dict[str, Any]] = {}
@@ -576,60 +634,11 @@ class Bench:
                     diffs[path].append(
                         {"run": point, **compare_analyses(analyses[path], analyses["baseline"])}
                     )
+            if self.on_point is not None and r + 1 < len(self.runs):
+                self.on_point(figures(r + 1, None))
         bar.close()
         peak_after = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
-
-        flops = necessary_flops(plans, steps, shape)
-        peak = max(peak_before["gflops"], peak_after["gflops"])
-
-        def compute_s(path: str) -> float:
-            return sum(times[path][s] for s in ("tune", "anchor", "icl", "it"))
-
-        res: dict[str, Any] = {
-            "label": self.label,
-            "date": dt.datetime.now().isoformat(timespec="seconds"),
-            "machine": machine(self.device),
-            "model": engine_model.info(),
-            "shape": shape.__dict__,
-            "runs": [run.factors for run in self.runs],
-            "n_examples": len(plans[0].anchor_ids),
-            "n_adapters": sum(len(p.units) for p in plans),
-            "paths": paths,
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "stages_s": times,
-            "matmul_peak": {
-                "before": peak_before,
-                "after": peak_after,
-                "gflops": peak,
-                "dtype": peak_before["dtype"],
-            },
-            "flops": flops,
-            "gflops": {p: flops["necessary_flops"] / compute_s(p) / 1e9 for p in paths},
-            "engine_gflops": flops["necessary_flops"] / compute_s("engine") / 1e9,
-            "engine_fraction_of_peak": flops["necessary_flops"] / compute_s("engine") / 1e9 / peak,
-            "peak_rss_mb": {k: v / 2**20 for k, v in sampler.peaks.items()},
-            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        }
-        if self.device.type == "cuda":
-            res["gpu_peak_mb"] = {k: v / 2**20 for k, v in gpu_peak.items()}
-        if baseline is not None:
-            res["speedup_wall"] = wall["baseline"] / wall["engine"]
-            res["speedup_cpu"] = cpu["baseline"] / max(cpu["engine"], 1e-9)
-            res["baseline_gflops"] = res["gflops"]["baseline"]
-            res["similarity_diff"] = {
-                "max_abs": max(d["max_abs"] for d in diffs["engine"]),
-                "by_run": diffs["engine"],
-            }
-            res["variants"] = {
-                p: {
-                    "speedup_wall": wall["baseline"] / wall[p],
-                    "speedup_cpu": cpu["baseline"] / max(cpu[p], 1e-9),
-                    "similarity_max_abs_diff": max(d["max_abs"] for d in diffs[p]),
-                }
-                for p in engines
-            }
-        return res
+        return figures(len(self.runs), peak_after)
 
 
 def _optimizer_steps(run: RunConfig, losses: list[float]) -> int:
@@ -863,8 +872,17 @@ def run_and_report(
         variants,
         args.peak_seconds,
     )
+    # figures so far after every sweep point: a run killed midway still leaves numbers
+    partial = args.out / f"partial-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}.json"
+
+    def save_partial(res: dict[str, Any]) -> None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(_finite({**res, "command": command}), indent=1))
+
+    bench.on_point = save_partial
     res = bench.execute(sampler)
     report(res, args, command)
+    partial.unlink(missing_ok=True)
     return res
 
 
