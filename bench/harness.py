@@ -61,6 +61,7 @@ from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.common.states import RunStates
 from services.gpu_worker.engine import Engine, _unit_seed
+from services.gpu_worker.extraction import common_prefix_len
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
 from services.gpu_worker.prompts import Demo, PromptBuilder
 from services.gpu_worker.selection import sample_inference
@@ -323,8 +324,12 @@ def necessary_flops(
             fwd += len(ids)  # IT on the anchor prompt
             head_rows_fwd += 1
             attn += _attn_flops(shape, len(ids))
+        # a prefix every ICL prompt shares (the demonstrations, with scope: shared) is
+        # needed once; the rest of each prompt, every time
+        shared = common_prefix_len(plan.icl_ids) if len(plan.icl_ids) > 1 else 0
+        fwd += shared
         for ids in plan.icl_ids:
-            fwd += len(ids)
+            fwd += len(ids) - shared
             head_rows_fwd += 1
             attn += _attn_flops(shape, len(ids))
         for unit, n_steps in zip(plan.units, unit_steps, strict=True):
@@ -482,6 +487,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], Any]]] = {
     "engine-peft": ({"max_adapters": 1}, nullcontext),
     # levers (i) and (ii) off: one peft adapter at a time, full-vocab logits everywhere
     "engine-peft-full": ({"max_adapters": 1}, _tuning_with_full_logits),
+    # KV reuse of a shared prefix off (matters with demos.scope: shared)
+    "engine-nokv": ({"reuse_prefix": 0}, nullcontext),
 }
 
 

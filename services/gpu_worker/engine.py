@@ -84,11 +84,15 @@ class Engine:
         token_budget: int | None = None,
         train_token_budget: int | None = None,
         max_adapters: int | None = None,
+        reuse_prefix: int = 16,
     ):
         """``batch_size`` / ``token_budget``: most prompts / padded tokens per extraction
         forward; ``train_token_budget``: padded tokens per training micro-batch (gradients
         accumulate across them); ``max_adapters``: adapters trained together. The budgets
-        bound activation memory, so memory stays flat as runs grow. Defaults by device."""
+        bound activation memory, so memory stays flat as runs grow. Defaults by device.
+        ``reuse_prefix``: a prefix of at least this many tokens shared by all prompts of an
+        extraction (the demonstrations, with ``demos.scope: shared``) is computed once and
+        reused through the KV cache; 0 turns this off."""
         self.settings = settings or get_settings()
         self.device = device or pick_device(self.settings)
         gpu = self.device.type == "cuda"
@@ -96,6 +100,7 @@ class Engine:
         self.token_budget = token_budget or (16384 if gpu else 2048)
         self.train_token_budget = train_token_budget or (8192 if gpu else 1024)
         self.max_adapters = max_adapters or (64 if gpu else 16)
+        self.reuse_prefix = reuse_prefix
         self._models: dict[tuple[Any, ...], _Warm] = {}
         self._datasets: dict[str, Dataset] = {}
         self._anchor_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = (
@@ -248,6 +253,7 @@ class Engine:
                 label_token_ids=label_ids,
                 batch_size=self.batch_size,
                 token_budget=self.token_budget,
+                reuse_prefix=self.reuse_prefix,
             )
         timings["icl"] = time.perf_counter() - t
 
@@ -483,6 +489,7 @@ class Engine:
                 label_token_ids=label_ids,
                 batch_size=self.batch_size,
                 token_budget=self.token_budget,
+                reuse_prefix=self.reuse_prefix,
             )
             for j, i in enumerate(missing):
                 self._anchor_cache[keys[i]] = (h[j], lg[j])

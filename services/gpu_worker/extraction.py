@@ -6,10 +6,17 @@ hidden:       [batch, n_layers + 1, d_model]   layer 0 = embeddings,
                                               as transformers returns it)
 label_logits: [batch, n_labels]               next-token logits of each label's
                                               first token, at the last prompt token
+
+Prompts that share a long prefix (a demonstration set shared by every inference example)
+compute it once: the prefix runs alone with a KV cache, and each batch of suffixes runs
+on a copy of that cache, with the prefix's positions and attention mask in front of its
+own (left padding of the suffixes sits between the two and is masked out). The last
+token's states match a full forward within float rounding (tests/engine/test_extraction).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
@@ -43,32 +50,52 @@ def extract_last_token_states(
     batch_size: int = 8,
     token_budget: int | None = None,
     batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
+    reuse_prefix: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``prompts`` (token ids) and return (hidden [B, L+1, d], label_logits [B, n_labels]).
 
     Prompts are grouped by length to keep padding small; a batch holds at most
     ``batch_size`` prompts and, with ``token_budget``, at most that many padded tokens (at
     least one prompt). ``batch_context(indices)`` wraps the forward of the batch holding
-    those prompts (e.g. to route each row through its own adapter). Results come back in
-    input order.
+    those prompts (e.g. to route each row through its own adapter). With
+    ``reuse_prefix`` > 0, a prefix of at least that many tokens shared by every prompt is
+    computed once and reused through the KV cache (not with ``batch_context``: rows
+    through different adapters have different prefix states). Results come back in input
+    order.
     """
     if not prompts:
         raise ValueError("no prompts")
     device = next(model.parameters()).device
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    shared = 0
+    if reuse_prefix > 0 and batch_context is None and len(prompts) > 1:
+        shared = common_prefix_len(prompts)
+        shared = shared if shared >= reuse_prefix else 0
+    cache = _prefix_cache(model, prompts[0][:shared], device) if shared else None
+    rest = [p[shared:] for p in prompts]
+    order = sorted(range(len(rest)), key=lambda i: len(rest[i]))
     hidden_out: list[np.ndarray | None] = [None] * len(prompts)
     logits_out: list[np.ndarray | None] = [None] * len(prompts)
     label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
-    for chunk in _batches(order, [len(p) for p in prompts], batch_size, token_budget):
-        ids, mask, positions = left_pad([prompts[i] for i in chunk], pad_id, device)
+    # the budget counts the prefix too: each row attends to (and its cache holds) all of it
+    lengths = [shared + len(p) for p in rest]
+    for chunk in _batches(order, lengths, batch_size, token_budget):
+        ids, mask, positions = left_pad([rest[i] for i in chunk], pad_id, device)
+        kwargs: dict[str, object] = {"use_cache": False}
+        if cache is not None:
+            past = copy.deepcopy(cache)
+            past.batch_repeat_interleave(len(chunk))
+            front = torch.ones((len(chunk), shared), dtype=mask.dtype, device=device)
+            mask = torch.cat([front, mask], dim=1)
+            positions = positions + shared
+            kwargs = {"use_cache": True, "cache": past}
         with batch_context(chunk) if batch_context is not None else nullcontext():
             out = model(
                 input_ids=ids,
                 attention_mask=mask,
                 position_ids=positions,
                 output_hidden_states=True,
-                use_cache=False,
                 logits_to_keep=1,
+                **kwargs,
             )
         # hidden_states: (n_layers + 1) x [b, t, d] -> [b, L+1, d] at the last position
         last = torch.stack([h[:, -1, :] for h in out.hidden_states], dim=1).float().cpu()
@@ -80,6 +107,28 @@ def extract_last_token_states(
                 picked[row].numpy() if picked is not None else np.zeros((0,), np.float32)
             )
     return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
+
+
+def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:
+    """Tokens every prompt starts with, leaving each prompt at least one token of its own
+    (the last token's states are what is extracted)."""
+    first = prompts[0]
+    n = min(len(p) for p in prompts) - 1
+    for p in prompts[1:]:
+        i = 0
+        while i < n and p[i] == first[i]:
+            i += 1
+        n = i
+        if n == 0:
+            break
+    return max(n, 0)
+
+
+def _prefix_cache(model: PreTrainedModel, prefix: Sequence[int], device: torch.device) -> object:
+    """The KV cache of ``prefix`` alone (batch 1)."""
+    ids = torch.tensor([list(prefix)], dtype=torch.long, device=device)
+    out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+    return out.cache
 
 
 def _batches(

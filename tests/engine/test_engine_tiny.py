@@ -131,6 +131,23 @@ def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:
     assert len(demos) == 1
 
 
+def test_shared_demonstrations_are_computed_once_and_match(engine, tiny_dir) -> None:
+    """scope: shared puts the same demonstrations in front of every ICL prompt; the engine
+    runs that prefix once (KV cache) and the states still match full batch-1 forwards."""
+    out = engine.run(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
+    ids = [p["conditions"]["icl"]["token_ids"] for p in out.prompts]
+    shared = min(
+        next((j for j, (a, b) in enumerate(zip(ids[0], other)) if a != b), len(other))
+        for other in ids[1:]
+    )
+    assert shared >= engine.reuse_prefix  # the lever applies to this run
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32).eval()
+    icl = out.states.conditions.index("icl")
+    for i, prompt_ids in enumerate(ids):
+        ref = _independent_states(model, prompt_ids)
+        assert _rel_err(out.states.hidden[i, icl], ref).max() < 1e-5, i
+
+
 def test_cancellation_is_checked_between_steps(engine, tiny_dir) -> None:
     calls = []
 
