@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast test-services test-slow up bench lint format typecheck openapi client run-default clean
+.PHONY: install demo test test-fast test-services test-slow up bench bench-services lint format typecheck openapi client run-default clean
 
 install: $(STAMP)
 
@@ -47,6 +47,9 @@ run-default: install
 
 bench: install
 	$(PY) -m bench.harness
+
+bench-services: install
+	$(PY) -m bench.services
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -203,9 +203,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     results[name] = run_in_process(spec, out, engine=engine)
                     del engine
                 else:
-                    results[name], _ = run_services(
-                        client, spec, out, on_poll=stack.check_alive
-                    )
+                    results[name], _ = run_services(client, spec, out, on_poll=stack.check_alive)
                 wall[name] = time.perf_counter() - t
                 print(f"   {wall[name]:.1f} s", flush=True)
             overhead = wall["services"] / wall["in_process"] - 1.0

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -66,6 +67,16 @@ class RunOutput:
 class _Warm:
     loaded: LoadedModel
     slots: AdapterSlots
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Adds the block's wall time to ``timings[stage]``."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t
 
 
 def _unit_seed(*parts: int) -> int:
@@ -236,16 +247,13 @@ class Engine:
         total = 2 + len(groups)
 
         step(0, total, "anchor")
-        t = time.perf_counter()
-        with slots.disabled() as base:
+        with _timed(timings, "anchor"), slots.disabled() as base:
             anchor_h, anchor_l = self._anchors(
                 run, base, [p.ids for p in anchor_prompts], pad, label_ids
             )
-        timings["anchor"] = time.perf_counter() - t
 
         step(1, total, "icl")
-        t = time.perf_counter()
-        with slots.disabled() as base:
+        with _timed(timings, "icl"), slots.disabled() as base:
             icl_h, icl_l = extract_last_token_states(
                 base,
                 [p.ids for p in icl_prompts],
@@ -255,7 +263,6 @@ class Engine:
                 token_budget=self.token_budget,
                 reuse_prefix=self.reuse_prefix,
             )
-        timings["icl"] = time.perf_counter() - t
 
         n, layers, d = len(examples), loaded.n_layers + 1, loaded.d_model
         it_h = np.zeros((n, layers, d), np.float32)
@@ -405,16 +412,13 @@ class Engine:
             batch_size=self.batch_size,
             token_budget=self.token_budget,
         )
-        t = time.perf_counter()
         if run.untuned_adapter:
-            un_h[members], un_l[members] = extract()
-        timings["it"] += time.perf_counter() - t
-        t = time.perf_counter()
-        losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
-        timings["tune"] += time.perf_counter() - t
-        t = time.perf_counter()
-        it_h[members], it_l[members] = extract()
-        timings["it"] += time.perf_counter() - t
+            with _timed(timings, "it"):
+                un_h[members], un_l[members] = extract()
+        with _timed(timings, "tune"):
+            losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
+        with _timed(timings, "it"):
+            it_h[members], it_l[members] = extract()
         return losses
 
     def _tune_group(
@@ -452,26 +456,23 @@ class Engine:
                 token_budget=self.token_budget,
                 batch_context=lambda idx: lora.rows([adapter_of[k] for k in idx]),
             )
-            t = time.perf_counter()
             if run.untuned_adapter:
-                if lora.is_identity():  # B = 0: the zero-step adapter is the base model exactly
-                    un_h[rows], un_l[rows] = anchors[0][rows], anchors[1][rows]
-                else:
-                    un_h[rows], un_l[rows] = extract()
-            timings["it"] += time.perf_counter() - t
-            t = time.perf_counter()
-            losses = tune_adapters(
-                loaded.model,
-                lora,
-                pair_sets,
-                pad_id=pad,
-                token_budget=self.train_token_budget,
-                on_step=on_step,
-            )
-            timings["tune"] += time.perf_counter() - t
-            t = time.perf_counter()
-            it_h[rows], it_l[rows] = extract()
-            timings["it"] += time.perf_counter() - t
+                with _timed(timings, "it"):
+                    if lora.is_identity():  # B = 0: the zero-step adapter is the base model
+                        un_h[rows], un_l[rows] = anchors[0][rows], anchors[1][rows]
+                    else:
+                        un_h[rows], un_l[rows] = extract()
+            with _timed(timings, "tune"):
+                losses = tune_adapters(
+                    loaded.model,
+                    lora,
+                    pair_sets,
+                    pad_id=pad,
+                    token_budget=self.train_token_budget,
+                    on_step=on_step,
+                )
+            with _timed(timings, "it"):
+                it_h[rows], it_l[rows] = extract()
         return losses
 
     def _anchors(

@@ -137,7 +137,7 @@ def test_shared_demonstrations_are_computed_once_and_match(engine, tiny_dir) -> 
     out = engine.run(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
     ids = [p["conditions"]["icl"]["token_ids"] for p in out.prompts]
     shared = min(
-        next((j for j, (a, b) in enumerate(zip(ids[0], other)) if a != b), len(other))
+        next((j for j, (a, b) in enumerate(zip(ids[0], other, strict=False)) if a != b), 0)
         for other in ids[1:]
     )
     assert shared >= engine.reuse_prefix  # the lever applies to this run
