@@ -466,7 +466,7 @@ def compare_analyses(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def _full_logits(model: Any, ids: torch.Tensor, mask: torch.Tensor, where: torch.Tensor) -> Any:
     """The head on every position, then pick the targets: how tuning worked before lever (i)."""
     logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-    return logits[:, :-1][where]
+    return logits[where]
 
 
 @contextmanager

@@ -112,7 +112,8 @@ class MultiLora:
             x = args[0]  # [batch, tokens, d_in]
             if x.dim() != 3 or x.shape[0] != rows.shape[0]:
                 raise RuntimeError(f"{t.name}: input {tuple(x.shape)} vs {rows.shape[0]} rows")
-            a, b = t.A[rows], t.B[rows]  # [batch, r, d_in], [batch, d_out, r]
+            # [batch, r, d_in], [batch, d_out, r]; index_select's backward is an index_add
+            a, b = t.A.index_select(0, rows), t.B.index_select(0, rows)
             delta = torch.bmm(torch.bmm(x.to(a.dtype), a.transpose(1, 2)), b.transpose(1, 2))
             return (out + delta * self.scaling).to(out.dtype)
 
@@ -150,23 +151,25 @@ def _has_plain_head(model: nn.Module) -> bool:
 def target_logits(
     model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, where: torch.Tensor
 ) -> torch.Tensor:
-    """Next-token logits [n_targets, vocab] at the positions ``where`` ([batch, tokens-1],
-    bool) only. The decoder runs on every token; the head only where a loss is taken."""
+    """Next-token logits [n_targets, vocab] at the positions ``where`` ([batch, tokens],
+    bool; position p predicts the token after it) only. The decoder runs on every input
+    token; the head only where a loss is taken. A sequence's last token predicts nothing,
+    so callers leave it out of ``ids``."""
     if _has_plain_head(model):
         hidden = model.get_decoder()(
             input_ids=ids, attention_mask=mask, use_cache=False
         ).last_hidden_state
-        return model.get_output_embeddings()(hidden[:, :-1][where])
+        return model.get_output_embeddings()(hidden[where])
     logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-    return logits[:, :-1][where]
+    return logits[where]
 
 
 @dataclass
 class _Chunk:
-    ids: torch.Tensor  # [b, t] right-padded
+    ids: torch.Tensor  # [b, t] right-padded inputs: each sequence without its last token
     mask: torch.Tensor  # [b, t]
     rows: torch.Tensor  # [b] adapter of each row
-    where: torch.Tensor  # [b, t-1] bool: positions whose next token is a target
+    where: torch.Tensor  # [b, t] bool: positions whose next token is a target
     targets: torch.Tensor  # [m] next-token ids at those positions
     weight: torch.Tensor  # [m] 1 / (target tokens of that row's adapter)
     owner: torch.Tensor  # [m] adapter of each target
@@ -181,7 +184,8 @@ def training_chunks(
     device: torch.device,
 ) -> list[_Chunk]:
     """Every (adapter, demonstration) sequence, sorted by length and cut into right-padded
-    chunks of at most ``token_budget`` padded tokens (at least one row each)."""
+    chunks of at most ``token_budget`` padded tokens (at least one row each). A row holds
+    a sequence without its last token: that token is a target, never an input."""
     seqs: list[tuple[list[int], int, int]] = []  # (ids, adapter, first target position)
     per_adapter = [0] * len(pair_sets)
     for j, pairs in enumerate(pair_sets):
@@ -189,25 +193,27 @@ def training_chunks(
             seq = prompt + target
             # the first token has nothing before it to predict it
             start = max(len(prompt) if loss_on == "label" else 1, 1)
+            if len(seq) <= start:  # nothing to predict
+                continue
             seqs.append((seq, j, start))
             per_adapter[j] += len(seq) - start
     seqs.sort(key=lambda s: len(s[0]))
     chunks: list[_Chunk] = []
     i = 0
     while i < len(seqs):
-        width, end = len(seqs[i][0]), i + 1
-        while end < len(seqs) and (end - i + 1) * len(seqs[end][0]) <= token_budget:
+        end = i + 1
+        while end < len(seqs) and (end - i + 1) * (len(seqs[end][0]) - 1) <= token_budget:
             end += 1
         group = seqs[i:end]
-        width = max(len(s) for s, _, _ in group)
+        width = max(len(s) for s, _, _ in group) - 1
         ids = torch.full((len(group), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(group), width), dtype=torch.long)
-        where = torch.zeros((len(group), width - 1), dtype=torch.bool)
+        where = torch.zeros((len(group), width), dtype=torch.bool)
         targets: list[int] = []
         owner: list[int] = []
         for row, (seq, j, start) in enumerate(group):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+            ids[row, : len(seq) - 1] = torch.tensor(seq[:-1])
+            mask[row, : len(seq) - 1] = 1
             where[row, start - 1 : len(seq) - 1] = True  # position p predicts token p + 1
             targets += seq[start:]
             owner += [j] * (len(seq) - start)

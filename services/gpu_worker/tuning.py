@@ -128,6 +128,7 @@ def tune_adapter(
     ids, mask, targets = right_pad_training_batch(pairs, pad_id, spec.loss_on, device)
     where = targets[:, 1:] != -100  # positions whose next token is a target
     wanted = targets[:, 1:][where]
+    ids, mask = ids[:, :-1], mask[:, :-1]  # the last column predicts nothing
     optimizer = torch.optim.AdamW(slots.trainable(), lr=spec.lr, weight_decay=0.0)
     losses: list[float] = []
     model.train(spec.dropout > 0)
