@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 
@@ -53,6 +54,27 @@ KNOWN_MODELS: dict[str, KnownModel] = {
         ),
     ]
 }
+
+
+def is_local_model(name: str) -> bool:
+    """A directory path (checked against ICL_IT_MODEL_DIRS where it is loaded)."""
+    return name.startswith(("/", ".", "~"))
+
+
+def model_not_allowed(name: str, hub_patterns: str) -> str | None:
+    """Why a spec may not name ``name`` under the ``ICL_IT_HUB_MODELS`` policy (None: it
+    may). Catalog names and local directories are always allowed here."""
+    if name in KNOWN_MODELS or is_local_model(name):
+        return None
+    patterns = [p.strip() for p in hub_patterns.split(",") if p.strip()]
+    if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        return None
+    allowed = f"Hub ids matching {', '.join(patterns)}" if patterns else "no Hub ids"
+    return (
+        f"model {name!r} is not allowed on this service: it accepts the catalog's names "
+        f"({', '.join(KNOWN_MODELS)}), local directories under ICL_IT_MODEL_DIRS, and "
+        f"{allowed} (ICL_IT_HUB_MODELS)"
+    )
 
 
 @dataclass(frozen=True)

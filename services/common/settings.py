@@ -26,6 +26,21 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_MODEL_DIRS",
         description="os.pathsep-separated directories a spec may load local models from.",
     )
+    hub_models: str = Field(
+        "*",
+        validation_alias="ICL_IT_HUB_MODELS",
+        description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
+        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty: only the catalog's names "
+        "and local directories under ICL_IT_MODEL_DIRS. Checked at submit and by the worker.",
+    )
+    max_model_params: float | None = Field(
+        None,
+        gt=0,
+        validation_alias="ICL_IT_MAX_MODEL_PARAMS",
+        description="Largest model, in parameters (e.g. 14e9), a worker loads; counted from "
+        "the model's config before any weight is read. Without it, the weights must fit "
+        "in the device's free memory.",
+    )
     port: int = Field(8000, validation_alias="ICL_IT_PORT")
     host: str = Field("127.0.0.1", validation_alias="ICL_IT_HOST")
     device: str | None = Field(None, validation_alias="ICL_IT_DEVICE")

@@ -29,7 +29,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS
+from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS, is_local_model, model_not_allowed
 from services.common.settings import Settings, get_settings
 from services.common.spec import ModelSpec
 
@@ -138,7 +138,7 @@ def resolve_source(spec: ModelSpec, settings: Settings | None = None) -> tuple[s
         return "embedded", str(embedded_model_dir(settings))
     if name in KNOWN_MODELS and KNOWN_MODELS[name].hf_id:
         return "hub", str(KNOWN_MODELS[name].hf_id)
-    if name.startswith(("/", ".", "~")):
+    if is_local_model(name):
         path = Path(name).expanduser().resolve()
         allowed = settings.allowed_model_dirs
         if not any(path == d or d in path.parents for d in allowed):
@@ -149,7 +149,46 @@ def resolve_source(spec: ModelSpec, settings: Settings | None = None) -> tuple[s
         if not (path / "config.json").exists():
             raise ModelLoadError(f"local model {name!r} has no config.json")
         return "local", str(path)
+    problem = model_not_allowed(name, settings.hub_models)
+    if problem is not None:
+        raise ModelLoadError(problem)
     return "hub", name
+
+
+def count_params(config: Any) -> int:
+    """Parameters of the model ``config`` describes, counted on the meta device (no
+    memory, no weights read); tied weights once."""
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
+    return sum(p.numel() for p in model.parameters())
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def check_model_size(
+    name: str, n_params: int, dtype: torch.dtype, device: torch.device, settings: Settings
+) -> None:
+    """Refuse a model above ICL_IT_MAX_MODEL_PARAMS, or whose weights alone would not fit
+    in the device's free memory, before anything is loaded."""
+    cap = settings.max_model_params
+    if cap is not None and n_params > cap:
+        raise ModelLoadError(
+            f"model {name!r} has {n_params / 1e9:.2f}B parameters; this service loads at "
+            f"most {cap / 1e9:.2f}B (ICL_IT_MAX_MODEL_PARAMS)"
+        )
+    need = n_params * torch.empty((), dtype=dtype).element_size()
+    free = free_memory_bytes(device)
+    if need > free:
+        raise ModelLoadError(
+            f"model {name!r} needs {need / 2**30:.1f} GiB for its {dtype} weights alone; "
+            f"{free / 2**30:.1f} GiB is free on {device}"
+        )
 
 
 def load_model(
@@ -171,9 +210,10 @@ def load_model(
     source, where = resolve_source(spec, settings)
     common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
     try:
+        config = AutoConfig.from_pretrained(where, **common)
+        check_model_size(spec.name, count_params(config), dtype, device, settings)
         tokenizer = AutoTokenizer.from_pretrained(where, **common)
         if random_init:
-            config = AutoConfig.from_pretrained(where, **common)
             torch.manual_seed(init_seed)
             model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         else:

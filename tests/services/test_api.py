@@ -303,3 +303,37 @@ async def test_openapi_documents_problems_and_the_contract(client):
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/ExperimentSpec"
     )
+
+
+async def test_hub_model_policy_is_a_422_at_submit(tmp_path):
+    """ICL_IT_HUB_MODELS limits which Hub ids a spec may name; catalog names always pass."""
+    from services.api.main import create_app
+    from services.common.db import migrate
+    from services.common.settings import Settings
+
+    class Queue:
+        runs: list[str] = []
+
+        def enqueue_runs(self, run_ids: list[str]) -> None:
+            self.runs.extend(run_ids)
+
+    settings = Settings(ICL_IT_HOME=tmp_path, ICL_IT_HUB_MODELS="meta-llama/*")
+    migrate(settings.db_url)
+    queue = Queue()
+    app = create_app(settings, queue=queue, run_migrations=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        r = await submit(client, {**SPEC, "model": {"name": "someone/huge-model"}})
+        body = assert_problem(r, 422)
+        (err,) = body["errors"]
+        assert err["loc"] == ["body", "model", "name"] and err["type"] == "model_not_allowed"
+        assert "ICL_IT_HUB_MODELS" in err["msg"] and "meta-llama/*" in err["msg"]
+        bad_sweep = {**SPEC, "sweep": {"model.name": ["smollm2-135m", "someone/x"]}}
+        body = assert_problem(await submit(client, bad_sweep), 422)
+        assert body["errors"][0]["loc"] == ["body", "sweep", "model.name"]
+        assert queue.runs == []
+        assert (await client.get("/v1/experiments")).json()["data"] == []
+        for name in ("llama-2-7b", "meta-llama/Llama-2-70b-hf"):
+            r = await submit(client, {**SPEC, "model": {"name": name}})
+            assert r.status_code == 202, r.text

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.api.deps import CurrentOwner, ExperimentDep, QueueDep, SessionDep, StoreDep
+from services.api.deps import (
+    CurrentOwner,
+    ExperimentDep,
+    QueueDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+)
 from services.api.errors import PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON, Problem
 from services.api.experiments import schemas, service
 from services.common.spec import ExperimentSpec
@@ -34,6 +41,7 @@ def submit_experiment(
     session: SessionDep,
     queue: QueueDep,
     owner: CurrentOwner,
+    settings: SettingsDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -42,7 +50,9 @@ def submit_experiment(
         ),
     ] = None,
 ) -> schemas.Experiment:
-    experiment, created = service.create_experiment(session, queue, owner, spec, idempotency_key)
+    experiment, created = service.create_experiment(
+        session, queue, owner, spec, idempotency_key, hub_models=settings.hub_models
+    )
     response.headers["Location"] = f"/v1/experiments/{experiment.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"

@@ -18,7 +18,8 @@ from services.api.experiments import schemas
 from services.api.queue import TaskQueue
 from services.common import db
 from services.common.artifacts import ArtifactStore
-from services.common.spec import ExperimentSpec, expand_runs
+from services.common.catalog import model_not_allowed
+from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,29 @@ def _check_uploads(session: Session, owner: str, spec: ExperimentSpec) -> None:
                 raise Invalid.at(loc, f"no uploaded dataset {dataset_id!r}", "unknown_dataset")
 
 
+def _check_models(spec: ExperimentSpec, runs: Sequence[RunConfig], hub_patterns: str) -> None:
+    """Every model a run would load must pass the service's Hub policy."""
+    for name in dict.fromkeys(run.model.name for run in runs):
+        problem = model_not_allowed(name, hub_patterns)
+        if problem is None:
+            continue
+        loc: list[str | int]
+        if name == spec.model.name:
+            loc = ["body", "model", "name"]
+        elif name in spec.models:
+            loc = ["body", "models", spec.models.index(name)]
+        else:
+            loc = ["body", "sweep", "model.name"]
+        raise Invalid.at(loc, problem, "model_not_allowed")
+
+
 def create_experiment(
     session: Session,
     queue: TaskQueue,
     owner: str,
     spec: ExperimentSpec,
     idempotency_key: str | None,
+    hub_models: str = "*",
 ) -> tuple[db.Experiment, bool]:
     """Record the experiment and its runs, then queue the runs. Returns (row, created).
 
@@ -74,6 +92,7 @@ def create_experiment(
             return _replay(existing, digest), False
     _check_uploads(session, owner, spec)
     runs = expand_runs(spec)
+    _check_models(spec, runs, hub_models)
     try:
         experiment, run_ids = repo.insert_experiment(
             session,
