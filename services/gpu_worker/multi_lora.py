@@ -114,7 +114,10 @@ class MultiLora:
                 raise RuntimeError(f"{t.name}: input {tuple(x.shape)} vs {rows.shape[0]} rows")
             # [batch, r, d_in], [batch, d_out, r]; index_select's backward is an index_add
             a, b = t.A.index_select(0, rows), t.B.index_select(0, rows)
-            delta = torch.bmm(torch.bmm(x.to(a.dtype), a.transpose(1, 2)), b.transpose(1, 2))
+            h = torch.bmm(x.to(a.dtype), a.transpose(1, 2))  # [batch, tokens, r]
+            if out.dtype == h.dtype:  # out + scaling * h @ B^T in one kernel
+                return torch.baddbmm(out, h, b.transpose(1, 2), alpha=self.scaling)
+            delta = torch.bmm(h, b.transpose(1, 2))
             return (out + delta * self.scaling).to(out.dtype)
 
         return add_delta
