@@ -52,7 +52,7 @@ import numpy as np
 import psutil
 import torch
 import yaml
-from peft import LoraConfig, get_peft_model
+from peft import get_peft_model
 from peft.tuners.lora import LoraLayer
 from tqdm import tqdm
 
@@ -65,6 +65,7 @@ from services.gpu_worker.extraction import common_prefix_len
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
 from services.gpu_worker.prompts import Demo, PromptBuilder
 from services.gpu_worker.selection import sample_inference
+from services.gpu_worker.tuning import lora_config
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_SPEC = BENCH_DIR / "sweep.yaml"
@@ -154,14 +155,7 @@ class Baseline:
         spec = run.lora
         key = (spec.r, spec.alpha, spec.dropout, tuple(spec.target_modules))
         if self.peft is None:
-            config = LoraConfig(
-                r=spec.r,
-                lora_alpha=spec.alpha,
-                lora_dropout=spec.dropout,
-                target_modules=list(spec.target_modules),
-                bias="none",
-                task_type="CAUSAL_LM",
-            )
+            config = lora_config(spec)  # the same LoraConfig the engine's peft path uses
             self.peft = get_peft_model(self.loaded.model, config, adapter_name="unit")
             self.peft_key = key
         elif key != self.peft_key:
@@ -794,6 +788,22 @@ def tiny_model_dir(settings: Settings) -> Path:
     return save_tiny_llama(root / "tiny-llama", seed=0)
 
 
+def bench_model(name: str | None, settings: Settings) -> tuple[str | None, str | None]:
+    """(model name for the spec, ICL_IT_MODEL_DIRS it needs): ``tiny`` becomes the
+    directory of the tiny random-init Llama; other names pass through."""
+    if name != TINY:
+        return name, None
+    path = tiny_model_dir(settings)
+    return str(path), str(path.parent)
+
+
+def start(prog: str, argv: list[str] | None) -> str:
+    """Offline defaults for a benchmark process; returns its command line (for the notes)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return f"python -m {prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
 def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
     p.add_argument("--examples", type=int, default=None, help="inference examples per run")
@@ -904,15 +914,11 @@ def _copy_warm(warm: Any, load: Callable[[], LoadedModel]) -> Any:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python -m bench.harness " + " ".join(argv if argv is not None else sys.argv[1:])
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    command = start("bench.harness", argv)
     settings = get_settings()
-    model = args.model
-    if model == TINY:
-        path = tiny_model_dir(settings)
-        settings = Settings(ICL_IT_MODEL_DIRS=str(path.parent), ICL_IT_HOME=str(settings.home))
-        model = str(path)
+    model, model_dirs = bench_model(args.model, settings)
+    if model_dirs:
+        settings = Settings(ICL_IT_MODEL_DIRS=model_dirs, ICL_IT_HOME=str(settings.home))
     spec, runs = load_runs(args.spec, model, args.examples, args.quick)
     device = torch.device(args.device) if args.device else pick_device(settings)
     with RssSampler() as sampler:

@@ -28,21 +28,12 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import (
-    DEFAULT_SPEC,
-    NOTES,
-    RESULTS_DIR,
-    TINY,
-    load_runs,
-    machine,
-    tiny_model_dir,
-)
+from bench.harness import DEFAULT_SPEC, NOTES, RESULTS_DIR, bench_model, load_runs, machine, start
 
 EXCLUDED_KEYS = {"timings", "created_at", "finished_at", "experiment_id", "id", "generated_at"}
 
@@ -96,7 +87,7 @@ def stack_env(home: Path, backend: str, model_dirs: str | None) -> dict[str, str
     return env
 
 
-def run_services(client: Any, spec: Any, out: Path, on_poll: Any) -> tuple[dict[str, Any], Any]:
+def run_services(client: Any, spec: Any, out: Path, on_poll: Any) -> dict[str, Any]:
     from services import client_cli
 
     experiment = client_cli.submit_spec(client, spec)
@@ -106,7 +97,7 @@ def run_services(client: Any, spec: Any, out: Path, on_poll: Any) -> tuple[dict[
     results = client_cli.get_results(client, experiment.id)
     (out / "results.json").write_text(json.dumps(results))
     (out / "report.html").write_text(client_cli.get_report(client, experiment.id))
-    return results, experiment
+    return results
 
 
 def engine_seconds(results: dict[str, Any]) -> float:
@@ -144,9 +135,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python -m bench.services " + " ".join(argv if argv is not None else sys.argv[1:])
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    command = start("bench.services", argv)
 
     import torch
 
@@ -157,12 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from services.runner import run_in_process
     from services.stack import Stack
 
-    settings = get_settings()
-    model, model_dirs = args.model, None
-    if model == TINY:
-        path = tiny_model_dir(settings)
-        model_dirs = str(path.parent)
-        model = str(path)
+    model, model_dirs = bench_model(args.model, get_settings())
     spec, runs = load_runs(args.spec, model, args.examples, args.quick)
     work = Path(tempfile.mkdtemp(prefix="bench-services-"))
     env = stack_env(work / "home", args.backend, model_dirs)
@@ -203,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     results[name] = run_in_process(spec, out, engine=engine)
                     del engine
                 else:
-                    results[name], _ = run_services(client, spec, out, on_poll=stack.check_alive)
+                    results[name] = run_services(client, spec, out, on_poll=stack.check_alive)
                 wall[name] = time.perf_counter() - t
                 print(f"   {wall[name]:.1f} s", flush=True)
             overhead = wall["services"] / wall["in_process"] - 1.0

@@ -217,7 +217,9 @@ def load_model(
             torch.manual_seed(init_seed)
             model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         else:
-            model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **common)
+            model = AutoModelForCausalLM.from_pretrained(
+                where, config=config, dtype=dtype, **common
+            )
     except ModelLoadError:
         raise
     except Exception as exc:  # network, missing files, unsupported architecture

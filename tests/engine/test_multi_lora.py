@@ -32,8 +32,17 @@ def _assert_same_weights(ours: torch.Tensor, ref: torch.Tensor, init: torch.Tens
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-4)
 
 
-def _init_weights(tiny_dir, spec: LoraSpec, j: int) -> dict[str, tuple[torch.Tensor, ...]]:
-    return MultiLora(_base(tiny_dir), spec, SEEDS).adapter_weights(j)
+def _assert_same_as_peft(tiny_dir, spec: LoraSpec, lora: MultiLora, losses, j: int):
+    """Adapter j of ``lora`` against a separate peft tuning: same losses, same weights.
+    Returns the peft model."""
+    ref, ref_losses = _peft_tuning(tiny_dir, spec, SEEDS[j], PAIR_SETS[j])
+    np.testing.assert_allclose(losses[j], ref_losses, rtol=1e-5)
+    ours = lora.adapter_weights(j)
+    init = MultiLora(_base(tiny_dir), spec, SEEDS).adapter_weights(j)
+    for name, (a, b) in _peft_weights(ref).items():
+        _assert_same_weights(ours[name][0], a, init[name][0])
+        _assert_same_weights(ours[name][1], b, init[name][1])
+    return ref
 
 
 def _pairs(seed: int, k: int) -> list[tuple[list[int], list[int]]]:
@@ -141,13 +150,8 @@ def test_batched_tuning_gives_the_separate_adapters_and_states(tiny_dir, spec, b
         label_token_ids=[5, 6],
         batch_context=lambda idx: lora.rows([adapter_of[i] for i in idx]),
     )
-    for j, (seed, pairs) in enumerate(zip(SEEDS, PAIR_SETS, strict=True)):
-        ref, ref_losses = _peft_tuning(tiny_dir, spec, seed, pairs)
-        np.testing.assert_allclose(losses[j], ref_losses, rtol=1e-5)
-        ours, init = lora.adapter_weights(j), _init_weights(tiny_dir, spec, j)
-        for name, (a, b) in _peft_weights(ref).items():
-            _assert_same_weights(ours[name][0], a, init[name][0])
-            _assert_same_weights(ours[name][1], b, init[name][1])
+    for j in range(len(SEEDS)):
+        ref = _assert_same_as_peft(tiny_dir, spec, lora, losses, j)
         ref_h, ref_l = extract_last_token_states(
             ref, [QUERIES[j]], pad_id=PAD, label_token_ids=[5, 6]
         )
@@ -167,11 +171,6 @@ def test_an_adapter_that_reaches_stop_loss_stops_alone(tiny_dir, spec, batched) 
     model = _base(tiny_dir)
     lora = MultiLora(model, stopping, SEEDS)
     losses = tune_adapters(model, lora, PAIR_SETS, pad_id=PAD)
-    for j, (seed, pairs) in enumerate(zip(SEEDS, PAIR_SETS, strict=True)):
-        ref, ref_losses = _peft_tuning(tiny_dir, stopping, seed, pairs)
-        np.testing.assert_allclose(losses[j], ref_losses, rtol=1e-5)
-        ours, init = lora.adapter_weights(j), _init_weights(tiny_dir, stopping, j)
-        for name, (a, b) in _peft_weights(ref).items():
-            _assert_same_weights(ours[name][0], a, init[name][0])
-            _assert_same_weights(ours[name][1], b, init[name][1])
+    for j in range(len(SEEDS)):
+        _assert_same_as_peft(tiny_dir, stopping, lora, losses, j)
     assert len(losses[1]) == 2  # stopped; the reference comparison covers the others
