@@ -2,11 +2,22 @@
 
 Shapes follow ``services.common.states``:
 
-    hidden of one condition: [n_examples, n_layers+1, d_model]
-    layer 0 = embedding output; layer i = output of decoder block i; last prompt token.
+    hidden of one condition: [n_examples, n_layers+2, d_model]
+    layer 0 = embeddings; 1..n_layers = each decoder block's output; n_layers+1 = final
+    norm output; last prompt token.
 
-Every metric is computed in float64. Undefined values are returned as NaN explicitly
-(never produced by a 0/0 that would raise a RuntimeWarning).
+Two families of measures:
+
+- state similarity (the paper's): cosine / centered cosine / CKA of two conditions' states;
+- shift measures (the question the paper asks): a condition's *shift* is its state minus
+  the anchor's, s_ICL = h_ICL - h_anchor and s_IT = h_IT - h_anchor. Both conditions learn
+  the answer format, so most of each shift is common to every example; matching example
+  i's ICL shift against its own IT shift (shift_cosine) versus other examples' IT shifts
+  (shift_cosine_mismatched) isolates what is specific to i's demonstrations.
+
+Every metric is computed in float64. Undefined values (a zero vector, e.g. every shift at
+the embedding layer, where the last token's embedding does not depend on context) are NaN,
+never 0.0, and never produced by a 0/0 that would raise a RuntimeWarning.
 """
 
 from __future__ import annotations
@@ -14,38 +25,137 @@ from __future__ import annotations
 import numpy as np
 
 # Pair name -> (condition a, condition b). A pair is skipped when a condition is missing.
+# State similarity compares the two states; shift measures compare the two conditions'
+# shifts from the anchor (pairs of ICL with an IT-shaped condition).
 PAIRS: dict[str, tuple[str, str]] = {
     "icl_it": ("icl", "it"),
     "anchor_icl": ("anchor", "icl"),
     "anchor_it": ("anchor", "it"),
+    "icl_it_cross": ("icl", "it_cross"),
+    "icl_it_shuffled": ("icl", "it_shuffled"),
+    "icl_it_random": ("icl", "it_random"),
     "icl_it_untuned": ("icl", "it_untuned"),
 }
+SHIFT_PAIRS = {k: v for k, v in PAIRS.items() if v[0] == "icl" and v[1] != "it_untuned"}
+# A shift's size and shared part: pair "anchor_<c>" measures s_c = h_c - h_anchor.
+NORM_PAIRS: dict[str, tuple[str, str]] = {
+    "anchor_icl": ("anchor", "icl"),
+    "anchor_it": ("anchor", "it"),
+    "anchor_it_cross": ("anchor", "it_cross"),
+    "anchor_it_shuffled": ("anchor", "it_shuffled"),
+    "anchor_it_random": ("anchor", "it_random"),
+}
 
-PER_EXAMPLE_METRICS = ("cosine", "centered_cosine")  # one value per (example, layer)
-ACROSS_EXAMPLE_METRICS = ("cka",)  # one value per layer, computed across examples
+# one value per (example, layer)
+PER_EXAMPLE_METRICS = (
+    "cosine",
+    "centered_cosine",
+    "shift_cosine",
+    "shift_cosine_mismatched",
+    "shift_projection",
+    "shift_norm",
+)
+ACROSS_EXAMPLE_METRICS = ("cka", "shared_fraction")  # one value per layer, across examples
+SHIFT_METRICS = ("shift_cosine", "shift_cosine_mismatched", "shift_projection")
+NORM_METRICS = ("shift_norm", "shared_fraction")
+
+# A shift smaller than this fraction of the state's norm counts as zero (undefined angle).
+SHIFT_REL_EPS = 1e-6
 
 # Self-HSIC below this fraction of its scale counts as zero (a constant representation).
 _REL_EPS = 1e-12
 
 
+def pairs_for(metric: str, conditions: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """The pairs a metric is computed for, among those whose conditions are present."""
+    table = (
+        SHIFT_PAIRS if metric in SHIFT_METRICS else NORM_PAIRS if metric in NORM_METRICS else PAIRS
+    )
+    if metric == "shift_cosine_mismatched":
+        table = {"icl_it": PAIRS["icl_it"]}
+    return {k: (a, b) for k, (a, b) in table.items() if a in conditions and b in conditions}
+
+
 def available_pairs(conditions: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """The PAIRS whose two conditions are both present, in PAIRS order."""
-    return {k: (a, b) for k, (a, b) in PAIRS.items() if a in conditions and b in conditions}
+    """The state-similarity PAIRS whose two conditions are both present, in PAIRS order."""
+    return pairs_for("cosine", conditions)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity along the last axis.
 
-    a, b: [..., d] (broadcastable) -> [...]. A zero vector has similarity 0.0 with
-    anything (guarded, no NaN).
+    a, b: [..., d] (broadcastable) -> [...]. Undefined (NaN) where either vector is zero.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     dot = np.sum(a * b, axis=-1)
     norm = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
     safe = norm > 0
-    out = np.divide(dot, norm, out=np.zeros(np.broadcast(dot, norm).shape), where=safe)
+    out = np.divide(dot, norm, out=np.full(np.broadcast(dot, norm).shape, np.nan), where=safe)
     return np.clip(out, -1.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Shift measures. s: [n, L, d] shifts from the anchor; anchor: [n, L, d].
+
+
+def shift(state: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """s = h - h_anchor, [n, L, d] in float64, with shifts below SHIFT_REL_EPS of the
+    anchor state's norm set to exactly zero (so their angles are NaN, not rounding noise)."""
+    s = np.asarray(state, dtype=np.float64) - np.asarray(anchor, dtype=np.float64)
+    tiny = np.linalg.norm(s, axis=-1) <= SHIFT_REL_EPS * np.linalg.norm(
+        np.asarray(anchor, dtype=np.float64), axis=-1
+    )
+    s[tiny] = 0.0
+    return s
+
+
+def shift_cosine(s_a: np.ndarray, s_b: np.ndarray) -> np.ndarray:
+    """cos(s_a[i], s_b[i]) per example and layer: [n, L, d] x2 -> [n, L]."""
+    return cosine(s_a, s_b)
+
+
+def shift_cosine_mismatched(s_a: np.ndarray, s_b: np.ndarray) -> np.ndarray:
+    """Mean over j != i of cos(s_a[i], s_b[j]): example i's shift against the other
+    examples' shifts (their own demonstrations). [n, L, d] x2 -> [n, L]; NaN with n < 2."""
+    n = s_a.shape[0]
+    if n < 2:
+        return np.full(s_a.shape[:2], np.nan)
+    ua, ub = _unit(s_a), _unit(s_b)  # [n, L, d], NaN rows where the shift is zero
+    c = np.einsum("ild,jld->lij", ua, ub)  # [L, n, n]
+    off = ~np.eye(n, dtype=bool)
+    vals = np.where(off[None], c, np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(vals).sum(axis=2)
+        total = np.nansum(vals, axis=2)
+    return np.divide(total, ok, out=np.full(total.shape, np.nan), where=ok > 0).T
+
+
+def shift_projection(s_a: np.ndarray, s_b: np.ndarray) -> np.ndarray:
+    """(s_b . s_a) / ||s_a||^2 per example and layer: how much of the shift s_a the shift
+    s_b reproduces along s_a's direction (1 = all of it). [n, L, d] x2 -> [n, L]."""
+    dot = np.sum(s_a * s_b, axis=-1)
+    sq = np.sum(s_a * s_a, axis=-1)
+    return np.divide(dot, sq, out=np.full(dot.shape, np.nan), where=sq > 0)
+
+
+def shift_norm(s: np.ndarray) -> np.ndarray:
+    """||s|| per example and layer: [n, L, d] -> [n, L] (0 where there is no shift)."""
+    return np.linalg.norm(s, axis=-1)
+
+
+def shared_fraction(s: np.ndarray) -> np.ndarray:
+    """||mean_i s_i|| / mean_i ||s_i|| per layer: [n, L, d] -> [L]. 1 = every example
+    shifts the same way (format learning); ~1/sqrt(n) = no common direction. NaN where no
+    example shifts."""
+    num = np.linalg.norm(s.mean(axis=0), axis=-1)
+    den = np.linalg.norm(s, axis=-1).mean(axis=0)
+    return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norm, out=np.full(x.shape, np.nan), where=norm > 0)
 
 
 def centered_cosine(a: np.ndarray, b: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -120,6 +230,27 @@ def linear_cka(x: np.ndarray, y: np.ndarray, debiased: bool = True) -> float:
     return float(hsic(k, m) / np.sqrt(kk * mm))
 
 
+def cka_permutation_null(
+    x: np.ndarray, y: np.ndarray, n_perm: int = 200, seed: int = 0
+) -> tuple[float, float, float]:
+    """Debiased CKA of x [n, d1] and y [n, d2] against its permutation null (rows of y
+    shuffled, which breaks the example pairing): -> (cka, p two-sided, null sd). With few
+    examples the null is wide (sd ~0.2 at n = 8), so a single CKA value says little."""
+    obs = linear_cka(x, y)
+    if not np.isfinite(obs):
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    k, m = _gram(x), _gram(y)
+    kk = _hsic_unbiased(k, k)
+    mm = _hsic_unbiased(m, m)
+    null = np.empty(n_perm)
+    for r in range(n_perm):
+        p = rng.permutation(x.shape[0])
+        null[r] = _hsic_unbiased(k, m[np.ix_(p, p)]) / np.sqrt(kk * mm)
+    p_value = (np.sum(np.abs(null) >= abs(obs) - 1e-12) + 1) / (n_perm + 1)
+    return obs, float(p_value), float(null.std(ddof=1))
+
+
 def layerwise_cka(x: np.ndarray, y: np.ndarray, debiased: bool = True) -> np.ndarray:
     """x, y: [n, n_layers+1, d] -> [n_layers+1], linear CKA at each layer."""
     x = np.asarray(x)
@@ -130,6 +261,15 @@ def layerwise_cka(x: np.ndarray, y: np.ndarray, debiased: bool = True) -> np.nda
         [linear_cka(x[:, i], y[:, i], debiased=debiased) for i in range(x.shape[1])],
         dtype=np.float64,
     )
+
+
+def label_mass(label_logprobs: np.ndarray) -> np.ndarray:
+    """[n, n_labels] log-probabilities -> [n] probability on the label tokens (a model that
+    has not learned the answer format puts little mass there, whatever its argmax)."""
+    lp = np.asarray(label_logprobs, dtype=np.float64)
+    if lp.shape[-1] == 0:
+        return np.full(lp.shape[0], np.nan)
+    return np.exp(lp).sum(axis=-1)
 
 
 def correct(label_logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

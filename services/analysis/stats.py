@@ -61,44 +61,74 @@ def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> dict[str,
 
 
 def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion; (nan, nan) when n == 0."""
+    """Wilson score interval for a binomial proportion (scipy's binomtest);
+    (nan, nan) when n == 0."""
     if n <= 0:
         return float("nan"), float("nan")
-    z = float(sps.norm.ppf(0.5 + level / 2.0))
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = sps.binomtest(int(successes), int(n)).proportion_ci(level, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 # ---------------------------------------------------------------------------------------
-# Paired difference (e.g. ICL–IT vs anchor–ICL over the same inference examples)
+# Paired difference (e.g. matched vs mismatched shift cosine over the same examples)
+
+_EXACT_MAX_N = 16  # all 2^n sign patterns up to here; Monte Carlo above
 
 
-def _min_attainable_p(n: int, n_resamples: int) -> float:
-    """Smallest p-value the sign-flip test can return with n pairs."""
-    return 2.0 / 2**n if n <= 16 else 1.0 / (n_resamples + 1)
-
-
-def _sign_flip_p(d: np.ndarray, n_resamples: int, rng: np.random.Generator) -> tuple[float, str]:
-    """Two-sided sign-flip permutation p-value of mean(d) == 0. d: [n]."""
-    n = d.size
-    obs = abs(d.mean())
-    tol = 1e-12 * max(1.0, float(np.abs(d).max()))
-    if n <= 16:  # exact: all 2^n sign patterns (includes the observed one)
+def sign_patterns(n: int, n_resamples: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Sign matrix [P, n] for a sign-flip test: all 2^n patterns when n <= 16 (exact),
+    else the identity pattern plus n_resamples random ones. -> (signs, exact)."""
+    if n <= _EXACT_MAX_N:
         bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
-        signs = 1.0 - 2.0 * bits  # [2^n, n]
-        stat = np.abs(signs @ d) / n
-        return float(np.mean(stat >= obs - tol)), "exact sign-flip permutation"
-    hits = 0
-    chunk = max(1, _CHUNK // n)
-    for start in range(0, n_resamples, chunk):
-        r = min(chunk, n_resamples - start)
-        signs = rng.choice((-1.0, 1.0), size=(r, n))
-        hits += int(np.sum(np.abs(signs @ d) / n >= obs - tol))
-    method = f"Monte Carlo sign-flip permutation ({n_resamples} resamples)"
-    return (hits + 1) / (n_resamples + 1), method
+        return 1.0 - 2.0 * bits, True
+    signs = rng.choice((-1.0, 1.0), size=(n_resamples, n))
+    return np.vstack([np.ones((1, n)), signs]), False
+
+
+def min_attainable_p(n: int, n_resamples: int = 10000) -> float:
+    """Smallest two-sided p the sign-flip test can return with n pairs."""
+    return 2.0 / 2**n if n <= _EXACT_MAX_N else 1.0 / (n_resamples + 1)
+
+
+def _sign_flip_p_of_shift(d: np.ndarray, signs: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Two-sided sign-flip p-value of H0: mean(d) = delta, for every delta at once.
+
+    Under H0, d - delta is symmetric about 0; statistic |sum(s * (d - delta))| for each
+    sign pattern s, which is |s.d - delta * s.1|: [P] x [G] -> p [G] without a loop."""
+    sd, s1 = signs @ d, signs.sum(axis=1)  # [P], [P]
+    obs = np.abs(d.sum() - delta * d.size)  # [G]
+    stat = np.abs(sd[:, None] - delta[None, :] * s1[:, None])  # [P, G]
+    tol = 1e-12 * max(1.0, float(np.abs(d).max()) * d.size)
+    return np.mean(stat >= obs[None, :] - tol, axis=0)
+
+
+def _inverted_ci(
+    d: np.ndarray, signs: np.ndarray, alpha: float, grid: int = 801
+) -> tuple[float, float]:
+    """The set of delta the sign-flip test does not reject at alpha (a confidence interval
+    consistent with the test by construction: it excludes 0 exactly when p < alpha).
+    Searched on a grid over [min d, max d], then refined by bisection at each edge."""
+    lo_b, hi_b = float(d.min()), float(d.max())
+    if lo_b == hi_b:
+        return lo_b, hi_b
+    xs = np.linspace(lo_b, hi_b, grid)
+    keep = _sign_flip_p_of_shift(d, signs, xs) >= alpha
+    if not keep.any():  # too few pairs to reject anything narrower: the whole range
+        return lo_b, hi_b
+    idx = np.flatnonzero(keep)
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(40):
+            mid = 0.5 * (inside + outside)
+            if _sign_flip_p_of_shift(d, signs, np.array([mid]))[0] >= alpha:
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    lo = xs[idx[0]] if idx[0] == 0 else edge(xs[idx[0]], xs[idx[0] - 1])
+    hi = xs[idx[-1]] if idx[-1] == grid - 1 else edge(xs[idx[-1]], xs[idx[-1] + 1])
+    return float(lo), float(hi)
 
 
 def paired_difference_test(
@@ -107,11 +137,12 @@ def paired_difference_test(
     """Test mean(a - b) == 0 for paired samples (e.g. across inference examples).
 
     a, b: [n]. Pairs with a NaN are dropped. Returns n, mean_a, mean_b, mean_diff,
-    ci_low/ci_high (percentile bootstrap 95% CI of the mean difference, n_resamples
-    resamples), p_value (two-sided sign-flip permutation: exact over all 2^n patterns when
-    n <= 16, else Monte Carlo), min_attainable_p (2 / 2^n when exact: with n <= 5 no
-    result can reach p < 0.05), method, alpha and significant (p < alpha). With n == 0
-    everything is NaN and significant is False.
+    p_value (two-sided sign-flip permutation: exact over all 2^n patterns when n <= 16,
+    the same p as ``scipy.stats.permutation_test(..., permutation_type='samples')``; Monte
+    Carlo above), ci_low/ci_high (the 95% interval obtained by inverting that same test,
+    so it excludes 0 exactly when p < alpha), min_attainable_p (2 / 2^n when exact: with
+    n <= 5 no result can reach p < 0.05), method, alpha and significant (p < alpha).
+    With n == 0 everything is NaN and significant is False.
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1)
     b = np.asarray(b, dtype=np.float64).reshape(-1)
@@ -136,22 +167,18 @@ def paired_difference_test(
             "alpha": alpha,
             "significant": False,
         }
-    rng = np.random.default_rng(seed)
-    if np.all(d == d[0]):  # no spread: every bootstrap mean equals the observed one
-        lo = hi = float(d[0])
-        if d[0] == 0:
-            p, method = 1.0, "degenerate (all differences 0)"
-        else:
-            p, method = _sign_flip_p(d, n_resamples, rng)
+    signs, exact = sign_patterns(n, n_resamples, np.random.default_rng(seed))
+    if np.all(d == 0):
+        p, lo, hi = 1.0, 0.0, 0.0
+        method = "degenerate (all differences 0)"
     else:
-        means = np.empty(n_resamples)
-        chunk = max(1, _CHUNK // n)
-        for start in range(0, n_resamples, chunk):
-            r = min(chunk, n_resamples - start)
-            idx = rng.integers(0, n, size=(r, n))
-            means[start : start + r] = d[idx].mean(axis=1)
-        lo, hi = (float(v) for v in np.percentile(means, [2.5, 97.5]))
-        p, method = _sign_flip_p(d, n_resamples, rng)
+        p = float(_sign_flip_p_of_shift(d, signs, np.zeros(1))[0])
+        lo, hi = _inverted_ci(d, signs, alpha)
+        method = (
+            "exact sign-flip permutation"
+            if exact
+            else f"Monte Carlo sign-flip permutation ({n_resamples} resamples)"
+        ) + "; CI by inverting the same test"
     return {
         "n": n,
         "mean_a": float(a.mean()),
@@ -159,12 +186,74 @@ def paired_difference_test(
         "mean_diff": float(d.mean()),
         "ci_low": lo,
         "ci_high": hi,
-        "p_value": float(p),
-        "min_attainable_p": _min_attainable_p(n, n_resamples),
-        "method": method + "; percentile bootstrap CI",
+        "p_value": p,
+        "min_attainable_p": min_attainable_p(n, n_resamples),
+        "method": method,
         "alpha": alpha,
         "significant": bool(p < alpha),
     }
+
+
+def max_t_across_layers(
+    d: Any, n_resamples: int = 10000, seed: int = 0, alpha: float = ALPHA
+) -> dict[str, Any]:
+    """Family-wise test over layers of paired differences d: [n_units, L].
+
+    Westfall–Young max-T: each sign pattern flips whole units (the same sign at every
+    layer, so the layers' dependence is kept); the adjusted p of layer l is the share of
+    patterns whose largest |t| over layers reaches layer l's observed |t|. Controls the
+    family-wise error over all L layers. Layers with NaN (e.g. the embedding layer, where
+    shifts are zero) or no spread are left out (p null). Units with any NaN on the kept
+    layers are dropped.
+    """
+    x = np.asarray(d, dtype=np.float64)
+    n_layers = x.shape[1]
+    usable = np.isfinite(x).mean(axis=0) > 0.5
+    x_use = x[:, usable]
+    x_use = x_use[np.all(np.isfinite(x_use), axis=1)]
+    n = x_use.shape[0]
+    p_adj: list[float | None] = [None] * n_layers
+    out: dict[str, Any] = {"n": int(n), "alpha": alpha, "method": "", "p_adjusted": p_adj}
+    if n < 2 or x_use.shape[1] == 0:
+        out.update(method="not enough units", significant_layers=[])
+        return out
+    signs, exact = sign_patterns(n, n_resamples, np.random.default_rng(seed))
+    sq = (x_use**2).sum(axis=0)  # invariant under sign flips
+
+    def t_stats(means: np.ndarray) -> np.ndarray:  # means [P, L'] -> |t| [P, L']
+        var = (sq - n * means**2) / (n - 1)
+        se = np.sqrt(np.maximum(var, 0.0) / n)
+        return np.divide(np.abs(means), se, out=np.zeros_like(means), where=se > 0)
+
+    t_obs = t_stats(x_use.mean(axis=0)[None, :])[0]
+    chunk = max(1, _CHUNK // max(1, x_use.shape[1]))
+    max_null = np.concatenate(
+        [t_stats(signs[i : i + chunk] @ x_use / n).max(axis=1) for i in range(0, len(signs), chunk)]
+    )
+    tol = 1e-9 * max(1.0, float(t_obs.max()))
+    adj = np.mean(max_null[:, None] >= t_obs[None, :] - tol, axis=0)
+    for j, layer in enumerate(np.flatnonzero(usable)):
+        p_adj[layer] = float(adj[j])
+    out.update(
+        method=("exact" if exact else f"Monte Carlo ({n_resamples})")
+        + " max-T sign-flip permutation across layers (Westfall–Young)",
+        significant_layers=[i for i, p in enumerate(p_adj) if p is not None and p < alpha],
+    )
+    return out
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone); None/NaN stay None and do
+    not count towards the family size."""
+    finite = sorted(
+        (float(p), i) for i, p in enumerate(p_values) if p is not None and not math.isnan(p)
+    )
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (len(finite) - rank) * p))
+        out[i] = running
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,130 +386,3 @@ def trend_test(
         ),
         "significant": bool(p < alpha),
     }
-
-
-# ---------------------------------------------------------------------------------------
-# Plain-English statements that follow from the numbers
-
-PAIR_LABELS = {
-    "icl_it": "ICL–IT",
-    "anchor_icl": "anchor–ICL",
-    "anchor_it": "anchor–IT",
-    "icl_it_untuned": "ICL–IT(untuned)",
-}
-METRIC_LABELS = {"cosine": "cosine", "centered_cosine": "centered cosine", "cka": "linear CKA"}
-
-
-def _p(p: float) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "n/a"
-    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
-
-
-def _f(x: float) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:.3f}"
-
-
-def _level(factor: str | None, level: Any) -> str:
-    return f"{factor}={level}" if factor else "this configuration"
-
-
-def statement_for_study(
-    metric: str,
-    layer: int | None,
-    pair_tests: Sequence[tuple[Any, dict[str, Any]]],
-    trend: dict[str, Any] | None = None,
-    factor: str | None = None,
-    n_unit: str = "examples",
-    alpha: float = ALPHA,
-) -> str:
-    """One or two sentences on a study, following only from the tests given.
-
-    pair_tests: (factor level, paired_difference_test(ICL–IT, anchor–ICL)) per cell.
-    trend: trend_test of ICL–IT across the factor's levels, if there are >= 2 levels.
-    The word "significant" appears only for a test with significant=True; otherwise the
-    sentence says "within the noise (p=…)". Every sentence gives its n.
-    """
-    at = f"At layer {layer}" if layer is not None else "At each model's last layer"
-    where = f"{at} ({METRIC_LABELS.get(metric, metric)})"
-    tests = [(lv, t) for lv, t in pair_tests if t.get("n", 0) > 0]
-    sentences: list[str] = []
-    if not tests:
-        sentences.append(
-            f"{where}, no paired samples were available to compare ICL–IT with anchor–ICL."
-        )
-    elif len(tests) == 1:
-        lv, t = tests[0]
-        head = (
-            f"{where}, ICL–IT minus anchor–ICL similarity is {_f(t['mean_diff'])} "
-            f"(95% CI {_f(t['ci_low'])} to {_f(t['ci_high'])}, n={t['n']} {n_unit}"
-            + (f", {_level(factor, lv)}" if factor else "")
-            + ")"
-        )
-        if t["significant"]:
-            word = "higher" if t["mean_diff"] > 0 else "lower"
-            sentences.append(
-                f"{head}: ICL–IT is significantly {word} than anchor–ICL (p={_p(t['p_value'])})."
-            )
-        else:
-            sentences.append(
-                f"{head}, which is within the noise (p={_p(t['p_value'])}){_power(t, alpha)}."
-            )
-    else:
-        sig = [(lv, t) for lv, t in tests if t["significant"]]
-        ns = sorted({t["n"] for _, t in tests})
-        n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
-        if sig:
-            up = [lv for lv, t in sig if t["mean_diff"] > 0]
-            down = [lv for lv, t in sig if t["mean_diff"] <= 0]
-            parts = []
-            if up:
-                parts.append(f"significantly higher than anchor–ICL at {factor}={_levels(up)}")
-            if down:
-                parts.append(f"significantly lower at {factor}={_levels(down)}")
-            rest = len(tests) - len(sig)
-            tail = f"; the other {rest} level(s) are within the noise" if rest else ""
-            pmax = max(t["p_value"] for _, t in sig)
-            sentences.append(
-                f"{where}, ICL–IT similarity is {' and '.join(parts)} "
-                f"(p<={_p(pmax)}, {n_txt} {n_unit} per level){tail}."
-            )
-        else:
-            pmin = min(t["p_value"] for _, t in tests)
-            sentences.append(
-                f"{where}, ICL–IT minus anchor–ICL is within the noise at every level of "
-                f"{factor} (p>={_p(pmin)}, {n_txt} {n_unit} per level)"
-                f"{_power(min(tests, key=lambda lt: lt[1]['n'])[1], alpha)}."
-            )
-    if trend is not None and factor:
-        if trend.get("significant"):
-            if trend["kind"] == "spearman":
-                sentences.append(
-                    f"ICL–IT similarity significantly {trend['direction']} with {factor} "
-                    f"(Spearman rho={trend['statistic']:.2f}, p={_p(trend['p_value'])}, "
-                    f"n={trend['n']})."
-                )
-            else:
-                sentences.append(
-                    f"ICL–IT similarity differs significantly across {factor} "
-                    f"(range of level means {_f(trend['slope'])}, p={_p(trend['p_value'])}, "
-                    f"n={trend['n']})."
-                )
-        else:
-            sentences.append(
-                f"Across {factor}, the change in ICL–IT similarity is within the noise "
-                f"(p={_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
-            )
-    return " ".join(sentences)
-
-
-def _power(test: dict[str, Any], alpha: float) -> str:
-    """A note when the sample is too small for any result to reach p < alpha."""
-    floor = test.get("min_attainable_p")
-    if floor is not None and not math.isnan(floor) and floor >= alpha:
-        return f"; with n={test['n']} no result could reach p<{alpha:g}"
-    return ""
-
-
-def _levels(levels: list[Any]) -> str:
-    return ", ".join(str(v) for v in levels)

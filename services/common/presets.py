@@ -7,9 +7,9 @@ from typing import Any
 # Scale-dependent sizes. smoke: minutes on a 2-core CPU; default: under an hour on one;
 # paper: the paper's sizes (about 30 resampled inference examples, several seeds).
 SCALES: dict[str, dict[str, Any]] = {
-    "smoke": {"n": 4, "seeds": [0], "k": 2, "k_ladder": [1, 4], "epochs": 4},
-    "default": {"n": 8, "seeds": [0, 1], "k": 4, "k_ladder": [1, 2, 4, 8], "epochs": 8},
-    "paper": {"n": 30, "seeds": [0, 1, 2], "k": 4, "k_ladder": [1, 2, 4, 8, 16], "epochs": 8},
+    "smoke": {"n": 4, "seeds": [0], "k": 2, "k_ladder": [1, 4], "epochs": 4, "steps_per_demo": 2},
+    "default": {"n": 8, "seeds": [0, 1], "k": 4, "k_ladder": [1, 2, 4, 8], "epochs": 8, "steps_per_demo": 2},
+    "paper": {"n": 30, "seeds": [0, 1, 2], "k": 4, "k_ladder": [1, 2, 4, 8, 16], "epochs": 8, "steps_per_demo": 2},
 }
 
 
@@ -60,6 +60,14 @@ def duan2023(scale: str, data: dict[str, Any]) -> dict[str, Any]:
             "sweep": {"template.kind": ["plain", "chat"]},
         },
         {
+            "name": "it_budget",
+            "description": "Number of demonstrations with an IT budget that grows with k "
+            "(lora.steps_per_demo), as the ICL prompt does; n_demos keeps the steps fixed.",
+            "factor": "demos.k",
+            "sweep": {"demos.k": s["k_ladder"]},
+            "overrides": {"lora.steps_per_demo": s["steps_per_demo"]},
+        },
+        {
             "name": "model",
             "description": "Every model the spec lists.",
             "factor": "model.name",
@@ -74,7 +82,7 @@ def duan2023(scale: str, data: dict[str, Any]) -> dict[str, Any]:
         "demos": {"k": s["k"], "selection": "random", "scope": "per_example"},
         "lora": {"epochs": s["epochs"]},
         "seeds": s["seeds"],
-        "controls": ["untuned_adapter", "random_init"],
+        "controls": ["cross_adapter", "shuffled_labels", "random_lora", "random_init"],
         "studies": studies,
     }
 

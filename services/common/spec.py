@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -133,8 +133,23 @@ class LoraSpec(_Strict):
     dropout: float = Field(0.0, ge=0.0, le=0.5)
     target_modules: list[str] = Field(["q_proj", "v_proj"], min_length=1, max_length=16)
     lr: float = Field(1e-3, gt=0, le=1.0)
-    epochs: int = Field(8, ge=0, le=200, description="Full-batch passes over D.")
-    max_steps: int | None = Field(None, ge=0, le=2000, description="Overrides epochs.")
+    epochs: int = Field(
+        8,
+        ge=0,
+        le=200,
+        description="Full-batch passes over D (one optimizer step each): a budget that does "
+        "not grow with k.",
+    )
+    steps_per_demo: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description="Overrides epochs: steps_per_demo x k full-batch steps, so the IT budget "
+        "grows with the number of demonstrations as the ICL prompt does.",
+    )
+    max_steps: int | None = Field(
+        None, ge=0, le=2000, description="Overrides epochs and steps_per_demo."
+    )
     stop_loss: float | None = Field(
         None, ge=0, le=100, description="Stop early once the training loss is below this."
     )
@@ -153,7 +168,22 @@ class LoraSpec(_Strict):
 
     @property
     def steps(self) -> int:
+        """Fixed steps (ignores steps_per_demo; see ``steps_for``)."""
         return self.max_steps if self.max_steps is not None else self.epochs
+
+    def steps_for(self, k: int) -> int:
+        """Optimizer steps for a demonstration set of k examples."""
+        if self.max_steps is None and self.steps_per_demo is not None:
+            return self.steps_per_demo * k
+        return self.steps
+
+    def budget(self, k: int) -> str:
+        """How the step count was chosen, in words (recorded with each run)."""
+        if self.max_steps is not None:
+            return f"max_steps={self.max_steps}"
+        if self.steps_per_demo is not None:
+            return f"steps_per_demo={self.steps_per_demo} x k={k}"
+        return f"epochs={self.epochs} (full-batch)"
 
 
 class ExtractionSpec(_Strict):
@@ -163,8 +193,22 @@ class ExtractionSpec(_Strict):
     )
 
 
-Metric = Literal["cosine", "centered_cosine", "cka"]
-Control = Literal["random_init", "untuned_adapter"]
+Metric = Literal[
+    "cosine",
+    "centered_cosine",
+    "cka",
+    "shift_cosine",
+    "shift_cosine_mismatched",
+    "shift_projection",
+    "shift_norm",
+    "shared_fraction",
+]
+ALL_METRICS: tuple[str, ...] = get_args(Metric)
+Control = Literal[
+    "cross_adapter", "shuffled_labels", "random_lora", "random_init", "untuned_adapter"
+]
+# Controls computed inside every real run as extra IT-shaped conditions (engine).
+IT_CONTROLS = ("cross_adapter", "shuffled_labels", "random_lora")
 
 SWEEPABLE = {
     "model.name",
@@ -181,6 +225,7 @@ SWEEPABLE = {
     "lora.alpha",
     "lora.lr",
     "lora.epochs",
+    "lora.steps_per_demo",
     "lora.max_steps",
     "lora.loss_on",
     "lora.target_modules",
@@ -253,12 +298,19 @@ class ExperimentSpec(_Strict):
     template: TemplateSpec = TemplateSpec()
     lora: LoraSpec = LoraSpec()
     extraction: ExtractionSpec = ExtractionSpec()
-    metrics: list[Metric] = Field(["cosine", "centered_cosine", "cka"], min_length=1, max_length=3)
+    metrics: list[Metric] = Field(
+        default_factory=lambda: list(ALL_METRICS), min_length=1, max_length=len(ALL_METRICS)
+    )
     controls: list[Control] = Field(
-        ["untuned_adapter", "random_init"],
-        max_length=2,
-        description="random_init: the same procedure on a random-init copy of each model; "
-        "untuned_adapter: the IT condition with a zero-step adapter.",
+        ["cross_adapter", "shuffled_labels", "random_lora", "random_init"],
+        max_length=5,
+        description="IT-shaped controls that perturb the model as much as tuning does: "
+        "cross_adapter (each input through the adapter tuned on another example's "
+        "demonstrations), shuffled_labels (an adapter tuned on the same inputs with "
+        "shuffled labels), random_lora (a random LoRA with the tuned adapter's per-layer "
+        "norm); random_init: the whole procedure on a random-init copy of each model; "
+        "untuned_adapter: the zero-step adapter, which equals the anchor by construction "
+        "(an identity check, not a control).",
     )
     seeds: list[Seed] = Field([0], min_length=1, max_length=MAX_SEEDS)
     sweep: dict[str, list[Any]] = Field(
@@ -268,7 +320,12 @@ class ExperimentSpec(_Strict):
     )
     studies: list[StudySpec] = Field(default_factory=list, max_length=16)
     report_layer: int | None = Field(
-        None, ge=0, le=512, description="Layer for factor plots and tests; None = last layer."
+        None,
+        ge=0,
+        le=513,
+        description="Layer index for factor plots and headline tests, fixed before the data "
+        "are seen; None = the final norm's output (index n_layers + 1). Statements also "
+        "cover every layer with a family-wise correction.",
     )
 
     @field_validator("sweep")
@@ -327,7 +384,14 @@ class RunConfig(_Strict):
     template: TemplateSpec
     lora: LoraSpec
     extraction: ExtractionSpec
-    untuned_adapter: bool = True
+    untuned_adapter: bool = False
+    it_controls: list[Literal["cross_adapter", "shuffled_labels", "random_lora"]] = Field(
+        default_factory=list, description="IT-shaped controls computed in this run."
+    )
+
+    @property
+    def it_steps(self) -> int:
+        return self.lora.steps_for(self.demos.k)
 
     @property
     def cell(self) -> str:
@@ -346,7 +410,8 @@ def _set_dotted(base: dict[str, Any], dotted: str, value: Any) -> None:
     base.setdefault(section, {})[field] = value
 
 
-_RUN_SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction")
+# The configuration sections of a run (the config of a cell, minus seed and bookkeeping).
+RUN_SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction")
 
 
 def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
@@ -354,10 +419,11 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
 
     Raises ValueError naming the sweep point when a point is itself invalid.
     """
-    base = {s: getattr(spec, s).model_dump(mode="json") for s in _RUN_SECTIONS}
+    base = {s: getattr(spec, s).model_dump(mode="json") for s in RUN_SECTIONS}
     by_key: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     untuned = "untuned_adapter" in spec.controls
+    it_controls = [c for c in IT_CONTROLS if c in spec.controls]
 
     def add(point: dict[str, Any], factors: dict[str, Any], study: str, control: str) -> None:
         for seed in spec.seeds:
@@ -366,6 +432,7 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
                 "seed": seed,
                 "control": control,
                 "untuned_adapter": untuned and control == "none",
+                "it_controls": it_controls if control == "none" else [],
             }
             key = _digest(body)
             if key in by_key:  # same configuration reached from another study

@@ -3,13 +3,17 @@
 Written by the GPU worker, read by the analysis service. Stored as one safetensors file
 whose metadata names every axis, so the artifact is self-describing:
 
-    hidden:       [n_examples, n_conditions, n_layers + 1, d_model]  float32
-    label_logits: [n_examples, n_conditions, n_labels]               float32
-    labels:       [n_examples]                                       int64 (-1: no label)
+    hidden:         [n_examples, n_conditions, n_layers + 2, d_model]  float32
+    label_logprobs: [n_examples, n_conditions, n_labels]               float32
+    labels:         [n_examples]                                       int64 (-1: no label)
 
-Layer 0 is the embedding output; layer i (1..n_layers) is the output of decoder block i,
-i.e. ``hidden_states[i]`` from transformers' ``output_hidden_states=True``. The position is
-the last prompt token of each condition.
+Layer axis, named by what each entry is: 0 = the embedding output ("embeddings"); i in
+1..n_layers = the output of decoder block i before any final norm ("block_i"); n_layers + 1
+= the final norm's output ("final_norm"), which is what transformers returns as the last
+``hidden_states`` entry. The position is the last prompt token of each condition.
+
+label_logprobs: log-softmax over the whole vocabulary, read at each label's first token;
+``exp`` summed over labels is the probability mass the model puts on the label space.
 """
 
 from __future__ import annotations
@@ -22,17 +26,23 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load as st_load
 
-CONDITIONS = ("anchor", "icl", "it", "it_untuned")
+# anchor, icl, it: the three conditions of the paper. The rest are IT-shaped controls
+# (see services.gpu_worker.engine): it_cross (this input through the adapter tuned on
+# another example's demonstrations), it_shuffled (tuned on the same demonstration inputs
+# with shuffled labels), it_random (a random LoRA with the tuned adapter's per-layer norm),
+# it_untuned (the zero-step adapter; equals the anchor by construction: an identity check).
+CONDITIONS = ("anchor", "icl", "it", "it_cross", "it_shuffled", "it_random", "it_untuned")
 
 
 def layer_names(n_layers: int) -> list[str]:
-    return ["embeddings"] + [f"block_{i}" for i in range(1, n_layers + 1)]
+    """Names of the n_layers + 2 entries of the layer axis."""
+    return ["embeddings"] + [f"block_{i}" for i in range(1, n_layers + 1)] + ["final_norm"]
 
 
 @dataclass
 class RunStates:
-    hidden: np.ndarray  # [n_examples, n_conditions, n_layers+1, d_model]
-    label_logits: np.ndarray  # [n_examples, n_conditions, n_labels]
+    hidden: np.ndarray  # [n_examples, n_conditions, n_layers+2, d_model]
+    label_logprobs: np.ndarray  # [n_examples, n_conditions, n_labels]
     labels: np.ndarray  # [n_examples]
     conditions: list[str]
     example_ids: list[str]
@@ -43,36 +53,37 @@ class RunStates:
         n_ex, n_cond, _, _ = self.hidden.shape
         assert n_cond == len(self.conditions), (self.hidden.shape, self.conditions)
         assert n_ex == len(self.example_ids) == self.labels.shape[0]
-        assert self.label_logits.shape[:2] == (n_ex, n_cond)
+        assert self.label_logprobs.shape[:2] == (n_ex, n_cond)
 
     @property
     def n_layers(self) -> int:
-        return self.hidden.shape[2] - 1
+        return self.hidden.shape[2] - 2
 
     @property
     def layer_names(self) -> list[str]:
         return layer_names(self.n_layers)
 
     def condition(self, name: str) -> np.ndarray:
-        """[n_examples, n_layers+1, d_model] for one condition."""
+        """[n_examples, n_layers+2, d_model] for one condition."""
         return self.hidden[:, self.conditions.index(name)]
 
     def to_bytes(self) -> bytes:
         header = {
             "axes.hidden": "example,condition,layer,d_model",
-            "axes.label_logits": "example,condition,label",
+            "axes.label_logprobs": "example,condition,label",
             "conditions": json.dumps(self.conditions),
             "example_ids": json.dumps(self.example_ids),
             "label_names": json.dumps(self.label_names),
             "layer_names": json.dumps(self.layer_names),
-            "layer_indexing": "0 = embedding output; i = output of decoder block i",
+            "layer_indexing": "0 = embedding output; i = output of decoder block i (before "
+            "the final norm); n_layers + 1 = final norm output",
             "position": "last prompt token",
             "meta": json.dumps(self.meta, sort_keys=True),
         }
         return _safetensors_bytes(
             {
                 "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
-                "label_logits": np.ascontiguousarray(self.label_logits, dtype="<f4"),
+                "label_logprobs": np.ascontiguousarray(self.label_logprobs, dtype="<f4"),
                 "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
             },
             header,
@@ -85,7 +96,7 @@ class RunStates:
         header = json.loads(data[8 : 8 + n]).get("__metadata__", {})
         return cls(
             hidden=tensors["hidden"],
-            label_logits=tensors["label_logits"],
+            label_logprobs=tensors["label_logprobs"],
             labels=tensors["labels"],
             conditions=json.loads(header["conditions"]),
             example_ids=json.loads(header["example_ids"]),

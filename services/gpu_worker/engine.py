@@ -2,10 +2,19 @@
 
 For each inference example x and its demonstration set D:
 
-    anchor      base model on T(x)
-    icl         base model on T(d1) ... T(dk) T(x)
-    it          base + LoRA adapter tuned on D, on T(x)
-    it_untuned  base + the same adapter before any step (control)
+    anchor       base model on T(x)
+    icl          base model on T(d1) ... T(dk) T(x)
+    it           base + LoRA adapter tuned on D, on T(x)
+
+and, as controls that perturb the model as much as tuning does (``it_controls``):
+
+    it_cross     base + the adapter tuned on ANOTHER example's D, on T(x)
+    it_shuffled  base + an adapter tuned on D's inputs with shuffled labels (same init)
+    it_random    base + a random LoRA with the tuned adapter's per-layer norm ||BA||
+    it_untuned   base + the adapter before any step: equals the anchor (identity check)
+
+Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's own
+output, the final norm's output; see ``extraction``).
 
 The engine keeps models warm (one load per process and model), computes each anchor once
 per (model, prompt ids), batches extraction (left padding, grouped by length, bounded by a
@@ -31,11 +40,11 @@ import torch
 from services.common.artifacts import ArtifactStore
 from services.common.datasets import Dataset, Example, load_builtin, load_upload, upload_key
 from services.common.settings import Settings, get_settings
-from services.common.spec import RunConfig
+from services.common.spec import LoraSpec, RunConfig
 from services.common.states import RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.models import LoadedModel, load_model, pick_device
-from services.gpu_worker.multi_lora import MultiLora, tune_adapters
+from services.gpu_worker.multi_lora import MultiLora, random_lora_like, tune_adapters
 from services.gpu_worker.prompts import Demo, PromptBuilder
 from services.gpu_worker.selection import (
     DemoSet,
@@ -81,6 +90,63 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 def _unit_seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] % (2**31 - 1))
+
+
+_CONDITION_OF = {
+    "cross_adapter": "it_cross",
+    "shuffled_labels": "it_shuffled",
+    "random_lora": "it_random",
+}
+
+
+@dataclass
+class _ConditionArrays:
+    """Per-condition outputs filled adapter group by adapter group; rows never filled
+    (e.g. it_cross in a group of one adapter) stay NaN."""
+
+    hidden: dict[str, np.ndarray]  # condition -> [n, L+2, d]
+    logprobs: dict[str, np.ndarray]  # condition -> [n, n_labels]
+
+    @classmethod
+    def empty(
+        cls, conditions: list[str], n: int, layers: int, d: int, n_labels: int
+    ) -> _ConditionArrays:
+        return cls(
+            {c: np.full((n, layers, d), np.nan, np.float32) for c in conditions},
+            {c: np.full((n, n_labels), np.nan, np.float32) for c in conditions},
+        )
+
+    def put(self, condition: str, rows: list[int], got: tuple[np.ndarray, np.ndarray]) -> None:
+        self.hidden[condition][rows], self.logprobs[condition][rows] = got
+
+
+def _groups(n_units: int, size: int) -> list[list[int]]:
+    """Consecutive groups of at most ``size`` units; a last group of one joins the one
+    before it (a cross-adapter control needs two adapters in a group)."""
+    groups = [list(range(g, min(g + size, n_units))) for g in range(0, n_units, size)]
+    if size > 1 and len(groups) > 1 and len(groups[-1]) == 1:
+        groups[-2] += groups.pop()
+    return groups
+
+
+def _shuffled_demos(demos: list[Demo], data: Dataset, seed: int) -> list[Demo]:
+    """The same demonstration inputs with their labels permuted (a permutation that moves
+    at least one label when any two labels differ). When every label is the same (e.g.
+    k = 1) and the task has a label set, each label is replaced by another label of the
+    task, so the control never trains on the true pairing."""
+    rng = np.random.default_rng(seed)
+    labels = [d.label for d in demos]
+    if len(set(labels)) > 1:
+        for _ in range(32):
+            perm = rng.permutation(len(labels))
+            if any(labels[p] != lab for p, lab in zip(perm, labels, strict=True)):
+                break
+        new = [labels[p] for p in perm]
+    elif data.is_classification and len(data.labels) > 1:
+        new = [str(rng.choice([x for x in data.labels if x != lab])) for lab in labels]
+    else:
+        new = labels
+    return [Demo(d.text, lab, d.task) for d, lab in zip(demos, new, strict=True)]
 
 
 class Engine:
@@ -236,14 +302,29 @@ class Engine:
             for ex, demos in zip(examples, demos_per_example, strict=True)
         ]
 
+        # The IT budget: fixed steps, or steps that grow with k (lora.steps_per_demo).
+        lora_spec = run.lora.model_copy(update={"max_steps": run.it_steps})
+        # Shuffled-label twins: the same demonstration inputs with their labels permuted.
+        shuffled = "shuffled_labels" in run.it_controls
+        twin_sets = (
+            [
+                _shuffled_demos(
+                    demos_per_example[m[0]], demo_data, seed=_unit_seed(run.seed, 0x5F, i)
+                )
+                for i, (_, m) in enumerate(units)
+            ]
+            if shuffled
+            else []
+        )
         # Several adapters of one LoRA config: trained and run together (multi_lora); one
         # adapter, or dropout (not batched): peft, one adapter at a time (the reference).
-        batched = len(units) > 1 and run.lora.dropout == 0 and self.max_adapters > 1
-        group_size = self.max_adapters if batched else 1
-        groups = [
-            list(range(g, min(g + group_size, len(units))))
-            for g in range(0, len(units), group_size)
-        ]
+        # The IT-shaped controls need the batched path (they reuse its adapters).
+        batched = (len(units) > 1 or shuffled) and run.lora.dropout == 0 and self.max_adapters > 1
+        controls = [c for c in run.it_controls if batched]
+        if "cross_adapter" in controls and len(units) < 2:
+            controls.remove("cross_adapter")  # one demonstration set: nothing to cross with
+        per_group = max(1, self.max_adapters // (2 if "shuffled_labels" in controls else 1))
+        groups = _groups(len(units), per_group if batched else 1)
         total = 2 + len(groups)
 
         step(0, total, "anchor")
@@ -264,10 +345,13 @@ class Engine:
                 reuse_prefix=self.reuse_prefix,
             )
 
-        n, layers, d = len(examples), loaded.n_layers + 1, loaded.d_model
-        it_h = np.zeros((n, layers, d), np.float32)
-        it_l = np.zeros((n, len(label_ids)), np.float32)
-        un_h, un_l = np.zeros_like(it_h), np.zeros_like(it_l)
+        it_conditions = ["it", *(_CONDITION_OF[c] for c in controls)]
+        if run.untuned_adapter:
+            it_conditions.append("it_untuned")
+        out = _ConditionArrays.empty(
+            it_conditions, len(examples), loaded.n_layers + 2, loaded.d_model, len(label_ids)
+        )
+        n = len(examples)
         tuning: list[dict[str, Any]] = []
         timings["tune"] = timings["it"] = 0.0
         member_ids = [[anchor_prompts[i].ids for i in members] for _, members in units]
@@ -275,6 +359,7 @@ class Engine:
             [builder.training_pair(demo) for demo in demos_per_example[members[0]]]
             for _, members in units
         ]
+        twin_pairs = [[builder.training_pair(demo) for demo in twin] for twin in twin_sets]
         seeds = [
             _unit_seed(run.seed, run.lora.seed, examples[members[0]].index) for _, members in units
         ]
@@ -283,21 +368,24 @@ class Engine:
             label += f"/{len(units)}"
             step(2 + g, total, label)
             if batched:
-                losses = self._tune_group(
+                losses, twin_losses = self._tune_group(
                     run,
+                    lora_spec,
                     loaded,
                     slots,
                     [units[u][1] for u in group],
                     [member_ids[u] for u in group],
                     [pair_sets[u] for u in group],
+                    [twin_pairs[u] for u in group] if "shuffled_labels" in controls else None,
                     [seeds[u] for u in group],
+                    controls=controls,
                     pad=pad,
                     label_ids=label_ids,
                     anchors=(anchor_h, anchor_l),
-                    out=(it_h, it_l, un_h, un_l),
+                    out=out,
                     timings=timings,
                     on_step=lambda e, g=g, label=label: step(
-                        2 + g, total, f"{label}, step {e + 1}/{run.lora.steps}"
+                        2 + g, total, f"{label}, step {e + 1}/{lora_spec.steps}"
                     ),
                 )
             else:
@@ -305,6 +393,7 @@ class Engine:
                 losses = [
                     self._tune_one(
                         run,
+                        lora_spec,
                         slots,
                         units[u][1],
                         member_ids[u],
@@ -312,34 +401,43 @@ class Engine:
                         seeds[u],
                         pad=pad,
                         label_ids=label_ids,
-                        out=(it_h, it_l, un_h, un_l),
+                        out=out,
                         timings=timings,
                     )
                 ]
-            for u, unit_losses in zip(group, losses, strict=True):
+                twin_losses = None
+            for j, (u, unit_losses) in enumerate(zip(group, losses, strict=True)):
                 tuning.append(
                     {
                         "adapter": u,
                         "examples": [examples[i].index for i in units[u][1]],
                         "init_seed": seeds[u],
+                        "budget": run.lora.budget(len(pair_sets[u])),
                         "steps": len(unit_losses),
                         "losses": unit_losses,
+                        "final_loss": unit_losses[-1] if unit_losses else None,
+                        "shuffled_labels": [d.label for d in twin_sets[u]] if twin_losses else None,
+                        "shuffled_losses": twin_losses[j] if twin_losses else None,
                         "tuned_tokens": sum(len(p) + len(t_) for p, t_ in pair_sets[u])
                         * len(unit_losses),
                     }
                 )
         step(total, total, "done")
 
-        conditions = ["anchor", "icl", "it"] + (["it_untuned"] if run.untuned_adapter else [])
-        hidden = [anchor_h, icl_h, it_h] + ([un_h] if run.untuned_adapter else [])
-        logits = [anchor_l, icl_l, it_l] + ([un_l] if run.untuned_adapter else [])
+        conditions = ["anchor", "icl", *it_conditions]
+        hidden = [anchor_h, icl_h, *(out.hidden[c] for c in it_conditions)]
+        logits = [anchor_l, icl_l, *(out.logprobs[c] for c in it_conditions)]
+        final_loss = np.full(n, np.nan)
+        for t in tuning:
+            for i in units[t["adapter"]][1]:
+                final_loss[i] = np.nan if t["final_loss"] is None else t["final_loss"]
         labels = np.array(
             [data.labels.index(ex.label) if data.is_classification else -1 for ex in examples],
             dtype=np.int64,
         )
         states = RunStates(
             hidden=np.stack(hidden, axis=1),
-            label_logits=np.stack(logits, axis=1),
+            label_logprobs=np.stack(logits, axis=1),
             labels=labels,
             conditions=conditions,
             example_ids=[f"{data.name}:{ex.index}" for ex in examples],
@@ -350,6 +448,10 @@ class Engine:
                 "template": run.template.kind,
                 "task": data.name,
                 "demo_task": demo_data.name,
+                "it_budget": run.lora.budget(run.demos.k),
+                "it_steps": run.it_steps,
+                "it_final_loss": [None if np.isnan(x) else float(x) for x in final_loss],
+                "it_controls_skipped": sorted(set(run.it_controls) - set(controls)),
             },
         )
         prompts = [
@@ -389,6 +491,7 @@ class Engine:
     def _tune_one(
         self,
         run: RunConfig,
+        lora_spec: LoraSpec,
         slots: AdapterSlots,
         members: list[int],
         prompts: list[list[int]],
@@ -397,12 +500,11 @@ class Engine:
         *,
         pad: int,
         label_ids: list[int],
-        out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        out: _ConditionArrays,
         timings: dict[str, float],
     ) -> list[float]:
         """One adapter with peft: untuned states, tuning, tuned states."""
-        it_h, it_l, un_h, un_l = out
-        model = slots.activate(run.lora, seed)
+        model = slots.activate(lora_spec, seed)
         extract = partial(
             extract_last_token_states,
             model,
@@ -414,66 +516,80 @@ class Engine:
         )
         if run.untuned_adapter:
             with _timed(timings, "it"):
-                un_h[members], un_l[members] = extract()
+                out.put("it_untuned", members, extract())
         with _timed(timings, "tune"):
-            losses = tune_adapter(slots, run.lora, pairs, pad_id=pad)
+            losses = tune_adapter(slots, lora_spec, pairs, pad_id=pad)
         with _timed(timings, "it"):
-            it_h[members], it_l[members] = extract()
+            out.put("it", members, extract())
         return losses
 
     def _tune_group(
         self,
         run: RunConfig,
+        lora_spec: LoraSpec,
         loaded: LoadedModel,
         slots: AdapterSlots,
         members: list[list[int]],
         prompts: list[list[list[int]]],
         pair_sets: list[list[TrainingPair]],
+        twin_sets: list[list[TrainingPair]] | None,
         seeds: list[int],
         *,
+        controls: list[str],
         pad: int,
         label_ids: list[int],
         anchors: tuple[np.ndarray, np.ndarray],
-        out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        out: _ConditionArrays,
         timings: dict[str, float],
         on_step: Callable[[int], None],
-    ) -> list[list[float]]:
-        """Several adapters trained in one batched pass, then every example run through its
-        own adapter in batched forwards."""
-        it_h, it_l, un_h, un_l = out
+    ) -> tuple[list[list[float]], list[list[float]] | None]:
+        """Several adapters trained in one batched pass (with their shuffled-label twins,
+        same init), then every example run through its own adapter and through each
+        control's adapter in batched forwards."""
+        m = len(members)
         rows = [i for group in members for i in group]
         adapter_of = [j for j, group in enumerate(members) for _ in group]
         row_prompts = [p for group in prompts for p in group]
+        all_sets = pair_sets + (twin_sets or [])
         with slots.disabled():
-            lora = MultiLora(loaded.model, run.lora, seeds)
-            extract = partial(
-                extract_last_token_states,
-                loaded.model,
-                row_prompts,
-                pad_id=pad,
-                label_token_ids=label_ids,
-                batch_size=self.batch_size,
-                token_budget=self.token_budget,
-                batch_context=lambda idx: lora.rows([adapter_of[k] for k in idx]),
-            )
-            if run.untuned_adapter:
+            lora = MultiLora(loaded.model, lora_spec, seeds + (seeds if twin_sets else []))
+
+            def extract(adapters: MultiLora, of_row: list[int]) -> tuple[np.ndarray, np.ndarray]:
                 with _timed(timings, "it"):
-                    if lora.is_identity():  # B = 0: the zero-step adapter is the base model
-                        un_h[rows], un_l[rows] = anchors[0][rows], anchors[1][rows]
-                    else:
-                        un_h[rows], un_l[rows] = extract()
+                    return extract_last_token_states(
+                        loaded.model,
+                        row_prompts,
+                        pad_id=pad,
+                        label_token_ids=label_ids,
+                        batch_size=self.batch_size,
+                        token_budget=self.token_budget,
+                        batch_context=lambda idx: adapters.rows([of_row[k] for k in idx]),
+                    )
+
+            if run.untuned_adapter:
+                if lora.is_identity():  # B = 0: the zero-step adapter is the base model
+                    out.put("it_untuned", rows, (anchors[0][rows], anchors[1][rows]))
+                else:
+                    out.put("it_untuned", rows, extract(lora, adapter_of))
             with _timed(timings, "tune"):
                 losses = tune_adapters(
                     loaded.model,
                     lora,
-                    pair_sets,
+                    all_sets,
                     pad_id=pad,
                     token_budget=self.train_token_budget,
                     on_step=on_step,
                 )
-            with _timed(timings, "it"):
-                it_h[rows], it_l[rows] = extract()
-        return losses
+            out.put("it", rows, extract(lora, adapter_of))
+            if "shuffled_labels" in controls:
+                out.put("it_shuffled", rows, extract(lora, [j + m for j in adapter_of]))
+            if "cross_adapter" in controls and m >= 2:
+                # each example through the next demonstration set's adapter
+                out.put("it_cross", rows, extract(lora, [(j + 1) % m for j in adapter_of]))
+            if "random_lora" in controls:
+                rand = random_lora_like(loaded.model, lora, list(range(m)), seed=seeds[0] + 1)
+                out.put("it_random", rows, extract(rand, adapter_of))
+        return losses[:m], (losses[m:] if twin_sets else None)
 
     def _anchors(
         self, run: RunConfig, model: Any, prompts: list[list[int]], pad: int, label_ids: list[int]

@@ -1,11 +1,16 @@
 """Last-prompt-token hidden states at every layer, batched with left padding.
 
-hidden:       [batch, n_layers + 1, d_model]   layer 0 = embeddings,
-                                              layer i = output of decoder block i
-                                              (the last one after the final norm,
-                                              as transformers returns it)
-label_logits: [batch, n_labels]               next-token logits of each label's
-                                              first token, at the last prompt token
+hidden:         [batch, n_layers + 2, d_model]  layer 0 = embeddings,
+                                                layer i = output of decoder block i,
+                                                before any final norm (1..n_layers),
+                                                layer n_layers + 1 = final norm output
+label_logprobs: [batch, n_labels]               next-token log-softmax (whole vocabulary)
+                                                of each label's first token, at the last
+                                                prompt token
+
+Why n_layers + 2: transformers' last ``hidden_states`` entry is the final norm's output,
+not the last block's; the last block's own output is read at the final norm's input by a
+forward hook, so both are kept and named for what they are.
 
 Prompts that share a long prefix (a demonstration set shared by every inference example)
 compute it once: the prefix runs alone with a KV cache, and each batch of suffixes runs
@@ -17,8 +22,8 @@ token's states match a full forward within float rounding (tests/engine/test_ext
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -52,7 +57,7 @@ def extract_last_token_states(
     batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
     reuse_prefix: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``prompts`` (token ids) and return (hidden [B, L+1, d], label_logits [B, n_labels]).
+    """Run ``prompts`` (token ids); return (hidden [B, L+2, d], label_logprobs [B, n_labels]).
 
     Prompts are grouped by length to keep padding small; a batch holds at most
     ``batch_size`` prompts and, with ``token_budget``, at most that many padded tokens (at
@@ -88,7 +93,8 @@ def extract_last_token_states(
             mask = torch.cat([front, mask], dim=1)
             positions = positions + shared
             kwargs = {"use_cache": True, "cache": past}
-        with batch_context(chunk) if batch_context is not None else nullcontext():
+        ctx = batch_context(chunk) if batch_context is not None else nullcontext()
+        with ctx, _final_norm_io(model) as norm_io:
             out = model(
                 input_ids=ids,
                 attention_mask=mask,
@@ -97,16 +103,51 @@ def extract_last_token_states(
                 logits_to_keep=1,
                 **kwargs,
             )
-        # hidden_states: (n_layers + 1) x [b, t, d] -> [b, L+1, d] at the last position
-        last = torch.stack([h[:, -1, :] for h in out.hidden_states], dim=1).float().cpu()
+        # hidden_states: (n_layers + 1) x [b, t, d]; the last entry is the final norm's
+        # output. -> [b, L+2, d]: embeddings, blocks 1..L (pre-norm), final norm.
+        blocks = [h[:, -1, :] for h in out.hidden_states[:-1]]
+        last_block, final = norm_io if norm_io else (out.hidden_states[-1][:, -1, :],) * 2
+        last = torch.stack([*blocks, last_block, final], dim=1).float().cpu()
         logits = out.logits[:, -1, :].float()
-        picked = logits.index_select(-1, label_idx).cpu() if len(label_idx) else None
+        logprobs = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+        picked = logprobs.index_select(-1, label_idx).cpu() if len(label_idx) else None
         for row, i in enumerate(chunk):
             hidden_out[i] = last[row].numpy()
             logits_out[i] = (
                 picked[row].numpy() if picked is not None else np.zeros((0,), np.float32)
             )
     return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
+
+
+def final_norm(model: torch.nn.Module) -> torch.nn.Module | None:
+    """The decoder's final norm (``model.norm`` in LLaMA-family decoders; found through
+    peft wrappers too), or None when the model has no such module."""
+    found = None
+    for name, module in model.named_modules():
+        parts = name.split(".")
+        if parts[-1] == "norm" and "layers" not in parts:
+            found = module
+    return found
+
+
+@contextmanager
+def _final_norm_io(model: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Collects [input, output] of the final norm at the last position during a forward.
+    Empty when the model has no final norm (then both come from hidden_states[-1])."""
+    io: list[torch.Tensor] = []
+    norm = final_norm(model)
+    if norm is None:
+        yield io
+        return
+
+    def grab(module: torch.nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        io[:] = [args[0][:, -1, :], out[:, -1, :]]
+
+    handle = norm.register_forward_hook(grab)
+    try:
+        yield io
+    finally:
+        handle.remove()
 
 
 def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:

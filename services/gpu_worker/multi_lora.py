@@ -308,3 +308,32 @@ def _step_active(
     with torch.no_grad():
         for p, saved in zip(params, frozen, strict=True):
             p[keep] = saved
+
+
+# ---------------------------------------------------------------------------------------
+# Controls
+
+
+@torch.no_grad()
+def random_lora_like(
+    model: nn.Module, tuned: MultiLora, adapters: Sequence[int], seed: int
+) -> MultiLora:
+    """Random adapters with the same per-layer update size as ``tuned``'s adapters.
+
+    For each adapter j in ``adapters`` and each target layer, A and B are drawn at random
+    (A as peft inits it, B Gaussian) and B is rescaled so that ||B A||_F equals the tuned
+    adapter's ||B_j A_j||_F: a perturbation as large as tuning, in no learned direction.
+    ||B A||_F^2 = trace((B^T B)(A A^T)) is computed on r x r matrices.
+    """
+    rand = MultiLora(model, tuned.spec, [seed + j for j in range(len(adapters))])
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    for t_rand, t_tuned in zip(rand.targets, tuned.targets, strict=True):
+        for k, j in enumerate(adapters):
+            a, b = t_tuned.A[j].double(), t_tuned.B[j].double()
+            want = torch.sqrt(torch.clamp(torch.trace((b.T @ b) @ (a @ a.T)), min=0.0))
+            b_new = torch.randn(t_rand.B.shape[1:], generator=gen, dtype=torch.float64)
+            a_new = t_rand.A[k].double().cpu()
+            got = torch.sqrt(torch.trace((b_new.T @ b_new) @ (a_new @ a_new.T)))
+            scale = want.cpu() / got if float(got) > 0 else torch.zeros((), dtype=torch.float64)
+            t_rand.B[k].copy_((b_new * scale).to(t_rand.B.dtype))
+    return rand

@@ -12,6 +12,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from services.common.spec import ExperimentSpec, expand_runs
 from services.common.states import RunStates
 from services.gpu_worker.engine import Cancelled
+from tests.engine.reference import independent_states
+
+ALL_IT_CONTROLS = ["untuned_adapter", "cross_adapter", "shuffled_labels", "random_lora"]
+CONDITIONS = ["anchor", "icl", "it", "it_cross", "it_shuffled", "it_random", "it_untuned"]
 
 
 def _run(tiny_dir, **overrides):
@@ -20,7 +24,7 @@ def _run(tiny_dir, **overrides):
         "inference": {"n": 4, "seed": 1},
         "demos": {"k": 3},
         "lora": {"epochs": 3, "lr": 5e-3},
-        "controls": ["untuned_adapter"],
+        "controls": ALL_IT_CONTROLS,
         **overrides,
     }
     spec = ExperimentSpec.model_validate(body)
@@ -28,10 +32,8 @@ def _run(tiny_dir, **overrides):
 
 
 def _independent_states(model, ids: list[int]) -> np.ndarray:
-    """[n_layers+1, d] at the last token, batch 1, no padding, plain transformers."""
-    with torch.no_grad():
-        out = model(torch.tensor([ids]), output_hidden_states=True)
-    return torch.stack([h[0, -1] for h in out.hidden_states]).numpy()
+    """[n_layers+2, d] at the last token, batch 1, no padding, plain transformers."""
+    return independent_states(model, ids)[0]
 
 
 def _rel_err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -47,9 +49,19 @@ def output(engine, tiny_dir):
 def test_shapes_and_names(output) -> None:
     run, out = output
     st = out.states
-    assert st.conditions == ["anchor", "icl", "it", "it_untuned"]
-    assert st.hidden.shape == (4, 4, 5, 64)  # examples, conditions, layers+1, d_model
-    assert st.layer_names == ["embeddings", "block_1", "block_2", "block_3", "block_4"]
+    assert st.conditions == CONDITIONS
+    assert st.hidden.shape == (4, 7, 6, 64)  # examples, conditions, layers+2, d_model
+    assert st.layer_names == [
+        "embeddings",
+        "block_1",
+        "block_2",
+        "block_3",
+        "block_4",
+        "final_norm",
+    ]
+    assert np.isfinite(st.hidden).all() and np.isfinite(st.label_logprobs).all()
+    # log-probabilities over the whole vocabulary: the label mass is at most 1
+    assert (np.exp(st.label_logprobs).sum(-1) <= 1 + 1e-5).all()
     back = RunStates.from_bytes(st.to_bytes())
     np.testing.assert_array_equal(back.hidden, st.hidden)
     assert back.example_ids == st.example_ids and back.conditions == st.conditions
@@ -66,25 +78,23 @@ def test_stored_states_match_an_independent_forward_pass(output, tiny_dir) -> No
             assert _rel_err(got, ref).max() < 1e-4, (i, cond)
 
 
-def test_it_matches_an_independently_tuned_peft_adapter(output, tiny_dir) -> None:
-    run, out = output
+def _peft_tuned(tiny_dir, run, demos: list[tuple[str, str]], init_seed: int):
+    """A peft adapter tuned by hand on (text, label) demonstrations, as the paper does:
+    "Review: …\nSentiment:" + " label", full-batch AdamW. -> (model, losses)."""
     tok = AutoTokenizer.from_pretrained(tiny_dir)
-    i = 0
-    prompt, tuning = out.prompts[i], out.tuning[i]
     model = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32)
     model = get_peft_model(
         model,
         LoraConfig(r=run.lora.r, lora_alpha=run.lora.alpha, target_modules=["q_proj", "v_proj"]),
     )
-    torch.manual_seed(tuning["init_seed"])
+    torch.manual_seed(init_seed)
     for m in model.modules():
         if isinstance(m, LoraLayer):
             m.reset_lora_parameters("default", init_lora_weights=True)
-    # training texts written out by hand: "Review: …\nSentiment:" + " label"
     seqs, labels = [], []
-    for d in prompt["demos"]:
-        p = tok(f"Review: {d['text']}\nSentiment:", add_special_tokens=False).input_ids
-        t = tok(f" {d['label']}", add_special_tokens=False).input_ids
+    for text, label in demos:
+        p = tok(f"Review: {text}\nSentiment:", add_special_tokens=False).input_ids
+        t = tok(f" {label}", add_special_tokens=False).input_ids
         seqs.append(p + t)
         labels.append([-100] * len(p) + t)
     width = max(map(len, seqs))
@@ -101,17 +111,61 @@ def test_it_matches_an_independently_tuned_peft_adapter(output, tiny_dir) -> Non
         loss.backward()
         opt.step()
         opt.zero_grad()
-    model.eval()
+    return model.eval(), losses
+
+
+def test_it_matches_an_independently_tuned_peft_adapter(output, tiny_dir) -> None:
+    run, out = output
+    i = 0
+    prompt, tuning = out.prompts[i], out.tuning[i]
+    demos = [(d["text"], d["label"]) for d in prompt["demos"]]
+    model, losses = _peft_tuned(tiny_dir, run, demos, tuning["init_seed"])
     np.testing.assert_allclose(losses, tuning["losses"], rtol=1e-5)
     ref = _independent_states(model, prompt["conditions"]["it"]["token_ids"])
     got = out.states.hidden[i, out.states.conditions.index("it")]
     assert _rel_err(got, ref).max() < 1e-4
 
 
+def test_cross_adapter_is_this_input_through_another_examples_adapter(output, tiny_dir) -> None:
+    """it_cross of example 0 = example 0's prompt through the adapter tuned on example 1's
+    demonstrations (the next adapter of its group), reproduced with plain peft."""
+    run, out = output
+    other = out.prompts[1]
+    demos = [(d["text"], d["label"]) for d in other["demos"]]
+    model, _ = _peft_tuned(tiny_dir, run, demos, out.tuning[1]["init_seed"])
+    ref = _independent_states(model, out.prompts[0]["conditions"]["it"]["token_ids"])
+    got = out.states.hidden[0, out.states.conditions.index("it_cross")]
+    assert _rel_err(got, ref).max() < 1e-4
+
+
+def test_shuffled_label_adapter_is_tuned_on_the_same_inputs(output, tiny_dir) -> None:
+    """it_shuffled: same init and demonstration inputs, labels permuted (recorded), tuned
+    and read exactly like IT; reproduced with plain peft."""
+    run, out = output
+    prompt, tuning = out.prompts[0], out.tuning[0]
+    shuffled = tuning["shuffled_labels"]
+    assert sorted(shuffled) == sorted(d["label"] for d in prompt["demos"])
+    assert shuffled != [d["label"] for d in prompt["demos"]]
+    demos = [(d["text"], lab) for d, lab in zip(prompt["demos"], shuffled, strict=True)]
+    model, losses = _peft_tuned(tiny_dir, run, demos, tuning["init_seed"])
+    np.testing.assert_allclose(losses, tuning["shuffled_losses"], rtol=1e-5)
+    ref = _independent_states(model, prompt["conditions"]["it"]["token_ids"])
+    got = out.states.hidden[0, out.states.conditions.index("it_shuffled")]
+    assert _rel_err(got, ref).max() < 1e-4
+
+
+def test_random_lora_moves_the_state_but_not_where_tuning_does(output) -> None:
+    _, out = output
+    h, c = out.states.hidden, out.states.conditions
+    anchor, rnd, it = h[:, c.index("anchor"), -1], h[:, c.index("it_random"), -1], h[:, 2, -1]
+    assert np.abs(rnd - anchor).max() > 1e-4  # a real perturbation
+    assert not np.allclose(rnd, it)
+
+
 def test_untuned_adapter_equals_anchor_and_tuning_moves_states(output) -> None:
     _, out = output
     h = out.states.hidden
-    np.testing.assert_allclose(h[:, 3], h[:, 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h[:, CONDITIONS.index("it_untuned")], h[:, 0], rtol=1e-5, atol=1e-6)
     assert np.abs(h[:, 2, -1] - h[:, 0, -1]).max() > 1e-4
     # the embedding layer of the last prompt token does not depend on context or LoRA
     np.testing.assert_allclose(h[:, 1, 0], h[:, 0, 0], rtol=1e-6)
@@ -121,7 +175,7 @@ def test_two_runs_with_the_same_seed_give_the_same_numbers(engine, tiny_dir, out
     _, first = output
     again = engine.run(_run(tiny_dir))
     np.testing.assert_array_equal(again.states.hidden, first.states.hidden)
-    np.testing.assert_array_equal(again.states.label_logits, first.states.label_logits)
+    np.testing.assert_array_equal(again.states.label_logprobs, first.states.label_logprobs)
 
 
 def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from services.gpu_worker.extraction import common_prefix_len, extract_last_token_states
+from tests.engine.reference import independent_states
 
 LABELS = [5, 17, 42]
 
@@ -19,13 +20,8 @@ def model(tiny_dir):
 
 
 def _reference(model, prompts: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    hidden, logits = [], []
-    with torch.no_grad():
-        for ids in prompts:
-            out = model(torch.tensor([ids]), output_hidden_states=True)
-            hidden.append(torch.stack([h[0, -1] for h in out.hidden_states]).numpy())
-            logits.append(out.logits[0, -1, LABELS].numpy())
-    return np.stack(hidden), np.stack(logits)
+    got = [independent_states(model, ids) for ids in prompts]
+    return np.stack([h for h, _ in got]), np.stack([lp[LABELS] for _, lp in got])
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:

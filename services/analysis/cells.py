@@ -1,0 +1,243 @@
+"""Cells: runs that differ only by seed, summarised per layer.
+
+Sample units. Per-example metrics are first averaged over a cell's seeds, so a cell has
+one value per inference example and layer (the same examples appear in every seed:
+pooling seeds x examples would count them as independent). Across-example metrics (CKA,
+shared fraction) have one value per seed. Intervals and tests use these units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from services.analysis import metrics as M
+from services.analysis import stats as S
+from services.common.states import layer_names
+
+# The primary measure: matched minus mismatched shift cosine of the ICL-IT pair.
+PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")
+# IT-shaped controls: matched shift cosine vs the same with each control's adapter.
+CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
+
+
+def arr(x: Any) -> np.ndarray:
+    """JSON list (None = NaN) -> float64 array."""
+    return np.array(x if x is not None else np.nan, dtype=np.float64)
+
+
+@dataclass
+class Cell:
+    id: str
+    runs: list[dict[str, Any]]
+    n_layers: int
+    example_ids: list[str]  # common to every run, in the first run's order
+    seeds: list[Any]
+    per_example: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_ex, L]
+    per_seed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_seeds, L]
+    report_layer: int = 0
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return self.runs[0]
+
+    @property
+    def control(self) -> str:
+        return str(self.first["control"])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.first.get("config", {}))
+
+    @property
+    def last_block(self) -> int:
+        return self.n_layers  # the last block's own output; n_layers + 1 is the final norm
+
+    @property
+    def studies(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.runs:
+            seen += [s for s in r["studies"] if s not in seen]
+        return seen
+
+    def values(self, metric: str, pair: str) -> np.ndarray | None:
+        """[units, L]: per example (seed-averaged), or per seed for across-example metrics."""
+        src = self.per_seed if metric in M.ACROSS_EXAMPLE_METRICS else self.per_example
+        return src.get(metric, {}).get(pair)
+
+    def values_at(self, metric: str, pair: str, layer: int) -> np.ndarray | None:
+        v = self.values(metric, pair)
+        return None if v is None else v[:, layer]
+
+    def units(self, metric: str) -> list[Any]:
+        return self.seeds if metric in M.ACROSS_EXAMPLE_METRICS else self.example_ids
+
+
+def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | None) -> Cell:
+    runs = sorted(runs, key=lambda r: (r.get("seed") is None, r.get("seed")))
+    ids = [i for i in runs[0]["example_ids"] if all(i in r["example_ids"] for r in runs)]
+    cell = Cell(
+        id=cell_id,
+        runs=runs,
+        n_layers=int(runs[0]["n_layers"]),
+        example_ids=ids,
+        seeds=[r.get("seed") for r in runs],
+    )
+    for metric, per_pair in runs[0]["values"].items():
+        pairs = [p for p in per_pair if all(p in r["values"].get(metric, {}) for r in runs)]
+        for pair in pairs:
+            if metric in M.ACROSS_EXAMPLE_METRICS:
+                cell.per_seed.setdefault(metric, {})[pair] = np.stack(
+                    [arr(r["values"][metric][pair]) for r in runs]
+                )
+                continue
+            stacked = []  # [n_seeds, n_ex, L] aligned on the common example ids
+            for r in runs:
+                v = arr(r["values"][metric][pair])
+                pos = {e: k for k, e in enumerate(r["example_ids"])}
+                stacked.append(v[[pos[e] for e in ids]])
+            cell.per_example.setdefault(metric, {})[pair] = _nanmean0(np.stack(stacked))
+    last = cell.n_layers + 1  # the final norm's output
+    cell.report_layer = last if report_layer is None else min(report_layer, last)
+    return cell
+
+
+def _nanmean0(x: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 ignoring NaN; NaN where every value is NaN (no warning)."""
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=0)
+    total = np.where(ok, x, 0.0).sum(axis=0)
+    return np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0)
+
+
+def stat_block(values: np.ndarray) -> dict[str, Any]:
+    """values: [n, L] -> per-layer mean, std, ci_low, ci_high (Student t), n."""
+    s = S.mean_ci(values, axis=0)
+    return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
+
+
+def point(block: dict[str, Any], layer: int) -> dict[str, Any]:
+    return {k: block[k][layer] for k in ("mean", "std", "ci_low", "ci_high", "n")}
+
+
+def paired(
+    ca: Cell, pa: str, cb: Cell, pb: str, metric: str, layer_a: int, layer_b: int
+) -> dict[str, Any] | None:
+    """Paired test of cell a's pair pa vs cell b's pair pb, aligned by example or seed."""
+    va, vb = ca.values_at(metric, pa, layer_a), cb.values_at(metric, pb, layer_b)
+    if va is None or vb is None:
+        return None
+    ua, ub = ca.units(metric), cb.units(metric)
+    common = [u for u in ua if u in ub]
+    return S.paired_difference_test(
+        va[[ua.index(u) for u in common]], vb[[ub.index(u) for u in common]]
+    )
+
+
+def primary(cell: Cell) -> dict[str, Any] | None:
+    """Matched vs mismatched shift cosine of ICL-IT: per-layer difference curve, the
+    paired test at the report layer and at the last block, and the family-wise test
+    over every layer. None when the cell lacks the shift metrics (e.g. one example)."""
+    m_metric, mm_metric, pair = PRIMARY
+    matched, mismatched = cell.values(m_metric, pair), cell.values(mm_metric, pair)
+    if matched is None or mismatched is None:
+        return None
+    d = matched - mismatched  # [n_ex, L]
+
+    def at(layer: int) -> dict[str, Any]:
+        return S.paired_difference_test(matched[:, layer], mismatched[:, layer])
+
+    return {
+        "measure": "shift_cosine - shift_cosine_mismatched (icl_it)",
+        "layer": cell.report_layer,
+        "test": at(cell.report_layer),
+        "last_block_layer": cell.last_block,
+        "test_last_block": at(cell.last_block),
+        "difference": stat_block(d),
+        "family_wise": S.max_t_across_layers(d),
+    }
+
+
+def _label_mass(cell: Cell) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in cell.first.get("label_mass", {}):
+        if not all(c in r.get("label_mass", {}) for r in cell.runs):
+            continue
+        per_seed = []
+        for r in cell.runs:
+            pos = {e: k for k, e in enumerate(r["example_ids"])}
+            per_seed.append(arr(r["label_mass"][c])[[pos[e] for e in cell.example_ids]])
+        out[c] = S.mean_ci(_nanmean0(np.stack(per_seed)), axis=0)
+        out[c].pop("single_sample", None)
+    return out
+
+
+def _accuracy(cell: Cell) -> dict[str, Any]:
+    """Wilson 95% interval over labelled (seed, example) pairs."""
+    out: dict[str, Any] = {}
+    conds = [c for c in cell.first["correct"] if all(c in r["correct"] for r in cell.runs)]
+    for c in conds:
+        v = np.concatenate([arr(r["correct"][c]).reshape(-1) for r in cell.runs])
+        v = v[~np.isnan(v)]
+        k, n = int(v.sum()), int(v.size)
+        lo, hi = S.wilson_ci(k, n)
+        out[c] = {"mean": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi, "n": n}
+    return out
+
+
+def _it_summary(cell: Cell) -> dict[str, Any]:
+    losses = [
+        x for r in cell.runs for x in (r.get("it") or {}).get("final_loss") or [] if x is not None
+    ]
+    it = cell.first.get("it") or {}
+    return {
+        "budget": it.get("budget"),
+        "steps": it.get("steps"),
+        "final_loss": float(np.mean(losses)) if losses else None,
+        "controls_skipped": it.get("controls_skipped", []),
+    }
+
+
+def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    for src in (cell.per_example, cell.per_seed):
+        for metric, per_pair in src.items():
+            metrics[metric] = {p: stat_block(v) for p, v in per_pair.items()}
+    controls = {}
+    for pair in CONTROL_PAIRS:
+        t = paired(cell, "icl_it", cell, pair, "shift_cosine", cell.report_layer, cell.report_layer)
+        if t is not None:
+            controls[pair] = t
+    f = cell.first
+    return {
+        "cell": cell.id,
+        "control": cell.control,
+        "studies": cell.studies,
+        "factors": f["factors"],
+        "config": cell.config,
+        "run_keys": [r["key"] for r in cell.runs],
+        "seeds": cell.seeds,
+        "n_seeds": len(cell.runs),
+        "n_examples": len(cell.example_ids),
+        "n_layers": cell.n_layers,
+        "layer_names": layer_names(cell.n_layers),
+        "conditions": f["conditions"],
+        "report_layer": cell.report_layer,
+        "report_layer_clamped": report_layer_requested is not None
+        and report_layer_requested > cell.n_layers + 1,
+        "metrics": metrics,
+        "primary": primary(cell),
+        "control_tests": controls,
+        "cka_null": {
+            pair: {
+                "p": [r.get("cka_null", {}).get(pair, {}).get("p") for r in cell.runs],
+                "null_sd": [r.get("cka_null", {}).get(pair, {}).get("null_sd") for r in cell.runs],
+            }
+            for pair in f.get("cka_null", {})
+        },
+        "accuracy": _accuracy(cell),
+        "label_mass": _label_mass(cell),
+        "it": _it_summary(cell),
+    }

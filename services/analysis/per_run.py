@@ -1,0 +1,132 @@
+"""Per-run analysis: one run's stored states -> per-example, per-layer values (JSON-ready).
+
+    analyze_run(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
+
+Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
+computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from services.analysis import metrics as M
+from services.common.spec import RUN_SECTIONS, RunConfig
+from services.common.states import RunStates
+
+CONFIG_SECTIONS = RUN_SECTIONS
+
+
+def jsonable(x: Any) -> Any:
+    """numpy -> python; NaN/inf -> None (JSON null)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def _per_layer(fn: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """fn over [n, d] slices, one layer at a time (bounds float64 copies for big models)."""
+    return np.stack([fn(a[:, i], b[:, i]) for i in range(a.shape[1])], axis=1)
+
+
+def measure(
+    metric: str, a: str, b: str, states: RunStates, shifts: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
+    null per layer ({"p": [L], "null_sd": [L]}), else None."""
+    if metric == "cosine":
+        return _per_layer(M.cosine, states.condition(a), states.condition(b)), None
+    if metric == "centered_cosine":
+        mu = M.anchor_mean(states.condition("anchor"))  # [L, d]
+        x, y = states.condition(a), states.condition(b)
+        return np.stack(
+            [M.cosine(x[:, i] - mu[i], y[:, i] - mu[i]) for i in range(mu.shape[0])], axis=1
+        ), None
+    if metric == "cka":
+        x, y = states.condition(a), states.condition(b)
+        got = [M.cka_permutation_null(x[:, i], y[:, i]) for i in range(x.shape[1])]
+        return np.array([g[0] for g in got]), {
+            "p": [g[1] for g in got],
+            "null_sd": [g[2] for g in got],
+        }
+    if metric == "shift_cosine":
+        return M.shift_cosine(shifts[a], shifts[b]), None
+    if metric == "shift_cosine_mismatched":
+        return M.shift_cosine_mismatched(shifts[a], shifts[b]), None
+    if metric == "shift_projection":
+        return M.shift_projection(shifts[a], shifts[b]), None
+    if metric == "shift_norm":  # pair anchor_<c>: the shift of c
+        return M.shift_norm(shifts[b]), None
+    if metric == "shared_fraction":
+        return M.shared_fraction(shifts[b]), None
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def analyze_run(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
+    """Per-run result, JSON-serializable (NaN -> null).
+
+    run: a RunConfig dump (``model_dump(mode="json")``), optionally with "cell".
+    Pairs whose conditions are missing are skipped; every metric but cosine and CKA
+    needs the anchor condition.
+    """
+    conds = list(states.conditions)
+    has_anchor = "anchor" in conds
+    shifts = (
+        {c: M.shift(states.condition(c), states.condition("anchor")) for c in conds}
+        if has_anchor
+        else {}
+    )
+    values: dict[str, dict[str, Any]] = {}
+    cka_null: dict[str, Any] = {}
+    for metric in metrics:
+        if metric not in ("cosine", "cka") and not has_anchor:
+            continue
+        per_pair: dict[str, Any] = {}
+        for pair, (a, b) in M.pairs_for(metric, conds).items():
+            per_pair[pair], extra = measure(metric, a, b, states, shifts)
+            if extra is not None:
+                cka_null[pair] = extra
+        values[metric] = per_pair
+    lp = states.label_logprobs
+    meta = states.meta
+    return jsonable(
+        {
+            "key": run["key"],
+            "cell": run.get("cell") or RunConfig.model_validate(run).cell,
+            "studies": list(run.get("studies", [])),
+            "factors": dict(run.get("factors", {})),
+            "control": run.get("control", "none"),
+            "seed": run.get("seed"),
+            "config": {s: run[s] for s in CONFIG_SECTIONS if s in run},
+            "n_examples": int(states.hidden.shape[0]),
+            "n_layers": states.n_layers,
+            "layer_names": states.layer_names,
+            "conditions": conds,
+            "example_ids": list(states.example_ids),
+            "label_names": list(states.label_names),
+            "values": values,
+            "cka_null": cka_null,
+            "correct": {c: M.correct(lp[:, j], states.labels) for j, c in enumerate(conds)},
+            "accuracy": {c: M.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)},
+            "label_mass": {c: M.label_mass(lp[:, j]) for j, c in enumerate(conds)},
+            "it": {
+                "budget": meta.get("it_budget"),
+                "steps": meta.get("it_steps"),
+                "final_loss": meta.get("it_final_loss"),
+                "controls_skipped": meta.get("it_controls_skipped", []),
+            },
+        }
+    )

@@ -1,0 +1,250 @@
+"""Plain-English statements that follow only from the tests they are given.
+
+The word "significant" appears only for a test with significant=True; otherwise a
+sentence says "within the noise (p=…)". Every sentence gives its n, and when n is too
+small for any result to reach p < alpha it says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from services.analysis.stats import ALPHA
+from services.analysis.vocabulary import METRIC_LABELS, fmt_num, fmt_p, layer_label
+
+
+def _level(factor: str | None, level: Any) -> str:
+    return f"{factor}={level}" if factor else "this configuration"
+
+
+def statement_for_study(
+    metric: str,
+    layer: int | None,
+    pair_tests: Sequence[tuple[Any, dict[str, Any]]],
+    trend: dict[str, Any] | None = None,
+    factor: str | None = None,
+    n_unit: str = "examples",
+    alpha: float = ALPHA,
+) -> str:
+    """One or two sentences on a study, following only from the tests given.
+
+    pair_tests: (factor level, paired_difference_test(ICL–IT, anchor–ICL)) per cell.
+    trend: trend_test of ICL–IT across the factor's levels, if there are >= 2 levels.
+    The word "significant" appears only for a test with significant=True; otherwise the
+    sentence says "within the noise (p=…)". Every sentence gives its n.
+    """
+    at = f"At layer {layer}" if layer is not None else "At each model's last layer"
+    where = f"{at} ({METRIC_LABELS.get(metric, metric)})"
+    tests = [(lv, t) for lv, t in pair_tests if t.get("n", 0) > 0]
+    sentences: list[str] = []
+    if not tests:
+        sentences.append(
+            f"{where}, no paired samples were available to compare ICL–IT with anchor–ICL."
+        )
+    elif len(tests) == 1:
+        lv, t = tests[0]
+        head = (
+            f"{where}, ICL–IT minus anchor–ICL similarity is {fmt_num(t['mean_diff'])} "
+            f"(95% CI {fmt_num(t['ci_low'])} to {fmt_num(t['ci_high'])}, n={t['n']} {n_unit}"
+            + (f", {_level(factor, lv)}" if factor else "")
+            + ")"
+        )
+        if t["significant"]:
+            word = "higher" if t["mean_diff"] > 0 else "lower"
+            sentences.append(
+                f"{head}: ICL–IT is significantly {word} than anchor–ICL (p={fmt_p(t['p_value'])})."
+            )
+        else:
+            sentences.append(
+                f"{head}, which is within the noise (p={fmt_p(t['p_value'])}){_power(t, alpha)}."
+            )
+    else:
+        sig = [(lv, t) for lv, t in tests if t["significant"]]
+        ns = sorted({t["n"] for _, t in tests})
+        n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+        if sig:
+            up = [lv for lv, t in sig if t["mean_diff"] > 0]
+            down = [lv for lv, t in sig if t["mean_diff"] <= 0]
+            parts = []
+            if up:
+                parts.append(f"significantly higher than anchor–ICL at {factor}={_levels(up)}")
+            if down:
+                parts.append(f"significantly lower at {factor}={_levels(down)}")
+            rest = len(tests) - len(sig)
+            tail = f"; the other {rest} level(s) are within the noise" if rest else ""
+            pmax = max(t["p_value"] for _, t in sig)
+            sentences.append(
+                f"{where}, ICL–IT similarity is {' and '.join(parts)} "
+                f"(p<={fmt_p(pmax)}, {n_txt} {n_unit} per level){tail}."
+            )
+        else:
+            pmin = min(t["p_value"] for _, t in tests)
+            sentences.append(
+                f"{where}, ICL–IT minus anchor–ICL is within the noise at every level of "
+                f"{factor} (p>={fmt_p(pmin)}, {n_txt} {n_unit} per level)"
+                f"{_power(min(tests, key=lambda lt: lt[1]['n'])[1], alpha)}."
+            )
+    if trend is not None and factor:
+        if trend.get("significant"):
+            if trend["kind"] == "spearman":
+                sentences.append(
+                    f"ICL–IT similarity significantly {trend['direction']} with {factor} "
+                    f"(Spearman rho={trend['statistic']:.2f}, p={fmt_p(trend['p_value'])}, "
+                    f"n={trend['n']})."
+                )
+            else:
+                sentences.append(
+                    f"ICL–IT similarity differs significantly across {factor} "
+                    f"(range of level means {fmt_num(trend['slope'])}, p={fmt_p(trend['p_value'])}, "
+                    f"n={trend['n']})."
+                )
+        else:
+            sentences.append(
+                f"Across {factor}, the change in ICL–IT similarity is within the noise "
+                f"(p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+            )
+    return " ".join(sentences)
+
+
+def _power(test: dict[str, Any], alpha: float) -> str:
+    """A note when the sample is too small for any result to reach p < alpha."""
+    floor = test.get("min_attainable_p")
+    if floor is not None and not math.isnan(floor) and floor >= alpha:
+        return f"; with n={test['n']} no result could reach p<{alpha:g}"
+    return ""
+
+
+def _levels(levels: list[Any]) -> str:
+    return ", ".join(str(v) for v in levels)
+
+
+# ---------------------------------------------------------------------------------------
+# The primary statement: demonstration-specific convergence
+
+PRIMARY_MEASURE = (
+    "matched minus mismatched shift cosine: cos(ICL shift of example i, IT shift of i) "
+    "minus the mean of cos(ICL shift of i, IT shift of j) over the other examples j, "
+    "whose adapters were tuned on other demonstrations"
+)
+
+
+def _holm_txt(t: dict[str, Any], key: str, family: str) -> str:
+    p = t.get(key)
+    return "" if p is None else f"; Holm over {family} p={fmt_p(p)}"
+
+
+def primary_statement(
+    study: str,
+    factor: str | None,
+    level_tests: Sequence[tuple[Any, dict[str, Any]]],
+    *,
+    layer: int | None,
+    layer_names: list[str] | None,
+    last_block_tests: Sequence[tuple[Any, dict[str, Any]]] = (),
+    fwer: Sequence[tuple[Any, dict[str, Any]]] = (),
+    trend: dict[str, Any] | None = None,
+    n_unit: str = "examples",
+    n_family: int | None = None,
+    alpha: float = ALPHA,
+) -> str:
+    """Whether ICL and IT move the states in the same demonstration-specific direction.
+
+    level_tests: (level, paired test of matched vs mismatched shift cosine at ``layer``)
+    per cell, each with p_holm_study (Holm over the study's levels) and, in a preset,
+    p_holm_experiment (Holm over every study's primary tests). The claim follows
+    p_holm_study; the experiment-wide correction is reported beside it.
+    """
+    at = layer_label(layer, layer_names)
+    tests = [(lv, t) for lv, t in level_tests if t.get("n", 0) > 0]
+    if not tests:
+        return (
+            f"Study {study}: no demonstration-specific test was possible (it needs at least "
+            "two inference examples with their own demonstrations and the IT condition)."
+        )
+    sentences = []
+    for lv, t in tests:
+        where = f"{factor}={lv}, " if factor else ""
+        p_claim = t.get("p_holm_study", t["p_value"])
+        significant = p_claim is not None and p_claim < alpha
+        nums = (
+            f"matched {fmt_num(t['mean_a'])} vs mismatched {fmt_num(t['mean_b'])}, "
+            f"difference {fmt_num(t['mean_diff'])} (95% CI {fmt_num(t['ci_low'])} to "
+            f"{fmt_num(t['ci_high'])}; p={fmt_p(t['p_value'])}"
+            + (_holm_txt(t, "p_holm_study", "the study's levels") if len(tests) > 1 else "")
+            + _holm_txt(t, "p_holm_experiment", f"the experiment's {n_family} primary tests")
+            + f"; n={t['n']} {n_unit})"
+        )
+        if significant and t["mean_diff"] > 0:
+            verdict = (
+                "ICL and IT move the state in the same demonstration-specific direction, "
+                "beyond what any demonstration set of the task does"
+            )
+        elif significant:
+            verdict = (
+                "the ICL shift is significantly closer to other examples' IT shifts than to its own"
+            )
+        else:
+            verdict = (
+                "no evidence that ICL and IT agree beyond what any demonstration set of the "
+                "task does; the difference is within the noise"
+            )
+        floor = t.get("min_attainable_p")
+        power = (
+            f" With n={t['n']} the smallest attainable p is {fmt_p(floor)}."
+            if floor is not None and not math.isnan(floor) and floor >= alpha / 4
+            else ""
+        )
+        if n_family and floor is not None and not math.isnan(floor) and floor * n_family >= alpha:
+            power += (
+                f" No test of this size can survive the experiment-wide correction "
+                f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
+            )
+        sentences.append(f"At {at}, {where}{verdict}: {nums}.{power}")
+    for lv, t in last_block_tests:
+        if t.get("n", 0) > 0:
+            where = f" ({factor}={lv})" if factor else ""
+            sentences.append(
+                f"At the last block's own output (before the final norm){where}: difference "
+                f"{fmt_num(t['mean_diff'])}, p={fmt_p(t['p_value'])}."
+            )
+    for lv, f in fwer:
+        where = f" ({factor}={lv})" if factor else ""
+        layers = f.get("significant_layers", [])
+        n_tested = sum(p is not None for p in f.get("p_adjusted", []))
+        if layers:
+            sentences.append(
+                f"Over all {n_tested} layers with a defined shift{where}, family-wise "
+                f"(max-T permutation): significant at layers {_ranges(layers)}."
+            )
+        else:
+            sentences.append(
+                f"Over all {n_tested} layers with a defined shift{where}, family-wise "
+                "(max-T permutation): significant at no layer."
+            )
+    if trend is not None and factor:
+        word = "significantly " + trend["direction"] if trend.get("significant") else None
+        sentences.append(
+            f"Across {factor}, the demonstration-specific difference "
+            + (
+                f"{word} (Spearman rho={trend['statistic']:.2f}, "
+                if word and trend["kind"] == "spearman"
+                else f"differs significantly (range {fmt_num(trend['slope'])}, "
+                if word
+                else "changes within the noise ("
+            )
+            + f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+        )
+    return " ".join(sentences)
+
+
+def _ranges(xs: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1–3, 7'."""
+    runs: list[list[int]] = []
+    for x in xs:
+        if runs and x == runs[-1][-1] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)

@@ -1,0 +1,168 @@
+"""Studies: the cells of one factor, tested level by level and across levels.
+
+For each level (cell) of a study:
+
+- the primary test: matched vs mismatched shift cosine of ICL-IT (``cells.primary``),
+  Holm-adjusted over the study's levels (p_holm_study) and, by ``summarize``, over every
+  study's primary tests (p_holm_experiment);
+- the paper's comparison, kept for reference: ICL-IT vs anchor-ICL of each state
+  similarity metric (cosine, centered cosine, CKA).
+
+Across levels: a permutation trend test of the primary difference (levels shuffled within
+each example), and of the paper's ICL-IT cosine.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from services.analysis import metrics as M
+from services.analysis import stats as S
+from services.analysis.cells import Cell, paired, primary
+from services.common.spec import StudySpec
+
+PAPER_METRICS = ("cosine", "centered_cosine", "cka")
+
+
+def unit_label(metric: str, cells: list[Cell]) -> str:
+    if metric in M.ACROSS_EXAMPLE_METRICS:
+        return "seeds"
+    seeds = {len(c.runs) for c in cells}
+    if seeds == {1}:
+        return "examples"
+    k = seeds.pop() if len(seeds) == 1 else "several"
+    return f"examples, each averaged over {k} seeds"
+
+
+def _get_dotted(config: dict[str, Any], dotted: str) -> Any:
+    section, name = dotted.split(".", 1)
+    return config.get(section, {}).get(name)
+
+
+def _key(v: Any) -> str:
+    return json.dumps(v, sort_keys=True)
+
+
+def _trend(
+    cells: list[Cell], levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
+) -> dict[str, Any] | None:
+    """Trend of one per-unit value across levels (one cell per level), blocked on the
+    units every level shares."""
+    if any(v is None for v in columns):
+        return None
+    common = [u for u in units[0] if all(u in us for us in units[1:])]
+    blocked = len(common) >= 2 and all(len(us) == len(common) for us in units)
+    cols = [np.asarray(v) for v in columns]
+    if blocked:
+        cols = [v[[us.index(u) for u in common]] for v, us in zip(cols, units, strict=True)]
+    return S.trend_test(cols, levels, blocked=blocked)
+
+
+def _primary_at(cell: Cell) -> np.ndarray | None:
+    m = cell.values("shift_cosine", "icl_it")
+    mm = cell.values("shift_cosine_mismatched", "icl_it")
+    if m is None or mm is None:
+        return None
+    return (m - mm)[:, cell.report_layer]
+
+
+def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
+    """Tests and trends of one study (statements are written once every study's p-values
+    are adjusted; see ``summarize``)."""
+    factor = study.factor or next(iter(study.sweep), None)
+    mine = [c for c in cells if study.name in c.studies and c.control == "none"]
+    order = {_key(v): i for i, v in enumerate(study.sweep.get(factor, []))} if factor else {}
+    others = [k for k in study.sweep if k != factor]
+
+    def level(c: Cell) -> Any:
+        if not factor:
+            return None
+        if factor.split(".", 1)[0] in c.config:  # the resolved value, whichever study ran it
+            return _get_dotted(c.config, factor)
+        return c.first["factors"].get(factor)
+
+    mine.sort(key=lambda c: order.get(_key(level(c)), len(order)))
+    slices: dict[str, list[Cell]] = {}
+    cell_refs, tests, primary_tests = [], [], []
+    for c in mine:
+        sl = {k: _get_dotted(c.config, k) for k in others}
+        slices.setdefault(_key(sl), []).append(c)
+        cell_refs.append({"cell": c.id, "level": level(c), "slice": sl})
+        where = {"cell": c.id, "level": level(c), "slice": sl}
+        p = primary(c)
+        if p is not None:
+            primary_tests.append(
+                {
+                    **where,
+                    "metric": "shift_cosine",
+                    "layer": p["layer"],
+                    "a": "matched",
+                    "b": "mismatched",
+                    **p["test"],
+                    "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
+                    "family_wise": p["family_wise"],
+                }
+            )
+        for metric in (m for m in metrics if m in PAPER_METRICS):
+            t = paired(c, "icl_it", c, "anchor_icl", metric, c.report_layer, c.report_layer)
+            if t is not None:
+                tests.append(
+                    {
+                        **where,
+                        "metric": metric,
+                        "layer": c.report_layer,
+                        "a": "icl_it",
+                        "b": "anchor_icl",
+                        **t,
+                    }
+                )
+    for t, adj in zip(primary_tests, S.holm([t["p_value"] for t in primary_tests]), strict=True):
+        t["p_holm_study"] = adj
+    trends = []
+    for sl_key, group in slices.items():
+        levels = [level(c) for c in group]
+        if factor is None or len({_key(v) for v in levels}) != len(levels) or len(levels) < 2:
+            continue
+        t = _trend(group, levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
+        if t is not None:
+            trends.append(
+                {
+                    "metric": "shift_cosine",
+                    "pair": "matched-mismatched",
+                    "factor": factor,
+                    "slice": json.loads(sl_key),
+                    **t,
+                }
+            )
+        for metric in (m for m in metrics if m in PAPER_METRICS):
+            cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
+            t = _trend(group, levels, cols, [c.units(metric) for c in group])
+            if t is not None:
+                trends.append(
+                    {
+                        "metric": metric,
+                        "pair": "icl_it",
+                        "factor": factor,
+                        "slice": json.loads(sl_key),
+                        **t,
+                    }
+                )
+    layers = {c.report_layer for c in mine}
+    return {
+        "name": study.name,
+        "description": study.description,
+        "factor": factor,
+        "levels": list(study.sweep.get(factor, [])) if factor else [],
+        "report_layer": layers.pop() if len(layers) == 1 else None,
+        "layer_names": mine[0].first.get("layer_names") if mine else None,
+        "n_slices": len(slices),
+        "unit": unit_label("shift_cosine", mine),
+        "cells": cell_refs,
+        "primary_tests": primary_tests,
+        "tests": tests,
+        "trends": trends,
+        "primary_metric": "shift_cosine",
+    }

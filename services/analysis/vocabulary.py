@@ -1,0 +1,87 @@
+"""One vocabulary for everything the analysis writes in English: names of pairs,
+metrics and layers, and number formats. The report, the figures, the statements and the
+terminal table all read from here."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PAIR_LABELS = {
+    "icl_it": "ICL–IT",
+    "anchor_icl": "anchor–ICL",
+    "anchor_it": "anchor–IT",
+    "icl_it_cross": "ICL–IT(cross-adapter)",
+    "icl_it_shuffled": "ICL–IT(shuffled labels)",
+    "icl_it_random": "ICL–IT(random LoRA)",
+    "icl_it_untuned": "ICL–IT(untuned)",
+    "anchor_it_cross": "anchor–IT(cross-adapter)",
+    "anchor_it_shuffled": "anchor–IT(shuffled labels)",
+    "anchor_it_random": "anchor–IT(random LoRA)",
+}
+# Shift measures name a pair by its two shifts (s_ICL vs s_IT) or by one shift (its norm).
+SHIFT_PAIR_LABELS = {
+    "icl_it": "ICL shift vs IT shift",
+    "icl_it_cross": "ICL shift vs cross-adapter shift",
+    "icl_it_shuffled": "ICL shift vs shuffled-label shift",
+    "icl_it_random": "ICL shift vs random-LoRA shift",
+    "anchor_icl": "ICL shift",
+    "anchor_it": "IT shift",
+    "anchor_it_cross": "cross-adapter shift",
+    "anchor_it_shuffled": "shuffled-label shift",
+    "anchor_it_random": "random-LoRA shift",
+}
+METRIC_LABELS = {
+    "cosine": "cosine",
+    "centered_cosine": "centered cosine",
+    "cka": "linear CKA",
+    "shift_cosine": "shift cosine",
+    "shift_cosine_mismatched": "shift cosine, mismatched",
+    "shift_projection": "shift projection",
+    "shift_norm": "shift norm",
+    "shared_fraction": "shared fraction of the shift",
+}
+CONDITION_LABELS = {
+    "anchor": "anchor",
+    "icl": "ICL",
+    "it": "IT",
+    "it_cross": "cross-adapter",
+    "it_shuffled": "shuffled labels",
+    "it_random": "random LoRA",
+    "it_untuned": "untuned adapter",
+}
+
+
+def pair_label(metric: str, pair: str) -> str:
+    if metric.startswith("shift") or metric == "shared_fraction":
+        return SHIFT_PAIR_LABELS.get(pair, pair)
+    return PAIR_LABELS.get(pair, pair)
+
+
+def fmt_num(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def fmt_p(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def layer_label(layer: int | None, names: list[str] | None) -> str:
+    """'layer 31 (final_norm)' — the index and what the entry is."""
+    if layer is None:
+        return "each model's final-norm output"
+    if names and 0 <= layer < len(names):
+        return f"layer {layer} ({names[layer]})"
+    return f"layer {layer}"
+
+
+def cell_title(cell: dict[str, Any], width: int = 48) -> str:
+    parts = [f"{k}={v}" for k, v in cell.get("factors", {}).items()]
+    if cell.get("control") == "random_init":
+        parts.append("[random-init model]")
+    text = ", ".join(parts) or "base configuration"
+    return text if len(text) <= width else text[: width - 1] + "…"
