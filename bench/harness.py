@@ -61,7 +61,7 @@ from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.common.states import RunStates
 from services.gpu_worker.engine import Engine, _unit_seed
-from services.gpu_worker.extraction import common_prefix_len
+from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
 from services.gpu_worker.prompts import Demo, PromptBuilder
 from services.gpu_worker.selection import sample_inference
@@ -168,10 +168,27 @@ class Baseline:
 
     @torch.no_grad()
     def _last_token(self, model: Any, ids: list[int], label_ids: list[int]) -> tuple[Any, Any]:
-        out = model(input_ids=torch.tensor([ids], device=self.device), output_hidden_states=True)
-        hidden = torch.stack([h[0, -1] for h in out.hidden_states]).float().cpu().numpy()
-        logits = out.logits[0, -1].float()[label_ids].cpu().numpy()
-        return hidden, logits
+        """Batch 1, no padding: hidden_states[:-1], the last block's own output (the final
+        norm's input), the final norm's output; label log-probs over the vocabulary."""
+        grabbed: list[Any] = []
+        norm = final_norm(model)
+        handle = (
+            norm.register_forward_hook(lambda m, a, o: grabbed.append(a[0][0, -1]))
+            if norm is not None
+            else None
+        )
+        try:
+            out = model(
+                input_ids=torch.tensor([ids], device=self.device), output_hidden_states=True
+            )
+        finally:
+            if handle is not None:
+                handle.remove()
+        hs = [h[0, -1] for h in out.hidden_states]
+        last_block = grabbed[0] if grabbed else hs[-1]
+        hidden = torch.stack([*hs[:-1], last_block, hs[-1]]).float().cpu().numpy()
+        logprobs = torch.log_softmax(out.logits[0, -1].float(), -1)
+        return hidden, logprobs[label_ids].cpu().numpy()
 
     def _train(self, model: Any, run: RunConfig, pairs: list[TrainingPair]) -> list[float]:
         spec = run.lora
@@ -186,7 +203,7 @@ class Baseline:
         n_total = sum(n for _, _, n in rows)
         losses: list[float] = []
         model.train()
-        for _ in range(spec.steps):
+        for _ in range(run.it_steps):
             total = 0.0
             for seq, labels, n in rows:  # batch 1, gradient accumulation
                 out = model(
@@ -207,7 +224,7 @@ class Baseline:
 
     def run(self, plan: RunPlan, step: Callable[[str], None]) -> tuple[RunStates, dict[str, float]]:
         run, n = plan.run, len(plan.anchor_ids)
-        layers, d = self.loaded.n_layers + 1, self.loaded.d_model
+        layers, d = self.loaded.n_layers + 2, self.loaded.d_model
         n_lab = len(plan.label_ids)
         conds = ["anchor", "icl", "it"] + (["it_untuned"] if run.untuned_adapter else [])
         hidden = np.zeros((n, len(conds), layers, d), np.float32)
@@ -243,7 +260,7 @@ class Baseline:
                     )
         states = RunStates(
             hidden=hidden,
-            label_logits=logits,
+            label_logprobs=logits,
             labels=plan.labels,
             conditions=conds,
             example_ids=plan.example_ids,

@@ -1,7 +1,10 @@
 """Figures from the RESULTS document, as PNG bytes (matplotlib Agg; no pyplot state).
 
-layerwise_figure(cells, metric)         similarity per layer, one panel per cell
-factor_figure(study, results, metric)   similarity at the report layer vs factor level
+primary_figure(cells)                   matched vs mismatched shift cosine per layer, with
+                                        the IT-shaped controls, one panel per cell
+primary_factor_figure(study, results)   the matched - mismatched difference vs factor level
+layerwise_figure(cells, metric)         a metric per layer, one panel per cell
+factor_figure(study, results, metric)   a metric at the report layer vs factor level
 make_figures(results)                   every figure the report shows, by key
 """
 
@@ -15,14 +18,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from services.analysis.stats import METRIC_LABELS, PAIR_LABELS
+from services.analysis.vocabulary import METRIC_LABELS, PAIR_LABELS, cell_title, pair_label
 
 PAIR_STYLE = {
     "icl_it": {"color": "#1f77b4", "linestyle": "-", "marker": "o"},
     "anchor_icl": {"color": "#ff7f0e", "linestyle": "-", "marker": "s"},
     "anchor_it": {"color": "#2ca02c", "linestyle": "-", "marker": "^"},
-    "icl_it_untuned": {"color": "#7f7f7f", "linestyle": "--", "marker": "x"},
+    "icl_it_cross": {"color": "#9467bd", "linestyle": "--", "marker": "v"},
+    "icl_it_shuffled": {"color": "#8c564b", "linestyle": "--", "marker": "d"},
+    "icl_it_random": {"color": "#7f7f7f", "linestyle": ":", "marker": "x"},
+    "icl_it_untuned": {"color": "#bcbd22", "linestyle": ":", "marker": "x"},
+    "anchor_it_cross": {"color": "#9467bd", "linestyle": "--", "marker": "v"},
+    "anchor_it_shuffled": {"color": "#8c564b", "linestyle": "--", "marker": "d"},
+    "anchor_it_random": {"color": "#7f7f7f", "linestyle": ":", "marker": "x"},
+    "mismatched": {"color": "#d62728", "linestyle": "-", "marker": "s"},
 }
+# Metrics drawn per layer and per level beside the primary figure (the rest are in tables).
+FIGURE_METRICS = ("cosine", "centered_cosine", "shift_norm")
+X_LABEL = "layer (0 = embeddings, i = block i, last = final norm)"
 MAX_PANELS = 8
 DPI = 100
 
@@ -38,19 +51,11 @@ def _nan(xs: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in xs], dtype=np.float64)
 
 
-def cell_title(cell: dict[str, Any], width: int = 48) -> str:
-    parts = [f"{k}={v}" for k, v in cell.get("factors", {}).items()]
-    if cell.get("control") == "random_init":
-        parts.append("[random-init model]")
-    text = ", ".join(parts) or "base configuration"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metric: str) -> bytes:
     """Mean similarity per layer with 95% CI bands, one curve per pair, one panel per cell.
 
     cell_or_cells: entries of results["cells"] (at most MAX_PANELS are drawn).
-    x axis: layer index, 0 = embeddings, i = output of block i.
+    x axis: layer index, 0 = embeddings, i = output of block i, last = final norm.
     """
     cells = [cell_or_cells] if isinstance(cell_or_cells, dict) else list(cell_or_cells)
     cells = cells[:MAX_PANELS] or [{}]
@@ -66,7 +71,7 @@ def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metri
             mean = _nan(block["mean"])
             x = np.arange(mean.size)
             style = PAIR_STYLE.get(pair, {})
-            ax.plot(x, mean, label=PAIR_LABELS.get(pair, pair), markersize=3, **style)
+            ax.plot(x, mean, label=pair_label(metric, pair), markersize=3, **style)
             ax.fill_between(
                 x,
                 _nan(block["ci_low"]),
@@ -82,7 +87,7 @@ def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metri
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
         ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
-        ax.set_xlabel("layer (0 = embeddings, i = block i)")
+        ax.set_xlabel(X_LABEL)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
     handles, labels = axes[0].get_legend_handles_labels()
@@ -152,19 +157,103 @@ def figure_key(kind: str, name: str, metric: str) -> str:
     return f"{kind}/{name}/{metric}"
 
 
+def _curve(ax: Any, block: dict[str, Any], label: str, style: dict[str, Any]) -> None:
+    mean = _nan(block["mean"])
+    x = np.arange(mean.size)
+    ax.plot(x, mean, label=label, markersize=3, **style)
+    ax.fill_between(
+        x,
+        _nan(block["ci_low"]),
+        _nan(block["ci_high"]),
+        color=style.get("color"),
+        alpha=0.15,
+        linewidth=0,
+    )
+
+
+def primary_figure(cells: list[dict[str, Any]]) -> bytes:
+    """Shift cosine per layer: the ICL shift against its own IT shift (matched), against
+    other examples' IT shifts (mismatched), and against each IT-shaped control's shift."""
+    cells = cells[:MAX_PANELS] or [{}]
+    ncols = min(len(cells), 4)
+    nrows = (len(cells) + ncols - 1) // ncols
+    fig = Figure(figsize=(max(6.0, 4.2 * ncols), 3.4 * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).reshape(-1)
+    for ax in axes[len(cells) :]:
+        ax.set_visible(False)
+    for ax, cell in zip(axes, cells, strict=False):
+        sc = cell.get("metrics", {}).get("shift_cosine", {})
+        mm = cell.get("metrics", {}).get("shift_cosine_mismatched", {}).get("icl_it")
+        if "icl_it" in sc:
+            _curve(ax, sc["icl_it"], "matched (own demonstrations)", PAIR_STYLE["icl_it"])
+        if mm is not None:
+            _curve(ax, mm, "mismatched (other examples' IT)", PAIR_STYLE["mismatched"])
+        for pair in ("icl_it_cross", "icl_it_shuffled", "icl_it_random"):
+            if pair in sc:
+                _curve(ax, sc[pair], pair_label("shift_cosine", pair), PAIR_STYLE[pair])
+        if "report_layer" in cell:
+            ax.axvline(cell["report_layer"], color="k", linewidth=0.6, linestyle=":")
+        ax.axhline(0, color="k", linewidth=0.4)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
+        ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
+        ax.set_xlabel(X_LABEL)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("cosine of the ICL shift with …")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[0].legend(handles, labels, fontsize=7, loc="best")
+    fig.suptitle("Do ICL and IT move the state the same demonstration-specific way? (mean, 95% CI)")
+    return _png(fig)
+
+
+def primary_factor_figure(study: dict[str, Any], results: dict[str, Any]) -> bytes:
+    """Matched − mismatched shift cosine at the report layer vs the study's factor level,
+    with the test-inverted 95% intervals."""
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.subplots()
+    tests = study.get("primary_tests", [])
+    labels = [
+        str(t["level"])
+        + (f" ({', '.join(f'{k}={v}' for k, v in t['slice'].items())})" if t["slice"] else "")
+        for t in tests
+    ]
+    ys = [t["mean_diff"] if t["mean_diff"] is not None else np.nan for t in tests]
+    lo = [y - t["ci_low"] if t["ci_low"] is not None else 0 for y, t in zip(ys, tests, strict=True)]
+    hi = [
+        t["ci_high"] - y if t["ci_high"] is not None else 0 for y, t in zip(ys, tests, strict=True)
+    ]
+    ax.errorbar(range(len(ys)), ys, yerr=[lo, hi], capsize=4, marker="o", color="#1f77b4")
+    ax.axhline(0, color="k", linewidth=0.6)
+    ax.set_xticks(range(len(labels)), labels, rotation=20 if len(labels) > 3 else 0)
+    ax.set_xlabel(study.get("factor") or "configuration")
+    ax.set_ylabel("matched − mismatched shift cosine")
+    ax.set_title(f"Study '{study['name']}': demonstration-specific convergence")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
 def make_figures(results: dict[str, Any]) -> dict[str, bytes]:
     """Every figure the HTML report shows, keyed by figure_key(kind, name, metric)."""
     by_id = {c["cell"]: c for c in results["cells"]}
     out: dict[str, bytes] = {}
-    for metric in results.get("metrics", []):
-        for study in results["studies"]:
-            cells = [by_id[r["cell"]] for r in study["cells"] if r["cell"] in by_id]
+    metrics = [m for m in results.get("metrics", []) if m in FIGURE_METRICS]
+    for study in results["studies"]:
+        cells = [by_id[r["cell"]] for r in study["cells"] if r["cell"] in by_id]
+        if cells and any("shift_cosine" in c.get("metrics", {}) for c in cells):
+            out[figure_key("primary", study["name"], "shift_cosine")] = primary_figure(cells)
+            if len(cells) >= 2 and study.get("factor") and study.get("primary_tests"):
+                out[figure_key("primary_factor", study["name"], "shift_cosine")] = (
+                    primary_factor_figure(study, results)
+                )
+        for metric in metrics:
             if cells:
                 out[figure_key("layers", study["name"], metric)] = layerwise_figure(cells, metric)
             if len(cells) >= 2 and study.get("factor"):
                 out[figure_key("factor", study["name"], metric)] = factor_figure(
                     study, results, metric
                 )
+    for metric in metrics:
         for entry in results.get("controls", {}).get("random_init", []):
             pair = [by_id[c] for c in (entry.get("matched_cell"), entry["cell"]) if c in by_id]
             out[figure_key("random_init", entry["cell"], metric)] = layerwise_figure(pair, metric)

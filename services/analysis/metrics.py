@@ -272,10 +272,10 @@ def label_mass(label_logprobs: np.ndarray) -> np.ndarray:
     return np.exp(lp).sum(axis=-1)
 
 
-def correct(label_logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """label_logits: [n, n_labels], labels: [n] -> [n] float: 1.0 correct, 0.0 wrong,
+def correct(label_scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """label_scores (logits or log-probs): [n, n_labels], labels: [n] -> [n] float: 1.0 correct, 0.0 wrong,
     NaN where the label is -1 (no label) or the logits are not finite."""
-    logits = np.asarray(label_logits, dtype=np.float64)
+    logits = np.asarray(label_scores, dtype=np.float64)
     labels = np.asarray(labels)
     out = np.full(labels.shape[0], np.nan)
     ok = (labels >= 0) & np.all(np.isfinite(logits), axis=-1)
@@ -283,9 +283,9 @@ def correct(label_logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def accuracy(label_logits: np.ndarray, labels: np.ndarray) -> float:
-    """label_logits: [n, n_labels], labels: [n] -> fraction of labelled examples whose
+def accuracy(label_scores: np.ndarray, labels: np.ndarray) -> float:
+    """label_scores: [n, n_labels], labels: [n] -> fraction of labelled examples whose
     argmax logit is the label. Labels -1 are ignored; NaN if no example is labelled."""
-    c = correct(label_logits, labels)
+    c = correct(label_scores, labels)
     c = c[~np.isnan(c)]
     return float(c.mean()) if c.size else float("nan")

@@ -7,26 +7,36 @@ by jinja2's autoescape.
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
 from jinja2 import Environment
 
 from services.analysis import figures as F
-from services.analysis.stats import METRIC_LABELS, PAIR_LABELS
+from services.analysis.vocabulary import (
+    CONDITION_LABELS,
+    METRIC_LABELS,
+    cell_title,
+    fmt_num,
+    fmt_p,
+    layer_label,
+    pair_label,
+)
 
+# The paper's state-similarity comparison, shown for reference beside the primary measure.
 ROW_PAIRS = ("icl_it", "anchor_icl", "anchor_it")
+SHIFT_CONDITIONS = ("icl", "it")
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>ICL vs IT report: {{ spec.name }}</title>
 <style>
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.88em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: right; }
 th { background: #f3f3f3; } td.l, th.l { text-align: left; }
 .statement { background: #eef5ff; border-left: 4px solid #1f77b4; padding: 0.6em 1em; }
+.paper { background: #f7f7f7; border-left: 4px solid #aaa; padding: 0.5em 1em; }
 .sig { font-weight: 600; } .muted { color: #666; font-size: 0.9em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.4em 0; }
 code { background: #f6f6f6; padding: 0 0.2em; }
@@ -37,16 +47,24 @@ code { background: #f6f6f6; padding: 0 0.2em; }
 {{ n_cells }} cell(s), {{ n_runs }} run(s), seeds {{ spec.seeds | join(", ") }}.
 Schema {{ results.schema }}.</p>
 
+<h2>The question</h2>
+<p>Both ICL and IT mostly teach the model the answer format, so most of each shift from the
+anchor state is common to every example. The primary measure asks whether example i's ICL
+shift agrees with its <em>own</em> IT shift more than with the IT shifts of examples tuned on
+other demonstrations: {{ conv.primary }}</p>
+{% for st in primary_statements %}<p class="statement"><b>{{ st.study }}:</b> {{ st.text }}</p>
+{% endfor %}
+
 <h2>Conventions</h2>
 <ul>
 <li><b>Position:</b> {{ conv.position }}.</li>
 <li><b>Layers:</b> {{ conv.layer_indexing }} Report layer:
-  {% if spec.report_layer is none %}each model's last layer{% else %}{{ spec.report_layer }}{% endif %}.</li>
+  {% if spec.report_layer is none %}each model's final-norm output{% else %}{{ spec.report_layer }}{% endif %}.</li>
 {% for m in metrics %}<li><b>{{ metric_labels.get(m, m) }}:</b> {{ conv.metrics.get(m, "") }}</li>
 {% endfor %}
 <li><b>Intervals:</b> {{ conv.ci_method }}</li>
 <li><b>Tests:</b> {{ conv.tests }}</li>
-<li><b>Accuracy:</b> {{ conv.accuracy }}</li>
+<li><b>Accuracy and label mass:</b> {{ conv.accuracy }}</li>
 <li><b>Sample sizes:</b> {% for c in cells %}{{ c.title }}: {{ c.n_examples }} examples × {{ c.n_seeds }} seed(s){% if not loop.last %}; {% endif %}{% endfor %}.</li>
 </ul>
 
@@ -55,55 +73,68 @@ Schema {{ results.schema }}.</p>
 {% if s.description %}<p>{{ s.description }}</p>{% endif %}
 <p>Factor: <code>{{ s.factor if s.factor else "none" }}</code>.</p>
 <p class="statement">{{ s.statement }}</p>
+{% for fig in s.primary_figures %}<img alt="{{ fig.alt }}" src="data:image/png;base64,{{ fig.b64 }}">
+{% endfor %}
+<table>
+<tr><th class="l">{{ s.factor if s.factor else "cell" }}</th><th>layer</th><th>n</th>
+<th>shift cos matched</th><th>mismatched</th><th>difference [95% CI]</th><th>p</th>
+<th>p Holm (study)</th><th>p Holm (experiment)</th><th>layers significant (max-T)</th>
+<th>ICL / IT shift norm</th><th>shared fraction ICL / IT</th><th>IT steps, final loss</th>
+<th>label mass anchor / ICL / IT</th><th>acc. anchor / ICL / IT</th></tr>
+{% for r in s.primary_rows %}
+<tr><td class="l">{{ r.level }}</td><td>{{ r.layer }}</td><td>{{ r.n }}</td><td>{{ r.matched }}</td>
+<td>{{ r.mismatched }}</td><td class="{{ 'sig' if r.significant else '' }}">{{ r.diff }}</td>
+<td>{{ r.p }}</td><td>{{ r.p_study }}</td><td>{{ r.p_exp }}</td><td>{{ r.layers }}</td>
+<td>{{ r.norms }}</td><td>{{ r.shared }}</td><td>{{ r.it }}</td><td>{{ r.mass }}</td><td>{{ r.acc }}</td></tr>
+{% endfor %}
+</table>
+{% for t in s.primary_trends %}<p class="muted">Trend of the difference over {{ s.factor }}{% if t.slice %} ({{ t.slice }}){% endif %}: {{ t.text }}</p>{% endfor %}
+<details><summary>The paper's comparison and the other measures</summary>
 {% for m in s.metrics %}
 <h3>{{ metric_labels.get(m.metric, m.metric) }}</h3>
-{% if m.statement and m.metric != s.primary %}<p class="statement">{{ m.statement }}</p>{% endif %}
+{% if m.statement %}<p class="paper">{{ m.statement }}</p>{% endif %}
 {% for fig in m.figures %}<img alt="{{ fig.alt }}" src="data:image/png;base64,{{ fig.b64 }}">
 {% endfor %}
 <table>
 <tr><th class="l">{{ s.factor if s.factor else "cell" }}</th><th>layer</th><th>n</th>
-{% for p in row_pairs %}<th>{{ pair_labels[p] }} [95% CI]</th>{% endfor %}
-<th>ICL–IT − anchor–ICL (p)</th>
-{% for c in s.conditions %}<th>acc. {{ c }} [95% CI]</th>{% endfor %}</tr>
+{% for p in m.pairs %}<th>{{ p }} [95% CI]</th>{% endfor %}{% if m.test_column %}<th>ICL–IT − anchor–ICL (p)</th>{% endif %}</tr>
 {% for r in m.rows %}
 <tr><td class="l">{{ r.level }}</td><td>{{ r.layer }}</td><td>{{ r.n }}</td>
-{% for v in r.pairs %}<td>{{ v }}</td>{% endfor %}
-<td class="{{ 'sig' if r.significant else '' }}">{{ r.test }}</td>
-{% for v in r.accuracy %}<td>{{ v }}</td>{% endfor %}</tr>
+{% for v in r.pairs %}<td>{{ v }}</td>{% endfor %}{% if m.test_column %}<td class="{{ 'sig' if r.significant else '' }}">{{ r.test }}</td>{% endif %}</tr>
 {% endfor %}
 </table>
-{% for t in m.trends %}<p class="muted">Trend of ICL–IT over {{ s.factor }}{% if t.slice %} ({{ t.slice }}){% endif %}:
-{{ t.text }}</p>{% endfor %}
+{% for t in m.trends %}<p class="muted">Trend of ICL–IT over {{ s.factor }}{% if t.slice %} ({{ t.slice }}){% endif %}: {{ t.text }}</p>{% endfor %}
 {% endfor %}
+</details>
 {% endfor %}
 
 <h2>Controls</h2>
 <p class="muted">{{ controls.notes }}</p>
+{% if controls.it %}
+<h3>IT-shaped controls (shift cosine with the ICL shift, at the report layer)</h3>
+<table>
+<tr><th class="l">cell</th><th>layer</th><th>own adapter</th>{% for h in controls.it_heads %}<th>{{ h }}: value, own − control (p)</th>{% endfor %}</tr>
+{% for r in controls.it %}
+<tr><td class="l">{{ r.title }}</td><td>{{ r.layer }}</td><td>{{ r.own }}</td>{% for v in r.cols %}<td>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+{% endif %}
 {% if controls.random_init %}
 <h3>Random-init model</h3>
 <table>
-<tr><th class="l">model</th><th class="l">metric</th><th>layer</th>
+<tr><th class="l">model</th><th class="l">metric</th><th>layer</th><th>IT final loss</th>
 {% for p in row_pairs %}<th>{{ pair_labels[p] }} real</th><th>{{ pair_labels[p] }} random-init</th>{% endfor %}
 <th>ICL–IT real − random (p)</th></tr>
 {% for r in controls.random_init %}
-<tr><td class="l">{{ r.model }}</td><td class="l">{{ r.metric }}</td><td>{{ r.layer }}</td>
+<tr><td class="l">{{ r.model }}</td><td class="l">{{ r.metric }}</td><td>{{ r.layer }}</td><td>{{ r.loss }}</td>
 {% for v in r.cells %}<td>{{ v }}</td>{% endfor %}<td>{{ r.test }}</td></tr>
 {% endfor %}
 </table>
 {% for fig in controls.figures %}<img alt="{{ fig.alt }}" src="data:image/png;base64,{{ fig.b64 }}">
 {% endfor %}
-{% else %}<p>No random-init control in this experiment.</p>{% endif %}
-{% if controls.untuned %}
-<h3>Untuned adapter</h3>
-<table>
-<tr><th class="l">cell</th><th class="l">metric</th><th>layer</th><th>ICL–IT</th>
-<th>ICL–IT(untuned)</th><th>difference (p)</th></tr>
-{% for r in controls.untuned %}
-<tr><td class="l">{{ r.title }}</td><td class="l">{{ r.metric }}</td><td>{{ r.layer }}</td>
-<td>{{ r.a }}</td><td>{{ r.b }}</td><td>{{ r.test }}</td></tr>
-{% endfor %}
-</table>
-{% else %}<p>No untuned-adapter control in this experiment.</p>{% endif %}
+{% endif %}
+{% if controls.identity %}<p class="muted">Identity check: the zero-step adapter vs the anchor,
+largest |cosine difference| {{ controls.identity }} (equal by construction; not a control).</p>{% endif %}
 
 {% if extra_figures %}<h2>Other figures</h2>
 {% for fig in extra_figures %}<p class="muted">{{ fig.alt }}</p>
@@ -115,24 +146,21 @@ _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _ENV.from_string(TEMPLATE)
 
 
-def _num(x: Any, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.{digits}f}"
-
-
-def _ci(block: dict[str, Any] | None, layer: int | None = None) -> str:
+def _ci(block: dict[str, Any] | None, layer: int | None = None, digits: int = 3) -> str:
     """'mean [lo, hi]' of a stats block (per-layer lists when layer is given)."""
     if not block:
         return "–"
     pick = (lambda k: block[k][layer]) if layer is not None else (lambda k: block[k])
-    return f"{_num(pick('mean'))} [{_num(pick('ci_low'))}, {_num(pick('ci_high'))}]"
+    return (
+        f"{fmt_num(pick('mean'), digits)} "
+        f"[{fmt_num(pick('ci_low'), digits)}, {fmt_num(pick('ci_high'), digits)}]"
+    )
 
 
-def _p(p: Any) -> str:
-    if p is None:
+def _mean(block: dict[str, Any] | None, layer: int | None = None, digits: int = 2) -> str:
+    if not block:
         return "–"
-    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+    return fmt_num(block["mean"][layer] if layer is not None else block["mean"], digits)
 
 
 def _test(t: dict[str, Any] | None) -> str:
@@ -140,8 +168,8 @@ def _test(t: dict[str, Any] | None) -> str:
         return "–"
     sig = "significant" if t["significant"] else "within noise"
     return (
-        f"{_num(t['mean_diff'])} [{_num(t['ci_low'])}, {_num(t['ci_high'])}] "
-        f"(p={_p(t['p_value'])}, n={t['n']}; {sig})"
+        f"{fmt_num(t['mean_diff'])} [{fmt_num(t['ci_low'])}, {fmt_num(t['ci_high'])}] "
+        f"(p={fmt_p(t['p_value'])}, n={t['n']}; {sig})"
     )
 
 
@@ -152,60 +180,125 @@ def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, 
     return [{"alt": key, "b64": base64.b64encode(figures[key]).decode("ascii")}]
 
 
-def _study_view(
-    s: dict[str, Any], cells: dict[str, Any], figures: dict[str, bytes], used: set[str]
+def _slash(values: list[str]) -> str:
+    return " / ".join(values)
+
+
+def _primary_row(
+    ref: dict[str, Any], cell: dict[str, Any], t: dict[str, Any] | None, factor: Any
 ) -> dict[str, Any]:
-    conds: list[str] = []
-    for ref in s["cells"]:
-        for c in cells[ref["cell"]]["accuracy"]:
-            if c not in conds:
-                conds.append(c)
-    metrics = []
-    for metric, statement in s["statements"].items():
+    layer = cell["report_layer"]
+    m = cell["metrics"]
+    slice_txt = ", ".join(f"{k}={v}" for k, v in ref["slice"].items())
+    level = ref["level"] if factor else cell_title(cell)
+    fw = (t or {}).get("family_wise") or {}
+    it = cell.get("it") or {}
+    layers = fw.get("significant_layers")
+    return {
+        "level": f"{level}" + (f" ({slice_txt})" if slice_txt else ""),
+        "layer": layer_label(layer, cell.get("layer_names")),
+        "n": t["n"] if t else "–",
+        "matched": _ci(m.get("shift_cosine", {}).get("icl_it"), layer),
+        "mismatched": _ci(m.get("shift_cosine_mismatched", {}).get("icl_it"), layer),
+        "diff": f"{fmt_num(t['mean_diff'])} [{fmt_num(t['ci_low'])}, {fmt_num(t['ci_high'])}]"
+        if t
+        else "–",
+        "p": fmt_p(t["p_value"]) + (f" (min {fmt_p(t['min_attainable_p'])})" if t else "")
+        if t
+        else "–",
+        "p_study": fmt_p((t or {}).get("p_holm_study")),
+        "p_exp": fmt_p((t or {}).get("p_holm_experiment")),
+        "significant": bool(t and (t.get("p_holm_study") or 1.0) < 0.05),
+        "layers": ("none" if not layers else ", ".join(str(x) for x in layers)) if fw else "–",
+        "norms": _slash(
+            [_mean(m.get("shift_norm", {}).get(f"anchor_{c}"), layer, 1) for c in SHIFT_CONDITIONS]
+        ),
+        "shared": _slash(
+            [
+                _mean(m.get("shared_fraction", {}).get(f"anchor_{c}"), layer)
+                for c in SHIFT_CONDITIONS
+            ]
+        ),
+        "it": f"{it.get('steps', '–')}, {fmt_num(it.get('final_loss'), 3)}",
+        "mass": _slash([_mean(cell.get("label_mass", {}).get(c)) for c in ("anchor", "icl", "it")]),
+        "acc": _slash([_mean(cell.get("accuracy", {}).get(c)) for c in ("anchor", "icl", "it")]),
+    }
+
+
+def _trend_text(t: dict[str, Any]) -> str:
+    sig = "significant" if t["significant"] else "within the noise"
+    stat = "Spearman rho" if t["kind"] == "spearman" else "between-level SS"
+    return (
+        f"{stat}={fmt_num(t['statistic'], 3)}, p={fmt_p(t['p_value'])}, n={t['n']}; {sig}. "
+        f"{t['method']}."
+    )
+
+
+def _study_view(
+    s: dict[str, Any],
+    cells: dict[str, Any],
+    metrics: list[str],
+    figures: dict[str, bytes],
+    used: set[str],
+) -> dict[str, Any]:
+    by_cell = {t["cell"]: t for t in s.get("primary_tests", [])}
+    primary_rows = [
+        _primary_row(ref, cells[ref["cell"]], by_cell.get(ref["cell"]), s["factor"])
+        for ref in s["cells"]
+    ]
+    primary_trends = [
+        {"slice": ", ".join(f"{k}={v}" for k, v in t["slice"].items()), "text": _trend_text(t)}
+        for t in s["trends"]
+        if t["metric"] == "shift_cosine"
+    ]
+    views = []
+    for metric in metrics:
+        pairs: list[str] = []
+        for ref in s["cells"]:
+            for p in cells[ref["cell"]]["metrics"].get(metric, {}):
+                if p not in pairs:
+                    pairs.append(p)
+        if not pairs:
+            continue
+        test_column = metric in ("cosine", "centered_cosine", "cka")
         rows = []
         for ref in s["cells"]:
             cell = cells[ref["cell"]]
             layer = cell["report_layer"]
             per_pair = cell["metrics"].get(metric, {})
             test = next(
-                (t for t in s["tests"] if t["metric"] == metric and t["cell"] == ref["cell"]),
-                None,
+                (t for t in s["tests"] if t["metric"] == metric and t["cell"] == ref["cell"]), None
             )
             slice_txt = ", ".join(f"{k}={v}" for k, v in ref["slice"].items())
-            level = ref["level"] if s["factor"] else F.cell_title(cell)
+            level = ref["level"] if s["factor"] else cell_title(cell)
             n = next((b["n"][layer] for b in per_pair.values()), None)
             rows.append(
                 {
                     "level": f"{level}" + (f" ({slice_txt})" if slice_txt else ""),
                     "layer": layer,
                     "n": n if n is not None else "–",
-                    "pairs": [_ci(per_pair.get(p), layer) for p in ROW_PAIRS],
+                    "pairs": [_ci(per_pair.get(p), layer) for p in pairs],
                     "test": _test(test),
                     "significant": bool(test and test["significant"]),
-                    "accuracy": [_ci(cell["accuracy"].get(c)) for c in conds],
-                }
-            )
-        trends = []
-        for t in s["trends"]:
-            if t["metric"] != metric:
-                continue
-            sig = "significant" if t["significant"] else "within the noise"
-            stat = "Spearman rho" if t["kind"] == "spearman" else "between-level SS"
-            trends.append(
-                {
-                    "slice": ", ".join(f"{k}={v}" for k, v in t["slice"].items()),
-                    "text": f"{stat}={_num(t['statistic'], 3)}, p={_p(t['p_value'])}, "
-                    f"n={t['n']}; {sig}. {t['method']}.",
                 }
             )
         figs = _fig(figures, F.figure_key("factor", s["name"], metric), used)
         figs += _fig(figures, F.figure_key("layers", s["name"], metric), used)
-        metrics.append(
+        views.append(
             {
                 "metric": metric,
-                "statement": statement,
+                "statement": s.get("statements", {}).get(metric, ""),
+                "pairs": [pair_label(metric, p) for p in pairs],
+                "test_column": test_column,
                 "rows": rows,
-                "trends": trends,
+                "trends": [
+                    {
+                        "slice": ", ".join(f"{k}={v}" for k, v in t["slice"].items()),
+                        "text": _trend_text(t),
+                    }
+                    for t in s["trends"]
+                    if t["metric"] == metric
+                ],
                 "figures": figs,
             }
         )
@@ -214,16 +307,44 @@ def _study_view(
         "description": s.get("description", ""),
         "factor": s["factor"],
         "statement": s["statement"],
-        "primary": s.get("primary_metric"),
-        "conditions": conds,
-        "metrics": metrics,
+        "primary_rows": primary_rows,
+        "primary_trends": primary_trends,
+        "primary_figures": _fig(figures, F.figure_key("primary", s["name"], "shift_cosine"), used)
+        + _fig(figures, F.figure_key("primary_factor", s["name"], "shift_cosine"), used),
+        "metrics": views,
     }
+
+
+IT_CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
 
 
 def _controls_view(
     results: dict[str, Any], cells: dict[str, Any], figures: dict[str, bytes], used: set[str]
 ) -> dict[str, Any]:
     ctl = results.get("controls", {})
+    it_rows = []
+    for cell in results["cells"]:
+        tests = cell.get("control_tests") or {}
+        if cell["control"] != "none" or not tests:
+            continue
+        layer = cell["report_layer"]
+        sc = cell["metrics"].get("shift_cosine", {})
+        values = []
+        for pair in IT_CONTROL_PAIRS:
+            t = tests.get(pair)
+            values.append(
+                f"{_mean(sc.get(pair), layer, 3)}, {fmt_num(t['mean_diff'])} (p={fmt_p(t['p_value'])})"
+                if t
+                else "–"
+            )
+        it_rows.append(
+            {
+                "title": cell_title(cell),
+                "layer": layer,
+                "own": _mean(sc.get("icl_it"), layer, 3),
+                "cols": values,
+            }
+        )
     rnd, figs = [], []
     for e in ctl.get("random_init", []):
         for metric, per_pair in e["metrics"].items():
@@ -236,26 +357,22 @@ def _controls_view(
                     "model": e.get("model"),
                     "metric": METRIC_LABELS.get(metric, metric),
                     "layer": e["layer"],
+                    "loss": fmt_num(e.get("it_final_loss"), 2),
                     "cells": values,
                     "test": _test(per_pair.get("test_icl_it_real_vs_random")),
                 }
             )
             figs += _fig(figures, F.figure_key("random_init", e["cell"], metric), used)
-    untuned = []
-    for e in ctl.get("untuned_adapter", []):
-        title = F.cell_title(cells[e["cell"]]) if e["cell"] in cells else e["cell"]
-        for metric, v in e["metrics"].items():
-            untuned.append(
-                {
-                    "title": title,
-                    "metric": METRIC_LABELS.get(metric, metric),
-                    "layer": e["layer"],
-                    "a": _ci(v["icl_it"]),
-                    "b": _ci(v["icl_it_untuned"]),
-                    "test": _test(v.get("test")),
-                }
-            )
-    return {"notes": ctl.get("notes", ""), "random_init": rnd, "untuned": untuned, "figures": figs}
+    diffs = [c.get("max_abs_cosine_difference") for c in ctl.get("identity_checks", [])]
+    diffs = [d for d in diffs if d is not None]
+    return {
+        "notes": ctl.get("notes", ""),
+        "it": it_rows,
+        "it_heads": [CONDITION_LABELS[p.removeprefix("icl_")] for p in IT_CONTROL_PAIRS],
+        "random_init": rnd,
+        "figures": figs,
+        "identity": f"{max(diffs):.1e}" if diffs else None,
+    }
 
 
 def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
@@ -266,21 +383,23 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
         figures = F.make_figures(results)
     cells = {c["cell"]: c for c in results["cells"]}
     used: set[str] = set()
-    studies = [_study_view(s, cells, figures, used) for s in results["studies"]]
+    metrics = results.get("metrics", [])
+    studies = [_study_view(s, cells, metrics, figures, used) for s in results["studies"]]
     controls = _controls_view(results, cells, figures, used)
     extra = [f for k in figures if k not in used for f in _fig(figures, k, used)]
     return _TEMPLATE.render(
         results=results,
         spec=results["spec"],
         conv=results["conventions"],
-        metrics=results.get("metrics", []),
+        metrics=metrics,
         metric_labels=METRIC_LABELS,
-        pair_labels=PAIR_LABELS,
+        pair_labels={p: pair_label("cosine", p) for p in ROW_PAIRS},
         row_pairs=ROW_PAIRS,
         n_cells=len(results["cells"]),
         n_runs=len(results["runs"]),
+        primary_statements=[s for s in results.get("statements", []) if s["kind"] == "primary"],
         cells=[
-            {"title": F.cell_title(c), "n_examples": c["n_examples"], "n_seeds": c["n_seeds"]}
+            {"title": cell_title(c), "n_examples": c["n_examples"], "n_seeds": c["n_seeds"]}
             for c in results["cells"]
         ],
         studies=studies,
@@ -292,47 +411,52 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
 def _cell_label(cell: dict[str, Any]) -> str:
     factors = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(cell["factors"].items()))
     prefix = "CONTROL random-init " if cell["control"] == "random_init" else ""
-    return (prefix + (factors or "base"))[:44]
+    return (prefix + (factors or "base"))[:30]
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    """A plain-text table for terminals: every cell at its report layer, then statements."""
-    pairs = ("icl_it", "anchor_icl", "anchor_it", "icl_it_untuned")
-    heads = ("ICL-IT", "anchor-ICL", "anchor-IT", "ICL-ITuntuned")
+    """A plain-text table for terminals: every cell's primary measure at its report layer,
+    the paper's raw cosines beside it, then the statements."""
+    head = (
+        f"{'cell':30s} {'n':>3s} {'layer':>14s}  {'matched':>7s} {'mismatch':>8s} "
+        f"{'difference [95% CI]':>22s} {'p':>7s}  {'shift norm':>11s} {'shared':>9s} "
+        f"{'label mass':>14s}  paper's cosine ICL-IT / anchor-ICL"
+    )
     lines = [
-        f"{'cell':44s} {'n':>4s} {'metric':16s} "
-        + " ".join(f"{h:>19s}" for h in heads)
-        + "   acc anchor/ICL/IT"
+        head,
+        "".rjust(30) + "    " + "ICL/IT norms, shared fraction ICL/IT, label mass anchor/ICL/IT",
     ]
+    lines = [head]
     for cell in results["cells"]:
         layer = cell["report_layer"]
-        acc = cell.get("accuracy", {})
-        acc_s = "/".join(_num((acc.get(c) or {}).get("mean"), 2) for c in ("anchor", "icl", "it"))
-        for j, metric in enumerate(m for m in results["metrics"] if m in cell["metrics"]):
-            block = cell["metrics"][metric]
-            vals = []
-            for p in pairs:
-                b = block.get(p)
-                if b is None:
-                    vals.append(f"{'-':>19s}")
-                    continue
-                mean, lo, hi = (b[k][layer] for k in ("mean", "ci_low", "ci_high"))
-                vals.append(f"{_num(mean, 2):>6s} [{_num(lo, 2)},{_num(hi, 2)}]".rjust(19))
-            n = block[next(iter(block))]["n"]
-            n = n[layer] if isinstance(n, list) else n
-            label = _cell_label(cell) if j == 0 else ""
-            lines.append(
-                f"{label:44s} {n!s:>4s} {metric:16s} "
-                + " ".join(vals)
-                + (f"   {acc_s}" if j == 0 else "")
-            )
+        m = cell["metrics"]
+        prim = cell.get("primary") or {}
+        t = prim.get("test") or {}
+        cos = m.get("cosine", {})
+        names = cell.get("layer_names") or []
+        lname = names[layer] if layer < len(names) else str(layer)
+        diff = (
+            f"{fmt_num(t.get('mean_diff'))} [{fmt_num(t.get('ci_low'))},{fmt_num(t.get('ci_high'))}]"
+            if t
+            else "–"
+        )
+        lines.append(
+            f"{_cell_label(cell):30s} {t.get('n', cell['n_examples'])!s:>3s} "
+            f"{f'{layer} {lname}':>14s}  "
+            f"{_mean(m.get('shift_cosine', {}).get('icl_it'), layer, 3):>7s} "
+            f"{_mean(m.get('shift_cosine_mismatched', {}).get('icl_it'), layer, 3):>8s} "
+            f"{diff:>22s} {fmt_p(t.get('p_value')) if t else '–':>7s}  "
+            f"{_slash([_mean(m.get('shift_norm', {}).get(f'anchor_{c}'), layer, 1) for c in SHIFT_CONDITIONS]):>11s} "
+            f"{_slash([_mean(m.get('shared_fraction', {}).get(f'anchor_{c}'), layer) for c in SHIFT_CONDITIONS]):>9s} "
+            f"{_slash([_mean(cell.get('label_mass', {}).get(c)) for c in ('anchor', 'icl', 'it')]):>14s}  "
+            f"{_mean(cos.get('icl_it'), layer)} / {_mean(cos.get('anchor_icl'), layer)}"
+        )
     lines.append(
-        f"(values at each cell's report layer, e.g. layer {results['cells'][0]['report_layer']}"
-        " = last block; 95% CIs in brackets)"
-        if results["cells"]
-        else "(no cells)"
+        "(matched / mismatched: shift cosine of example i's ICL shift with its own IT shift / "
+        "with other examples' IT shifts; mean over examples at each cell's report layer; "
+        "p: exact sign-flip)"
     )
-    for study in results.get("studies", []):
-        if study.get("statement"):
-            lines.append(f"- {study['name']}: {study['statement']}")
+    for st in results.get("statements", []):
+        if st["kind"] == "primary":
+            lines.append(f"- {st['study']}: {st['text']}")
     return "\n".join(lines)

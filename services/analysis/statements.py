@@ -178,17 +178,18 @@ def primary_statement(
         )
         if significant and t["mean_diff"] > 0:
             verdict = (
-                "ICL and IT move the state in the same demonstration-specific direction, "
-                "beyond what any demonstration set of the task does"
+                "example i's ICL shift agrees with its own IT shift more than with the IT "
+                "shifts of examples tuned on other demonstrations"
             )
         elif significant:
             verdict = (
-                "the ICL shift is significantly closer to other examples' IT shifts than to its own"
+                "the ICL shift agrees significantly LESS with its own IT shift than with others'"
             )
         else:
             verdict = (
-                "no evidence that ICL and IT agree beyond what any demonstration set of the "
-                "task does; the difference is within the noise"
+                "no evidence that example i's ICL shift agrees with its own IT shift more "
+                "than with the IT shifts of examples tuned on other demonstrations (within "
+                "the noise)"
             )
         floor = t.get("min_attainable_p")
         power = (
@@ -200,6 +201,23 @@ def primary_statement(
             power += (
                 f" No test of this size can survive the experiment-wide correction "
                 f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
+            )
+        cross = t.get("cross_adapter")
+        if cross and cross.get("n", 0) > 0:
+            if cross["significant"] and cross["mean_diff"] > 0:
+                tail = "so part of the agreement is specific to the demonstrations"
+            elif cross["significant"]:
+                tail = "so another example's adapter agrees MORE: the agreement is not specific"
+            else:
+                tail = (
+                    "within the noise: this run cannot separate the demonstrations' "
+                    "contribution from the input's"
+                )
+            power += (
+                f" Against the cross-adapter control (the same input through the adapter "
+                f"tuned on another example's demonstrations) the matched shift cosine is "
+                f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
+                f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
             )
         sentences.append(f"At {at}, {where}{verdict}: {nums}.{power}")
     for lv, t in last_block_tests:

@@ -104,6 +104,11 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
                     **p["test"],
                     "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
                     "family_wise": p["family_wise"],
+                    # same input through another example's adapter: the purest
+                    # demonstration-specific contrast (the mismatched one also changes input)
+                    "cross_adapter": paired(
+                        c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
+                    ),
                 }
             )
         for metric in (m for m in metrics if m in PAPER_METRICS):

@@ -8,8 +8,22 @@ from typing import Any
 # paper: the paper's sizes (about 30 resampled inference examples, several seeds).
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"n": 4, "seeds": [0], "k": 2, "k_ladder": [1, 4], "epochs": 4, "steps_per_demo": 2},
-    "default": {"n": 8, "seeds": [0, 1], "k": 4, "k_ladder": [1, 2, 4, 8], "epochs": 8, "steps_per_demo": 2},
-    "paper": {"n": 30, "seeds": [0, 1, 2], "k": 4, "k_ladder": [1, 2, 4, 8, 16], "epochs": 8, "steps_per_demo": 2},
+    "default": {
+        "n": 8,
+        "seeds": [0, 1],
+        "k": 4,
+        "k_ladder": [1, 2, 4, 8],
+        "epochs": 8,
+        "steps_per_demo": 2,
+    },
+    "paper": {
+        "n": 30,
+        "seeds": [0, 1, 2],
+        "k": 4,
+        "k_ladder": [1, 2, 4, 8, 16],
+        "epochs": 8,
+        "steps_per_demo": 2,
+    },
 }
 
 

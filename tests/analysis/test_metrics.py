@@ -12,10 +12,17 @@ from services.analysis.metrics import (
     accuracy,
     available_pairs,
     centered_cosine,
+    cka_permutation_null,
     cosine,
+    label_mass,
     layerwise_cka,
     linear_cka,
+    shared_fraction,
+    shift,
+    shift_cosine_mismatched,
+    shift_projection,
 )
+from services.common.states import CONDITIONS
 
 
 def test_cosine_known_angles():
@@ -29,12 +36,12 @@ def test_cosine_known_angles():
 def test_cosine_batched_shape_and_zero_guard():
     a = np.ones((5, 4, 7), dtype=np.float32)
     b = np.ones((5, 4, 7), dtype=np.float32)
-    b[0, 0] = 0.0  # zero vector -> 0.0, no NaN and no warning
+    b[0, 0] = 0.0  # zero vector -> undefined (NaN), and no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = cosine(a, b)
     assert out.shape == (5, 4)
-    assert out[0, 0] == 0.0
+    assert np.isnan(out[0, 0])
     assert np.allclose(out.reshape(-1)[1:], 1.0)
 
 
@@ -46,7 +53,7 @@ def test_centered_cosine_known_case():
     assert centered_cosine(a, b, mean)[0] == pytest.approx(0.0)
     c = np.array([[9.0, 10.0]])  # centred: (-1, 0)
     assert centered_cosine(a, c, mean)[0] == pytest.approx(-1.0)
-    assert centered_cosine(mean, a, mean)[0] == 0.0  # centred zero vector guarded
+    assert np.isnan(centered_cosine(mean, a, mean)[0])  # centred zero vector: undefined
 
 
 @pytest.mark.parametrize("debiased", [True, False])
@@ -95,5 +102,42 @@ def test_accuracy_ignores_unlabelled():
 
 
 def test_pairs_skip_missing_conditions():
-    assert set(available_pairs(["anchor", "icl", "it", "it_untuned"])) == set(PAIRS)
+    assert set(available_pairs(["anchor", "icl", "it", "it_untuned"])) == {
+        "icl_it",
+        "anchor_icl",
+        "anchor_it",
+        "icl_it_untuned",
+    }
+    assert set(available_pairs(list(CONDITIONS))) == set(PAIRS)
     assert set(available_pairs(["anchor", "icl", "it"])) == {"icl_it", "anchor_icl", "anchor_it"}
+
+
+def test_shift_measures_known_cases():
+    anchor = np.zeros((3, 2, 2)) + [1.0, 1.0]
+    icl = anchor + np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])[:, None, :]
+    it = anchor + np.array([[2.0, 0.0], [0.0, 3.0], [0.0, 1.0]])[:, None, :]
+    s_icl, s_it = shift(icl, anchor), shift(it, anchor)
+    # ICL shift of 0 is e1, the others' IT shifts are e2, e2 -> 0; of 1: e2 vs e1, e2 -> 0.5;
+    # of 2: e1 vs e1, e2 -> 0.5
+    np.testing.assert_allclose(shift_cosine_mismatched(s_icl, s_it)[:, 0], [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(shift_projection(s_icl, s_it)[:, 0], [2.0, 3.0, 0.0])
+    # all the same direction -> 1; opposite directions cancel -> 0
+    same = np.ones((4, 1, 3))
+    assert shared_fraction(same)[0] == pytest.approx(1.0)
+    assert shared_fraction(np.concatenate([same, -same]))[0] == pytest.approx(0.0)
+    # no shift: undefined angles, zero norm, NaN shared fraction
+    none = shift(anchor, anchor)
+    assert np.isnan(shift_cosine_mismatched(none, s_it)).all()
+    assert np.isnan(shared_fraction(none)).all()
+
+
+def test_cka_null_and_label_mass():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 5))
+    q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    cka, p, sd = cka_permutation_null(x, x @ q)
+    assert cka > 0.9 and p < 0.05 and 0 < sd < 0.5
+    _, p_null, _ = cka_permutation_null(x, rng.normal(size=(20, 5)))
+    assert p_null > 0.01
+    lp = np.log(np.array([[0.5, 0.25], [0.01, 0.01]]))
+    np.testing.assert_allclose(label_mass(lp), [0.75, 0.02])

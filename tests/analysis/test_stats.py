@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
+from services.analysis.statements import statement_for_study
 from services.analysis.stats import (
+    holm,
+    max_t_across_layers,
     mean_ci,
     paired_difference_test,
-    statement_for_study,
     trend_test,
     wilson_ci,
 )
@@ -99,3 +102,46 @@ def test_trend_planted_and_null():
     assert "significantly increases with demos.k" in s and "n=60" in s
     s = statement_for_study("cosine", 3, [], trend=tn, factor="demos.k")
     assert "significant" not in s and "within the noise (p=" in s
+
+
+def test_sign_flip_p_equals_scipy_permutation_test_and_ci_inverts_it():
+    rng = np.random.default_rng(7)
+    for n in (6, 9, 12):
+        for shift in (0.0, 0.4, 1.0):
+            d = rng.normal(shift, 1.0, size=n)
+            t = paired_difference_test(d, np.zeros(n))
+            ref = sps.permutation_test(
+                (d,), np.mean, permutation_type="samples", n_resamples=np.inf
+            )
+            assert t["p_value"] == pytest.approx(ref.pvalue, abs=1e-12), (n, shift)
+            # consistent with the test: 0 outside the interval exactly when p < 0.05
+            assert (t["ci_low"] > 0 or t["ci_high"] < 0) == (t["p_value"] < 0.05)
+            # each edge is where the test of H0: mean = edge stops rejecting
+            eps = 1e-6 * (d.max() - d.min())
+            for edge, inward in ((t["ci_low"], eps), (t["ci_high"], -eps)):
+                if edge in (d.min(), d.max()):
+                    continue  # the interval reaches the data's range: nothing is rejected
+                assert paired_difference_test(d - edge - inward, np.zeros(n))["p_value"] >= 0.05
+                assert paired_difference_test(d - edge + inward, np.zeros(n))["p_value"] < 0.05
+
+
+def test_holm_known_values():
+    assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None])
+    assert holm([0.5]) == [0.5]
+    assert holm([]) == []
+
+
+def test_max_t_controls_layers_and_finds_a_planted_layer():
+    rng = np.random.default_rng(8)
+    null = rng.normal(size=(12, 20))
+    null[:, 0] = np.nan  # an undefined layer is left out
+    out = max_t_across_layers(null)
+    assert out["p_adjusted"][0] is None
+    assert all(p is None or 0 < p <= 1 for p in out["p_adjusted"])
+    planted = null.copy()
+    planted[:, 7] += 2.0
+    found = max_t_across_layers(planted)
+    assert 7 in found["significant_layers"]
+    # adjusted p is never below the single-layer p of the same layer
+    single = paired_difference_test(planted[:, 7], np.zeros(12))["p_value"]
+    assert found["p_adjusted"][7] >= single - 1e-12

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from services.analysis.figures import factor_figure, layerwise_figure, make_figures
+from services.analysis.metrics import PAIRS
 from services.analysis.report import render_report_html
 from services.analysis.summarize import SCHEMA_ID, analyze_run, summarize_experiment
 from services.common.spec import ExperimentSpec, expand_runs
@@ -21,21 +22,25 @@ N_EX, N_LAYERS, D = 8, 3, 12
 def synthetic_states(seed: int, k: int, random_init: bool = False, n_ex: int = N_EX) -> RunStates:
     """ICL and IT move the anchor state the same way, more so with more demos (k)."""
     rng = np.random.default_rng(seed)
-    base = rng.normal(size=(n_ex, N_LAYERS + 1, D)) + 3.0  # shared offset: anisotropy
+    base = rng.normal(size=(n_ex, N_LAYERS + 2, D)) + 3.0  # shared offset: anisotropy
     shift = rng.normal(size=base.shape) * (0.5 * k)
     if random_init:
         shift = rng.normal(size=base.shape) * 0.1
     icl = base + shift
     it = base + shift + 0.3 * rng.normal(size=base.shape)
-    hidden = np.stack([base, icl, it, base], axis=1).astype(np.float32)
+    cross = base + np.roll(shift, 1, axis=0)  # another example's shift
+    shuffled = base + shift + rng.normal(size=base.shape)
+    rand = base + 0.1 * rng.normal(size=base.shape)
+    hidden = np.stack([base, icl, it, cross, shuffled, rand, base], axis=1).astype(np.float32)
     labels = np.arange(n_ex) % 2
     logits = rng.normal(size=(n_ex, len(CONDITIONS), 2)).astype(np.float32)
     logits[:, 1, :] = 0.0
     logits[np.arange(n_ex), 1, labels] = 1.0  # ICL always right
+    logprobs = logits - np.log(np.exp(logits).sum(-1, keepdims=True) + 1.0)  # mass < 1
     labels[0] = -1
     return RunStates(
         hidden=hidden,
-        label_logits=logits,
+        label_logprobs=logprobs.astype(np.float32),
         labels=labels.astype(np.int64),
         conditions=list(CONDITIONS),
         example_ids=[f"ex{i}" for i in range(n_ex)],
@@ -75,9 +80,18 @@ def test_analyze_run_shapes(experiment):
     assert r["n_examples"] == N_EX and r["n_layers"] == N_LAYERS
     assert r["layer_names"][0] == "embeddings"
     cos = r["values"]["cosine"]["icl_it"]
-    assert len(cos) == N_EX and len(cos[0]) == N_LAYERS + 1
-    assert len(r["values"]["cka"]["icl_it"]) == N_LAYERS + 1
-    assert set(r["values"]["cosine"]) == {"icl_it", "anchor_icl", "anchor_it", "icl_it_untuned"}
+    assert len(cos) == N_EX and len(cos[0]) == N_LAYERS + 2
+    assert len(r["values"]["cka"]["icl_it"]) == N_LAYERS + 2
+    assert r["layer_names"][-1] == "final_norm"
+    assert set(r["values"]["cosine"]) == set(PAIRS)
+    assert set(r["values"]["shift_cosine"]) == {
+        "icl_it",
+        "icl_it_cross",
+        "icl_it_shuffled",
+        "icl_it_random",
+    }
+    assert set(r["values"]["shift_cosine_mismatched"]) == {"icl_it"}
+    assert len(r["values"]["shared_fraction"]["anchor_it"]) == N_LAYERS + 2
     assert r["accuracy"]["icl"] == 1.0
     json.dumps(r, allow_nan=False)
 
@@ -88,14 +102,17 @@ def test_summary_document(results):
     real = [c for c in results["cells"] if c["control"] == "none"]
     assert len(real) == 2 and all(c["n_seeds"] == 2 for c in real)
     block = real[0]["metrics"]["cosine"]["icl_it"]
-    assert block["n"][0] == N_EX * 2  # examples x seeds
+    assert block["n"][0] == N_EX  # examples, each averaged over the 2 seeds
     assert real[0]["metrics"]["cka"]["icl_it"]["n"][0] == 2  # seeds
     assert real[0]["accuracy"]["icl"]["n"] == (N_EX - 1) * 2  # label -1 ignored
     (study,) = results["studies"]
     assert study["factor"] == "demos.k" and [c["level"] for c in study["cells"]] == [1, 4]
     assert study["tests"] and study["trends"]
     assert "significant" in study["statement"]
-    assert results["controls"]["random_init"] and results["controls"]["untuned_adapter"]
+    assert results["controls"]["random_init"] and results["controls"]["identity_checks"]
+    assert results["statements"][0]["kind"] == "primary"
+    assert set(real[0]["control_tests"]) == {"icl_it_cross", "icl_it_shuffled", "icl_it_random"}
+    assert real[0]["label_mass"]["icl"]["mean"] < 1.0
 
 
 def test_results_validate_against_schema(results):

@@ -46,7 +46,7 @@ class FakeEngine:
         n, conds = run.inference.n, ["anchor", "icl", "it"]
         states = RunStates(
             hidden=rng.normal(size=(n, 3, 4, 8)).astype(np.float32),
-            label_logits=rng.normal(size=(n, 3, 2)).astype(np.float32),
+            label_logprobs=-np.abs(rng.normal(size=(n, 3, 2))).astype(np.float32),
             labels=rng.integers(0, 2, size=n),
             conditions=conds,
             example_ids=[f"sentiment:{i}" for i in range(n)],

@@ -48,13 +48,18 @@ class ExperimentSpec:
             lora (LoraSpec | Unset): LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj).
             extraction (ExtractionSpec | Unset):
             metrics (list[ExperimentSpecMetricsItem] | Unset):
-            controls (list[ExperimentSpecControlsItem] | Unset): random_init: the same procedure on a random-init copy of
-                each model; untuned_adapter: the IT condition with a zero-step adapter.
+            controls (list[ExperimentSpecControlsItem] | Unset): IT-shaped controls that perturb the model as much as tuning
+                does: cross_adapter (each input through the adapter tuned on another example's demonstrations), shuffled_labels
+                (an adapter tuned on the same inputs with shuffled labels), random_lora (a random LoRA with the tuned adapter's
+                per-layer norm); random_init: the whole procedure on a random-init copy of each model; untuned_adapter: the
+                zero-step adapter, which equals the anchor by construction (an identity check, not a control).
             seeds (list[int] | Unset):
             sweep (ExperimentSpecSweep | Unset): Grid over dotted fields, e.g. {'demos.k': [1, 4, 16]}. Shorthand for one
                 study named 'main'.
             studies (list[StudySpec] | Unset):
-            report_layer (int | None | Unset): Layer for factor plots and tests; None = last layer.
+            report_layer (int | None | Unset): Layer index for factor plots and headline tests, fixed before the data are
+                seen; None = the final norm's output (index n_layers + 1). Statements also cover every layer with a family-wise
+                correction.
     """
 
     preset: Literal["duan2023"] | None | Unset = UNSET

@@ -2,7 +2,10 @@ from enum import StrEnum
 
 
 class ExperimentSpecControlsItem(StrEnum):
+    CROSS_ADAPTER = "cross_adapter"
     RANDOM_INIT = "random_init"
+    RANDOM_LORA = "random_lora"
+    SHUFFLED_LABELS = "shuffled_labels"
     UNTUNED_ADAPTER = "untuned_adapter"
 
     def __str__(self) -> str:

@@ -21,8 +21,11 @@ class LoraSpec:
         dropout (float | Unset):  Default: 0.0.
         target_modules (list[str] | Unset):
         lr (float | Unset):  Default: 0.001.
-        epochs (int | Unset): Full-batch passes over D. Default: 8.
-        max_steps (int | None | Unset): Overrides epochs.
+        epochs (int | Unset): Full-batch passes over D (one optimizer step each): a budget that does not grow with k.
+            Default: 8.
+        steps_per_demo (int | None | Unset): Overrides epochs: steps_per_demo x k full-batch steps, so the IT budget
+            grows with the number of demonstrations as the ICL prompt does.
+        max_steps (int | None | Unset): Overrides epochs and steps_per_demo.
         stop_loss (float | None | Unset): Stop early once the training loss is below this.
         loss_on (LoraSpecLossOn | Unset): Loss on the label tokens only, or on the whole sequence. Default:
             LoraSpecLossOn.LABEL.
@@ -35,6 +38,7 @@ class LoraSpec:
     target_modules: list[str] | Unset = UNSET
     lr: float | Unset = 0.001
     epochs: int | Unset = 8
+    steps_per_demo: int | None | Unset = UNSET
     max_steps: int | None | Unset = UNSET
     stop_loss: float | None | Unset = UNSET
     loss_on: LoraSpecLossOn | Unset = LoraSpecLossOn.LABEL
@@ -54,6 +58,12 @@ class LoraSpec:
         lr = self.lr
 
         epochs = self.epochs
+
+        steps_per_demo: int | None | Unset
+        if isinstance(self.steps_per_demo, Unset):
+            steps_per_demo = UNSET
+        else:
+            steps_per_demo = self.steps_per_demo
 
         max_steps: int | None | Unset
         if isinstance(self.max_steps, Unset):
@@ -88,6 +98,8 @@ class LoraSpec:
             field_dict["lr"] = lr
         if epochs is not UNSET:
             field_dict["epochs"] = epochs
+        if steps_per_demo is not UNSET:
+            field_dict["steps_per_demo"] = steps_per_demo
         if max_steps is not UNSET:
             field_dict["max_steps"] = max_steps
         if stop_loss is not UNSET:
@@ -113,6 +125,15 @@ class LoraSpec:
         lr = d.pop("lr", UNSET)
 
         epochs = d.pop("epochs", UNSET)
+
+        def _parse_steps_per_demo(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        steps_per_demo = _parse_steps_per_demo(d.pop("steps_per_demo", UNSET))
 
         def _parse_max_steps(data: object) -> int | None | Unset:
             if data is None:
@@ -148,6 +169,7 @@ class LoraSpec:
             target_modules=target_modules,
             lr=lr,
             epochs=epochs,
+            steps_per_demo=steps_per_demo,
             max_steps=max_steps,
             stop_loss=stop_loss,
             loss_on=loss_on,
