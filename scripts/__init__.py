@@ -1,0 +1,1 @@
+"""Generators of docs from saved results (not part of any service image)."""
