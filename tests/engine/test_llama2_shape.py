@@ -36,7 +36,8 @@ def test_llama2_shapes_and_conventions(llama2_engine, kind: str) -> None:
     )
     out = engine.run(expand_runs(spec)[0])
     st = out.states
-    assert st.hidden.shape == (2, 4, 3, 4096)  # examples, conditions, 2 blocks + embeddings
+    # examples, conditions, embeddings + 2 blocks + final norm
+    assert st.hidden.shape == (2, 4, 4, 4096)
     assert np.isfinite(st.hidden).all()
     tok = engine.warm(expand_runs(spec)[0]).loaded.tokenizer
     assert tok.pad_token_id == tok.eos_token_id == 2  # LLaMA-2 has no pad token
