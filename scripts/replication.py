@@ -133,8 +133,11 @@ def _reasons(
             "the same input through another example's adapter agrees about as much "
             f"(matched minus cross-adapter {_f(c['mean_diff'])}, p={_p(c['p_value'])})"
         )
-    shared = [_at(cells[t["cell"]], "shared_fraction", "anchor_it") for t in study["primary_tests"]]
-    shared = [s for s in shared if s is not None]
+    shared = [
+        s
+        for t in study["primary_tests"]
+        if (s := _at(cells[t["cell"]], "shared_fraction", "anchor_it")) is not None
+    ]
     if shared and min(shared) > 0.8:
         out.append(
             f"{min(shared):.0%}–{max(shared):.0%} of the IT shift is common to every example"

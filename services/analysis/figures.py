@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from services.analysis.vocabulary import METRIC_LABELS, PAIR_LABELS, cell_title, pair_label
 
-PAIR_STYLE = {
+PAIR_STYLE: dict[str, dict[str, Any]] = {
     "icl_it": {"color": "#1f77b4", "linestyle": "-", "marker": "o"},
     "anchor_icl": {"color": "#ff7f0e", "linestyle": "-", "marker": "s"},
     "anchor_it": {"color": "#2ca02c", "linestyle": "-", "marker": "^"},

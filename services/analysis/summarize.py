@@ -228,7 +228,7 @@ def summarize_experiment(spec: dict[str, Any], runs: list[dict[str, Any]]) -> di
     for r in runs:
         groups.setdefault(r["cell"], []).append(r)
     cells = [build_cell(cid, rs, model.report_layer) for cid, rs in groups.items()]
-    present = [m for m in metrics if any(m in r["values"] for r in runs)]
+    present: list[str] = [str(m) for m in metrics if any(m in r["values"] for r in runs)]
     studies = [study_tests(s, cells, present) for s in model.effective_studies()]
     n_family = _adjust_across_studies(studies) if len(studies) > 1 else None
     statements: list[dict[str, Any]] = []

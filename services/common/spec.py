@@ -203,7 +203,7 @@ Metric = Literal[
     "shift_norm",
     "shared_fraction",
 ]
-ALL_METRICS: tuple[str, ...] = get_args(Metric)
+ALL_METRICS: tuple[Metric, ...] = get_args(Metric)
 Control = Literal[
     "cross_adapter", "shuffled_labels", "random_lora", "random_init", "untuned_adapter"
 ]

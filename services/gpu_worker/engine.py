@@ -320,7 +320,7 @@ class Engine:
         # adapter, or dropout (not batched): peft, one adapter at a time (the reference).
         # The IT-shaped controls need the batched path (they reuse its adapters).
         batched = (len(units) > 1 or shuffled) and run.lora.dropout == 0 and self.max_adapters > 1
-        controls = [c for c in run.it_controls if batched]
+        controls: list[str] = [str(c) for c in run.it_controls if batched]
         if "cross_adapter" in controls and len(units) < 2:
             controls.remove("cross_adapter")  # one demonstration set: nothing to cross with
         per_group = max(1, self.max_adapters // (2 if "shuffled_labels" in controls else 1))
