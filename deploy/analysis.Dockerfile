@@ -34,5 +34,5 @@ EXPOSE 9808
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-m", "services.common.healthcheck", "--heartbeat", "/tmp/icl-it-worker.heartbeat", "--max-age", "60"]
 # -c: analysis processes per container; scale out with more containers.
-CMD ["celery", "-A", "services.analysis.tasks", "worker", "-Q", "analysis", "-c", "2", \
+CMD ["celery", "--quiet", "-A", "services.analysis.tasks", "worker", "-Q", "analysis", "-c", "2", \
      "-P", "prefork", "-n", "analysis@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]

@@ -55,5 +55,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
 # Prefork with one child: the parent only consumes; CUDA and the warm model live in the
 # child (initialised after fork). A child killed mid-task is replaced and the task
 # redelivered (acks_late + reject_on_worker_lost).
-CMD ["celery", "-A", "services.gpu_worker.worker", "worker", "-Q", "gpu", "-c", "1", \
+CMD ["celery", "--quiet", "-A", "services.gpu_worker.worker", "worker", "-Q", "gpu", "-c", "1", \
      "-P", "prefork", "-n", "gpu@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
