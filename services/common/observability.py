@@ -201,22 +201,57 @@ def configure_tracing(service: str) -> bool:
         return True
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    from services.common import db
 
     name = os.environ.get("OTEL_SERVICE_NAME") or f"icl-it-{service}"
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _tracing_service = service
-    # engines made from now on, and the ones this process already has
-    engines = [engine for engine, _ in db._engines.values()]  # noqa: SLF001
-    SQLAlchemyInstrumentor().instrument(engines=engines)
+    trace_sql_statements()
     return True
+
+
+def trace_sql_statements() -> None:
+    """A client span per SQL statement, child of the current request or task span, for
+    every engine (SQLAlchemy events on the Engine class, so engines made before this call
+    count too). Not opentelemetry-instrumentation-sqlalchemy: its release declares
+    SQLAlchemy < 2.1 and silently does nothing on the locked 2.1 (forced, it wraps the
+    asyncio engine, which needs greenlet)."""
+    from opentelemetry import trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    tracer = trace.get_tracer("icl_it.sqlalchemy")
+
+    def start(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        verb = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+        context._icl_it_span = tracer.start_span(  # noqa: SLF001
+            f"{verb} {conn.engine.url.database or ''}".strip(),
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": conn.dialect.name, "db.statement": statement[:2000]},
+        )
+
+    def end(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        span = getattr(context, "_icl_it_span", None)
+        if span is not None:
+            span.end()
+
+    def error(exception_context: Any) -> None:
+        span = getattr(exception_context.execution_context, "_icl_it_span", None)
+        if span is not None:
+            span.record_exception(exception_context.original_exception)
+            span.set_status(Status(StatusCode.ERROR))
+            span.end()
+
+    event.listen(Engine, "before_cursor_execute", start)  # once: configure_tracing guards
+    event.listen(Engine, "after_cursor_execute", end)
+    event.listen(Engine, "handle_error", error)
 
 
 def instrument_celery() -> None:

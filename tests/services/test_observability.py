@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,59 @@ def value(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+class OtlpReceiver:
+    """A stand-in OpenTelemetry collector on 127.0.0.1: keeps the spans posted to
+    /v1/traces (OTLP over HTTP, protobuf), as (service name, span) pairs."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        self.spans: list[tuple[str, Any]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                for rs in request.resource_spans:
+                    attrs = {a.key: a.value.string_value for a in rs.resource.attributes}
+                    for ss in rs.scope_spans:
+                        receiver.spans += [(attrs.get("service.name", "?"), sp) for sp in ss.spans]
+                reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, tiny_model_dir, postgres_url, redis_url, broker_prefix):
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, tiny_model_dir, postgres_url, redis_url, broker_prefix, otlp):
     home = tmp_path_factory.mktemp("stack-obs")
     common = dict(
         DATABASE_URL=postgres_url,
         REDIS_URL=redis_url,
         ICL_IT_BROKER_PREFIX=broker_prefix,
         ICL_IT_LOG_FORMAT="json",
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",  # export within 0.1 s of a span's end
     )
     ports = {"gpu": free_port(), "analysis": free_port()}
     log_path = home / "stack.log"
@@ -239,3 +285,41 @@ def test_queue_depth_counts_waiting_tasks(broker, redis_url, tmp_path):
             client = redis.Redis.from_url(redis_url)
             for key in client.scan_iter(match=f"{prefix}*"):
                 client.delete(key)
+
+
+def test_traces_cross_the_processes(stack, one_run, otlp):
+    """FastAPI, Celery and SQLAlchemy spans from all three processes; the run's task span
+    continues the trace of the request that queued it; its log lines carry that trace."""
+    exp = one_run["experiment"]
+    wait_for(
+        lambda: (
+            {"icl-it-api", "icl-it-gpu-worker", "icl-it-analysis-worker"}
+            <= {service for service, _ in otlp.spans}
+        ),
+        30,
+        "spans from the API and both workers",
+    )
+    by_name = {}
+    for service, span in otlp.spans:
+        by_name.setdefault((service, span.name), []).append(span)
+    (post,) = by_name["icl-it-api", "POST /v1/experiments"]
+    publish = by_name["icl-it-api", "apply_async/gpu.run_experiment_run"]
+    run_spans = by_name["icl-it-gpu-worker", "run/gpu.run_experiment_run"]
+    assert any(p.trace_id == post.trace_id for p in publish)
+    assert any(r.trace_id == post.trace_id for r in run_spans)
+
+    # SQLAlchemy statements inside the request and inside the task
+    def has_sql(service: str, trace_id: bytes) -> bool:
+        return any(
+            s.trace_id == trace_id and any(a.key == "db.system" for a in s.attributes)
+            for svc, s in otlp.spans
+            if svc == service
+        )
+
+    assert has_sql("icl-it-api", post.trace_id)
+    assert has_sql("icl-it-gpu-worker", post.trace_id)
+    # the run's log lines carry the trace of the request that submitted it
+    records = [json.loads(t) for t in process_lines(stack["log"])["gpu"]]
+    computing = [r for r in records if "computing" in r["message"]]
+    assert computing[0]["experiment_id"] == exp["id"]
+    assert computing[0]["trace_id"] == post.trace_id.hex()
