@@ -20,11 +20,11 @@ FROM ${PYTHON_IMAGE}
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app ICL_IT_HOME=/var/lib/icl-it ICL_IT_HOST=0.0.0.0 \
-    ICL_IT_LOG_FORMAT=json PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+    ICL_IT_LOG_FORMAT=json
 # A numeric user, so that runAsNonRoot can verify it; group 0 lets OpenShift-style
 # random uids write the same directories.
 RUN useradd --system --uid 10001 --gid 0 --home-dir /var/lib/icl-it --create-home app \
-    && install -d -o 10001 -g 0 -m 0775 /artifacts /tmp/prometheus
+    && install -d -o 10001 -g 0 -m 0775 /artifacts
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 COPY alembic.ini ./
