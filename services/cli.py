@@ -206,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_up)
 
-    sub.add_parser("models", help="list known model names").set_defaults(func=cmd_models)
+    p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")
+    p.set_defaults(func=cmd_models)
+    from services.model_pull import add_pull_parser
+
+    add_pull_parser(p.add_subparsers(dest="models_command", metavar="ACTION"))
     sub.add_parser("tasks", help="list builtin tasks").set_defaults(func=cmd_tasks)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random-init Llama (for tests)")

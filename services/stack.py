@@ -43,7 +43,7 @@ def worker_argv(queue: str, concurrency: int = 1, loglevel: str = "INFO") -> lis
     """A Celery worker for one queue. Prefork: tasks run in a child process, so CUDA is
     initialised there, and a child killed mid-task is replaced and its task redelivered."""
     return [
-        sys.executable, "-m", "celery", "-A", WORKER_APPS[queue], "worker",
+        sys.executable, "-m", "celery", "--quiet", "-A", WORKER_APPS[queue], "worker",
         "-Q", queue, "-c", str(concurrency), "-P", "prefork", "-n", f"{queue}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", loglevel,
     ]  # fmt: skip
@@ -69,6 +69,8 @@ class Stack:
         self.host, self.port = host, port
         self.services = list(services)
         self.log = log or sys.stdout
+        # a person reading a terminal gets text lines; a log file gets JSON lines
+        self.env.setdefault("ICL_IT_LOG_FORMAT", "text" if self.log.isatty() else "json")
         self.procs: dict[str, subprocess.Popen[str]] = {}
         self._threads: list[threading.Thread] = []
         self._log_lock = threading.Lock()

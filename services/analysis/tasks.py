@@ -19,6 +19,7 @@ from typing import Any
 from celery.signals import worker_process_init
 from sqlalchemy import select, update
 
+from services.common import worker_signals
 from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.celery_app import app
 from services.common.db import (
@@ -40,6 +41,7 @@ from services.common.settings import get_settings
 from services.common.states import RunStates, sha256_hex
 
 log = logging.getLogger(__name__)
+worker_signals.install("analysis-worker")  # JSON logs, metrics, heartbeat, traces
 
 
 @worker_process_init.connect

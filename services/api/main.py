@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from services.api import health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
+from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
+from services.api.metrics import install_metrics
 from services.api.queue import CeleryTaskQueue, TaskQueue
-from services.common import db
+from services.common import db, observability
 from services.common.artifacts import ArtifactStore
 from services.common.settings import Settings, get_settings
 
@@ -43,6 +45,13 @@ def create_app(
         if run_migrations:
             await run_in_threadpool(db.migrate, settings.db_url)
         yield
+        observability.flush_traces()
+
+    # uvicorn imports the app before it logs anything: from here on its lines are ours too
+    observability.configure_logging("api", settings)
+    # before the database engine exists, so that its queries are traced too
+    if observability.configure_tracing("api"):
+        observability.instrument_celery()  # task publishes carry the trace context
 
     app = FastAPI(
         title="icl-it",
@@ -51,12 +60,17 @@ def create_app(
         lifespan=lifespan,
         # operation ids = function names: the generated client gets submit_experiment, ...
         generate_unique_id_function=lambda route: route.name,
+        docs_url=None,  # served from local files: install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sessionmaker = db.get_sessionmaker(settings.db_url)
     app.state.store = ArtifactStore(settings.artifacts)
     app.state.queue = queue or CeleryTaskQueue(settings)
     install_error_handlers(app)
+    install_metrics(app, access_log_on=settings.access_log)
+    install_docs(app)
+    observability.instrument_fastapi(app)
     app.include_router(health.router)
     app.include_router(experiments_router)
     app.include_router(datasets_router)

@@ -93,6 +93,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         },
         # Broadcast (remote control) needs fan-out, which the SQLAlchemy transport lacks.
         worker_enable_remote_control=not settings.broker_url.startswith("sqla+"),
+        # Cold shutdown (SIGQUIT; containers remap SIGTERM to it) gives running tasks this
+        # long, then requeues them: runs are idempotent, so a stopped run starts over.
+        worker_soft_shutdown_timeout=settings.soft_shutdown_s,
         enable_utc=True,
     )
     return app

@@ -56,6 +56,40 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_BROKER_PREFIX",
         description="Prefix of every Redis key the broker writes (one Redis, many stacks).",
     )
+    # -- operations: logs, metrics, shutdown (services/common/observability.py) ----------
+    log_format: str = Field(
+        "auto",
+        pattern="^(auto|json|text)$",
+        validation_alias="ICL_IT_LOG_FORMAT",
+        description="json (one object per line), text, or auto: text on a terminal, else json.",
+    )
+    log_level: str = Field("INFO", validation_alias="ICL_IT_LOG_LEVEL")
+    access_log: bool = Field(
+        True,
+        validation_alias="ICL_IT_ACCESS_LOG",
+        description="One log event per HTTP request (route, status, duration, experiment id).",
+    )
+    metrics_port: int | None = Field(
+        None,
+        validation_alias="ICL_IT_METRICS_PORT",
+        description="Workers: serve Prometheus /metrics of all pool processes on this port "
+        "(the API serves /metrics on its own port). Multi-process values are kept in "
+        "PROMETHEUS_MULTIPROC_DIR (a temporary directory when unset).",
+    )
+    heartbeat_file: Path | None = Field(
+        None,
+        validation_alias="ICL_IT_HEARTBEAT_FILE",
+        description="Workers: a file the worker's main loop touches every 10 s, for "
+        "container healthchecks and liveness probes.",
+    )
+    soft_shutdown_s: float = Field(
+        0.0,
+        ge=0,
+        validation_alias="ICL_IT_SOFT_SHUTDOWN",
+        description="Workers: on a cold shutdown (SIGQUIT, or SIGTERM with "
+        "REMAP_SIGTERM=SIGQUIT), seconds running tasks get to finish before they are "
+        "stopped and put back on the queue. Keep the orchestrator's grace period above it.",
+    )
 
     @property
     def db_url(self) -> str:

@@ -43,6 +43,7 @@ from services.common.db import (
 from services.common.settings import get_settings
 from services.common.spec import RunConfig
 from services.common.states import sha256_hex
+from services.gpu_worker.run_metrics import observe_run
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine
@@ -303,6 +304,7 @@ def execute_run(
         _send_finalize(run_id, send_task)
         return "failed"
 
+    observe_run(out)  # stage times, tokens/s, adapters/s, GPU memory (never raises)
     shape = [int(n) for n in out.states.hidden.shape]
     with session_scope() as s:
         s.execute(

