@@ -182,11 +182,13 @@ def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, postgres_url):
         "label_noise",
         "task_mismatch",
         "template",
+        "it_budget",
         "model",
     }
     for study in studies.values():
         assert study["statement"], study["name"]
-        assert study["tests"], study["name"]
+        assert study["tests"] and study["primary_tests"], study["name"]
+    assert results["statements"][0]["kind"] == "primary"
     assert [s["levels"] for s in (studies["n_demos"],)] == [[1, 4]]
     assert results["controls"]["random_init"], "random-init control missing"
     assert "layer 0" in results["conventions"]["layer_indexing"].lower()
