@@ -284,10 +284,13 @@ def _study_view(
             )
         figs = _fig(figures, F.figure_key("factor", s["name"], metric), used)
         figs += _fig(figures, F.figure_key("layers", s["name"], metric), used)
+        statement = s.get("statements", {}).get(metric, "")
+        if metric == "cka":
+            statement += " " + _cka_null_text(s, cells)
         views.append(
             {
                 "metric": metric,
-                "statement": s.get("statements", {}).get(metric, ""),
+                "statement": statement,
                 "pairs": [pair_label(metric, p) for p in pairs],
                 "test_column": test_column,
                 "rows": rows,
@@ -316,6 +319,35 @@ def _study_view(
 
 
 IT_CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
+
+
+def _cka_null_text(s: dict[str, Any], cells: dict[str, Any]) -> str:
+    """CKA across a handful of examples is mostly noise: say how wide its null is."""
+    parts = []
+    for ref in s["cells"]:
+        cell = cells[ref["cell"]]
+        null = (cell.get("cka_null") or {}).get("icl_it")
+        if not null:
+            continue
+        layer = cell["report_layer"]
+        sds = [v[layer] for v in null["null_sd"] if v and v[layer] is not None]
+        ps = [v[layer] for v in null["p"] if v and v[layer] is not None]
+        if sds:
+            lv = f"{ref['level']}: " if s["factor"] else ""
+            parts.append(
+                f"{lv}null sd {fmt_num(sum(sds) / len(sds), 2)}, p per seed "
+                + ", ".join(fmt_p(p) for p in ps)
+            )
+    if not parts:
+        return ""
+    n = cells[s["cells"][0]["cell"]]["n_examples"]
+    return (
+        f"ICL–IT CKA against its permutation null (rows shuffled; n={n} examples"
+        + (", too few for a headline" if n < 16 else "")
+        + "): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def _controls_view(
