@@ -219,6 +219,11 @@ def primary_statement(
                 f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
                 f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
             )
+        if t.get("shared_demonstrations"):
+            power += (
+                " Every example here shares one demonstration set (demos.scope: shared), so "
+                "this contrast measures input-specific agreement, not demonstration-specific."
+            )
         sentences.append(f"At {at}, {where}{verdict}: {nums}.{power}")
     for lv, t in last_block_tests:
         if t.get("n", 0) > 0:

@@ -104,6 +104,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
                     **p["test"],
                     "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
                     "family_wise": p["family_wise"],
+                    "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
                     # same input through another example's adapter: the purest
                     # demonstration-specific contrast (the mismatched one also changes input)
                     "cross_adapter": paired(
