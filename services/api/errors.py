@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -102,6 +103,16 @@ class Unavailable(ProblemError):
     status, kind, title = 503, "unavailable", "Service unavailable"
 
 
+RETRY_AFTER_S = 5  # seconds a client should wait after a 503 (a dependency is down)
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable(
+        "the database is unavailable; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 # Documented on every route, so generated clients know the error body.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc}
@@ -173,6 +184,14 @@ def install_error_handlers(app: FastAPI) -> None:
             type=TYPE_BASE + kind, title=title, status=exc.status_code, detail=str(exc.detail)
         )
         return problem_response(problem, getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        problem = database_unavailable()
+        return problem_response(problem.problem(), problem.headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

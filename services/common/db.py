@@ -4,11 +4,8 @@ Postgres (through psycopg) in tests and production, SQLite (WAL, busy timeout) a
 embedded default. The schema is owned by the Alembic migrations next to this module;
 ``migrate()`` brings a database to the head revision and is run by the API at startup.
 
-Status rules shared by the API and the workers live here too, so that every process
-agrees on what "finished" means:
-
-    experiment: queued -> running -> succeeded | failed | cancelled  (cancelling in between)
-    run:        queued -> running -> succeeded | failed | cancelled
+Statuses are written only by the named transitions in ``services.common.jobs``; the
+statuses themselves are the enums of ``services.common.status``.
 """
 
 from __future__ import annotations
@@ -36,20 +33,13 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    func,
     insert,
-    select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from services.common.settings import get_settings
-
-QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
-SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-CANCEL_REQUESTED = frozenset({CANCELLING, CANCELLED})
+from services.common.status import ExperimentStatus, RunStatus
 
 
 def new_id() -> str:
@@ -112,7 +102,7 @@ class Experiment(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
     owner: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=ExperimentStatus.QUEUED.value)
     spec: Mapped[dict[str, Any]]
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -143,7 +133,7 @@ class Run(Base):
     config: Mapped[dict[str, Any]]
     factors: Mapped[dict[str, Any]]
     studies: Mapped[list[str]]
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
     stage: Mapped[str | None] = mapped_column(String(64))
     progress: Mapped[float] = mapped_column(default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -158,6 +148,11 @@ class Run(Base):
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Liveness, for the reconciler (never shown to users): who holds a running run
+    # ("host:pid"), when it last said so, and when the run's current task was sent.
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -263,7 +258,6 @@ def migrate(url: str | None = None) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Status rules and small writes shared by the API and the workers
 
 
 def add_event(
@@ -287,82 +281,3 @@ def add_event(
             data=data or {},
         )
     )
-
-
-def refresh_completed_runs(session: Session, experiment_id: str) -> None:
-    """Recount terminal runs (idempotent, unlike an increment, under redelivery)."""
-    done = (
-        select(func.count())
-        .select_from(Run)
-        .where(Run.experiment_id == experiment_id, Run.status.in_(TERMINAL))
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Experiment).where(Experiment.id == experiment_id).values(completed_runs=done)
-    )
-
-
-def final_status(
-    experiment_status: str, runs: list[tuple[str, str | None, str | None]]
-) -> tuple[str, str | None, str | None]:
-    """(status, error_code, error_message) of an experiment whose runs are all terminal.
-
-    ``runs`` holds (status, error_code, error_message) per run, in run order.
-    """
-    statuses = [status for status, _, _ in runs]
-    if experiment_status in CANCEL_REQUESTED and CANCELLED in statuses:
-        return CANCELLED, None, None
-    failed = [(code, msg) for status, code, msg in runs if status == FAILED]
-    if failed:
-        code, msg = failed[0]
-        return (
-            FAILED,
-            "run_failed",
-            f"{len(failed)} of {len(runs)} runs failed; first: [{code}] {msg}",
-        )
-    if CANCELLED in statuses:
-        return CANCELLED, None, None
-    return SUCCEEDED, None, None
-
-
-def finish_experiment(
-    session: Session,
-    experiment_id: str,
-    status: str,
-    *,
-    error_code: str | None = None,
-    error_message: str | None = None,
-    results_key: str | None = None,
-    report_key: str | None = None,
-) -> bool:
-    """Move a non-terminal experiment to its final status; True for the one caller that did.
-
-    A conditional UPDATE, so concurrent finalisers (two analysis tasks finishing
-    together, or the API cancelling) finish an experiment exactly once.
-    """
-    assert status in TERMINAL, status
-    result = session.execute(
-        update(Experiment)
-        .where(Experiment.id == experiment_id, Experiment.status.not_in(TERMINAL))
-        .values(
-            status=status,
-            finished_at=utcnow(),
-            error_code=error_code,
-            error_message=error_message,
-            results_key=results_key,
-            report_key=report_key,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    refresh_completed_runs(session, experiment_id)
-    add_event(
-        session,
-        experiment_id,
-        f"experiment.{status}",
-        f"experiment {status}" + (f": {error_message}" if error_message else ""),
-        level="error" if status == FAILED else "info",
-        data={"status": status, "error_code": error_code},
-    )
-    return True

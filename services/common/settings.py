@@ -51,6 +51,33 @@ class Settings(BaseSettings):
         description="Redis broker: seconds before an unacknowledged task is redelivered. "
         "Must exceed every task time limit (default: the GPU task time limit + 1 h).",
     )
+    heartbeat_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        validation_alias="ICL_IT_HEARTBEAT_TIMEOUT",
+        description="Seconds without a heartbeat after which the reconciler takes a running "
+        "run away from its worker (the worker beats every quarter of this).",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        validation_alias="ICL_IT_MAX_ATTEMPTS",
+        description="Deliveries of one run (worker lost or silent) before it is failed.",
+    )
+    reconcile_every_s: float = Field(
+        30.0,
+        ge=0,
+        validation_alias="ICL_IT_RECONCILE_EVERY",
+        description="Seconds between reconciler passes in each worker's main process "
+        "(0: only at worker start).",
+    )
+    redispatch_after_s: float = Field(
+        60.0,
+        ge=0,
+        validation_alias="ICL_IT_REDISPATCH_AFTER",
+        description="A queued run (or an extracted run awaiting analysis) whose task was sent "
+        "this long ago is sent again when its queue holds fewer messages than such runs.",
+    )
     broker_prefix: str = Field(
         "icl_it:",
         validation_alias="ICL_IT_BROKER_PREFIX",

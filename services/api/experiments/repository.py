@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import db
 from services.common.spec import RunConfig
+from services.common.status import ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:
@@ -33,7 +34,7 @@ def insert_experiment(
         id=db.new_id(),
         owner=owner,
         name=spec["name"],
-        status=db.QUEUED,
+        status=ExperimentStatus.QUEUED.value,
         spec=spec,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
@@ -44,6 +45,7 @@ def insert_experiment(
     session.add(experiment)
     session.flush()
     run_ids = [db.new_id() for _ in runs]
+    now = db.utcnow()
     session.execute(
         insert(db.Run),
         [
@@ -55,9 +57,10 @@ def insert_experiment(
                 "config": run.model_dump(mode="json"),
                 "factors": run.factors,
                 "studies": run.studies,
-                "status": db.QUEUED,
+                "status": RunStatus.QUEUED.value,
                 "progress": 0.0,
                 "attempts": 0,
+                "dispatched_at": now,  # the API sends the task right after the commit
             }
             for i, (run_id, run) in enumerate(zip(run_ids, runs, strict=True))
         ],
@@ -99,7 +102,7 @@ def running_progress(session: Session, experiment_ids: list[str]) -> dict[str, f
         return {}
     rows = session.execute(
         select(db.Run.experiment_id, func.sum(db.Run.progress))
-        .where(db.Run.experiment_id.in_(experiment_ids), db.Run.status == db.RUNNING)
+        .where(db.Run.experiment_id.in_(experiment_ids), db.Run.status == RunStatus.RUNNING.value)
         .group_by(db.Run.experiment_id)
     ).all()
     return {experiment_id: float(total or 0.0) for experiment_id, total in rows}
@@ -113,38 +116,3 @@ def events_page(
         query = query.where(db.Event.id > after)
     rows = session.scalars(query.order_by(db.Event.id).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
-
-
-def request_cancel(session: Session, experiment_id: str) -> bool:
-    """queued/running -> cancelling; True when this call changed it."""
-    result = session.execute(
-        update(db.Experiment)
-        .where(
-            db.Experiment.id == experiment_id,
-            db.Experiment.status.in_((db.QUEUED, db.RUNNING)),
-        )
-        .values(status=db.CANCELLING)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def cancel_queued_runs(session: Session, experiment_id: str) -> int:
-    result = session.execute(
-        update(db.Run)
-        .where(db.Run.experiment_id == experiment_id, db.Run.status == db.QUEUED)
-        .values(status=db.CANCELLED, finished_at=db.utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def run_statuses(session: Session, experiment_id: str) -> list[tuple[str, str | None, str | None]]:
-    return [
-        (status, code, message)
-        for status, code, message in session.execute(
-            select(db.Run.status, db.Run.error_code, db.Run.error_message)
-            .where(db.Run.experiment_id == experiment_id)
-            .order_by(db.Run.index)
-        ).all()
-    ]

@@ -16,7 +16,7 @@ from services.api.errors import Conflict, Invalid, NotFound, Unavailable
 from services.api.experiments import repository as repo
 from services.api.experiments import schemas
 from services.api.queue import TaskQueue
-from services.common import db
+from services.common import db, jobs
 from services.common.artifacts import ArtifactStore
 from services.common.catalog import model_not_allowed
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
@@ -122,12 +122,12 @@ def create_experiment(
         queue.enqueue_runs(run_ids)
     except Exception as exc:
         log.exception("could not queue the runs of experiment %s", experiment.id)
-        message = f"the task broker is unreachable: {type(exc).__name__}: {exc}"
-        db.finish_experiment(
+        message = "the task broker is unreachable; submit again later"
+        jobs.finish_experiment(
             session,
             experiment.id,
-            db.FAILED,
-            error_code="broker_unavailable",
+            jobs.ExperimentStatus.FAILED,
+            error_code=jobs.ErrorCode.BROKER_UNAVAILABLE,
             error_message=message,
         )
         session.commit()
@@ -150,8 +150,8 @@ def _error(code: str | None, message: str | None) -> schemas.ErrorInfo | None:
 
 def _progress(experiment: db.Experiment, running: float) -> schemas.Progress:
     total = experiment.total_runs
-    fraction = 1.0 if experiment.status == db.SUCCEEDED else 0.0
-    if total and experiment.status != db.SUCCEEDED:
+    fraction = 1.0 if experiment.status == jobs.ExperimentStatus.SUCCEEDED else 0.0
+    if total and experiment.status != jobs.ExperimentStatus.SUCCEEDED:
         fraction = min((experiment.completed_runs + running) / total, 1.0)
     return schemas.Progress(
         completed_runs=experiment.completed_runs, total_runs=total, fraction=round(fraction, 4)
@@ -192,7 +192,7 @@ def run_summary(run: db.Run) -> schemas.RunSummary:
 
 def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
     runs = repo.runs_of(session, experiment.id)
-    running = sum(r.progress for r in runs if r.status == db.RUNNING)
+    running = sum(r.progress for r in runs if r.status == jobs.RunStatus.RUNNING)
     return schemas.Experiment(
         **summary(experiment, running).model_dump(),
         spec=experiment.spec,
@@ -219,26 +219,15 @@ def list_experiments(
 
 def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.Experiment:
     """Ask running work to stop at its next step boundary; queued runs never start."""
-    if experiment.status in (db.SUCCEEDED, db.FAILED):
+    outcome = jobs.request_cancel(session, experiment.id)
+    if outcome == jobs.CancelOutcome.FINISHED:
         raise Conflict(f"experiment already {experiment.status}")
-    if repo.request_cancel(session, experiment.id):
-        n = repo.cancel_queued_runs(session, experiment.id)
-        db.refresh_completed_runs(session, experiment.id)
-        db.add_event(
-            session,
-            experiment.id,
-            "experiment.cancelling",
-            "cancellation requested",
-            data={"runs_cancelled_before_start": n},
-        )
-        statuses = repo.run_statuses(session, experiment.id)
-        nothing_left = all(status in db.TERMINAL for status, _, _ in statuses)
-        any_result = any(status == db.SUCCEEDED for status, _, _ in statuses)
-        if nothing_left and not any_result:  # nothing ran: no summary to compute
-            db.finish_experiment(session, experiment.id, db.CANCELLED)
-        session.commit()
-        if nothing_left and any_result:
+    session.commit()
+    if outcome == jobs.CancelOutcome.FINALISE:
+        try:
             queue.enqueue_finalize(experiment.id)
+        except Exception:  # the reconciler finalises it (all its runs are terminal)
+            log.warning("could not queue the finalisation of %s", experiment.id)
     session.refresh(experiment)
     return experiment
 
@@ -278,7 +267,7 @@ def report(store: ArtifactStore, experiment: db.Experiment) -> str:
 
 
 def _not_ready(experiment: db.Experiment, what: str) -> str:
-    if experiment.status in db.TERMINAL:
+    if experiment.status in jobs.TERMINAL:
         return f"experiment {experiment.status} without a {what} (no run succeeded)"
     return f"experiment is {experiment.status}; the {what} exist once it has finished"
 
