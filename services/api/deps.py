@@ -69,9 +69,9 @@ def get_owned_experiment(
     session: SessionDep,
     owner: CurrentOwner,
 ) -> db.Experiment:
-    experiment = session.get(db.Experiment, experiment_id)
+    experiment = session.get(db.Experiment, experiment_id) if db.is_id(experiment_id) else None
     if experiment is None or experiment.owner != owner:
-        raise NotFound(f"experiment {experiment_id!r} not found")
+        raise NotFound(f"experiment {experiment_id[:64]!r} not found")
     return experiment
 
 

@@ -121,7 +121,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (or owned by someone else)",
         409: "Conflict with the current state",
         422: "Validation error; errors[].loc names the field",
+        500: "Unexpected server error (details in the server log only)",
+        503: "A dependency (the database) is unavailable; retry after Retry-After seconds",
     }.items()
+}
+PROBLEM_RESPONSES[503]["headers"] = {
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+}
+BAD_JSON_RESPONSE: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body is not parsable JSON"}
 }
 
 
@@ -129,10 +137,33 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
     code: {
         "description": r["description"],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        **({"headers": r["headers"]} if "headers" in r else {}),
     }
     for code, r in PROBLEM_RESPONSES.items()
 }
+
+
+def declare_problem_media_type(app: FastAPI) -> None:
+    """Document problem bodies as ``application/problem+json``, the type they are served
+    with (FastAPI would say application/json for every ``model=Problem`` response)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for code, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    body = content.get("application/json", {}).get("schema", {})
+                    if code[:1] in "45" and body.get("$ref", "").endswith("/Problem"):
+                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -166,6 +197,8 @@ _STATUS_TITLES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    declare_problem_media_type(app)
+
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.problem(), exc.headers)

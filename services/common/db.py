@@ -10,6 +10,7 @@ statuses themselves are the enums of ``services.common.status``.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -41,9 +42,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from services.common.settings import get_settings
 from services.common.status import ExperimentStatus, RunStatus
 
+ID_PATTERN = r"^[0-9a-f]{32}$"
+_ID = re.compile(ID_PATTERN)
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def is_id(value: str) -> bool:
+    """Ids are uuid4 hex; anything else (NUL, slashes, 2 MB strings) cannot name a row."""
+    return _ID.match(value) is not None
 
 
 def utcnow() -> datetime:

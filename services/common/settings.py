@@ -27,11 +27,12 @@ class Settings(BaseSettings):
         description="os.pathsep-separated directories a spec may load local models from.",
     )
     hub_models: str = Field(
-        "*",
+        "",
         validation_alias="ICL_IT_HUB_MODELS",
         description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
-        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty: only the catalog's names "
-        "and local directories under ICL_IT_MODEL_DIRS. Checked at submit and by the worker.",
+        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty (the default): only the "
+        "catalog's names and local directories under ICL_IT_MODEL_DIRS. Checked at submit "
+        "and by the worker.",
     )
     max_model_params: float | None = Field(
         None,

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from services.common import limits
+
 # ---------------------------------------------------------------------------------------
 # Limits (one place; documented in the schema through Field(le=...)).
 MAX_INFERENCE_EXAMPLES = 256
@@ -278,6 +280,12 @@ class ExperimentSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _no_control_chars(cls, data: Any) -> Any:
+        limits.reject_control_chars(data)
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("preset"):
             from services.common.presets import apply_preset
@@ -299,6 +307,8 @@ class ExperimentSpec(_Strict):
         names = [s.name for s in self.studies]
         if len(set(names)) != len(names):
             raise ValueError("study names must be unique")
+        sweeps = [s.sweep for s in self.effective_studies()]
+        limits.check_run_count(sweeps, len(self.seeds), MAX_RUNS)  # before expanding
         runs = expand_runs(self)  # validates every point; raises ValueError
         if len(runs) > MAX_RUNS:
             raise ValueError(f"spec expands to {len(runs)} runs (max {MAX_RUNS})")

@@ -297,9 +297,10 @@ async def test_openapi_documents_problems_and_the_contract(client):
     ):
         assert path in paths, path
     post = paths["/v1/experiments"]["post"]
-    assert set(post["responses"]) >= {"202", "404", "409", "422"}
-    ref = post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(post["responses"]) >= {"202", "400", "404", "409", "422", "503"}
+    ref = post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"]
     assert ref.endswith("/Problem")
+    assert "Retry-After" in post["responses"]["503"]["headers"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/ExperimentSpec"
     )

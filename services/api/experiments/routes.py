@@ -15,9 +15,11 @@ from services.api.deps import (
     SettingsDep,
     StoreDep,
 )
-from services.api.errors import PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON, Problem
+from services.api.errors import BAD_JSON_RESPONSE, PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON
 from services.api.experiments import schemas, service
 from services.common.spec import ExperimentSpec
+
+MAX_EVENT_ID = 2**63 - 1  # BIGINT
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=PROBLEM_RESPONSES)
 
@@ -32,7 +34,11 @@ router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=PRO
             "description": "Accepted (also for a replay of an earlier Idempotency-Key, "
             "with the header Idempotent-Replayed: true)"
         },
-        503: {"model": Problem, "description": "Broker down"},
+        **BAD_JSON_RESPONSE,
+        503: {
+            **PROBLEM_RESPONSES[503],
+            "description": "The broker or the database is unavailable; retry after Retry-After",
+        },
     },
 )
 def submit_experiment(
@@ -51,7 +57,7 @@ def submit_experiment(
     ] = None,
 ) -> schemas.Experiment:
     experiment, created = service.create_experiment(
-        session, queue, owner, spec, idempotency_key, hub_models=settings.hub_models
+        session, queue, owner, spec, idempotency_key, settings
     )
     response.headers["Location"] = f"/v1/experiments/{experiment.id}"
     if not created:
@@ -90,7 +96,9 @@ def cancel_experiment(
 def list_events(
     experiment: ExperimentDep,
     session: SessionDep,
-    after: Annotated[int | None, Query(ge=0, description="Events with a larger id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Events with a larger id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.EventList:
     return service.events(session, experiment, after, limit)

@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.datasets import repository as datasets_repo
-from services.api.errors import Conflict, Invalid, NotFound, Unavailable
+from services.api.errors import RETRY_AFTER_S, Conflict, Invalid, NotFound, Unavailable
+from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
-from services.api.experiments import schemas
 from services.api.queue import TaskQueue
 from services.common import db, jobs
 from services.common.artifacts import ArtifactStore
-from services.common.catalog import model_not_allowed
-from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.limits import control_char_problem
+from services.common.settings import Settings
+from services.common.spec import ExperimentSpec, expand_runs
 
 log = logging.getLogger(__name__)
 
@@ -32,48 +32,13 @@ def request_hash(spec: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def _check_uploads(session: Session, owner: str, spec: ExperimentSpec) -> None:
-    """An ``upload:<id>`` task must be one of the owner's datasets."""
-    refs: list[tuple[list[str | int], str | None]] = [
-        (["body", "data", "task"], spec.data.task),
-        (["body", "demos", "source_task"], spec.demos.source_task),
-    ]
-    for study in spec.effective_studies():
-        for dotted in ("data.task", "demos.source_task"):
-            for value in study.sweep.get(dotted, []):
-                refs.append((["body", "sweep", dotted], value if isinstance(value, str) else None))
-            if isinstance(study.overrides.get(dotted), str):
-                refs.append((["body", "studies", study.name, dotted], study.overrides[dotted]))
-    for loc, task in refs:
-        if task and task.startswith("upload:"):
-            dataset_id = task.split(":", 1)[1]
-            if datasets_repo.get_for_owner(session, owner, dataset_id) is None:
-                raise Invalid.at(loc, f"no uploaded dataset {dataset_id!r}", "unknown_dataset")
-
-
-def _check_models(spec: ExperimentSpec, runs: Sequence[RunConfig], hub_patterns: str) -> None:
-    """Every model a run would load must pass the service's Hub policy."""
-    for name in dict.fromkeys(run.model.name for run in runs):
-        problem = model_not_allowed(name, hub_patterns)
-        if problem is None:
-            continue
-        loc: list[str | int]
-        if name == spec.model.name:
-            loc = ["body", "model", "name"]
-        elif name in spec.models:
-            loc = ["body", "models", spec.models.index(name)]
-        else:
-            loc = ["body", "sweep", "model.name"]
-        raise Invalid.at(loc, problem, "model_not_allowed")
-
-
 def create_experiment(
     session: Session,
     queue: TaskQueue,
     owner: str,
     spec: ExperimentSpec,
     idempotency_key: str | None,
-    hub_models: str = "*",
+    settings: Settings,
 ) -> tuple[db.Experiment, bool]:
     """Record the experiment and its runs, then queue the runs. Returns (row, created).
 
@@ -84,15 +49,17 @@ def create_experiment(
         raise Invalid.at(
             ["header", "idempotency-key"], f"must be 1..{MAX_IDEMPOTENCY_KEY} characters"
         )
+    if idempotency_key is not None and (problem := control_char_problem(idempotency_key)):
+        raise Invalid.at(["header", "idempotency-key"], problem)
     spec_doc = spec.model_dump(mode="json")
     digest = request_hash(spec_doc)
     if idempotency_key is not None:
         existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest), False
-    _check_uploads(session, owner, spec)
     runs = expand_runs(spec)
-    _check_models(spec, runs, hub_models)
+    checks.check_tasks(session, owner, runs)
+    checks.check_models(spec, runs, settings)
     try:
         experiment, run_ids = repo.insert_experiment(
             session,
@@ -131,7 +98,7 @@ def create_experiment(
             error_message=message,
         )
         session.commit()
-        raise Unavailable(message) from exc
+        raise Unavailable(message, headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
     return experiment, True
 
 
@@ -205,7 +172,7 @@ def list_experiments(
 ) -> schemas.ExperimentList:
     cursor = None
     if after is not None:
-        cursor = repo.get_for_owner(session, owner, after)
+        cursor = repo.get_for_owner(session, owner, after) if db.is_id(after) else None
         if cursor is None:
             raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
     rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
