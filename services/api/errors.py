@@ -144,28 +144,6 @@ PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
 }
 
 
-def declare_problem_media_type(app: FastAPI) -> None:
-    """Document problem bodies as ``application/problem+json``, the type they are served
-    with (FastAPI would say application/json for every ``model=Problem`` response)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = build()
-        for item in schema.get("paths", {}).values():
-            for operation in item.values():
-                for code, response in operation.get("responses", {}).items():
-                    content = response.get("content", {})
-                    body = content.get("application/json", {}).get("schema", {})
-                    if code[:1] in "45" and body.get("$ref", "").endswith("/Problem"):
-                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         jsonable_encoder(problem),
@@ -197,7 +175,6 @@ _STATUS_TITLES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    declare_problem_media_type(app)
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:

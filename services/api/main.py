@@ -16,10 +16,12 @@ from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
+from services.api.openapi import install_openapi
 from services.api.queue import CeleryTaskQueue, TaskQueue
 from services.common import db
 from services.common.artifacts import ArtifactStore
 from services.common.settings import Settings, get_settings
+from services.common.spec import ExperimentSpec
 
 DESCRIPTION = """\
 Test whether in-context learning behaves like implicit instruction tuning
@@ -57,6 +59,7 @@ def create_app(
     app.state.store = ArtifactStore(settings.artifacts)
     app.state.queue = queue or CeleryTaskQueue(settings)
     install_error_handlers(app)
+    install_openapi(app, extra_models=[ExperimentSpec])  # the submit body, validated off-loop
     app.include_router(health.router)
     app.include_router(experiments_router)
     app.include_router(datasets_router)

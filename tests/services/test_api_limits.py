@@ -87,7 +87,7 @@ async def test_the_last_layer_and_a_row_of_the_dataset_are_accepted(client):
     assert r.status_code == 202, r.text
 
 
-async def test_local_model_dirs_are_checked_at_submit(tmp_path: Path):
+async def test_local_model_dirs_are_checked_at_submit(tmp_path: Path, api_app):
     from services.api.main import create_app
     from services.common.db import migrate
 
@@ -96,9 +96,7 @@ async def test_local_model_dirs_are_checked_at_submit(tmp_path: Path):
     (model / "config.json").write_text(json.dumps({"num_hidden_layers": 4}))
     settings = Settings(ICL_IT_HOME=tmp_path, ICL_IT_MODEL_DIRS=str(tmp_path / "models"))
     migrate(settings.db_url)
-    from conftest import RecordingQueue as Queue
-
-    app = create_app(settings, queue=Queue(), run_migrations=False)
+    app = create_app(settings, queue=type(api_app.state.queue)(), run_migrations=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         ok = await submit(c, {**SPEC, "model": {"name": str(model)}, "report_layer": 4})
         assert ok.status_code == 202, ok.text
@@ -108,8 +106,7 @@ async def test_local_model_dirs_are_checked_at_submit(tmp_path: Path):
         assert "ICL_IT_MODEL_DIRS" in assert_problem(outside, 422)["detail"]
 
 
-async def test_database_down_is_503_with_retry_after_and_no_hosts(tmp_path: Path):
-    from conftest import RecordingQueue
+async def test_database_down_is_503_with_retry_after_and_no_hosts(tmp_path: Path, api_app):
     from service_helpers import free_port
 
     from services.api.main import create_app
@@ -118,7 +115,7 @@ async def test_database_down_is_503_with_retry_after_and_no_hosts(tmp_path: Path
     settings = Settings(
         ICL_IT_HOME=tmp_path, DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none"
     )
-    app = create_app(settings, queue=RecordingQueue(), run_migrations=False)
+    app = create_app(settings, queue=type(api_app.state.queue)(), run_migrations=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         for r in (
             await c.get("/v1/experiments"),
@@ -157,3 +154,28 @@ async def test_openapi_declares_problem_json_and_the_503s(client):
         if path.startswith(("/v1/experiments", "/v1/datasets")):  # the catalog is static
             for op in item.values():
                 assert {"422", "500", "503"} <= set(op["responses"]), path
+
+
+async def test_a_large_spec_is_validated_off_the_event_loop(client):
+    import asyncio
+
+    studies = [
+        {"name": f"s{i}", "sweep": {"demos.k": list(range(1, 33)), "lora.r": list(range(1, 17))},
+         "overrides": {"lora.epochs": i + 1}}
+        for i in range(16)
+    ]  # fmt: skip
+    finished: list[str] = []
+
+    async def big() -> httpx.Response:
+        r = await submit(client, {**SPEC, "studies": studies})
+        finished.append("submit")
+        return r
+
+    async def health() -> None:
+        await asyncio.sleep(0.05)  # the submission is being validated now
+        assert (await client.get("/healthz")).status_code == 200
+        finished.append("healthz")
+
+    r, _ = await asyncio.gather(big(), health())
+    assert "spec expands to 8193 runs (max 512)" in assert_problem(r, 422)["detail"]
+    assert finished == ["healthz", "submit"]
