@@ -99,6 +99,10 @@ class Invalid(ProblemError):
         )
 
 
+class TooManyRequests(ProblemError):
+    status, kind, title = 429, "too-many-requests", "Too many requests"
+
+
 class Unavailable(ProblemError):
     status, kind, title = 503, "unavailable", "Service unavailable"
 
@@ -117,17 +121,22 @@ def database_unavailable() -> Unavailable:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc}
     for code, desc in {
-        401: "Malformed credentials",
+        401: "Missing, unknown or revoked API key",
         404: "Not found (or owned by someone else)",
         409: "Conflict with the current state",
         422: "Validation error; errors[].loc names the field",
+        429: "Rate limit or active-experiment quota of this API key reached; see Retry-After",
         500: "Unexpected server error (details in the server log only)",
         503: "A dependency (the database) is unavailable; retry after Retry-After seconds",
     }.items()
 }
-PROBLEM_RESPONSES[503]["headers"] = {
-    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
-}
+for _code in (429, 503):
+    PROBLEM_RESPONSES[_code]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "schema": {"type": "integer"},
+        }
+    }
 BAD_JSON_RESPONSE: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body is not parsable JSON"}
 }

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
+from services.api.deps import warn_if_anonymous
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
 from services.api.openapi import install_openapi
@@ -55,6 +56,7 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
+    warn_if_anonymous(settings)
     app.state.sessionmaker = db.get_sessionmaker(settings.db_url)
     app.state.store = ArtifactStore(settings.artifacts)
     app.state.queue = queue or CeleryTaskQueue(settings)

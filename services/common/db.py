@@ -180,6 +180,24 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
+class ApiKey(Base):
+    """An API key, stored as its SHA-256 (the key itself is shown once, at creation).
+
+    ``owner`` is what the key's experiments and datasets are recorded under: the key's
+    hash, which is also what an unregistered bearer token mapped to before keys existed.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
 class Dataset(Base):
     """A user upload; its rows live in the artifact store under ``artifact_key``."""
 

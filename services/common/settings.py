@@ -79,6 +79,31 @@ class Settings(BaseSettings):
         description="A queued run (or an extracted run awaiting analysis) whose task was sent "
         "this long ago is sent again when its queue holds fewer messages than such runs.",
     )
+    allow_anonymous: bool = Field(
+        False,
+        validation_alias="ICL_IT_ALLOW_ANONYMOUS",
+        description="Accept requests without an API key (owner 'local'); a warning is "
+        "logged at start. Off by default: every request needs a key (icl-it keys create).",
+    )
+    rate_limit_per_min: int = Field(
+        600,
+        ge=1,
+        validation_alias="ICL_IT_RATE_LIMIT",
+        description="Requests per minute per API key (per API process); more is a 429.",
+    )
+    rate_burst: int = Field(
+        60,
+        ge=1,
+        validation_alias="ICL_IT_RATE_BURST",
+        description="Requests a key may make at once before the per-minute rate applies.",
+    )
+    max_active_experiments: int = Field(
+        20,
+        ge=1,
+        validation_alias="ICL_IT_MAX_ACTIVE_EXPERIMENTS",
+        description="Experiments per API key that may be queued or running at once; a "
+        "submission over it is a 429.",
+    )
     broker_prefix: str = Field(
         "icl_it:",
         validation_alias="ICL_IT_BROKER_PREFIX",

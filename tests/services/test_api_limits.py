@@ -94,7 +94,11 @@ async def test_local_model_dirs_are_checked_at_submit(tmp_path: Path, api_app):
     model = tmp_path / "models" / "tiny"
     model.mkdir(parents=True)
     (model / "config.json").write_text(json.dumps({"num_hidden_layers": 4}))
-    settings = Settings(ICL_IT_HOME=tmp_path, ICL_IT_MODEL_DIRS=str(tmp_path / "models"))
+    settings = Settings(
+        ICL_IT_HOME=tmp_path,
+        ICL_IT_MODEL_DIRS=str(tmp_path / "models"),
+        ICL_IT_ALLOW_ANONYMOUS=True,
+    )
     migrate(settings.db_url)
     app = create_app(settings, queue=type(api_app.state.queue)(), run_migrations=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
@@ -116,7 +120,11 @@ async def test_database_down_is_503_with_retry_after_and_no_hosts(tmp_path: Path
         ICL_IT_HOME=tmp_path, DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none"
     )
     app = create_app(settings, queue=type(api_app.state.queue)(), run_migrations=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://t",
+        headers={"Authorization": "Bearer iclit_whatever"},  # checked against the database
+    ) as c:
         for r in (
             await c.get("/v1/experiments"),
             await c.get("/v1/experiments/" + "0" * 32),

@@ -87,14 +87,21 @@ def test_submit_poll_results_report_artifacts(client, tiny_model_dir):
     assert other.status_code == 409 and other.json()["status"] == 409
 
 
-def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir):
+def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, postgres_url):
     bad = client.post("/v1/experiments", json=tiny_spec(tiny_model_dir, demos={"k": 0}))
     assert bad.status_code == 422
     assert ["body", "demos", "k"] in [e["loc"] for e in bad.json()["errors"]]
     assert client.get("/v1/experiments/" + "f" * 32).status_code == 404
     mine = client.get("/v1/experiments").json()["data"][0]["id"]
-    theirs = client.get(f"/v1/experiments/{mine}", headers={"Authorization": "Bearer x"})
+    from services.common import keys
+
+    with db.session_scope(postgres_url) as s:
+        _, other_key = keys.create_key(s, "other")
+        s.commit()
+    theirs = client.get(f"/v1/experiments/{mine}", headers={"Authorization": f"Bearer {other_key}"})
     assert theirs.status_code == 404 and theirs.json()["title"] == "Not found"
+    unknown = client.get(f"/v1/experiments/{mine}", headers={"Authorization": "Bearer x"})
+    assert unknown.status_code == 401
 
 
 def _slow_spec(model_dir: Path, **kw: Any) -> dict[str, Any]:

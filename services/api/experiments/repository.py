@@ -68,11 +68,28 @@ def insert_experiment(
     return experiment, run_ids
 
 
+def count_active(session: Session, owner: str) -> int:
+    """Experiments of ``owner`` that are queued, running or being cancelled."""
+    active = (ExperimentStatus.QUEUED, ExperimentStatus.RUNNING, ExperimentStatus.CANCELLING)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(db.Experiment)
+            .where(
+                db.Experiment.owner == owner, db.Experiment.status.in_([a.value for a in active])
+            )
+        )
+        or 0
+    )
+
+
 def page_for_owner(
-    session: Session, owner: str, limit: int, after: db.Experiment | None
+    session: Session, owner: str | None, limit: int, after: db.Experiment | None
 ) -> tuple[Sequence[db.Experiment], bool]:
-    """Newest first; keyset pagination on (created_at, id)."""
-    query = select(db.Experiment).where(db.Experiment.owner == owner)
+    """Newest first; keyset pagination on (created_at, id); ``owner=None``: everyone's."""
+    query = select(db.Experiment)
+    if owner is not None:
+        query = query.where(db.Experiment.owner == owner)
     if after is not None:
         query = query.where(
             or_(
@@ -85,9 +102,11 @@ def page_for_owner(
     return rows[:limit], len(rows) > limit
 
 
-def get_for_owner(session: Session, owner: str, experiment_id: str) -> db.Experiment | None:
+def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db.Experiment | None:
     experiment = session.get(db.Experiment, experiment_id)
-    return experiment if experiment is not None and experiment.owner == owner else None
+    if experiment is None or (owner is not None and experiment.owner != owner):
+        return None
+    return experiment
 
 
 def runs_of(session: Session, experiment_id: str) -> Sequence[db.Run]:

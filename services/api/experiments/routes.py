@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import (
     CurrentOwner,
+    CurrentPrincipal,
     ExperimentDep,
     QueueDep,
     SessionDep,
@@ -85,10 +86,11 @@ async def submit_experiment(
 @router.get("", response_model=schemas.ExperimentList, summary="List your experiments")
 def list_experiments(
     session: SessionDep,
-    owner: CurrentOwner,
+    principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> schemas.ExperimentList:
+    owner = None if principal.admin else principal.owner  # admin keys list everyone's
     return service.list_experiments(session, owner, limit, after)
 
 

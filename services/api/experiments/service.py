@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.errors import RETRY_AFTER_S, Conflict, Invalid, NotFound, Unavailable
+from services.api.errors import (
+    RETRY_AFTER_S,
+    Conflict,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+)
 from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
@@ -24,6 +31,7 @@ from services.common.spec import ExperimentSpec, expand_runs
 log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 255
+QUOTA_RETRY_AFTER_S = 30
 
 
 def request_hash(spec: dict[str, Any]) -> str:
@@ -57,6 +65,13 @@ def create_experiment(
         existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest), False
+    active = repo.count_active(session, owner)
+    if active >= settings.max_active_experiments:
+        raise TooManyRequests(
+            f"{active} experiments of this API key are queued or running; at most "
+            f"{settings.max_active_experiments} (ICL_IT_MAX_ACTIVE_EXPERIMENTS)",
+            headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
+        )
     runs = expand_runs(spec)
     checks.check_tasks(session, owner, runs)
     checks.check_models(spec, runs, settings)
@@ -168,8 +183,9 @@ def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
 
 
 def list_experiments(
-    session: Session, owner: str, limit: int, after: str | None
+    session: Session, owner: str | None, limit: int, after: str | None
 ) -> schemas.ExperimentList:
+    """Newest first; ``owner=None`` lists every owner's (admin keys)."""
     cursor = None
     if after is not None:
         cursor = repo.get_for_owner(session, owner, after) if db.is_id(after) else None
