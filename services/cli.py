@@ -183,6 +183,22 @@ def cmd_keys(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """One reconciler pass by hand (the workers run it at start and periodically)."""
+    from services.common import db
+    from services.common.celery_app import make_celery
+    from services.common.reconciler import broker_queue_size, reconcile_once
+
+    db.migrate()
+    app = make_celery()
+    result = reconcile_once(
+        lambda name, args: app.send_task(name, args=args), broker_queue_size(app)
+    )
+    for field, ids in vars(result).items():
+        print(f"{field:16} {len(ids):4}  {' '.join(ids)}".rstrip())
+    return 0
+
+
 def _client_cmd(name: str):
     def run(args: argparse.Namespace) -> int:
         from services import client_cli
@@ -248,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     k = keys_sub.add_parser("revoke", help="revoke a key by id, or every key of a name")
     k.add_argument("key", metavar="ID_OR_NAME")
     p.set_defaults(func=cmd_keys)
+
+    sub.add_parser(
+        "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
+    ).set_defaults(func=cmd_reconcile)
 
     sub.add_parser("models", help="list known model names").set_defaults(func=cmd_models)
     sub.add_parser("tasks", help="list builtin tasks").set_defaults(func=cmd_tasks)

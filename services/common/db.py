@@ -10,6 +10,7 @@ statuses themselves are the enums of ``services.common.status``.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import uuid
@@ -241,6 +242,16 @@ def make_engine(url: str) -> Engine:
 
 _engines: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
 _engines_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    # A worker's main process runs the reconciler thread while it forks pool children:
+    # a lock that thread held at the fork must not stay held forever in the child.
+    global _engines_lock
+    _engines_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def _cached(url: str) -> tuple[Engine, sessionmaker[Session]]:

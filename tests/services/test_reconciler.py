@@ -152,3 +152,16 @@ def test_cancel_of_a_finished_experiment_is_refused(env, status):
     with db.session_scope() as s:
         jobs.finish_experiment(s, exp_id, jobs.ExperimentStatus(status))
         assert jobs.request_cancel(s, exp_id) == jobs.CancelOutcome.FINISHED
+
+
+def test_reconcile_cli_runs_one_pass(env, capsys):
+    from services import cli
+
+    exp_id, run_ids = make_experiment()
+    with db.session_scope() as s:
+        for run_id in run_ids:
+            jobs.cancel_run(s, run_id, "test")
+        s.commit()
+    assert cli.main(["reconcile"]) == 0
+    out = capsys.readouterr().out
+    assert f"finalised           1  {exp_id}" in out
