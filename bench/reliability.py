@@ -37,10 +37,15 @@ def _fields(line: str) -> dict[str, str]:
     return dict(re.findall(r"(\w+)=(\S+)", line))
 
 
+def _tagged(output: str, tag: str) -> list[str]:
+    """Lines printed by the tests as ``TAG ...`` (after pytest's progress dots, with -s)."""
+    return [m.group(0) for m in re.finditer(rf"\b{tag} [^\n]*", output)]
+
+
 def render(output: str, seconds: float, returncode: int) -> str:
-    faults = [line for line in output.splitlines() if line.startswith("FAULT ")]
-    fuzz = [_fields(line) for line in output.splitlines() if line.startswith("FUZZ ")]
-    load = [_fields(line) for line in output.splitlines() if line.startswith("LOAD ")]
+    faults = _tagged(output, "FAULT")
+    fuzz = [_fields(line) for line in _tagged(output, "FUZZ")]
+    load = [_fields(line) for line in _tagged(output, "LOAD")]
     summary = next(
         (line for line in reversed(output.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
         "(no pytest summary)",
@@ -53,7 +58,7 @@ def render(output: str, seconds: float, returncode: int) -> str:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; do not edit by hand.",
         "",
         f"Command: `{cmd}`  ",
-        f"Result: **{summary.strip('= ')}** in {seconds:.0f} s (exit code {returncode}).",
+        f"Result: **{summary.strip('= ')}** (wall {seconds:.0f} s, exit code {returncode}).",
         "",
         "## Faults mid-experiment (`tests/services/test_faults.py`)",
         "",
@@ -126,6 +131,8 @@ def main() -> int:
     proc = subprocess.run(COMMAND, cwd=ROOT, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     OUT.write_text(render(output, time.monotonic() - t0, proc.returncode))
+    (ROOT / "out").mkdir(exist_ok=True)
+    (ROOT / "out" / "reliability.log").write_text(output)  # the raw output, for checking
     print(output[-3000:])
     print(f"wrote {OUT.relative_to(ROOT)}")
     return proc.returncode
