@@ -30,6 +30,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Experiment, Run, add_event, utcnow
+
+# the statuses and error codes, imported from here by callers of the transitions
 from services.common.status import (
     CANCEL_REQUESTED,
     TERMINAL,
@@ -37,14 +39,6 @@ from services.common.status import (
     ExperimentStatus,
     RunStatus,
 )
-
-__all__ = [
-    "CANCEL_REQUESTED",
-    "TERMINAL",
-    "ErrorCode",
-    "ExperimentStatus",
-    "RunStatus",
-]
 
 _ACTIVE = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
