@@ -1,5 +1,6 @@
 """Input limits checked before a spec is expanded or stored (called from ``spec.py``).
 
+- Sections (model, data, ...) are objects before a preset reads them.
 - No NUL or other control character in any string (keys included): Postgres rejects NUL
   in JSONB and text, and control characters have no business in names or ids.
   Tab, newline and carriage return are allowed (descriptions, texts).
@@ -42,6 +43,26 @@ def reject_control_chars(data: Any, path: str = "", depth: int = 0) -> None:
     elif isinstance(data, list | tuple):
         for i, value in enumerate(data):
             reject_control_chars(value, f"{path}[{i}]", depth + 1)
+
+
+SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction")
+
+
+def check_raw_spec(data: Any) -> None:
+    """Before anything reads the raw spec: no control characters anywhere; with a preset
+    (which reads ``model.name``, ``models``, ``scale``), the fields it reads have the
+    right shape, so that a wrong type is a 422 and never a crash in the preset."""
+    reject_control_chars(data)
+    if not isinstance(data, dict) or not data.get("preset"):
+        return
+    for key in ("preset", "scale"):
+        if key in data and not isinstance(data[key], str):
+            raise ValueError(f"{key}: must be a string, not {type(data[key]).__name__}")
+    for key in SECTIONS:
+        if key in data and not isinstance(data[key], dict):
+            raise ValueError(f"{key}: must be an object, not {type(data[key]).__name__}")
+    if "models" in data and not isinstance(data["models"], list):
+        raise ValueError(f"models: must be a list, not {type(data['models']).__name__}")
 
 
 def _distinct(values: list[Any]) -> int:

@@ -280,17 +280,17 @@ class ExperimentSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_control_chars(cls, data: Any) -> Any:
-        limits.reject_control_chars(data)
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("preset"):
             from services.common.presets import apply_preset
 
             return apply_preset(data)
+        return data
+
+    @model_validator(mode="before")  # defined after _apply_preset: runs before it
+    @classmethod
+    def _raw_input_ok(cls, data: Any) -> Any:
+        limits.check_raw_spec(data)
         return data
 
     @field_validator("metrics", "controls", "seeds")

@@ -187,3 +187,17 @@ async def test_a_large_spec_is_validated_off_the_event_loop(client):
     r, _ = await asyncio.gather(big(), health())
     assert "spec expands to 8193 runs (max 512)" in assert_problem(r, 422)["detail"]
     assert finished == ["healthz", "submit"]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [  # found by the fuzzer: the preset read these before pydantic checked their types
+        {"preset": "duan2023", "model": -2.3e16},
+        {"preset": "duan2023", "model": "x"},
+        {"preset": "duan2023", "scale": []},
+        {"preset": ["duan2023"]},
+        {"preset": "duan2023", "models": {"a": 1}},
+    ],
+)
+async def test_preset_with_wrong_types_is_422(client, patch):
+    assert_problem(await submit(client, {**SPEC, **patch}), 422)

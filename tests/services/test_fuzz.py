@@ -4,7 +4,8 @@ Every operation gets ``FUZZ_EXAMPLES`` generated requests (positive and negative
 then a stateful phase follows the links Schemathesis infers (submit -> read, cancel,
 events, artifacts) for ``STATEFUL_EXAMPLES`` scenarios. Checks: no 5xx, every status and
 body as documented (status code, content type, response schema). The settings are
-committed here; ``FUZZ_EXAMPLES=200 pytest tests/services/test_fuzz.py`` fuzzes longer.
+committed here; ``FUZZ_EXAMPLES=200 pytest tests/services/test_fuzz.py`` fuzzes longer,
+``FUZZ_RANDOM=1`` draws new examples instead of the same ones every run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ CHECKS = [
 ]
 HYPOTHESIS = {
     "deadline": None,
-    "derandomize": True,  # the same examples every run: a failure reproduces
+    "derandomize": os.environ.get("FUZZ_RANDOM") != "1",  # same examples every run
     "database": None,
     "suppress_health_check": list(HealthCheck),
     "phases": [Phase.explicit, Phase.generate],
