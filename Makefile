@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast test-services test-slow up bench bench-services lint format typecheck openapi client run-default clean
+.PHONY: install demo test test-fast test-services test-slow up bench bench-services reliability lint format typecheck openapi client run-default clean
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ bench: install
 
 bench-services: install
 	$(PY) -m bench.services
+
+## reliability: fault, fuzz, load and auth tests; writes docs/RELIABILITY.md from their figures
+reliability: install
+	$(PY) -m bench.reliability
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             t = time.perf_counter()
             stack.start()
-            client = client_cli.make_client(stack.url, api_key="")
+            client = client_cli.make_client(stack.url, api_key=stack.api_key)
             deadline = time.monotonic() + 120
             while not client_cli.is_ready(client):
                 stack.check_alive()

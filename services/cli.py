@@ -5,6 +5,7 @@ icl-it run --preset duan2023 --scale smoke --out out/smoke
 icl-it submit examples/default.yaml --wait             through the HTTP API
 icl-it status ID | icl-it results ID
 icl-it up                                              API + workers, embedded defaults
+icl-it keys create --name alice                        API keys (keys list, keys revoke)
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ environment:
   ICL_IT_HOME    embedded state directory (default: ./var)
   ICL_IT_MODEL_DIRS  directories local models may be loaded from
   ICL_IT_URL     API base URL for submit/status/results (default http://127.0.0.1:8000)
-  ICL_IT_API_KEY sent as a Bearer token; experiments are visible only to the same key
+  ICL_IT_API_KEY sent as a Bearer token (default: the local key the stack writes to
+                 $ICL_IT_HOME/api_key); experiments are visible only to the same key
+  icl-it keys create --name NAME [--admin] | keys list | keys revoke ID_OR_NAME
 """
 
 
@@ -150,6 +153,52 @@ def cmd_up(args: argparse.Namespace) -> int:
     return int(run_stack(args.host or settings.host, args.port or settings.port) or 0)
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Manage API keys directly in the database (the operator's side; no API call)."""
+    from services.common import db, keys
+
+    db.migrate()
+    with db.session_scope() as s:
+        if args.keys_command == "create":
+            row, key = keys.create_key(s, args.name, admin=args.admin)
+            s.commit()
+            print(f"created key {row.id} ({row.name}{', admin' if row.admin else ''})")
+            print("the key (shown once; store it, e.g. export ICL_IT_API_KEY=...):")
+            print(key)
+            return 0
+        if args.keys_command == "list":
+            print(f"{'id':32}  {'name':20}  {'admin':5}  {'created':20}  revoked")
+            for row in keys.list_keys(s):
+                created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if row.revoked_at else "-"
+                print(f"{row.id:32}  {row.name:20}  {'yes' if row.admin else 'no':5}  "
+                      f"{created:20}  {revoked}")  # fmt: skip
+            return 0
+        n = keys.revoke(s, args.key)
+        s.commit()
+        if n == 0:
+            print(f"no active key with id or name {args.key!r}", file=sys.stderr)
+            return 1
+        print(f"revoked {n} key(s)")
+        return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """One reconciler pass by hand (the workers run it at start and periodically)."""
+    from services.common import db
+    from services.common.celery_app import make_celery
+    from services.common.reconciler import broker_queue_size, reconcile_once
+
+    db.migrate()
+    app = make_celery()
+    result = reconcile_once(
+        lambda name, args: app.send_task(name, args=args), broker_queue_size(app)
+    )
+    for field, ids in vars(result).items():
+        print(f"{field:16} {len(ids):4}  {' '.join(ids)}".rstrip())
+    return 0
+
+
 def _client_cmd(name: str):
     def run(args: argparse.Namespace) -> int:
         from services import client_cli
@@ -205,6 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("keys", help="create, list and revoke API keys (in the database)")
+    keys_sub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    k = keys_sub.add_parser("create", help="create a key and print it once")
+    k.add_argument("--name", required=True)
+    k.add_argument("--admin", action="store_true", help="sees every owner's experiments")
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    k = keys_sub.add_parser("revoke", help="revoke a key by id, or every key of a name")
+    k.add_argument("key", metavar="ID_OR_NAME")
+    p.set_defaults(func=cmd_keys)
+
+    sub.add_parser(
+        "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
+    ).set_defaults(func=cmd_reconcile)
+
 
     p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")
     p.set_defaults(func=cmd_models)

@@ -79,10 +79,20 @@ class ApiError(Exception):
         return "\n".join(lines)
 
 
+def local_key() -> str | None:
+    """The key the local stack wrote to $ICL_IT_HOME/api_key (``make up``), if any."""
+    from services.common.settings import Settings
+
+    try:
+        return (Settings().home / "api_key").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def make_client(url: str | None = None, api_key: str | None = None) -> ApiClient:
     """A generated-client instance for ``url`` (default $ICL_IT_URL)."""
     base = (url or os.environ.get("ICL_IT_URL") or DEFAULT_URL).rstrip("/")
-    key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY")
+    key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY") or local_key()
     timeout = httpx.Timeout(30.0, connect=5.0)
     if key:
         return AuthenticatedClient(base_url=base, token=key, timeout=timeout)

@@ -105,7 +105,7 @@ def run_demo(spec_path: Path, out: Path) -> int:
         try:
             t = time.monotonic()
             stack.start()
-            client = client_cli.make_client(stack.url, api_key="")
+            client = client_cli.make_client(stack.url, api_key=stack.api_key)
             deadline = time.monotonic() + READY_TIMEOUT_S
             while not client_cli.is_ready(client):
                 stack.check_alive()

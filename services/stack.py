@@ -80,9 +80,19 @@ class Stack:
         return f"http://{self.host}:{self.port}"
 
     def migrate(self) -> None:
-        """Migrate once, before the children start, so they never race on the schema."""
-        code = "from services.common.db import migrate; migrate()"
+        """Migrate once, before the children start, so they never race on the schema;
+        make sure the local API key exists (``$ICL_IT_HOME/api_key``)."""
+        code = (
+            "from services.common.db import migrate; migrate(); "
+            "from services.common.keys import ensure_local_key; ensure_local_key()"
+        )
         subprocess.run([sys.executable, "-c", code], env=self.env, check=True)
+
+    @property
+    def api_key(self) -> str:
+        """The local admin key written by ``migrate`` (what the CLI uses by default)."""
+        home = Path(self.env.get("ICL_IT_HOME") or "var")  # children share our cwd
+        return (home / "api_key").read_text().strip()
 
     def start(self) -> Stack:
         self.migrate()
@@ -183,6 +193,7 @@ def run_stack(host: str | None = None, port: int | None = None) -> int:
         print(f"icl-it: artifacts {settings.artifacts}", flush=True)
         stack.start()
         print(f"icl-it: API on {stack.url} (docs: {stack.url}/docs); Ctrl-C stops", flush=True)
+        print(f"icl-it: API key in {settings.home / 'api_key'} (the CLI reads it)", flush=True)
         while not stopping.wait(0.5):
             dead = stack.first_exited()
             if dead is not None:

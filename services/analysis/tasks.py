@@ -14,29 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from celery.signals import worker_process_init
-from sqlalchemy import select, update
+from celery.signals import worker_process_init, worker_ready
+from sqlalchemy import select
 
-from services.common import worker_signals
+from services.common import jobs, worker_signals
 from services.common.artifacts import ArtifactStore, artifact_key
-from services.common.celery_app import app
-from services.common.db import (
-    FAILED,
-    RUNNING,
-    SUCCEEDED,
-    TERMINAL,
-    Experiment,
-    Run,
-    add_event,
-    dispose_engines,
-    final_status,
-    finish_experiment,
-    refresh_completed_runs,
-    session_scope,
-    utcnow,
-)
+from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
+from services.common.db import Experiment, Run, dispose_engines, session_scope
+from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
+from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
 from services.common.settings import get_settings
 from services.common.states import RunStates, sha256_hex
 
@@ -49,16 +38,24 @@ def _init_worker_process(**_: Any) -> None:
     dispose_engines()
 
 
+@worker_ready.connect
+def _start_reconciler(**_: Any) -> None:
+    """The main process reconciles at start and then periodically."""
+    from services.common.reconciler import start_reconciler
+
+    start_reconciler(app)
+
+
 def store() -> ArtifactStore:
     return ArtifactStore(get_settings().artifacts)
 
 
-@app.task(name="analysis.analyze_run")
+@app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
 def analyze_run(run_id: str) -> str:
     return analyze_run_now(run_id, store())
 
 
-@app.task(name="analysis.finalize_experiment")
+@app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
 def finalize_experiment(experiment_id: str) -> str:
     return finalize_experiment_now(experiment_id, store())
 
@@ -78,7 +75,7 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         assert exp is not None
         experiment_id, status, states_key = exp.id, run.status, run.states_key
         config, metrics, expected_sha = run.config, exp.spec["metrics"], run.states_sha256
-        index, timings = run.index, run.timings or {}
+        timings = run.timings or {}
     if status in TERMINAL:  # a redelivered task after the run was finished
         finalize_experiment_now(experiment_id, artifacts)
         return "already_" + status
@@ -95,52 +92,28 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         key = artifact_key("experiments", experiment_id, "runs", run_id, "analysis.json")
         artifacts.put(key, json.dumps(analysis, allow_nan=False).encode())
     except Exception as exc:  # recorded on the row; the worker lives on
+        if is_transient(exc):
+            raise  # retried by the task
         log.exception("analysis of run %s failed", run_id)
-        with session_scope() as s:
-            s.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status.not_in(TERMINAL))
-                .values(
-                    status=FAILED,
-                    finished_at=utcnow(),
-                    error_code="analysis_error",
-                    error_message=f"{type(exc).__name__}: {exc}"[:4000],
-                )
-            )
-            refresh_completed_runs(s, experiment_id)
-            add_event(
-                s,
-                experiment_id,
-                "run.failed",
-                f"run {index + 1}: analysis failed",
-                run_id=run_id,
-                level="error",
-                data={"error_code": "analysis_error"},
-            )
-            s.commit()
+        message = f"{type(exc).__name__}: {exc}"
+        _commit(
+            lambda s: jobs.fail_run(s, run_id, ErrorCode.ANALYSIS_ERROR, message, "analysis failed")
+        )
         finalize_experiment_now(experiment_id, artifacts)
         return "failed"
 
-    with session_scope() as s:
-        done = s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status == RUNNING)
-            .values(
-                status=SUCCEEDED,
-                finished_at=utcnow(),
-                analysis_key=key,
-                stage="done",
-                progress=1.0,
-            )
-        )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            refresh_completed_runs(s, experiment_id)
-            add_event(
-                s, experiment_id, "run.succeeded", f"run {index + 1}: analysed", run_id=run_id
-            )
-        s.commit()
+    _commit(lambda s: jobs.record_analysis(s, run_id, key))
     finalize_experiment_now(experiment_id, artifacts)
     return "succeeded"
+
+
+def _commit(change: Callable[[Any], object]) -> None:
+    def attempt() -> None:
+        with session_scope() as s:
+            change(s)
+            s.commit()
+
+    retry_transient(attempt, what="recording an analysis")
 
 
 def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str:
@@ -157,7 +130,7 @@ def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str
 
     results_key = report_key = None
     summary_error: str | None = None
-    analysis_keys = [key for status, _, _, key in rows if status == SUCCEEDED and key]
+    analysis_keys = [key for status, _, _, key in rows if status == RunStatus.SUCCEEDED and key]
     if analysis_keys:
         try:
             results_key, report_key = _write_summary(experiment_id, spec, analysis_keys, artifacts)
@@ -165,11 +138,11 @@ def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str
             log.exception("summary of experiment %s failed", experiment_id)
             summary_error = f"{type(exc).__name__}: {exc}"[:4000]
 
-    status, code, message = final_status(exp_status, [(st, c, m) for st, c, m, _ in rows])
-    if summary_error is not None and status == SUCCEEDED:
-        status, code, message = FAILED, "analysis_error", summary_error
+    status, code, message = jobs.final_status(exp_status, [(st, c, m) for st, c, m, _ in rows])
+    if summary_error is not None and status == ExperimentStatus.SUCCEEDED:
+        status, code, message = ExperimentStatus.FAILED, ErrorCode.ANALYSIS_ERROR, summary_error
     with session_scope() as s:
-        won = finish_experiment(
+        won = jobs.finish_experiment(
             s,
             experiment_id,
             status,
@@ -179,7 +152,7 @@ def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str
             report_key=report_key,
         )
         s.commit()
-    return status if won else "noop"
+    return status.value if won else "noop"
 
 
 def _write_summary(

@@ -1,22 +1,30 @@
 """Dependencies, named once: every route signature says what it needs.
 
+Who is calling is ``CurrentPrincipal``: the registered API key of the bearer token (an
+unknown or revoked key is a 401), or, only where ``ICL_IT_ALLOW_ANONYMOUS`` is set, the
+anonymous owner ``local``. Each key has a request rate (429 with Retry-After).
+
 The ownership check lives in ``ExperimentDep`` and nowhere else: an experiment of
-another owner is a 404, exactly like one that does not exist.
+another owner is a 404, exactly like one that does not exist. Admin keys see everything.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
+import math
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from services.api.errors import NotFound, Unauthorized
+from services.api.errors import NotFound, TooManyRequests, Unauthorized
 from services.api.queue import TaskQueue
-from services.common import db
+from services.common import db, keys
 from services.common.artifacts import ArtifactStore
 from services.common.settings import Settings
 
@@ -24,9 +32,37 @@ LOCAL_OWNER = "local"
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="API key. The owner of what you create is the key's SHA-256; "
-    "without a key the owner is 'local' (single-user default).",
+    description="API key (icl-it keys create). What you create is visible to your key "
+    "only (and to admin keys). The local stack writes its key to $ICL_IT_HOME/api_key.",
 )
+
+
+@dataclass(frozen=True)
+class Principal:
+    owner: str
+    admin: bool = False
+    key_id: str | None = None
+
+
+class RateLimiter:
+    """A token bucket per owner (in this process): ``burst`` at once, then ``per_min``."""
+
+    def __init__(self, per_min: int, burst: int):
+        self.rate, self.burst = per_min / 60.0, float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, owner: str) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(owner, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[owner] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[owner] = (tokens, now)
+            return (1.0 - tokens) / self.rate
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -46,32 +82,79 @@ def get_queue(request: Request) -> TaskQueue:
     return request.app.state.queue
 
 
-def get_owner(
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+log = logging.getLogger(__name__)
+
+
+def warn_if_anonymous(settings: Settings) -> None:
+    if settings.allow_anonymous:
+        log.warning(
+            "ICL_IT_ALLOW_ANONYMOUS is set: requests without an API key are accepted "
+            "and share the owner %r",
+            LOCAL_OWNER,
+        )
+
+
+def _limiter(request: Request, settings: Settings) -> RateLimiter:
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.rate_limiter = RateLimiter(
+            settings.rate_limit_per_min, settings.rate_burst
+        )
+    return limiter
+
+
+def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
+    session: Annotated[Session, Depends(get_session)],
+) -> Principal:
+    settings: Settings = request.app.state.settings
     if credentials is None:
         if request.headers.get("authorization"):
-            raise Unauthorized("use 'Authorization: Bearer <api key>'")
-        return LOCAL_OWNER
-    return hashlib.sha256(credentials.credentials.encode()).hexdigest()
+            raise Unauthorized("use 'Authorization: Bearer <api key>'", headers=_CHALLENGE)
+        if not settings.allow_anonymous:
+            raise Unauthorized(
+                "an API key is required ('Authorization: Bearer <api key>'; "
+                "an operator creates one with: icl-it keys create --name NAME)",
+                headers=_CHALLENGE,
+            )
+        principal = Principal(owner=LOCAL_OWNER)
+    else:
+        row = keys.find_active(session, credentials.credentials)
+        if row is None:
+            raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
+        principal = Principal(owner=row.owner, admin=row.admin, key_id=row.id)
+    wait = _limiter(request, settings).take(principal.owner)
+    if wait > 0:
+        raise TooManyRequests(
+            f"rate limit of {settings.rate_limit_per_min} requests per minute per API key "
+            f"(ICL_IT_RATE_LIMIT) reached",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return principal
+
+
+def get_owner(principal: Annotated[Principal, Depends(get_principal)]) -> str:
+    return principal.owner
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 QueueDep = Annotated[TaskQueue, Depends(get_queue)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 CurrentOwner = Annotated[str, Depends(get_owner)]
 
 
 def get_owned_experiment(
     experiment_id: Annotated[str, Path(description="Experiment id.")],
     session: SessionDep,
-    owner: CurrentOwner,
+    principal: CurrentPrincipal,
 ) -> db.Experiment:
-    experiment = session.get(db.Experiment, experiment_id)
-    if experiment is None or experiment.owner != owner:
-        raise NotFound(f"experiment {experiment_id!r} not found")
+    experiment = session.get(db.Experiment, experiment_id) if db.is_id(experiment_id) else None
+    if experiment is None or not (principal.admin or experiment.owner == principal.owner):
+        raise NotFound(f"experiment {experiment_id[:64]!r} not found")
     return experiment
 
 

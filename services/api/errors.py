@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -98,19 +99,46 @@ class Invalid(ProblemError):
         )
 
 
+class TooManyRequests(ProblemError):
+    status, kind, title = 429, "too-many-requests", "Too many requests"
+
+
 class Unavailable(ProblemError):
     status, kind, title = 503, "unavailable", "Service unavailable"
+
+
+RETRY_AFTER_S = 5  # seconds a client should wait after a 503 (a dependency is down)
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable(
+        "the database is unavailable; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 # Documented on every route, so generated clients know the error body.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": desc}
     for code, desc in {
-        401: "Malformed credentials",
+        401: "Missing, unknown or revoked API key",
         404: "Not found (or owned by someone else)",
         409: "Conflict with the current state",
         422: "Validation error; errors[].loc names the field",
+        429: "Rate limit or active-experiment quota of this API key reached; see Retry-After",
+        500: "Unexpected server error (details in the server log only)",
+        503: "A dependency (the database) is unavailable; retry after Retry-After seconds",
     }.items()
+}
+for _code in (429, 503):
+    PROBLEM_RESPONSES[_code]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "schema": {"type": "integer"},
+        }
+    }
+BAD_JSON_RESPONSE: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body is not parsable JSON"}
 }
 
 
@@ -118,7 +146,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
     code: {
         "description": r["description"],
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        **({"headers": r["headers"]} if "headers" in r else {}),
     }
     for code, r in PROBLEM_RESPONSES.items()
 }
@@ -155,6 +184,7 @@ _STATUS_TITLES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(exc.problem(), exc.headers)
@@ -173,6 +203,14 @@ def install_error_handlers(app: FastAPI) -> None:
             type=TYPE_BASE + kind, title=title, status=exc.status_code, detail=str(exc.detail)
         )
         return problem_response(problem, getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        problem = database_unavailable()
+        return problem_response(problem.problem(), problem.headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:

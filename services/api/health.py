@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from fastapi import APIRouter
@@ -10,6 +11,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.api.deps import QueueDep, SessionDep
+from services.api.errors import RETRY_AFTER_S
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -31,17 +35,25 @@ def healthz() -> Health:
     responses={503: {"model": Health, "description": "A dependency is unreachable"}},
 )
 def readyz(session: SessionDep, queue: QueueDep) -> Health | JSONResponse:
+    """Each dependency is ``ok`` or ``unavailable``; the reason goes to the server log only
+    (it names hosts and ports)."""
     checks: dict[str, str] = {}
     try:
         session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        log.warning("readyz: database: %s: %s", type(exc).__name__, exc)
+        checks["database"] = "unavailable"
     try:
         queue.ping()
         checks["broker"] = "ok"
     except Exception as exc:
-        checks["broker"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        log.warning("readyz: broker: %s: %s", type(exc).__name__, exc)
+        checks["broker"] = "unavailable"
     if all(v == "ok" for v in checks.values()):
         return Health(status="ok", checks=checks)
-    return JSONResponse(Health(status="unavailable", checks=checks).model_dump(), status_code=503)
+    return JSONResponse(
+        Health(status="unavailable", checks=checks).model_dump(),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -14,14 +14,17 @@ from starlette.concurrency import run_in_threadpool
 from services.api import health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
+from services.api.deps import warn_if_anonymous
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
 from services.api.metrics import install_metrics
+from services.api.openapi import install_openapi
 from services.api.queue import CeleryTaskQueue, TaskQueue
 from services.common import db, observability
 from services.common.artifacts import ArtifactStore
 from services.common.settings import Settings, get_settings
+from services.common.spec import ExperimentSpec
 
 DESCRIPTION = """\
 Test whether in-context learning behaves like implicit instruction tuning
@@ -64,6 +67,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    warn_if_anonymous(settings)
     app.state.sessionmaker = db.get_sessionmaker(settings.db_url)
     app.state.store = ArtifactStore(settings.artifacts)
     app.state.queue = queue or CeleryTaskQueue(settings)
@@ -71,6 +75,7 @@ def create_app(
     install_metrics(app, access_log_on=settings.access_log)
     install_docs(app)
     observability.instrument_fastapi(app)
+    install_openapi(app, extra_models=[ExperimentSpec])  # the submit body, validated off-loop
     app.include_router(health.router)
     app.include_router(experiments_router)
     app.include_router(datasets_router)

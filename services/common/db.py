@@ -4,15 +4,14 @@ Postgres (through psycopg) in tests and production, SQLite (WAL, busy timeout) a
 embedded default. The schema is owned by the Alembic migrations next to this module;
 ``migrate()`` brings a database to the head revision and is run by the API at startup.
 
-Status rules shared by the API and the workers live here too, so that every process
-agrees on what "finished" means:
-
-    experiment: queued -> running -> succeeded | failed | cancelled  (cancelling in between)
-    run:        queued -> running -> succeeded | failed | cancelled
+Statuses are written only by the named transitions in ``services.common.jobs``; the
+statuses themselves are the enums of ``services.common.status``.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -36,24 +35,25 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    func,
     insert,
-    select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from services.common.settings import get_settings
+from services.common.status import ExperimentStatus, RunStatus
 
-QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
-SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-CANCEL_REQUESTED = frozenset({CANCELLING, CANCELLED})
+ID_PATTERN = r"^[0-9a-f]{32}$"
+_ID = re.compile(ID_PATTERN)
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def is_id(value: str) -> bool:
+    """Ids are uuid4 hex; anything else (NUL, slashes, 2 MB strings) cannot name a row."""
+    return _ID.match(value) is not None
 
 
 def utcnow() -> datetime:
@@ -112,7 +112,7 @@ class Experiment(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
     owner: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=ExperimentStatus.QUEUED.value)
     spec: Mapped[dict[str, Any]]
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -143,7 +143,7 @@ class Run(Base):
     config: Mapped[dict[str, Any]]
     factors: Mapped[dict[str, Any]]
     studies: Mapped[list[str]]
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
     stage: Mapped[str | None] = mapped_column(String(64))
     progress: Mapped[float] = mapped_column(default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -158,6 +158,11 @@ class Run(Base):
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Liveness, for the reconciler (never shown to users): who holds a running run
+    # ("host:pid"), when it last said so, and when the run's current task was sent.
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -174,6 +179,24 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ApiKey(Base):
+    """An API key, stored as its SHA-256 (the key itself is shown once, at creation).
+
+    ``owner`` is what the key's experiments and datasets are recorded under: the key's
+    hash, which is also what an unregistered bearer token mapped to before keys existed.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
 
 
 class Dataset(Base):
@@ -221,6 +244,16 @@ _engines: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
 _engines_lock = threading.Lock()
 
 
+def _new_lock_after_fork() -> None:
+    # A worker's main process runs the reconciler thread while it forks pool children:
+    # a lock that thread held at the fork must not stay held forever in the child.
+    global _engines_lock
+    _engines_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def _cached(url: str) -> tuple[Engine, sessionmaker[Session]]:
     with _engines_lock:
         if url not in _engines:
@@ -263,7 +296,6 @@ def migrate(url: str | None = None) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Status rules and small writes shared by the API and the workers
 
 
 def add_event(
@@ -287,82 +319,3 @@ def add_event(
             data=data or {},
         )
     )
-
-
-def refresh_completed_runs(session: Session, experiment_id: str) -> None:
-    """Recount terminal runs (idempotent, unlike an increment, under redelivery)."""
-    done = (
-        select(func.count())
-        .select_from(Run)
-        .where(Run.experiment_id == experiment_id, Run.status.in_(TERMINAL))
-        .scalar_subquery()
-    )
-    session.execute(
-        update(Experiment).where(Experiment.id == experiment_id).values(completed_runs=done)
-    )
-
-
-def final_status(
-    experiment_status: str, runs: list[tuple[str, str | None, str | None]]
-) -> tuple[str, str | None, str | None]:
-    """(status, error_code, error_message) of an experiment whose runs are all terminal.
-
-    ``runs`` holds (status, error_code, error_message) per run, in run order.
-    """
-    statuses = [status for status, _, _ in runs]
-    if experiment_status in CANCEL_REQUESTED and CANCELLED in statuses:
-        return CANCELLED, None, None
-    failed = [(code, msg) for status, code, msg in runs if status == FAILED]
-    if failed:
-        code, msg = failed[0]
-        return (
-            FAILED,
-            "run_failed",
-            f"{len(failed)} of {len(runs)} runs failed; first: [{code}] {msg}",
-        )
-    if CANCELLED in statuses:
-        return CANCELLED, None, None
-    return SUCCEEDED, None, None
-
-
-def finish_experiment(
-    session: Session,
-    experiment_id: str,
-    status: str,
-    *,
-    error_code: str | None = None,
-    error_message: str | None = None,
-    results_key: str | None = None,
-    report_key: str | None = None,
-) -> bool:
-    """Move a non-terminal experiment to its final status; True for the one caller that did.
-
-    A conditional UPDATE, so concurrent finalisers (two analysis tasks finishing
-    together, or the API cancelling) finish an experiment exactly once.
-    """
-    assert status in TERMINAL, status
-    result = session.execute(
-        update(Experiment)
-        .where(Experiment.id == experiment_id, Experiment.status.not_in(TERMINAL))
-        .values(
-            status=status,
-            finished_at=utcnow(),
-            error_code=error_code,
-            error_message=error_message,
-            results_key=results_key,
-            report_key=report_key,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    refresh_completed_runs(session, experiment_id)
-    add_event(
-        session,
-        experiment_id,
-        f"experiment.{status}",
-        f"experiment {status}" + (f": {error_message}" if error_message else ""),
-        level="error" if status == FAILED else "info",
-        data={"status": status, "error_code": error_code},
-    )
-    return True

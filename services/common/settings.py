@@ -27,11 +27,12 @@ class Settings(BaseSettings):
         description="os.pathsep-separated directories a spec may load local models from.",
     )
     hub_models: str = Field(
-        "*",
+        "",
         validation_alias="ICL_IT_HUB_MODELS",
         description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
-        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty: only the catalog's names "
-        "and local directories under ICL_IT_MODEL_DIRS. Checked at submit and by the worker.",
+        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty (the default): only the "
+        "catalog's names and local directories under ICL_IT_MODEL_DIRS. Checked at submit "
+        "and by the worker.",
     )
     max_model_params: float | None = Field(
         None,
@@ -50,6 +51,58 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_VISIBILITY_TIMEOUT",
         description="Redis broker: seconds before an unacknowledged task is redelivered. "
         "Must exceed every task time limit (default: the GPU task time limit + 1 h).",
+    )
+    heartbeat_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        validation_alias="ICL_IT_HEARTBEAT_TIMEOUT",
+        description="Seconds without a heartbeat after which the reconciler takes a running "
+        "run away from its worker (the worker beats every quarter of this).",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        validation_alias="ICL_IT_MAX_ATTEMPTS",
+        description="Deliveries of one run (worker lost or silent) before it is failed.",
+    )
+    reconcile_every_s: float = Field(
+        30.0,
+        ge=0,
+        validation_alias="ICL_IT_RECONCILE_EVERY",
+        description="Seconds between reconciler passes in each worker's main process "
+        "(0: only at worker start).",
+    )
+    redispatch_after_s: float = Field(
+        60.0,
+        ge=0,
+        validation_alias="ICL_IT_REDISPATCH_AFTER",
+        description="A queued run (or an extracted run awaiting analysis) whose task was sent "
+        "this long ago is sent again when its queue holds fewer messages than such runs.",
+    )
+    allow_anonymous: bool = Field(
+        False,
+        validation_alias="ICL_IT_ALLOW_ANONYMOUS",
+        description="Accept requests without an API key (owner 'local'); a warning is "
+        "logged at start. Off by default: every request needs a key (icl-it keys create).",
+    )
+    rate_limit_per_min: int = Field(
+        600,
+        ge=1,
+        validation_alias="ICL_IT_RATE_LIMIT",
+        description="Requests per minute per API key (per API process); more is a 429.",
+    )
+    rate_burst: int = Field(
+        60,
+        ge=1,
+        validation_alias="ICL_IT_RATE_BURST",
+        description="Requests a key may make at once before the per-minute rate applies.",
+    )
+    max_active_experiments: int = Field(
+        20,
+        ge=1,
+        validation_alias="ICL_IT_MAX_ACTIVE_EXPERIMENTS",
+        description="Experiments per API key that may be queued or running at once; a "
+        "submission over it is a 429.",
     )
     broker_prefix: str = Field(
         "icl_it:",

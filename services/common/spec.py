@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from services.common import limits
+
 # ---------------------------------------------------------------------------------------
 # Limits (one place; documented in the schema through Field(le=...)).
 MAX_INFERENCE_EXAMPLES = 256
@@ -342,6 +344,12 @@ class ExperimentSpec(_Strict):
             return apply_preset(data)
         return data
 
+    @model_validator(mode="before")  # defined after _apply_preset: runs before it
+    @classmethod
+    def _raw_input_ok(cls, data: Any) -> Any:
+        limits.check_raw_spec(data)
+        return data
+
     @field_validator("metrics", "controls", "seeds")
     @classmethod
     def _unique(cls, v: list[Any]) -> list[Any]:
@@ -356,6 +364,8 @@ class ExperimentSpec(_Strict):
         names = [s.name for s in self.studies]
         if len(set(names)) != len(names):
             raise ValueError("study names must be unique")
+        sweeps = [s.sweep for s in self.effective_studies()]
+        limits.check_run_count(sweeps, len(self.seeds), MAX_RUNS)  # before expanding
         runs = expand_runs(self)  # validates every point; raises ValueError
         if len(runs) > MAX_RUNS:
             raise ValueError(f"spec expands to {len(runs)} runs (max {MAX_RUNS})")

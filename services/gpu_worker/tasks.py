@@ -7,39 +7,34 @@ artifacts are already recorded is not recomputed: its analysis is enqueued again
 
 Order of writes: artifacts, then the row (keys, checksum, shape), then events, then
 the analysis task. A reader that sees a key on a row can always fetch the artifact.
+
+While it computes, the task's process beats (``runs.heartbeat_at``) from a thread; the
+reconciler requeues a run whose holder went silent. Status changes go through
+``services.common.jobs``; connection errors are retried (``services.common.retry``), and a
+follow-up task that cannot be sent is sent again by the reconciler, since the row says
+it is due.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from celery.signals import task_failure, worker_process_init
-from sqlalchemy import select, update
+from celery.signals import task_failure, worker_process_init, worker_ready
 
+from services.common import jobs
 from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
-from services.common.db import (
-    CANCEL_REQUESTED,
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    TERMINAL,
-    Experiment,
-    Run,
-    add_event,
-    dispose_engines,
-    refresh_completed_runs,
-    session_scope,
-    utcnow,
-)
+from services.common.db import add_event, dispose_engines, session_scope
+from services.common.jobs import Claim, ClaimOutcome, ErrorCode
+from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
 from services.common.settings import get_settings
 from services.common.spec import RunConfig
 from services.common.states import sha256_hex
@@ -50,7 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3  # deliveries of one run before it is failed as a poison message
 PROGRESS_EVERY_S = 1.0  # row updates from the progress callback, at most this often
 CANCEL_CHECK_EVERY_S = 0.5
 
@@ -64,7 +58,15 @@ def _init_worker_process(**_: Any) -> None:
     try:
         get_engine()
     except Exception:  # retried by the first task, which records the error on its run
-        log.exception("could not create the engine in worker process %d", os.getpid())
+        log.exception("could not create the engine in a worker process")
+
+
+@worker_ready.connect
+def _start_reconciler(**_: Any) -> None:
+    """The main process (no CUDA) reconciles at start and then periodically."""
+    from services.common.reconciler import start_reconciler
+
+    start_reconciler(app)
 
 
 def get_engine() -> Engine:
@@ -85,23 +87,27 @@ def run_artifact_key(experiment_id: str, run_id: str, name: str) -> str:
     return artifact_key("experiments", experiment_id, "runs", run_id, name)
 
 
-def error_code_for(exc: BaseException) -> str:
-    """A stable error code for an exception raised by the engine (no torch import)."""
-    name = type(exc).__name__
+def error_code_for(exc: BaseException) -> ErrorCode:
+    """A stable error code for an exception raised by the engine."""
+    from services.common.datasets import DatasetError
+    from services.gpu_worker.models import ModelLoadError
+
     if isinstance(exc, SoftTimeLimitExceeded):
-        return "time_limit"
-    if name == "ModelLoadError":
-        return "model_unavailable"
-    if name == "DatasetError":
-        return "invalid_data"
-    if name == "OutOfMemoryError" or isinstance(exc, MemoryError):
-        return "out_of_memory"
+        return ErrorCode.TIME_LIMIT
+    if isinstance(exc, ModelLoadError):
+        return ErrorCode.MODEL_UNAVAILABLE
+    if isinstance(exc, DatasetError):
+        return ErrorCode.INVALID_DATA
+    torch = sys.modules.get("torch")
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)):
+        return ErrorCode.OUT_OF_MEMORY
     if isinstance(exc, ValueError):
-        return "invalid_spec"
-    return "engine_error"
+        return ErrorCode.INVALID_SPEC
+    return ErrorCode.ENGINE_ERROR
 
 
-@app.task(name="gpu.run_experiment_run")
+@app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
 def run_experiment_run(run_id: str) -> str:
     return execute_run(run_id, get_engine(), store(), app.send_task)
 
@@ -119,99 +125,62 @@ def _on_hard_time_limit(
     run_id = args[0] if args else None
     if run_id:
         msg = f"the GPU task exceeded its hard time limit ({exception})"
-        _end_run(run_id, FAILED, "time_limit", msg, "killed at the hard time limit")
-        _send_finalize(run_id, app.send_task)
+        experiment_id = _write(
+            lambda s: jobs.fail_run(
+                s, run_id, ErrorCode.TIME_LIMIT, msg, "killed at the hard time limit"
+            ),
+            run_id,
+        )
+        if experiment_id:
+            send_safely(app.send_task, TASK_FINALIZE, [experiment_id])
 
 
 # ---------------------------------------------------------------------------------------
 
 
-def _claim(run_id: str) -> tuple[RunConfig, str, int] | str:
-    """Mark the run running (attempts + 1); returns (config, experiment id, attempt) or
-    the outcome when there is nothing to compute."""
-    with session_scope() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            log.warning("run %s: no such row; dropping the task", run_id)
-            return "missing"
-        exp = s.get(Experiment, run.experiment_id)
-        assert exp is not None
-        if run.status in TERMINAL:
-            return "already_" + run.status
-        if run.states_key is not None:  # extracted on an earlier delivery
-            return "extracted"
-        if exp.status in CANCEL_REQUESTED or exp.status in TERMINAL:
-            _finish_run(s, run, CANCELLED, None, None, "cancelled before it started")
+def _write(change: Callable[[Any], object], run_id: str) -> str | None:
+    """Apply one transition to a run and commit it, retrying connection errors; returns
+    the run's experiment id."""
+
+    def attempt() -> str | None:
+        with session_scope() as s:
+            change(s)
             s.commit()
-            return "cancelled"
-        if run.attempts >= MAX_ATTEMPTS:
-            msg = f"the worker was lost {run.attempts} times while computing this run"
-            _finish_run(s, run, FAILED, "worker_lost", msg, msg)
-            s.commit()
-            return "failed"
-        claimed = s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status.in_((QUEUED, RUNNING)))
-            .values(
-                status=RUNNING,
-                attempts=Run.attempts + 1,
-                started_at=utcnow(),
-                stage="starting",
-                progress=0.0,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return "not_claimed"
-        s.execute(
-            update(Experiment)
-            .where(Experiment.id == exp.id, Experiment.status == QUEUED)
-            .values(status=RUNNING, started_at=utcnow())
-        )
-        attempt = run.attempts + 1
-        add_event(
-            s,
-            exp.id,
-            "run.started",
-            f"run {run.index + 1}/{exp.total_runs} started"
-            + (f" (attempt {attempt})" if attempt > 1 else ""),
-            run_id=run_id,
-            data={"attempt": attempt, "pid": os.getpid(), "host": socket.gethostname()},
-        )
-        s.commit()
-        return RunConfig.model_validate(run.config), exp.id, attempt
+            from services.common.db import Run
+
+            run = s.get(Run, run_id)
+            return run.experiment_id if run else None
+
+    return retry_transient(attempt, what=f"recording run {run_id}")
 
 
-def _finish_run(
-    s: Any, run: Run, status: str, code: str | None, message: str | None, note: str
-) -> None:
-    s.execute(
-        update(Run)
-        .where(Run.id == run.id, Run.status.not_in(TERMINAL))
-        .values(status=status, finished_at=utcnow(), error_code=code, error_message=message)
-        .execution_options(synchronize_session=False)
-    )
-    refresh_completed_runs(s, run.experiment_id)
-    add_event(
-        s,
-        run.experiment_id,
-        f"run.{status}",
-        f"run {run.index + 1}: {note}",
-        run_id=run.id,
-        level="error" if status == FAILED else "info",
-        data={"error_code": code} if code else {},
-    )
+@contextmanager
+def _heartbeat(run_id: str, worker_id: str, every_s: float) -> Iterator[None]:
+    """Beat from a thread while the run computes; a failed beat (database down) is
+    logged and tried again at the next beat."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                with session_scope() as s:
+                    jobs.heartbeat(s, run_id, worker_id)
+                    s.commit()
+            except Exception as exc:
+                log.warning("run %s: heartbeat failed (%s)", run_id, type(exc).__name__)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
-def _end_run(run_id: str, status: str, code: str | None, message: str | None, note: str) -> None:
-    with session_scope() as s:
-        run = s.get(Run, run_id)
-        assert run is not None
-        _finish_run(s, run, status, code, message, note)
-        s.commit()
-
-
-def _progress_writer(run_id: str, experiment_id: str) -> Callable[[int, int, str], None]:
+def _progress_writer(
+    run_id: str, experiment_id: str, worker_id: str
+) -> Callable[[int, int, str], None]:
     last_time, last_phase = 0.0, ""
 
     def progress(done: int, total: int, stage: str) -> None:
@@ -223,29 +192,31 @@ def _progress_writer(run_id: str, experiment_id: str) -> Callable[[int, int, str
             return
         last_time, last_phase = now, phase
         fraction = min(max(done / total, 0.0), 1.0) if total else 0.0
-        with session_scope() as s:
-            s.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == RUNNING)
-                .values(stage=stage[:64], progress=fraction)
-            )
-            if new_phase:
-                add_event(
-                    s,
-                    experiment_id,
-                    "run.progress",
-                    f"{stage} ({done}/{total})",
-                    run_id=run_id,
-                    level="debug",
-                    data={"stage": stage, "done": done, "total": total},
-                )
-            s.commit()
+        try:
+            with session_scope() as s:
+                jobs.heartbeat(s, run_id, worker_id, stage=stage, progress=fraction)
+                if new_phase:
+                    add_event(
+                        s,
+                        experiment_id,
+                        "run.progress",
+                        f"{stage} ({done}/{total})",
+                        run_id=run_id,
+                        level="debug",
+                        data={"stage": stage, "done": done, "total": total},
+                    )
+                s.commit()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("run %s: progress not recorded (%s)", run_id, type(exc).__name__)
 
     return progress
 
 
 def _cancel_reader(experiment_id: str) -> Callable[[], bool]:
-    """Reads the experiment's status at most every CANCEL_CHECK_EVERY_S seconds."""
+    """Reads the experiment's status at most every CANCEL_CHECK_EVERY_S seconds; while the
+    database is unreachable the run goes on (the next check will tell)."""
     last_time, cancel = 0.0, False
 
     def should_cancel() -> bool:
@@ -253,12 +224,30 @@ def _cancel_reader(experiment_id: str) -> Callable[[], bool]:
         now = time.monotonic()
         if not cancel and now - last_time >= CANCEL_CHECK_EVERY_S:
             last_time = now
-            with session_scope() as s:
-                status = s.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
-            cancel = status is None or status in CANCEL_REQUESTED
+            try:
+                with session_scope() as s:
+                    cancel = jobs.cancel_requested(s, experiment_id)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("cancel check failed (%s); going on", type(exc).__name__)
         return cancel
 
     return should_cancel
+
+
+def _claim(run_id: str, worker_id: str) -> Claim | ClaimOutcome:
+    settings = get_settings()
+    with session_scope() as s:
+        claimed = jobs.claim_run(
+            s,
+            run_id,
+            worker_id,
+            max_attempts=settings.max_attempts,
+            heartbeat_timeout_s=settings.heartbeat_timeout_s,
+        )
+        s.commit()
+        return claimed
 
 
 def execute_run(
@@ -267,26 +256,36 @@ def execute_run(
     artifacts: ArtifactStore,
     send_task: Callable[..., Any],
 ) -> str:
-    """Compute one run. Never raises for a failed run: the failure is recorded on its row."""
-    claimed = _claim(run_id)
-    if claimed == "extracted":
-        send_task(TASK_ANALYZE, args=[run_id])
-        return claimed
-    if isinstance(claimed, str):
-        if claimed in ("cancelled", "failed"):
+    """Compute one run. Never raises for a failed run: the failure is recorded on its row.
+
+    Connection errors while claiming propagate (the task is retried with backoff); the
+    final write is retried in place, so a finished computation is not thrown away.
+    """
+    worker_id = jobs.worker_identity()
+    claimed = _claim(run_id, worker_id)
+    if claimed == ClaimOutcome.EXTRACTED:
+        send_safely(send_task, TASK_ANALYZE, [run_id])
+        return claimed.value
+    if isinstance(claimed, ClaimOutcome):
+        if claimed in (ClaimOutcome.CANCELLED, ClaimOutcome.FAILED):
             _send_finalize(run_id, send_task)
-        return claimed
-    config, experiment_id, attempt = claimed
+        if claimed == ClaimOutcome.HELD:
+            log.info("run %s is held by a live worker; dropping this duplicate delivery", run_id)
+        return claimed.value
+    experiment_id, attempt = claimed.experiment_id, claimed.attempt
+    config = RunConfig.model_validate(claimed.config)
     log.info("run %s (experiment %s) attempt %d: computing", run_id, experiment_id, attempt)
 
     from services.gpu_worker.engine import Cancelled
 
+    settings = get_settings()
     try:
-        out = engine.run(
-            config,
-            progress=_progress_writer(run_id, experiment_id),
-            should_cancel=_cancel_reader(experiment_id),
-        )
+        with _heartbeat(run_id, worker_id, settings.heartbeat_timeout_s / 4):
+            out = engine.run(
+                config,
+                progress=_progress_writer(run_id, experiment_id, worker_id),
+                should_cancel=_cancel_reader(experiment_id),
+            )
         states = out.states.to_bytes()
         states_key = run_artifact_key(experiment_id, run_id, "states.safetensors")
         prompts_key = run_artifact_key(experiment_id, run_id, "prompts.json")
@@ -294,49 +293,49 @@ def execute_run(
         prompts = {"run_key": config.key, "prompts": out.prompts, "tuning": out.tuning}
         artifacts.put(prompts_key, json.dumps(prompts, default=str).encode())
     except Cancelled:
-        _end_run(run_id, CANCELLED, None, None, "cancelled at a step boundary")
+        _write(lambda s: jobs.cancel_run(s, run_id, "cancelled at a step boundary"), run_id)
         _send_finalize(run_id, send_task)
         return "cancelled"
-    except Exception as exc:  # recorded on the row; the worker process lives on
+    except Exception as exc:
+        if is_transient(exc):
+            raise  # the infrastructure's, not the run's: retried
         code = error_code_for(exc)
         log.exception("run %s failed (%s)", run_id, code)
-        _end_run(run_id, FAILED, code, f"{type(exc).__name__}: {exc}"[:4000], f"failed ({code})")
+        message = f"{type(exc).__name__}: {exc}"
+        _write(lambda s: jobs.fail_run(s, run_id, code, message, f"failed ({code})"), run_id)
         _send_finalize(run_id, send_task)
         return "failed"
 
     observe_run(out)  # stage times, tokens/s, adapters/s, GPU memory (never raises)
     shape = [int(n) for n in out.states.hidden.shape]
-    with session_scope() as s:
-        s.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(
-                states_key=states_key,
-                states_sha256=sha256_hex(states),
-                states_shape=shape,
-                states_bytes=len(states),
-                prompts_key=prompts_key,
-                timings={k: float(v) for k, v in out.timings.items()},
-                stage="extracted",
-                progress=1.0,
-            )
-        )
-        add_event(
+    recorded = _write(
+        lambda s: jobs.record_extraction(
             s,
-            experiment_id,
-            "run.extracted",
-            f"hidden states {shape} written",
-            run_id=run_id,
-            data={"shape": shape, "sha256": sha256_hex(states), "timings": out.timings},
-        )
-        s.commit()
-    send_task(TASK_ANALYZE, args=[run_id])
+            run_id,
+            worker_id,
+            states_key=states_key,
+            states_sha256=sha256_hex(states),
+            states_shape=shape,
+            states_bytes=len(states),
+            prompts_key=prompts_key,
+            timings={k: float(v) for k, v in out.timings.items()},
+        ),
+        run_id,
+    )
+    if recorded is None:
+        return "missing"
+    send_safely(send_task, TASK_ANALYZE, [run_id])
     return "extracted"
 
 
 def _send_finalize(run_id: str, send_task: Callable[..., Any]) -> None:
-    with session_scope() as s:
-        run = s.get(Run, run_id)
-        experiment_id = run.experiment_id if run else None
+    from services.common.db import Run
+
+    def experiment_of() -> str | None:
+        with session_scope() as s:
+            run = s.get(Run, run_id)
+            return run.experiment_id if run else None
+
+    experiment_id = retry_transient(experiment_of, what=f"reading run {run_id}")
     if experiment_id:
-        send_task(TASK_FINALIZE, args=[experiment_id])
+        send_safely(send_task, TASK_FINALIZE, [experiment_id])

@@ -107,7 +107,9 @@ def test_fresh_generated_client_submits_polls_and_fetches_results(
         name: importlib.import_module(f"{pkg}.api.experiments.{module}")
         for name, module in _operation_modules(experiments).items()
     }
-    client = fresh_client.Client(base_url=embedded_stack.url, raise_on_unexpected_status=True)
+    client = fresh_client.AuthenticatedClient(
+        base_url=embedded_stack.url, token=embedded_stack.api_key, raise_on_unexpected_status=True
+    )
 
     body = models.ExperimentSpec.from_dict(_tiny_spec(tiny_model_dir))
     submitted = ops["submit"].sync_detailed(client=client, body=body)
@@ -170,6 +172,8 @@ def test_cli_submit_wait_writes_table_and_report(
     spec_path.write_text(yaml.safe_dump(_tiny_spec(tiny_model_dir)))
     monkeypatch.setenv("ICL_IT_URL", embedded_stack.url)
     monkeypatch.delenv("ICL_IT_API_KEY", raising=False)
+    # the same ICL_IT_HOME as the stack: the CLI finds the local key the stack wrote there
+    monkeypatch.setenv("ICL_IT_HOME", embedded_stack.env["ICL_IT_HOME"])
     monkeypatch.setattr(client_cli, "POLL_INTERVAL_S", 0.5)
     args = argparse.Namespace(
         spec=str(spec_path),

@@ -84,7 +84,13 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingQu
     from services.api.main import create_app
     from services.common.db import migrate
 
-    settings = Settings(ICL_IT_HOME=tmp_path, DATABASE_URL=None, REDIS_URL=None, ARTIFACT_URL=None)
+    settings = Settings(
+        ICL_IT_HOME=tmp_path,
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        ARTIFACT_URL=None,
+        ICL_IT_ALLOW_ANONYMOUS=True,  # the CLI's HTTP behaviour is tested here, not auth
+    )
     migrate(settings.db_url)
     queue = RecordingQueue()
     app = create_app(settings, queue=queue, run_migrations=False)
@@ -180,13 +186,17 @@ def test_unreachable_api_says_where_it_looked(
     assert f"cannot reach the API at {url}" in capsys.readouterr().err
 
 
-def test_api_key_is_sent_as_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_is_sent_as_bearer_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ICL_IT_HOME", str(tmp_path))  # no local key file here
     monkeypatch.setenv("ICL_IT_API_KEY", "secret")
     client = client_cli.make_client("http://example.invalid")
     assert client.get_httpx_client().headers["Authorization"] == "Bearer secret"
     monkeypatch.delenv("ICL_IT_API_KEY")
     client = client_cli.make_client("http://example.invalid")
     assert "Authorization" not in client.get_httpx_client().headers
+    (tmp_path / "api_key").write_text("iclit_local\n")  # what the local stack writes
+    client = client_cli.make_client("http://example.invalid")
+    assert client.get_httpx_client().headers["Authorization"] == "Bearer iclit_local"
 
 
 def test_problem_documents_render_title_detail_and_fields() -> None:

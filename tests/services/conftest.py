@@ -10,7 +10,7 @@ Stack tests (marked ``services``): real worker processes started by ``services.s
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -69,8 +69,22 @@ def queue(api_app: Any) -> Iterator[RecordingQueue]:
 
 
 @pytest.fixture
-def api_key() -> str:
-    return f"test-key-{uuid.uuid4().hex}"
+def make_key(api_app: Any) -> Callable[..., str]:
+    """Register a new API key in the test app's database; returns the key."""
+    from services.common import db, keys
+
+    def make(name: str = "test", admin: bool = False) -> str:
+        with db.session_scope(api_app.state.settings.db_url) as s:
+            _, key = keys.create_key(s, name, admin=admin)
+            s.commit()
+        return key
+
+    return make
+
+
+@pytest.fixture
+def api_key(make_key: Callable[..., str]) -> str:
+    return make_key(f"test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture

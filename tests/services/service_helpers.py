@@ -97,7 +97,8 @@ def running_stack(env: dict[str, str], log_path: Path) -> Iterator[tuple[Stack, 
         try:
             stack.start()
             stack.wait_ready(timeout=90)
-            with httpx.Client(base_url=stack.url, timeout=30) as client:
+            headers = {"Authorization": f"Bearer {stack.api_key}"}  # the local admin key
+            with httpx.Client(base_url=stack.url, timeout=30, headers=headers) as client:
                 yield stack, client
         except BaseException:
             log.flush()

@@ -98,11 +98,13 @@ async def test_unknown_experiment_and_route_are_404_problems(client):
     assert_problem(await client.post("/v1/experiments/nope/cancel"), 404)
 
 
-async def test_another_owners_experiment_is_404(client, api_app):
+async def test_another_owners_experiment_is_404(client, api_app, make_key):
     exp = (await submit(client)).json()
     transport = httpx.ASGITransport(app=api_app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": "Bearer other"}
+        transport=transport,
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {make_key('other')}"},
     ) as other:
         for path in ("", "/events", "/results", "/report", "/artifacts"):
             assert_problem(await other.get(f"/v1/experiments/{exp['id']}{path}"), 404)
@@ -137,11 +139,13 @@ async def test_idempotency_key_same_body_replays_other_body_conflicts(client, qu
     ]
 
 
-async def test_idempotency_keys_are_per_owner(client, api_app):
+async def test_idempotency_keys_are_per_owner(client, api_app, make_key):
     mine = (await submit(client, headers={"Idempotency-Key": "shared"})).json()
     transport = httpx.ASGITransport(app=api_app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": "Bearer b"}
+        transport=transport,
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {make_key()}"},
     ) as other:
         theirs = await other.post(
             "/v1/experiments",
@@ -239,7 +243,7 @@ JSONL = "\n".join(
 )
 
 
-async def test_dataset_upload_and_use_in_a_spec(client, api_app):
+async def test_dataset_upload_and_use_in_a_spec(client, api_app, make_key):
     r = await client.post(
         "/v1/datasets", content=JSONL.encode(), headers={"content-type": "application/x-ndjson"}
     )
@@ -258,7 +262,9 @@ async def test_dataset_upload_and_use_in_a_spec(client, api_app):
 
     transport = httpx.ASGITransport(app=api_app)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://test", headers={"Authorization": "Bearer z"}
+        transport=transport,
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {make_key()}"},
     ) as other:
         assert_problem(await other.get(f"/v1/datasets/{ds['id']}"), 404)
         theirs = await other.post(
@@ -297,9 +303,10 @@ async def test_openapi_documents_problems_and_the_contract(client):
     ):
         assert path in paths, path
     post = paths["/v1/experiments"]["post"]
-    assert set(post["responses"]) >= {"202", "404", "409", "422"}
-    ref = post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(post["responses"]) >= {"202", "400", "404", "409", "422", "503"}
+    ref = post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"]
     assert ref.endswith("/Problem")
+    assert "Retry-After" in post["responses"]["503"]["headers"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/ExperimentSpec"
     )
@@ -317,7 +324,9 @@ async def test_hub_model_policy_is_a_422_at_submit(tmp_path):
         def enqueue_runs(self, run_ids: list[str]) -> None:
             self.runs.extend(run_ids)
 
-    settings = Settings(ICL_IT_HOME=tmp_path, ICL_IT_HUB_MODELS="meta-llama/*")
+    settings = Settings(
+        ICL_IT_HOME=tmp_path, ICL_IT_HUB_MODELS="meta-llama/*", ICL_IT_ALLOW_ANONYMOUS=True
+    )
     migrate(settings.db_url)
     queue = Queue()
     app = create_app(settings, queue=queue, run_migrations=False)

@@ -91,7 +91,7 @@ def test_client_generated_from_served_openapi_runs_an_experiment(stack, tiny_mod
         submit, get, results = op("submit_experiment"), op("get_experiment"), op("get_results")
         models = importlib.import_module("gen.models")
 
-        api = gen.AuthenticatedClient(base_url=s.url, token="generated-client")
+        api = gen.AuthenticatedClient(base_url=s.url, token=s.api_key)
         spec = models.ExperimentSpec.from_dict(tiny_spec(tiny_model_dir))
         created = submit.sync(client=api, body=spec)
         assert isinstance(created, models.Experiment), created

@@ -87,14 +87,21 @@ def test_submit_poll_results_report_artifacts(client, tiny_model_dir):
     assert other.status_code == 409 and other.json()["status"] == 409
 
 
-def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir):
+def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, postgres_url):
     bad = client.post("/v1/experiments", json=tiny_spec(tiny_model_dir, demos={"k": 0}))
     assert bad.status_code == 422
     assert ["body", "demos", "k"] in [e["loc"] for e in bad.json()["errors"]]
     assert client.get("/v1/experiments/" + "f" * 32).status_code == 404
     mine = client.get("/v1/experiments").json()["data"][0]["id"]
-    theirs = client.get(f"/v1/experiments/{mine}", headers={"Authorization": "Bearer x"})
+    from services.common import keys
+
+    with db.session_scope(postgres_url) as s:
+        _, other_key = keys.create_key(s, "other")
+        s.commit()
+    theirs = client.get(f"/v1/experiments/{mine}", headers={"Authorization": f"Bearer {other_key}"})
     assert theirs.status_code == 404 and theirs.json()["title"] == "Not found"
+    unknown = client.get(f"/v1/experiments/{mine}", headers={"Authorization": "Bearer x"})
+    assert unknown.status_code == 401
 
 
 def _slow_spec(model_dir: Path, **kw: Any) -> dict[str, Any]:
@@ -136,8 +143,14 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
         ]
         return started[0] if started and adapters else None
 
-    started = wait_for(started_mid_run, 90, "the run to reach its adapters")
-    pid = started["data"]["pid"]
+    wait_for(started_mid_run, 90, "the run to reach its adapters")
+
+    def holder() -> str:
+        with db.session_scope(postgres_url) as s:
+            return s.scalar(select(db.Run.worker_id).where(db.Run.experiment_id == exp_id))
+
+    killed = holder()  # "host:pid" of the pool child running the task (not in events)
+    pid = int(killed.rsplit(":", 1)[1])
     assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)  # the pool child running the task; the worker replaces it
 
@@ -148,7 +161,8 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
     evs = events(client, exp_id)
     starts = [e for e in evs if e["type"] == "run.started"]
     assert [e["data"]["attempt"] for e in starts] == [1, 2]
-    assert starts[1]["data"]["pid"] != pid
+    assert holder() != killed
+    assert not any("pid" in e["data"] or "host" in e["data"] for e in evs)
     assert [e["type"] for e in evs].count("run.succeeded") == 1
 
     with db.session_scope(postgres_url) as s:

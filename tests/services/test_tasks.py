@@ -187,7 +187,7 @@ def test_engine_error_fails_the_run_and_the_experiment(env):
 
 def test_cancel_stops_at_a_step_boundary_and_skips_queued_runs(env, monkeypatch):
     from services.analysis.tasks import finalize_experiment_now
-    from services.api.experiments import repository
+    from services.common import jobs
     from services.gpu_worker.tasks import execute_run
 
     exp_id, run_ids = make_experiment()
@@ -195,25 +195,26 @@ def test_cancel_stops_at_a_step_boundary_and_skips_queued_runs(env, monkeypatch)
 
     def cancel() -> None:
         with db.session_scope() as s:
-            repository.request_cancel(s, exp_id)
+            jobs.request_cancel(s, exp_id)
             s.commit()
 
     engine.cancel_requested = cancel  # type: ignore[method-assign]
     sent = Sent()
     monkeypatch.setattr("services.gpu_worker.tasks.CANCEL_CHECK_EVERY_S", 0.0)
     assert execute_run(run_ids[0], engine, env["store"], sent) == "cancelled"
-    assert execute_run(run_ids[1], FakeEngine(), env["store"], sent) == "cancelled"
+    # the cancel request itself cancelled the queued run: its task finds it cancelled
+    assert execute_run(run_ids[1], FakeEngine(), env["store"], sent) == "already_cancelled"
     assert [r.status for r in (row(db.Run, i) for i in run_ids)] == ["cancelled", "cancelled"]
     assert finalize_experiment_now(exp_id, env["store"]) == "cancelled"
     assert row(db.Experiment, exp_id).status == "cancelled"
 
 
 def test_poison_run_fails_after_max_attempts(env):
-    from services.gpu_worker.tasks import MAX_ATTEMPTS, execute_run
+    from services.gpu_worker.tasks import execute_run
 
     _, run_ids = make_experiment()
     with db.session_scope() as s:
-        s.get(db.Run, run_ids[0]).attempts = MAX_ATTEMPTS
+        s.get(db.Run, run_ids[0]).attempts = get_settings().max_attempts
         s.commit()
     assert execute_run(run_ids[0], FakeEngine(), env["store"], Sent()) == "failed"
     assert row(db.Run, run_ids[0]).error_code == "worker_lost"

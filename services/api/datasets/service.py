@@ -58,7 +58,7 @@ def create_dataset(
 
 
 def get_dataset(session: Session, owner: str, dataset_id: str) -> schemas.Dataset:
-    row = repo.get_for_owner(session, owner, dataset_id)
+    row = repo.get_for_owner(session, owner, dataset_id) if db.is_id(dataset_id) else None
     if row is None:
-        raise NotFound(f"dataset {dataset_id!r} not found")
+        raise NotFound(f"dataset {dataset_id[:64]!r} not found")
     return to_schema(row)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import db
 from services.common.spec import RunConfig
+from services.common.status import ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:
@@ -33,7 +34,7 @@ def insert_experiment(
         id=db.new_id(),
         owner=owner,
         name=spec["name"],
-        status=db.QUEUED,
+        status=ExperimentStatus.QUEUED.value,
         spec=spec,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
@@ -44,6 +45,7 @@ def insert_experiment(
     session.add(experiment)
     session.flush()
     run_ids = [db.new_id() for _ in runs]
+    now = db.utcnow()
     session.execute(
         insert(db.Run),
         [
@@ -55,9 +57,10 @@ def insert_experiment(
                 "config": run.model_dump(mode="json"),
                 "factors": run.factors,
                 "studies": run.studies,
-                "status": db.QUEUED,
+                "status": RunStatus.QUEUED.value,
                 "progress": 0.0,
                 "attempts": 0,
+                "dispatched_at": now,  # the API sends the task right after the commit
             }
             for i, (run_id, run) in enumerate(zip(run_ids, runs, strict=True))
         ],
@@ -65,11 +68,28 @@ def insert_experiment(
     return experiment, run_ids
 
 
+def count_active(session: Session, owner: str) -> int:
+    """Experiments of ``owner`` that are queued, running or being cancelled."""
+    active = (ExperimentStatus.QUEUED, ExperimentStatus.RUNNING, ExperimentStatus.CANCELLING)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(db.Experiment)
+            .where(
+                db.Experiment.owner == owner, db.Experiment.status.in_([a.value for a in active])
+            )
+        )
+        or 0
+    )
+
+
 def page_for_owner(
-    session: Session, owner: str, limit: int, after: db.Experiment | None
+    session: Session, owner: str | None, limit: int, after: db.Experiment | None
 ) -> tuple[Sequence[db.Experiment], bool]:
-    """Newest first; keyset pagination on (created_at, id)."""
-    query = select(db.Experiment).where(db.Experiment.owner == owner)
+    """Newest first; keyset pagination on (created_at, id); ``owner=None``: everyone's."""
+    query = select(db.Experiment)
+    if owner is not None:
+        query = query.where(db.Experiment.owner == owner)
     if after is not None:
         query = query.where(
             or_(
@@ -82,9 +102,11 @@ def page_for_owner(
     return rows[:limit], len(rows) > limit
 
 
-def get_for_owner(session: Session, owner: str, experiment_id: str) -> db.Experiment | None:
+def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db.Experiment | None:
     experiment = session.get(db.Experiment, experiment_id)
-    return experiment if experiment is not None and experiment.owner == owner else None
+    if experiment is None or (owner is not None and experiment.owner != owner):
+        return None
+    return experiment
 
 
 def runs_of(session: Session, experiment_id: str) -> Sequence[db.Run]:
@@ -99,7 +121,7 @@ def running_progress(session: Session, experiment_ids: list[str]) -> dict[str, f
         return {}
     rows = session.execute(
         select(db.Run.experiment_id, func.sum(db.Run.progress))
-        .where(db.Run.experiment_id.in_(experiment_ids), db.Run.status == db.RUNNING)
+        .where(db.Run.experiment_id.in_(experiment_ids), db.Run.status == RunStatus.RUNNING.value)
         .group_by(db.Run.experiment_id)
     ).all()
     return {experiment_id: float(total or 0.0) for experiment_id, total in rows}
@@ -113,38 +135,3 @@ def events_page(
         query = query.where(db.Event.id > after)
     rows = session.scalars(query.order_by(db.Event.id).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
-
-
-def request_cancel(session: Session, experiment_id: str) -> bool:
-    """queued/running -> cancelling; True when this call changed it."""
-    result = session.execute(
-        update(db.Experiment)
-        .where(
-            db.Experiment.id == experiment_id,
-            db.Experiment.status.in_((db.QUEUED, db.RUNNING)),
-        )
-        .values(status=db.CANCELLING)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def cancel_queued_runs(session: Session, experiment_id: str) -> int:
-    result = session.execute(
-        update(db.Run)
-        .where(db.Run.experiment_id == experiment_id, db.Run.status == db.QUEUED)
-        .values(status=db.CANCELLED, finished_at=db.utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def run_statuses(session: Session, experiment_id: str) -> list[tuple[str, str | None, str | None]]:
-    return [
-        (status, code, message)
-        for status, code, message in session.execute(
-            select(db.Run.status, db.Run.error_code, db.Run.error_message)
-            .where(db.Run.experiment_id == experiment_id)
-            .order_by(db.Run.index)
-        ).all()
-    ]

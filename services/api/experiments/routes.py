@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import (
     CurrentOwner,
+    CurrentPrincipal,
     ExperimentDep,
     QueueDep,
     SessionDep,
     SettingsDep,
     StoreDep,
 )
-from services.api.errors import PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON, Problem
+from services.api.errors import BAD_JSON_RESPONSE, PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON
 from services.api.experiments import schemas, service
-from services.common.spec import ExperimentSpec
+from services.api.experiments.body import parse_spec, read_body
+
+MAX_EVENT_ID = 2**63 - 1  # BIGINT
+MAX_SPEC_BYTES = 256 * 1024
+SPEC_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExperimentSpec"}}},
+}
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=PROBLEM_RESPONSES)
 
@@ -27,16 +36,22 @@ router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=PRO
     status_code=202,
     response_model=schemas.Experiment,
     summary="Submit an experiment",
+    openapi_extra={"requestBody": SPEC_BODY},
     responses={
         202: {
             "description": "Accepted (also for a replay of an earlier Idempotency-Key, "
             "with the header Idempotent-Replayed: true)"
         },
-        503: {"model": Problem, "description": "Broker down"},
+        **BAD_JSON_RESPONSE,
+        413: {**PROBLEM_RESPONSES[422], "description": "Body larger than the limit"},
+        503: {
+            **PROBLEM_RESPONSES[503],
+            "description": "The broker or the database is unavailable; retry after Retry-After",
+        },
     },
 )
-def submit_experiment(
-    spec: ExperimentSpec,
+async def submit_experiment(
+    request: Request,
     response: Response,
     session: SessionDep,
     queue: QueueDep,
@@ -50,22 +65,32 @@ def submit_experiment(
         ),
     ] = None,
 ) -> schemas.Experiment:
-    experiment, created = service.create_experiment(
-        session, queue, owner, spec, idempotency_key, hub_models=settings.hub_models
-    )
-    response.headers["Location"] = f"/v1/experiments/{experiment.id}"
+    # The body is read here and validated in a worker thread: a large spec never blocks
+    # the event loop (health checks, other requests) while it is checked and expanded.
+    raw = await read_body(request, MAX_SPEC_BYTES)
+
+    def submit() -> tuple[schemas.Experiment, bool]:
+        spec = parse_spec(raw)
+        experiment, created = service.create_experiment(
+            session, queue, owner, spec, idempotency_key, settings
+        )
+        return service.detail(session, experiment), created
+
+    detail, created = await run_in_threadpool(submit)
+    response.headers["Location"] = f"/v1/experiments/{detail.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return service.detail(session, experiment)
+    return detail
 
 
 @router.get("", response_model=schemas.ExperimentList, summary="List your experiments")
 def list_experiments(
     session: SessionDep,
-    owner: CurrentOwner,
+    principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> schemas.ExperimentList:
+    owner = None if principal.admin else principal.owner  # admin keys list everyone's
     return service.list_experiments(session, owner, limit, after)
 
 
@@ -90,7 +115,9 @@ def cancel_experiment(
 def list_events(
     experiment: ExperimentDep,
     session: SessionDep,
-    after: Annotated[int | None, Query(ge=0, description="Events with a larger id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Events with a larger id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.EventList:
     return service.events(session, experiment, after, limit)

@@ -11,19 +11,27 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.datasets import repository as datasets_repo
-from services.api.errors import Conflict, Invalid, NotFound, Unavailable
+from services.api.errors import (
+    RETRY_AFTER_S,
+    Conflict,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+)
+from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
-from services.api.experiments import schemas
 from services.api.queue import TaskQueue
-from services.common import db
+from services.common import db, jobs
 from services.common.artifacts import ArtifactStore
-from services.common.catalog import model_not_allowed
-from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.limits import control_char_problem
+from services.common.settings import Settings
+from services.common.spec import ExperimentSpec, expand_runs
 
 log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 255
+QUOTA_RETRY_AFTER_S = 30
 
 
 def request_hash(spec: dict[str, Any]) -> str:
@@ -32,48 +40,13 @@ def request_hash(spec: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def _check_uploads(session: Session, owner: str, spec: ExperimentSpec) -> None:
-    """An ``upload:<id>`` task must be one of the owner's datasets."""
-    refs: list[tuple[list[str | int], str | None]] = [
-        (["body", "data", "task"], spec.data.task),
-        (["body", "demos", "source_task"], spec.demos.source_task),
-    ]
-    for study in spec.effective_studies():
-        for dotted in ("data.task", "demos.source_task"):
-            for value in study.sweep.get(dotted, []):
-                refs.append((["body", "sweep", dotted], value if isinstance(value, str) else None))
-            if isinstance(study.overrides.get(dotted), str):
-                refs.append((["body", "studies", study.name, dotted], study.overrides[dotted]))
-    for loc, task in refs:
-        if task and task.startswith("upload:"):
-            dataset_id = task.split(":", 1)[1]
-            if datasets_repo.get_for_owner(session, owner, dataset_id) is None:
-                raise Invalid.at(loc, f"no uploaded dataset {dataset_id!r}", "unknown_dataset")
-
-
-def _check_models(spec: ExperimentSpec, runs: Sequence[RunConfig], hub_patterns: str) -> None:
-    """Every model a run would load must pass the service's Hub policy."""
-    for name in dict.fromkeys(run.model.name for run in runs):
-        problem = model_not_allowed(name, hub_patterns)
-        if problem is None:
-            continue
-        loc: list[str | int]
-        if name == spec.model.name:
-            loc = ["body", "model", "name"]
-        elif name in spec.models:
-            loc = ["body", "models", spec.models.index(name)]
-        else:
-            loc = ["body", "sweep", "model.name"]
-        raise Invalid.at(loc, problem, "model_not_allowed")
-
-
 def create_experiment(
     session: Session,
     queue: TaskQueue,
     owner: str,
     spec: ExperimentSpec,
     idempotency_key: str | None,
-    hub_models: str = "*",
+    settings: Settings,
 ) -> tuple[db.Experiment, bool]:
     """Record the experiment and its runs, then queue the runs. Returns (row, created).
 
@@ -84,15 +57,24 @@ def create_experiment(
         raise Invalid.at(
             ["header", "idempotency-key"], f"must be 1..{MAX_IDEMPOTENCY_KEY} characters"
         )
+    if idempotency_key is not None and (problem := control_char_problem(idempotency_key)):
+        raise Invalid.at(["header", "idempotency-key"], problem)
     spec_doc = spec.model_dump(mode="json")
     digest = request_hash(spec_doc)
     if idempotency_key is not None:
         existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest), False
-    _check_uploads(session, owner, spec)
+    active = repo.count_active(session, owner)
+    if active >= settings.max_active_experiments:
+        raise TooManyRequests(
+            f"{active} experiments of this API key are queued or running; at most "
+            f"{settings.max_active_experiments} (ICL_IT_MAX_ACTIVE_EXPERIMENTS)",
+            headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
+        )
     runs = expand_runs(spec)
-    _check_models(spec, runs, hub_models)
+    checks.check_tasks(session, owner, runs)
+    checks.check_models(spec, runs, settings)
     try:
         experiment, run_ids = repo.insert_experiment(
             session,
@@ -122,16 +104,16 @@ def create_experiment(
         queue.enqueue_runs(run_ids)
     except Exception as exc:
         log.exception("could not queue the runs of experiment %s", experiment.id)
-        message = f"the task broker is unreachable: {type(exc).__name__}: {exc}"
-        db.finish_experiment(
+        message = "the task broker is unreachable; submit again later"
+        jobs.finish_experiment(
             session,
             experiment.id,
-            db.FAILED,
-            error_code="broker_unavailable",
+            jobs.ExperimentStatus.FAILED,
+            error_code=jobs.ErrorCode.BROKER_UNAVAILABLE,
             error_message=message,
         )
         session.commit()
-        raise Unavailable(message) from exc
+        raise Unavailable(message, headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
     return experiment, True
 
 
@@ -150,8 +132,8 @@ def _error(code: str | None, message: str | None) -> schemas.ErrorInfo | None:
 
 def _progress(experiment: db.Experiment, running: float) -> schemas.Progress:
     total = experiment.total_runs
-    fraction = 1.0 if experiment.status == db.SUCCEEDED else 0.0
-    if total and experiment.status != db.SUCCEEDED:
+    fraction = 1.0 if experiment.status == jobs.ExperimentStatus.SUCCEEDED else 0.0
+    if total and experiment.status != jobs.ExperimentStatus.SUCCEEDED:
         fraction = min((experiment.completed_runs + running) / total, 1.0)
     return schemas.Progress(
         completed_runs=experiment.completed_runs, total_runs=total, fraction=round(fraction, 4)
@@ -192,7 +174,7 @@ def run_summary(run: db.Run) -> schemas.RunSummary:
 
 def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
     runs = repo.runs_of(session, experiment.id)
-    running = sum(r.progress for r in runs if r.status == db.RUNNING)
+    running = sum(r.progress for r in runs if r.status == jobs.RunStatus.RUNNING)
     return schemas.Experiment(
         **summary(experiment, running).model_dump(),
         spec=experiment.spec,
@@ -201,11 +183,12 @@ def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
 
 
 def list_experiments(
-    session: Session, owner: str, limit: int, after: str | None
+    session: Session, owner: str | None, limit: int, after: str | None
 ) -> schemas.ExperimentList:
+    """Newest first; ``owner=None`` lists every owner's (admin keys)."""
     cursor = None
     if after is not None:
-        cursor = repo.get_for_owner(session, owner, after)
+        cursor = repo.get_for_owner(session, owner, after) if db.is_id(after) else None
         if cursor is None:
             raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
     rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
@@ -219,26 +202,15 @@ def list_experiments(
 
 def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.Experiment:
     """Ask running work to stop at its next step boundary; queued runs never start."""
-    if experiment.status in (db.SUCCEEDED, db.FAILED):
+    outcome = jobs.request_cancel(session, experiment.id)
+    if outcome == jobs.CancelOutcome.FINISHED:
         raise Conflict(f"experiment already {experiment.status}")
-    if repo.request_cancel(session, experiment.id):
-        n = repo.cancel_queued_runs(session, experiment.id)
-        db.refresh_completed_runs(session, experiment.id)
-        db.add_event(
-            session,
-            experiment.id,
-            "experiment.cancelling",
-            "cancellation requested",
-            data={"runs_cancelled_before_start": n},
-        )
-        statuses = repo.run_statuses(session, experiment.id)
-        nothing_left = all(status in db.TERMINAL for status, _, _ in statuses)
-        any_result = any(status == db.SUCCEEDED for status, _, _ in statuses)
-        if nothing_left and not any_result:  # nothing ran: no summary to compute
-            db.finish_experiment(session, experiment.id, db.CANCELLED)
-        session.commit()
-        if nothing_left and any_result:
+    session.commit()
+    if outcome == jobs.CancelOutcome.FINALISE:
+        try:
             queue.enqueue_finalize(experiment.id)
+        except Exception:  # the reconciler finalises it (all its runs are terminal)
+            log.warning("could not queue the finalisation of %s", experiment.id)
     session.refresh(experiment)
     return experiment
 
@@ -278,7 +250,7 @@ def report(store: ArtifactStore, experiment: db.Experiment) -> str:
 
 
 def _not_ready(experiment: db.Experiment, what: str) -> str:
-    if experiment.status in db.TERMINAL:
+    if experiment.status in jobs.TERMINAL:
         return f"experiment {experiment.status} without a {what} (no run succeeded)"
     return f"experiment is {experiment.status}; the {what} exist once it has finished"
 

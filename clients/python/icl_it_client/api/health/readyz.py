@@ -51,6 +51,9 @@ def sync_detailed(
 ) -> Response[Health]:
     """Readiness: database and broker reachable
 
+     Each dependency is ``ok`` or ``unavailable``; the reason goes to the server log only
+    (it names hosts and ports).
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -74,6 +77,9 @@ def sync(
 ) -> Health | None:
     """Readiness: database and broker reachable
 
+     Each dependency is ``ok`` or ``unavailable``; the reason goes to the server log only
+    (it names hosts and ports).
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -92,6 +98,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Health]:
     """Readiness: database and broker reachable
+
+     Each dependency is ``ok`` or ``unavailable``; the reason goes to the server log only
+    (it names hosts and ports).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,6 +122,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Health | None:
     """Readiness: database and broker reachable
+
+     Each dependency is ``ok`` or ``unavailable``; the reason goes to the server log only
+    (it names hosts and ports).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
