@@ -110,6 +110,11 @@ def _format_validation(exc: Exception) -> str:
     return f"invalid spec: {exc}"
 
 
+# Fractional runs (a run is part done) as a percentage and n with two decimals, never
+# "0.3333333333333333/1".
+RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed}<{remaining}]"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -130,10 +135,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = expand_runs(spec)
     out = Path(args.out)
     print(f"{spec.name}: {len(runs)} run(s) -> {out}", file=sys.stderr)
-    bar = tqdm(total=len(runs), unit="run", disable=args.quiet, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(runs),
+        unit="run",
+        disable=args.quiet,
+        dynamic_ncols=True,
+        bar_format=RUN_BAR_FORMAT,
+    )
 
-    def on_progress(i: int, n: int, run: Any, done: int, total: int, stage: str) -> None:
-        bar.n = i + done / max(total, 1)
+    def on_progress(i: int, n: int, run: Any, done: float, total: int, stage: str) -> None:
+        bar.n = round(i + done / max(total, 1), 4)
         label = ",".join(f"{k.split('.')[-1]}={v}" for k, v in run.factors.items()) or "base"
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")
         bar.refresh()

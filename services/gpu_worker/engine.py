@@ -297,7 +297,9 @@ class Engine:
                     out=(it_h, it_l, un_h, un_l),
                     timings=timings,
                     on_step=lambda e, g=g, label=label: step(
-                        2 + g, total, f"{label}, step {e + 1}/{run.lora.steps}"
+                        2 + g + (e + 1) / (run.lora.steps + 1),  # last slot: the IT states
+                        total,
+                        f"{label}, step {e + 1}/{run.lora.steps}",
                     ),
                 )
             else:
