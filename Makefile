@@ -9,7 +9,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install demo test test-fast test-services test-slow up bench bench-services lint format typecheck openapi client run-default clean
 
-install: $(STAMP)
+# The embedded model, dequantised once at install time (not inside the first run).
+EMBEDDED_MODEL_DIR := $(or $(ICL_IT_MODEL_CACHE),$(or $(ICL_IT_HOME),var)/models)/smollm2-135m
+
+install: $(STAMP) $(EMBEDDED_MODEL_DIR)/config.json
+
+$(EMBEDDED_MODEL_DIR)/config.json: $(STAMP)
+	$(PY) -m services.gpu_worker.models --prepare
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
