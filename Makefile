@@ -74,7 +74,7 @@ openapi: install
 client: openapi
 	rm -rf clients/python
 	# the generator formats its output with ruff, which must be on PATH
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup --custom-template-path clients/templates
 
 clean:
 	rm -rf var out
