@@ -2,9 +2,9 @@
 
 The SDK is ``clients/sdk/icl_it_sdk``, a typed layer over ``clients/python/icl_it_client``
 (generated from the committed openapi.json by ``make client``); nothing here talks HTTP
-or polls by hand. The API
-is at ``$ICL_IT_URL`` (default http://127.0.0.1:8000); ``$ICL_IT_API_KEY``, if set, is
-sent as a Bearer token. ``services.demo`` uses the same functions.
+or polls by hand. The API is at ``$ICL_IT_URL`` (default http://127.0.0.1:8000);
+``$ICL_IT_API_KEY``, if set, is sent as a Bearer token. ``services.demo`` uses the same
+functions.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from icl_it_client import AuthenticatedClient, Client  # noqa: E402
 from icl_it_client.models import Experiment  # noqa: E402
 from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError  # noqa: E402
 
-__all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]
+__all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]  # re-exported for callers
 
 ApiClient = Client | AuthenticatedClient
 POLL_INTERVAL_S = 1.0
