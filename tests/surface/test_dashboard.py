@@ -93,6 +93,8 @@ def test_submit_through_the_form_watch_it_succeed_and_open_figures(
     assert page.locator("#curve svg polyline").count() >= 3  # icl_it, anchor_icl, anchor_it
     assert page.locator("#table tbody tr").count() >= 1
     assert page.locator("#artifacts tbody tr").count() >= 3
+    assert page.locator('#events tr[data-type="run.progress"]').count() >= 1
+    assert page.locator('#events tr[data-type="experiment.succeeded"]').count() == 1
     page.locator("#figures figure").first.click()
     big = page.locator("#figure-big")
     assert page.locator("#figure-dialog").get_attribute("open") is not None

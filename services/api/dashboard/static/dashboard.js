@@ -329,10 +329,25 @@ async function experimentPage() {
     $("#table tbody").replaceChildren(...rows);
   }
 
+  let lastEvent = null;
+  async function renderEvents() {
+    for (;;) {
+      const page = await getJSON(`${base}/events?limit=200${lastEvent === null ? "" : `&after=${lastEvent}`}`);
+      for (const ev of page.data) {
+        lastEvent = ev.id;
+        $("#events tbody").append(el("tr", { "data-type": ev.type },
+          el("td", { text: new Date(ev.created_at).toLocaleTimeString() }),
+          el("td", { text: ev.level }), el("td", { text: ev.type }), el("td", { text: ev.message })));
+      }
+      if (!page.has_more) return;
+    }
+  }
+
   const loop = async () => {
     try {
       const e = await getJSON(base);
       renderExperiment(e);
+      await renderEvents();
       if (TERMINAL.has(e.status)) {
         await renderArtifacts();
         if (e.status === "succeeded" && !resultsShown) { resultsShown = true; await renderResults(); }
