@@ -244,7 +244,9 @@ class Engine:
             list(range(g, min(g + group_size, len(units))))
             for g in range(0, len(units), group_size)
         ]
-        total = 2 + len(groups)
+        # progress units: anchor, ICL, then per adapter group its tuning steps + IT states
+        per_group = run.lora.steps + 1
+        total = 2 + len(groups) * per_group
 
         step(0, total, "anchor")
         with _timed(timings, "anchor"), slots.disabled() as base:
@@ -281,7 +283,7 @@ class Engine:
         for g, group in enumerate(groups):
             label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
             label += f"/{len(units)}"
-            step(2 + g, total, label)
+            step(2 + g * per_group, total, label)
             if batched:
                 losses = self._tune_group(
                     run,
@@ -297,7 +299,7 @@ class Engine:
                     out=(it_h, it_l, un_h, un_l),
                     timings=timings,
                     on_step=lambda e, g=g, label=label: step(
-                        2 + g + (e + 1) / (run.lora.steps + 1),  # last slot: the IT states
+                        2 + g * per_group + e + 1,
                         total,
                         f"{label}, step {e + 1}/{run.lora.steps}",
                     ),

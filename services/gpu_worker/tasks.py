@@ -211,12 +211,12 @@ def _end_run(run_id: str, status: str, code: str | None, message: str | None, no
         s.commit()
 
 
-def _progress_writer(run_id: str, experiment_id: str) -> Callable[[float, int, str], None]:
+def _progress_writer(run_id: str, experiment_id: str) -> Callable[[int, int, str], None]:
     """Progress into the run row (at most every PROGRESS_EVERY_S) and the events: one at
     each new phase, and one each time the run moved PROGRESS_EVENT_STEP further."""
     last_time, last_phase, last_event = 0.0, "", -1.0
 
-    def progress(done: float, total: int, stage: str) -> None:
+    def progress(done: int, total: int, stage: str) -> None:
         nonlocal last_time, last_phase, last_event
         now = time.monotonic()
         phase = stage.split(" ", 1)[0]  # "adapter 3/30" -> one phase for all adapters
