@@ -9,7 +9,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install demo test test-fast test-services test-slow up bench bench-services reliability lint format typecheck openapi client run-default clean
 
-install: $(STAMP)
+# The embedded model, dequantised once at install time (not inside the first run).
+EMBEDDED_MODEL_DIR := $(or $(ICL_IT_MODEL_CACHE),$(or $(ICL_IT_HOME),var)/models)/smollm2-135m
+
+install: $(STAMP) $(EMBEDDED_MODEL_DIR)/config.json
+
+$(EMBEDDED_MODEL_DIR)/config.json: $(STAMP)
+	$(PY) -m services.gpu_worker.models --prepare
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,7 +78,7 @@ openapi: install
 client: openapi
 	rm -rf clients/python
 	# the generator formats its output with ruff, which must be on PATH
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate --path openapi.json --output-path clients/python --meta setup --custom-template-path clients/templates
 
 clean:
 	rm -rf var out

@@ -3,7 +3,7 @@
 icl-it run examples/default.yaml --out out/default     in-process, with a progress bar
 icl-it run --preset duan2023 --scale smoke --out out/smoke
 icl-it submit examples/default.yaml --wait             through the HTTP API
-icl-it status ID | icl-it results ID
+icl-it status ID | results ID | export ID | events ID -f | cancel ID | artifacts ID
 icl-it up                                              API + workers, embedded defaults
 icl-it keys create --name alice                        API keys (keys list, keys revoke)
 """
@@ -33,18 +33,48 @@ examples:
   icl-it up                      # API on 127.0.0.1:8000 (ICL_IT_PORT) + workers
   icl-it submit examples/default.yaml --wait
   icl-it results <experiment id> > results.json
+  icl-it export <experiment id> --format parquet -o cells.parquet
+  icl-it events <experiment id> --follow
+  source <(icl-it completion bash)
 
-environment:
-  DATABASE_URL   Postgres URL (default: SQLite under $ICL_IT_HOME)
-  REDIS_URL      Celery broker (default: Celery's SQLAlchemy transport on SQLite)
-  ARTIFACT_URL   artifact store, any fsspec URL (default: $ICL_IT_HOME/artifacts)
-  ICL_IT_HOME    embedded state directory (default: ./var)
-  ICL_IT_MODEL_DIRS  directories local models may be loaded from
-  ICL_IT_URL     API base URL for submit/status/results (default http://127.0.0.1:8000)
-  ICL_IT_API_KEY sent as a Bearer token (default: the local key the stack writes to
-                 $ICL_IT_HOME/api_key); experiments are visible only to the same key
+environment (client):
+  ICL_IT_URL           API base URL for the remote commands (default http://127.0.0.1:8000)
+  ICL_IT_API_KEY       sent as a Bearer token (default: the local key the stack writes to
+                       $ICL_IT_HOME/api_key); experiments are visible only to the same key
   icl-it keys create --name NAME [--admin] | keys list | keys revoke ID_OR_NAME
 """
+
+# Settings without a description in services/common/settings.py get one here.
+_SETTING_HELP = {
+    "DATABASE_URL": "Postgres URL (default: SQLite under $ICL_IT_HOME)",
+    "REDIS_URL": "Celery broker (default: Celery's SQLAlchemy transport on SQLite)",
+    "ARTIFACT_URL": "artifact store, any fsspec URL (default: $ICL_IT_HOME/artifacts)",
+    "ICL_IT_HOME": "embedded state directory (default: ./var)",
+    "ICL_IT_MODEL_CACHE": "converted embedded-model cache (default: $ICL_IT_HOME/models)",
+    "ICL_IT_PORT": "API port for `icl-it up` (default 8000)",
+    "ICL_IT_HOST": "API host for `icl-it up` (default 127.0.0.1)",
+    "ICL_IT_DEVICE": "torch device for the GPU worker (default: cuda if available, else cpu)",
+    "ICL_IT_TASK_TIME_LIMIT": "seconds a GPU task may run (default 14400)",
+}
+
+
+def settings_help() -> str:
+    """Every setting of services.common.settings.Settings, by its environment variable."""
+    import textwrap
+
+    from services.common.settings import Settings
+
+    lines = ["environment (services; services/common/settings.py):"]
+    for name, field in Settings.model_fields.items():
+        env = str(field.validation_alias or name.upper())
+        text = _SETTING_HELP.get(env) or (field.description or "").strip()
+        wrapped = textwrap.wrap(text, width=66) or [""]
+        lines.append(f"  {env:26s} {wrapped[0]}")
+        lines += [f"  {'':26s} {more}" for more in wrapped[1:]]
+    return "\n".join(lines) + "\n"
+
+
+DATA_HELP = "your own JSONL dataset (docs/DATA.md); sets data.task"
 
 
 def load_spec(path: str | None, preset: str | None, scale: str | None, overrides: list[str]):
@@ -83,6 +113,11 @@ def _format_validation(exc: Exception) -> str:
     return f"invalid spec: {exc}"
 
 
+# Fractional runs (a run is part done) as a percentage and n with two decimals, never
+# "0.3333333333333333/1".
+RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed}<{remaining}]"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -91,16 +126,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(_format_validation(exc), file=sys.stderr)
         return 2
+    if args.data:
+        try:
+            spec = with_local_dataset(spec, Path(args.data))
+        except Exception as exc:
+            print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
+            return 2
     from services.common.spec import expand_runs
     from services.runner import run_in_process
 
     runs = expand_runs(spec)
     out = Path(args.out)
     print(f"{spec.name}: {len(runs)} run(s) -> {out}", file=sys.stderr)
-    bar = tqdm(total=len(runs), unit="run", disable=args.quiet, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(runs),
+        unit="run",
+        disable=args.quiet,
+        dynamic_ncols=True,
+        bar_format=RUN_BAR_FORMAT,
+    )
 
     def on_progress(i: int, n: int, run: Any, done: int, total: int, stage: str) -> None:
-        bar.n = i + done / max(total, 1)
+        bar.n = round(i + done / max(total, 1), 4)
         label = ",".join(f"{k.split('.')[-1]}={v}" for k, v in run.factors.items()) or "base"
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")
         bar.refresh()
@@ -111,6 +158,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_table(results))
     print(f"\nresults: {out / 'results.json'}\nreport:  {out / 'report.html'}")
     return 0
+
+
+def with_local_dataset(spec: Any, path: Path) -> Any:
+    """Store a JSONL file where the in-process engine reads uploads; point data.task at it.
+
+    The id is the file's content hash, so the same file is stored once.
+    """
+    import hashlib
+
+    from services.common.artifacts import ArtifactStore
+    from services.common.datasets import parse_jsonl, upload_key
+    from services.common.settings import get_settings
+
+    raw = path.read_bytes()
+    parse_jsonl(raw.decode("utf-8"), name=path.name)  # the same checks as an upload
+    dataset_id = hashlib.sha256(raw).hexdigest()[:32]
+    ArtifactStore(get_settings().artifacts).put(upload_key(dataset_id), raw)
+    data = spec.data.model_copy(update={"task": f"upload:{dataset_id}"})
+    return spec.model_copy(update={"data": data})
 
 
 def summary_table(results: dict[str, Any]) -> str:
@@ -196,6 +262,48 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     )
     for field, ids in vars(result).items():
         print(f"{field:16} {len(ids):4}  {' '.join(ids)}".rstrip())
+
+
+def completion_script(shell: str) -> str:
+    """A bash (or zsh, through bashcompinit) completion script built from the parser."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    cases = []
+    for name, p in sub.choices.items():
+        words = [o for a in p._actions for o in a.option_strings]
+        nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        for a in nested:
+            words += list(a.choices)
+        for a in p._actions:
+            if (
+                a.choices
+                and not isinstance(a, argparse._SubParsersAction)
+                and a.option_strings == []
+            ):
+                words += [str(c) for c in a.choices]
+        cases.append(f'    {name}) opts="{" ".join(words)}" ;;')
+    top = " ".join([*sub.choices, "-h", "--help"])
+    script = f"""# icl-it completion ({shell}): source <(icl-it completion {shell})
+_icl_it() {{
+  local cur="${{COMP_WORDS[COMP_CWORD]}}" cmd="${{COMP_WORDS[1]}}" opts
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "{top}" -- "$cur")); return
+  fi
+  case "$cmd" in
+{chr(10).join(cases)}
+    *) opts="" ;;
+  esac
+  COMPREPLY=($(compgen -W "$opts" -- "$cur") $(compgen -f -- "$cur"))
+}}
+complete -F _icl_it icl-it
+"""
+    if shell == "zsh":
+        script = "autoload -U +X bashcompinit && bashcompinit\n" + script
+    return script
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(completion_script(args.shell))
     return 0
 
 
@@ -212,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="icl-it",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=EPILOG + "\n" + settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -228,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         help="override a field, e.g. --set demos.k=8 (repeatable)",
     )
+    p.add_argument("--data", metavar="FILE", help=DATA_HELP)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
@@ -240,15 +349,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="poll with a progress bar until done")
     p.add_argument("--report", help="with --wait: write the HTML report here")
     p.add_argument("--idempotency-key", help="resubmitting with the same key is safe")
+    p.add_argument("--data", metavar="FILE", help=DATA_HELP + " (uploaded first)")
     p.set_defaults(func=_client_cmd("submit"))
 
     p = sub.add_parser("status", help="show an experiment's status and progress")
     p.add_argument("id")
     p.set_defaults(func=_client_cmd("status"))
 
+    p = sub.add_parser("list", help="list your experiments (newest first)")
+    p.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    p.set_defaults(func=_client_cmd("experiments"))
+
     p = sub.add_parser("results", help="print an experiment's results JSON")
     p.add_argument("id")
     p.set_defaults(func=_client_cmd("results"))
+
+    p = sub.add_parser(
+        "export",
+        help="results as a long table (CSV or Parquet; docs/EXPORTS.md)",
+        description="The long table of cell statistics, or with --per-example one row per "
+        "example, run, metric, pair and layer. ID is an experiment id, or the --out "
+        "directory of `icl-it run`.",
+    )
+    p.add_argument("id", help="experiment id, or a local results directory")
+    p.add_argument("--format", choices=["csv", "parquet", "json"], default="csv")
+    p.add_argument("--per-example", action="store_true", help="the per-example table")
+    p.add_argument("-o", "--output", help="write here (default: stdout)")
+    p.set_defaults(func=_client_cmd("export"))
+
+    p = sub.add_parser("cancel", help="cancel an experiment (stops at the next step)")
+    p.add_argument("id")
+    p.set_defaults(func=_client_cmd("cancel"))
+
+    p = sub.add_parser("events", help="print an experiment's events")
+    p.add_argument("id")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing until final")
+    p.add_argument("--after", type=int, help="only events with a larger id")
+    p.set_defaults(func=_client_cmd("events"))
+
+    p = sub.add_parser("artifacts", help="list an experiment's artifacts")
+    p.add_argument("id")
+    p.set_defaults(func=_client_cmd("artifacts"))
+
+    p = sub.add_parser("download", help="download one artifact")
+    p.add_argument("id")
+    p.add_argument("artifact", help="artifact id (see `icl-it artifacts ID`)")
+    p.add_argument("-o", "--output", help="file to write (default: stdout)")
+    p.set_defaults(func=_client_cmd("download"))
+
+    p = sub.add_parser("report", help="save an experiment's HTML report")
+    p.add_argument("id")
+    p.add_argument("-o", "--output", help="file to write (default: ID.html)")
+    p.add_argument("--open", action="store_true", help="open it in a web browser")
+    p.set_defaults(func=_client_cmd("report"))
+
+    p = sub.add_parser("datasets", help="upload your own JSONL dataset (docs/DATA.md)")
+    dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
+    q = dsub.add_parser("upload", help="upload FILE; prints the task name upload:<id>")
+    q.add_argument("file")
+    q.set_defaults(func=_client_cmd("datasets_upload"))
+
+    p = sub.add_parser("completion", help="print a shell completion script")
+    p.add_argument("shell", choices=["bash", "zsh"])
+    p.set_defaults(func=cmd_completion)
 
     p = sub.add_parser("up", help="start the API and both workers in the foreground")
     p.add_argument("--host")
@@ -269,7 +432,6 @@ def build_parser() -> argparse.ArgumentParser:
         "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
     ).set_defaults(func=cmd_reconcile)
 
-
     p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")
     p.set_defaults(func=cmd_models)
     from services.model_pull import add_pull_parser
@@ -288,7 +450,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`icl-it results ID | head`): not an error, no traceback.
+        # Point stdout at devnull so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return code
 
 
 if __name__ == "__main__":

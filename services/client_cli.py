@@ -1,9 +1,10 @@
-"""``icl-it submit / status / results``: the HTTP API through the generated client.
+"""``icl-it submit / status / results / cancel / events / ...``: the HTTP API via the SDK.
 
-The client is ``clients/python/icl_it_client``, generated from the committed openapi.json
-by openapi-python-client (``make client``); nothing here talks HTTP by hand. The API
-is at ``$ICL_IT_URL`` (default http://127.0.0.1:8000); ``$ICL_IT_API_KEY``, if set, is
-sent as a Bearer token. ``services.demo`` uses the same functions.
+The SDK is ``clients/sdk/icl_it_sdk``, a typed layer over ``clients/python/icl_it_client``
+(generated from the committed openapi.json by ``make client``); nothing here talks HTTP
+or polls by hand. The API is at ``$ICL_IT_URL`` (default http://127.0.0.1:8000);
+``$ICL_IT_API_KEY``, if set, is sent as a Bearer token. ``services.demo`` uses the same
+functions.
 """
 
 from __future__ import annotations
@@ -12,71 +13,26 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-CLIENT_DIR = Path(__file__).resolve().parents[1] / "clients" / "python"
-if CLIENT_DIR.is_dir() and str(CLIENT_DIR) not in sys.path:
-    # A fresh clone imports the committed client from the tree; no install step needed.
-    sys.path.insert(0, str(CLIENT_DIR))
+CLIENTS = Path(__file__).resolve().parents[1] / "clients"
+for _dir in (CLIENTS / "python", CLIENTS / "sdk"):
+    if _dir.is_dir() and str(_dir) not in sys.path:
+        # A fresh clone imports the committed client and SDK from the tree; no install step.
+        sys.path.insert(0, str(_dir))
 
 from icl_it_client import AuthenticatedClient, Client  # noqa: E402
-from icl_it_client.api.experiments import (  # noqa: E402
-    get_experiment as get_experiment_op,
-)
-from icl_it_client.api.experiments import (  # noqa: E402
-    get_report as get_report_op,
-)
-from icl_it_client.api.experiments import (  # noqa: E402
-    get_results as get_results_op,
-)
-from icl_it_client.api.experiments import (  # noqa: E402
-    submit_experiment as submit_experiment_op,
-)
-from icl_it_client.api.health import readyz as readyz_op  # noqa: E402
-from icl_it_client.models import Experiment, ExperimentSpec, Problem  # noqa: E402
-from icl_it_client.types import UNSET, Response  # noqa: E402
+from icl_it_client.models import Experiment  # noqa: E402
+from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError  # noqa: E402
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-POLL_INTERVAL_S = 1.0
+__all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]  # re-exported for callers
 
 ApiClient = Client | AuthenticatedClient
-
-
-class ApiError(Exception):
-    """An HTTP answer other than the one expected, rendered from its problem document."""
-
-    def __init__(self, status: int, title: str, detail: str | None = None, errors: Any = ()):
-        self.status, self.title, self.detail = status, title, detail
-        self.errors = list(errors)
-        super().__init__(self.render())
-
-    @classmethod
-    def from_response(cls, response: Response[Any]) -> ApiError:
-        status = int(response.status_code)
-        parsed = response.parsed
-        if not isinstance(parsed, Problem):
-            try:
-                body = json.loads(response.content)
-                parsed = Problem.from_dict(body) if isinstance(body, dict) else None
-            except (ValueError, KeyError, TypeError):
-                parsed = None
-        if parsed is None:
-            text = response.content.decode(errors="replace").strip()
-            return cls(status, response.status_code.phrase, text[:500] or None)
-        errors = [(".".join(str(p) for p in item.loc), item.msg) for item in (parsed.errors or [])]
-        detail = parsed.detail if isinstance(parsed.detail, str) else None
-        return cls(status, parsed.title, detail, errors)
-
-    def render(self) -> str:
-        lines = [f"HTTP {self.status} {self.title}" + (f": {self.detail}" if self.detail else "")]
-        lines += [f"  {loc or '(body)'}: {msg}" for loc, msg in self.errors]
-        return "\n".join(lines)
+POLL_INTERVAL_S = 1.0
 
 
 def local_key() -> str | None:
@@ -99,41 +55,31 @@ def make_client(url: str | None = None, api_key: str | None = None) -> ApiClient
     return Client(base_url=base, timeout=timeout)
 
 
-def _expect(response: Response[Any], status: int) -> Any:
-    if int(response.status_code) != status or response.parsed is None:
-        raise ApiError.from_response(response)
-    return response.parsed
+def sdk(client: ApiClient | None = None) -> IclIt:
+    """The SDK over ``client`` (default: ``make_client()``); every remote command uses it."""
+    return IclIt(client=client if client is not None else make_client())
 
 
 def is_ready(client: ApiClient) -> bool:
     """True when /readyz says the database and the broker answer."""
-    try:
-        return int(readyz_op.sync_detailed(client=client).status_code) == 200
-    except httpx.HTTPError:
-        return False
+    return sdk(client).ready()
 
 
 def submit_spec(client: ApiClient, spec: Any, idempotency_key: str | None = None) -> Experiment:
     """POST a validated ``services.common.spec.ExperimentSpec``; returns the experiment."""
-    body = ExperimentSpec.from_dict(spec.model_dump(mode="json"))
-    response = submit_experiment_op.sync_detailed(
-        client=client,  # type: ignore[arg-type]  # the API key is optional
-        body=body,
-        idempotency_key=idempotency_key if idempotency_key is not None else UNSET,
-    )
-    return _expect(response, 202)
+    return sdk(client).submit(spec.model_dump(mode="json"), idempotency_key=idempotency_key)
 
 
 def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
-    return _expect(get_experiment_op.sync_detailed(experiment_id, client=client), 200)
+    return sdk(client).experiment(experiment_id)
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
-    return _expect(get_results_op.sync_detailed(experiment_id, client=client), 200).to_dict()
+    return dict(sdk(client).results(experiment_id))
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:
-    return _expect(get_report_op.sync_detailed(experiment_id, client=client), 200)
+    return sdk(client).report(experiment_id)
 
 
 def _stage(experiment: Experiment) -> str:
@@ -152,48 +98,33 @@ def wait_for(
     progress: bool = True,
     interval: float | None = None,
     on_poll: Callable[[], None] | None = None,
+    timeout: float | None = None,
 ) -> Experiment:
-    """Poll until the experiment is terminal, with a tqdm bar over its runs."""
+    """``IclIt.wait`` with a tqdm bar over the runs (fractional within a run)."""
     from tqdm import tqdm
 
-    experiment = get_experiment(client, experiment_id)
-    total = max(experiment.progress.total_runs, 1)
     bar_format = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
     with tqdm(
-        total=total,
-        desc=_stage(experiment),
-        unit="run",
-        disable=not progress,
-        dynamic_ncols=True,
-        bar_format=bar_format,
+        total=1, unit="run", disable=not progress, dynamic_ncols=True, bar_format=bar_format
     ) as bar:
-        while True:
+
+        def show(experiment: Experiment) -> None:
             p = experiment.progress
-            bar.n = round(min(p.fraction, 1.0) * total, 3)
+            bar.total = max(p.total_runs, 1)
+            bar.n = round(min(p.fraction, 1.0) * bar.total, 3)
             bar.set_description_str(_stage(experiment)[:70], refresh=False)
             bar.set_postfix_str(
                 f"{p.completed_runs}/{p.total_runs} runs, {experiment.status.value}"
             )
-            if experiment.status.value in TERMINAL:
-                break
-            if on_poll is not None:
+            if on_poll is not None and experiment.status.value not in TERMINAL:
                 on_poll()
-            time.sleep(POLL_INTERVAL_S if interval is None else interval)
-            experiment = _poll(client, experiment_id, experiment)
-    return experiment
 
-
-def _poll(client: ApiClient, experiment_id: str, last: Experiment, attempts: int = 5) -> Experiment:
-    """One status read, riding out a few transient failures (a busy server, a 5xx)."""
-    for attempt in range(attempts):
-        try:
-            return get_experiment(client, experiment_id)
-        except (httpx.TransportError, ApiError) as exc:
-            transient = not isinstance(exc, ApiError) or exc.status >= 500
-            if not transient or attempt == attempts - 1:
-                raise
-            time.sleep(min(2.0**attempt, 10.0))
-    return last
+        return sdk(client).wait(
+            experiment_id,
+            timeout,
+            on_progress=show,
+            poll_interval=POLL_INTERVAL_S if interval is None else interval,
+        )
 
 
 def format_status(experiment: Experiment) -> str:
@@ -257,6 +188,10 @@ def submit(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _fail(_format_validation(exc), 2)
     client = make_client()
+    if getattr(args, "data", None):
+        dataset = sdk(client).upload_dataset(Path(args.data))
+        print(f"uploaded {args.data}: {dataset.task} ({dataset.n_rows} rows)", file=sys.stderr)
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"task": dataset.task})})
     experiment = submit_spec(client, spec, args.idempotency_key)
     print(experiment.id)
     if not args.wait:
@@ -318,3 +253,122 @@ def results(args: argparse.Namespace) -> int:
     json.dump(doc, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+@_guard
+def cancel(args: argparse.Namespace) -> int:
+    """Ask the server to cancel; running work stops at its next step."""
+    experiment = sdk().cancel(args.id)
+    print(f"{experiment.id}: {experiment.status.value}")
+    return 0
+
+
+@_guard
+def experiments(args: argparse.Namespace) -> int:
+    """One line per experiment: id, status, progress, created, name."""
+    for i, e in enumerate(sdk().experiments()):
+        if args.limit and i >= args.limit:
+            break
+        print(
+            f"{e.id}  {e.status.value:10s} {e.progress.fraction:4.0%}  "
+            f"{e.created_at:%Y-%m-%d %H:%M}  {e.name}"
+        )
+    return 0
+
+
+@_guard
+def events(args: argparse.Namespace) -> int:
+    """Print the experiment's events; --follow keeps printing until it is final."""
+    for event in sdk().events(args.id, after=args.after, follow=args.follow):
+        run = f" run={event.run_id[:8]}" if isinstance(event.run_id, str) else ""
+        print(
+            f"{event.id:6d} {event.created_at:%H:%M:%S} {event.level:7s} {event.type_:20s}"
+            f" {event.message}{run}",
+            flush=True,
+        )
+    return 0
+
+
+@_guard
+def artifacts(args: argparse.Namespace) -> int:
+    """Id, kind, size and shape of every artifact (download with `icl-it download`)."""
+    for a in sdk().artifacts(args.id):
+        size = f"{a.size_bytes:>10d}" if isinstance(a.size_bytes, int) else " " * 10
+        shape = "x".join(map(str, a.shape)) if isinstance(a.shape, list) else ""
+        print(f"{a.id:40s} {a.kind.value:9s} {size}  {shape}")
+    return 0
+
+
+@_guard
+def download(args: argparse.Namespace) -> int:
+    """Stream one artifact to a file (-o), or to stdout."""
+    api = sdk()
+    if args.output and args.output != "-":
+        path = api.download_to(args.id, args.artifact, args.output)
+        print(path, file=sys.stderr)
+    else:
+        api.download(args.id, args.artifact, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+@_guard
+def report(args: argparse.Namespace) -> int:
+    """Write the HTML report (-o, default <id>.html); --open shows it in a browser."""
+    html = sdk().report(args.id)
+    path = Path(args.output or f"{args.id}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html)
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+@_guard
+def datasets_upload(args: argparse.Namespace) -> int:
+    """Upload a JSONL dataset; prints the task name to use in a spec (upload:<id>)."""
+    dataset = sdk().upload_dataset(Path(args.file))
+    print(dataset.task)
+    print(
+        f"{dataset.kind.value}, {dataset.n_rows} rows, {dataset.size_bytes} bytes", file=sys.stderr
+    )
+    return 0
+
+
+@_guard
+def export(args: argparse.Namespace) -> int:
+    """Long table of an experiment's results (remote id, or a local --out directory)."""
+    from services.common import exports
+
+    table = "examples" if args.per_example else "cells"
+    local = Path(args.id)
+    if local.exists():
+        data = exports.render(local_table(local, table), args.format)
+    else:
+        data = sdk().export(args.id, args.format, table)
+    if args.output and args.output != "-":
+        Path(args.output).write_bytes(data)
+        print(args.output, file=sys.stderr)
+    elif args.format == "parquet" and sys.stdout.isatty():
+        return _fail("parquet is binary: pass -o FILE (or pipe stdout)", 2)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def local_table(path: Path, table: str) -> Any:
+    """The export table of an in-process run's output (``icl-it run --out DIR``)."""
+    from services.common import exports
+
+    root = path if path.is_dir() else path.parent
+    results = json.loads((root / "results.json").read_text())
+    name = root.name
+    if table == "cells":
+        return exports.cell_table(results, name)
+    keys = [run["key"] for run in results.get("runs", [])]
+    analyses = [json.loads((root / "runs" / k / "analysis.json").read_text()) for k in keys]
+    return exports.example_table(analyses, name)

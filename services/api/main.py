@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from services.api import health
+from services.api import dashboard, health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
 from services.api.deps import warn_if_anonymous
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(experiments_router)
     app.include_router(datasets_router)
     app.include_router(catalog_router)
+    dashboard.install(app)
     return app
 
 

@@ -325,7 +325,9 @@ class Engine:
             controls.remove("cross_adapter")  # one demonstration set: nothing to cross with
         per_group = max(1, self.max_adapters // (2 if "shuffled_labels" in controls else 1))
         groups = _groups(len(units), per_group if batched else 1)
-        total = 2 + len(groups)
+        # progress units: anchor, ICL, then per adapter group its tuning steps + IT states
+        group_units = lora_spec.steps + 1
+        total = 2 + len(groups) * group_units
 
         step(0, total, "anchor")
         with _timed(timings, "anchor"), slots.disabled() as base:
@@ -366,7 +368,7 @@ class Engine:
         for g, group in enumerate(groups):
             label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
             label += f"/{len(units)}"
-            step(2 + g, total, label)
+            step(2 + g * group_units, total, label)
             if batched:
                 losses, twin_losses = self._tune_group(
                     run,
@@ -385,7 +387,9 @@ class Engine:
                     out=out,
                     timings=timings,
                     on_step=lambda e, g=g, label=label: step(
-                        2 + g, total, f"{label}, step {e + 1}/{lora_spec.steps}"
+                        2 + g * group_units + e + 1,
+                        total,
+                        f"{label}, step {e + 1}/{lora_spec.steps}",
                     ),
                 )
             else:

@@ -313,3 +313,25 @@ def auto_batch_size(loaded: LoadedModel, max_tokens: int, default: int = 8) -> i
         max_tokens=max_tokens,
         dtype_bytes=torch.finfo(loaded.dtype).bits // 8,
     )
+
+
+def prepare_embedded_model(settings: Settings | None = None) -> tuple[Path, float]:
+    """Convert the embedded GGUF now (``make install`` calls this), so no run pays for it.
+    Returns (cache directory, seconds spent; ~0 when it was already there)."""
+    import time
+
+    t0 = time.perf_counter()
+    path = embedded_model_dir(settings)
+    return path, time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m services.gpu_worker.models")
+    parser.add_argument(
+        "--prepare", action="store_true", help="convert the embedded GGUF into the cache"
+    )
+    if parser.parse_args().prepare:
+        where, seconds = prepare_embedded_model()
+        print(f"embedded model ready: {where} ({seconds:.1f} s)")

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0  # row updates from the progress callback, at most this often
+PROGRESS_EVENT_STEP = 0.1  # a run.progress event each time a run moved this much further
 CANCEL_CHECK_EVERY_S = 0.5
 
 _engine: Engine | None = None
@@ -181,29 +182,33 @@ def _heartbeat(run_id: str, worker_id: str, every_s: float) -> Iterator[None]:
 def _progress_writer(
     run_id: str, experiment_id: str, worker_id: str
 ) -> Callable[[int, int, str], None]:
-    last_time, last_phase = 0.0, ""
+    """Progress into the run row (with the heartbeat) and the events: one at each new
+    phase, and one each time the run moved PROGRESS_EVENT_STEP further."""
+    last_time, last_phase, last_event = 0.0, "", -1.0
 
     def progress(done: int, total: int, stage: str) -> None:
-        nonlocal last_time, last_phase
+        nonlocal last_time, last_phase, last_event
         now = time.monotonic()
-        phase = stage.split(" ", 1)[0]  # "adapter 3/30" -> one event for all adapters
+        phase = stage.split(" ", 1)[0]  # "adapter 3/30" -> one phase for all adapters
         new_phase = phase != last_phase
         if not new_phase and now - last_time < PROGRESS_EVERY_S:
             return
         last_time, last_phase = now, phase
         fraction = min(max(done / total, 0.0), 1.0) if total else 0.0
+        emit = new_phase or fraction - last_event >= PROGRESS_EVENT_STEP
         try:
             with session_scope() as s:
                 jobs.heartbeat(s, run_id, worker_id, stage=stage, progress=fraction)
-                if new_phase:
+                if emit:
+                    last_event = fraction
                     add_event(
                         s,
                         experiment_id,
                         "run.progress",
-                        f"{stage} ({done}/{total})",
+                        f"{stage} ({fraction:.0%})",
                         run_id=run_id,
                         level="debug",
-                        data={"stage": stage, "done": done, "total": total},
+                        data={"stage": stage, "done": done, "total": total, "fraction": fraction},
                     )
                 s.commit()
         except Exception as exc:

@@ -25,6 +25,7 @@ def _generate_client(
     if not exe.exists():
         pytest.skip("openapi-python-client is not installed (make install)")
     argv = [str(exe), "generate", "--output-path", str(out), "--meta", "setup"]
+    argv += ["--custom-template-path", str(REPO_ROOT / "clients" / "templates")]
     argv += ["--path", str(path)] if path is not None else ["--url", str(url)]
     if package is not None:
         config = out.parent / f"{package}-config.yaml"

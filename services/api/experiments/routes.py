@@ -17,9 +17,14 @@ from services.api.deps import (
     SettingsDep,
     StoreDep,
 )
-from services.api.errors import BAD_JSON_RESPONSE, PROBLEM_RESPONSES, PROBLEM_RESPONSES_JSON
-from services.api.experiments import schemas, service
+from services.api.errors import (
+    BAD_JSON_RESPONSE,
+    PROBLEM_RESPONSES,
+    PROBLEM_RESPONSES_JSON,
+)
+from services.api.experiments import export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
+from services.common import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
 MAX_SPEC_BYTES = 256 * 1024
@@ -128,18 +133,53 @@ _RESULTS = {
     "type": "object",
     "additionalProperties": True,
     "description": "The results document, JSON schema icl-it/results/v1 "
-    "(services/common/schemas/results.schema.json).",
+    "(services/common/schemas/results.schema.json); with ?table=, the table as "
+    "{columns, rows}.",
 }
+_TABLE = {"type": "string", "format": "binary"}
 
 
 @router.get(
     "/{experiment_id}/results",
-    summary="The results document (schema icl-it/results/v1); 409 until finished",
+    summary="The results document (schema icl-it/results/v1), or a long table of it "
+    "(?format=csv|parquet, ?table=cells|examples; docs/EXPORTS.md); 409 until finished",
     response_model=None,
-    responses={200: {"content": {"application/json": {"schema": _RESULTS}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": _RESULTS},
+                "text/csv": {"schema": _TABLE},
+                "application/vnd.apache.parquet": {"schema": _TABLE},
+            }
+        }
+    },
 )
-def get_results(experiment: ExperimentDep, store: StoreDep) -> dict[str, Any]:
-    return service.results(store, experiment)
+def get_results(
+    experiment: ExperimentDep,
+    store: StoreDep,
+    session: SessionDep,
+    format: Annotated[
+        export.ExportFormat,
+        Query(description="json: the document (or the table's records with ?table=)"),
+    ] = "json",
+    table: Annotated[
+        export.ExportTable | None,
+        Query(
+            description="cells: statistics per cell, metric, pair and layer; "
+            "examples: per-example values. Default with csv/parquet: cells."
+        ),
+    ] = None,
+) -> Any:
+    if format == "json" and table is None:
+        return service.results(store, experiment)
+    which = table or "cells"
+    rows = export.table(session, store, experiment, which)
+    name = export.filename(experiment, which, format)
+    return Response(
+        exports.render(rows, format),
+        media_type=exports.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
 
 
 @router.get(

@@ -25,7 +25,9 @@ from .experiment_status import ExperimentStatus
 from .experiment_summary import ExperimentSummary
 from .experiment_summary_status import ExperimentSummaryStatus
 from .extraction_spec import ExtractionSpec
+from .get_results_format import GetResultsFormat
 from .get_results_results import GetResultsResults
+from .get_results_table_type_0 import GetResultsTableType0
 from .health import Health
 from .health_checks import HealthChecks
 from .health_status import HealthStatus
@@ -76,7 +78,9 @@ __all__ = (
     "ExperimentSummary",
     "ExperimentSummaryStatus",
     "ExtractionSpec",
+    "GetResultsFormat",
     "GetResultsResults",
+    "GetResultsTableType0",
     "Health",
     "HealthChecks",
     "HealthStatus",

@@ -11,7 +11,10 @@ T = TypeVar("T", bound="GetResultsResults")
 
 @_attrs_define
 class GetResultsResults:
-    """The results document, JSON schema icl-it/results/v1 (services/common/schemas/results.schema.json)."""
+    """The results document, JSON schema icl-it/results/v1 (services/common/schemas/results.schema.json); with ?table=, the
+    table as {columns, rows}.
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -6,20 +6,45 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.get_results_format import GetResultsFormat
 from ...models.get_results_results import GetResultsResults
+from ...models.get_results_table_type_0 import GetResultsTableType0
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     experiment_id: str,
+    *,
+    format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
+    table: GetResultsTableType0 | None | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_format_: str | Unset = UNSET
+    if not isinstance(format_, Unset):
+        json_format_ = format_.value
+
+    params["format"] = json_format_
+
+    json_table: None | str | Unset
+    if isinstance(table, Unset):
+        json_table = UNSET
+    elif isinstance(table, GetResultsTableType0):
+        json_table = table.value
+    else:
+        json_table = table
+    params["table"] = json_table
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/experiments/{experiment_id}/results".format(
             experiment_id=quote(str(experiment_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -89,11 +114,18 @@ def sync_detailed(
     experiment_id: str,
     *,
     client: AuthenticatedClient,
+    format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
+    table: GetResultsTableType0 | None | Unset = UNSET,
 ) -> Response[GetResultsResults | Problem]:
-    """The results document (schema icl-it/results/v1); 409 until finished
+    """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
+    ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
     Args:
         experiment_id (str): Experiment id.
+        format_ (GetResultsFormat | Unset): json: the document (or the table's records with
+            ?table=) Default: GetResultsFormat.JSON.
+        table (GetResultsTableType0 | None | Unset): cells: statistics per cell, metric, pair and
+            layer; examples: per-example values. Default with csv/parquet: cells.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,6 +137,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         experiment_id=experiment_id,
+        format_=format_,
+        table=table,
     )
 
     response = client.get_httpx_client().request(
@@ -118,11 +152,18 @@ def sync(
     experiment_id: str,
     *,
     client: AuthenticatedClient,
+    format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
+    table: GetResultsTableType0 | None | Unset = UNSET,
 ) -> GetResultsResults | Problem | None:
-    """The results document (schema icl-it/results/v1); 409 until finished
+    """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
+    ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
     Args:
         experiment_id (str): Experiment id.
+        format_ (GetResultsFormat | Unset): json: the document (or the table's records with
+            ?table=) Default: GetResultsFormat.JSON.
+        table (GetResultsTableType0 | None | Unset): cells: statistics per cell, metric, pair and
+            layer; examples: per-example values. Default with csv/parquet: cells.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,6 +176,8 @@ def sync(
     return sync_detailed(
         experiment_id=experiment_id,
         client=client,
+        format_=format_,
+        table=table,
     ).parsed
 
 
@@ -142,11 +185,18 @@ async def asyncio_detailed(
     experiment_id: str,
     *,
     client: AuthenticatedClient,
+    format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
+    table: GetResultsTableType0 | None | Unset = UNSET,
 ) -> Response[GetResultsResults | Problem]:
-    """The results document (schema icl-it/results/v1); 409 until finished
+    """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
+    ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
     Args:
         experiment_id (str): Experiment id.
+        format_ (GetResultsFormat | Unset): json: the document (or the table's records with
+            ?table=) Default: GetResultsFormat.JSON.
+        table (GetResultsTableType0 | None | Unset): cells: statistics per cell, metric, pair and
+            layer; examples: per-example values. Default with csv/parquet: cells.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,6 +208,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         experiment_id=experiment_id,
+        format_=format_,
+        table=table,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -169,11 +221,18 @@ async def asyncio(
     experiment_id: str,
     *,
     client: AuthenticatedClient,
+    format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
+    table: GetResultsTableType0 | None | Unset = UNSET,
 ) -> GetResultsResults | Problem | None:
-    """The results document (schema icl-it/results/v1); 409 until finished
+    """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
+    ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
     Args:
         experiment_id (str): Experiment id.
+        format_ (GetResultsFormat | Unset): json: the document (or the table's records with
+            ?table=) Default: GetResultsFormat.JSON.
+        table (GetResultsTableType0 | None | Unset): cells: statistics per cell, metric, pair and
+            layer; examples: per-example values. Default with csv/parquet: cells.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,5 +246,7 @@ async def asyncio(
         await asyncio_detailed(
             experiment_id=experiment_id,
             client=client,
+            format_=format_,
+            table=table,
         )
     ).parsed

@@ -1,0 +1,59 @@
+"""icl-it SDK: a typed, raising layer over the generated OpenAPI client.
+
+from icl_it_sdk import IclIt, ValidationFailed
+
+with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY
+    exp = api.submit({"name": "demo", "demos": {"k": 4}})
+    exp = api.wait(exp.id, timeout=600)
+    results = api.results(exp.id)
+"""
+
+from icl_it_client.models import Artifact, Dataset, Event, Experiment, ExperimentSummary
+
+from icl_it_sdk.client import DEFAULT_URL, TERMINAL, IclIt, dumps
+from icl_it_sdk.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+    WaitTimeout,
+)
+from icl_it_sdk.results import CellResult, LayerStats, Results, RunResult, Study
+
+__all__ = [
+    "DEFAULT_URL",
+    "TERMINAL",
+    "ApiError",
+    "Artifact",
+    "BadRequest",
+    "CellResult",
+    "Conflict",
+    "Dataset",
+    "Event",
+    "Experiment",
+    "ExperimentSummary",
+    "FieldError",
+    "IclIt",
+    "LayerStats",
+    "NotFound",
+    "PayloadTooLarge",
+    "Problem",
+    "RateLimited",
+    "Results",
+    "RunResult",
+    "ServerError",
+    "Study",
+    "Unauthorized",
+    "Unavailable",
+    "ValidationFailed",
+    "WaitTimeout",
+    "dumps",
+]

@@ -1,0 +1,306 @@
+"""``IclIt``: the typed, raising layer over the generated client (``icl_it_client``).
+
+The generated package stays exactly as ``make client`` writes it; this module calls its
+operations, turns every non-success answer into a typed exception carrying the problem
+document (``errors.py``), and adds what a script needs: ``wait``, cursor iterators,
+artifact downloads to bytes or to a file, and long-table exports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, Literal, TypeVar, cast
+
+import httpx
+from icl_it_client import AuthenticatedClient, Client
+from icl_it_client.api.datasets import get_dataset as get_dataset_op
+from icl_it_client.api.datasets import upload_dataset as upload_dataset_op
+from icl_it_client.api.experiments import cancel_experiment as cancel_op
+from icl_it_client.api.experiments import download_artifact as download_op
+from icl_it_client.api.experiments import get_experiment as get_experiment_op
+from icl_it_client.api.experiments import get_report as get_report_op
+from icl_it_client.api.experiments import list_artifacts as list_artifacts_op
+from icl_it_client.api.experiments import list_events as list_events_op
+from icl_it_client.api.experiments import list_experiments as list_experiments_op
+from icl_it_client.api.health import readyz as readyz_op
+from icl_it_client.models import (
+    Artifact,
+    ArtifactList,
+    Dataset,
+    Event,
+    EventList,
+    Experiment,
+    ExperimentList,
+    ExperimentSummary,
+)
+from icl_it_client.types import UNSET, File, Response
+
+from icl_it_sdk.errors import ServerError, WaitTimeout, error_for
+from icl_it_sdk.results import Results
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+T = TypeVar("T")
+ExportFormat = Literal["csv", "parquet", "json"]
+ExportTable = Literal["cells", "examples"]
+
+
+class IclIt:
+    """A connection to the icl-it API.
+
+    ``url`` defaults to ``$ICL_IT_URL`` (else http://127.0.0.1:8000); ``api_key`` to
+    ``$ICL_IT_API_KEY``; without a key the server's single-user default applies.
+    Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        client: Client | AuthenticatedClient | None = None,
+    ) -> None:
+        self.url = (url or os.environ.get("ICL_IT_URL") or DEFAULT_URL).rstrip("/")
+        key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY")
+        limits = httpx.Timeout(timeout, connect=5.0)
+        # Every generated operation is typed AuthenticatedClient, though a plain one works.
+        self._client: AuthenticatedClient = (
+            cast(AuthenticatedClient, client)
+            if client is not None
+            else AuthenticatedClient(base_url=self.url, token=key, timeout=limits)
+            if key
+            else cast(AuthenticatedClient, Client(base_url=self.url, timeout=limits))
+        )
+
+    # -- plumbing ----------------------------------------------------------------------
+    def __enter__(self) -> IclIt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.get_httpx_client().close()
+
+    @property
+    def http(self) -> httpx.Client:
+        """The underlying httpx client (base URL and auth header set)."""
+        return self._client.get_httpx_client()
+
+    @staticmethod
+    def _expect(response: Response[Any], status: int, kind: type[T]) -> T:
+        if int(response.status_code) != status or not isinstance(response.parsed, kind):
+            raise error_for(
+                int(response.status_code), response.status_code.phrase, response.content
+            )
+        return response.parsed
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise error_for(response.status_code, response.reason_phrase, response.content)
+        return response
+
+    # -- experiments -------------------------------------------------------------------
+    def ready(self) -> bool:
+        """True when the API answers /readyz with 200 (database and broker reachable)."""
+        try:
+            return int(readyz_op.sync_detailed(client=self._client).status_code) == 200
+        except httpx.TransportError:
+            return False
+
+    def submit(self, spec: Mapping[str, Any], *, idempotency_key: str | None = None) -> Experiment:
+        """POST a spec (a dict as in examples/default.yaml, or ``{"preset": ...}``).
+
+        The dict is sent as it is, so the server's strict validation applies: an unknown
+        or misspelt key is a ``ValidationFailed`` naming the field, never a silent default.
+        """
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._send("POST", "/v1/experiments", json=dict(spec), headers=headers)
+        return Experiment.from_dict(response.json())
+
+    def experiment(self, experiment_id: str) -> Experiment:
+        response = get_experiment_op.sync_detailed(experiment_id, client=self._client)
+        return self._expect(response, 200, Experiment)
+
+    def cancel(self, experiment_id: str) -> Experiment:
+        response = cancel_op.sync_detailed(experiment_id, client=self._client)
+        return self._expect(response, 202, Experiment)
+
+    def experiments(self, *, page_size: int = 50) -> Iterator[ExperimentSummary]:
+        """Every experiment visible to this key, newest first, page by page."""
+        after: str | None = None
+        while True:
+            page = self._expect(
+                list_experiments_op.sync_detailed(
+                    client=self._client,
+                    limit=page_size,
+                    after=after if after is not None else UNSET,
+                ),
+                200,
+                ExperimentList,
+            )
+            yield from page.data
+            if not page.has_more or not isinstance(page.next_cursor, str):
+                return
+            after = page.next_cursor
+
+    def events(
+        self,
+        experiment_id: str,
+        *,
+        after: int | None = None,
+        follow: bool = False,
+        poll_interval: float = 1.0,
+        page_size: int = 200,
+    ) -> Iterator[Event]:
+        """The experiment's events in order. ``follow``: keep polling until it is final."""
+        while True:
+            page = self._expect(
+                list_events_op.sync_detailed(
+                    experiment_id,
+                    client=self._client,
+                    after=after if after is not None else UNSET,
+                    limit=page_size,
+                ),
+                200,
+                EventList,
+            )
+            for event in page.data:
+                after = event.id
+                yield event
+            if page.has_more:
+                continue
+            if not follow or self.experiment(experiment_id).status.value in TERMINAL:
+                # one more page: events written between the last page and the status read
+                if follow:
+                    follow = False
+                    continue
+                return
+            time.sleep(poll_interval)
+
+    def wait(
+        self,
+        experiment_id: str,
+        timeout: float | None = None,
+        *,
+        on_progress: Callable[[Experiment], None] | None = None,
+        poll_interval: float = 1.0,
+    ) -> Experiment:
+        """Poll until the experiment is final; returns it (whatever its final status).
+
+        ``on_progress(experiment)`` is called after every poll. Transient failures (a
+        connection reset, a 5xx) are retried with backoff. Raises ``WaitTimeout``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        failures = 0
+        experiment: Experiment | None = None
+        while True:
+            try:
+                experiment = self.experiment(experiment_id)
+                failures = 0
+            except (httpx.TransportError, ServerError):
+                failures += 1
+                if failures >= 5:
+                    raise
+            if experiment is not None:
+                if on_progress is not None:
+                    on_progress(experiment)
+                if experiment.status.value in TERMINAL:
+                    return experiment
+            pause = poll_interval if failures == 0 else min(2.0**failures, 10.0)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                status = experiment.status.value if experiment is not None else "unknown"
+                raise WaitTimeout(experiment_id, timeout or 0.0, status)
+            time.sleep(pause)
+
+    # -- results -----------------------------------------------------------------------
+    def results(self, experiment_id: str) -> Results:
+        """The results document. ``Conflict`` until the experiment has finished."""
+        response = self._send("GET", f"/v1/experiments/{experiment_id}/results")
+        return cast(Results, response.json())
+
+    def report(self, experiment_id: str) -> str:
+        """The self-contained HTML report (figures inline)."""
+        response = get_report_op.sync_detailed(experiment_id, client=self._client)
+        return self._expect(response, 200, str)
+
+    def export(
+        self, experiment_id: str, format: ExportFormat = "csv", table: ExportTable = "cells"
+    ) -> bytes:
+        """A long table of the results (docs/EXPORTS.md): CSV or Parquet bytes.
+
+        ``pandas.read_parquet(io.BytesIO(api.export(id, "parquet")))`` loads it.
+        """
+        params = {"format": format, "table": table}
+        return self._send("GET", f"/v1/experiments/{experiment_id}/results", params=params).content
+
+    # -- artifacts ---------------------------------------------------------------------
+    def artifacts(self, experiment_id: str) -> list[Artifact]:
+        response = list_artifacts_op.sync_detailed(experiment_id, client=self._client)
+        return self._expect(response, 200, ArtifactList).data
+
+    def download(
+        self,
+        experiment_id: str,
+        artifact_id: str,
+        to: str | os.PathLike[str] | IO[bytes] | None = None,
+    ) -> bytes | Path | None:
+        """An artifact's bytes; with ``to``, streamed into that file (returns its path) or
+        binary file object (returns None) without holding it in memory."""
+        kwargs = download_op._get_kwargs(experiment_id, artifact_id)
+        with self.http.stream(kwargs["method"].upper(), kwargs["url"]) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_for(response.status_code, response.reason_phrase, response.content)
+            if to is None:
+                return response.read()
+            if isinstance(to, (str, os.PathLike)):
+                path = Path(to)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".part")
+                with open(tmp, "wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                tmp.replace(path)
+                return path
+            for chunk in response.iter_bytes():
+                to.write(chunk)
+            return None
+
+    def download_bytes(self, experiment_id: str, artifact_id: str) -> bytes:
+        data = self.download(experiment_id, artifact_id)
+        assert isinstance(data, bytes)
+        return data
+
+    def download_to(
+        self, experiment_id: str, artifact_id: str, path: str | os.PathLike[str]
+    ) -> Path:
+        result = self.download(experiment_id, artifact_id, path)
+        assert isinstance(result, Path)
+        return result
+
+    # -- datasets ----------------------------------------------------------------------
+    def upload_dataset(self, data: bytes | str | os.PathLike[str]) -> Dataset:
+        """Upload a JSONL dataset (bytes, or a file path); use ``dataset.task`` in a spec."""
+        raw = data if isinstance(data, bytes) else Path(data).read_bytes()
+        import io
+
+        body = File(payload=io.BytesIO(raw), file_name="dataset.jsonl")
+        response = upload_dataset_op.sync_detailed(client=self._client, body=body)
+        return self._expect(response, 201, Dataset)
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        response = get_dataset_op.sync_detailed(dataset_id, client=self._client)
+        return self._expect(response, 200, Dataset)
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of a generated model (``to_dict``) or a plain value."""
+    to_dict = getattr(obj, "to_dict", None)
+    return json.dumps(to_dict() if callable(to_dict) else obj, indent=2, default=str)

@@ -1,0 +1,178 @@
+"""The web dashboard in headless Chromium (Debian's /usr/bin/chromium driven by Playwright)
+against the real stack: submit through the form and watch it succeed, open its figures,
+an invalid spec shows its errors next to the fields, another key's experiments stay
+invisible, and two experiments' layer curves side by side.
+
+Screenshots for the docs: ICL_IT_DASHBOARD_SCREENSHOTS=1 writes docs/dashboard-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from services.common.settings import Settings
+
+pytestmark = pytest.mark.services
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("ICL_IT_CHROMIUM", "/usr/bin/chromium")
+SHOTS = os.environ.get("ICL_IT_DASHBOARD_SCREENSHOTS") == "1"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, surface_stack: Any) -> Iterator[Any]:
+    context = browser.new_context(
+        base_url=surface_stack.url, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def _use_key(page: Any, key: str) -> None:
+    page.goto("/")
+    page.fill("#api-key", key)
+    page.click("#key-form button")
+    page.wait_for_load_state()
+
+
+def _tiny_yaml(model_dir: Path, name: str) -> str:
+    spec = {
+        "name": name,
+        "model": {"name": str(model_dir)},
+        "inference": {"n": 4},
+        "lora": {"epochs": 2},
+        "controls": [],
+        "seeds": [0],
+    }
+    return yaml.safe_dump(spec)
+
+
+def test_submit_through_the_form_watch_it_succeed_and_open_figures(
+    page: Any, tiny_model_dir: Path, finished: dict[str, Any]
+) -> None:
+    page.goto("/ui/submit")
+    page.fill("#spec_text", _tiny_yaml(tiny_model_dir, "from-the-form"))
+    page.fill('input[name="demos.k"]', "2")
+    page.click("#submit-button")
+    page.wait_for_url("**/ui/experiments/*")
+    experiment_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_function(
+        "document.querySelector('#status')?.textContent === 'succeeded'", timeout=180_000
+    )
+    page.wait_for_selector("#figures figure img")
+    assert page.locator("#statements li").count() >= 1
+    assert page.locator("#curve svg polyline").count() >= 3  # icl_it, anchor_icl, anchor_it
+    assert page.locator("#table tbody tr").count() >= 1
+    assert page.locator("#artifacts tbody tr").count() >= 3
+    assert page.locator('#events tr[data-type="run.progress"]').count() >= 1
+    assert page.locator('#events tr[data-type="experiment.succeeded"]').count() == 1
+    page.locator("#figures figure").first.click()
+    big = page.locator("#figure-big")
+    assert page.locator("#figure-dialog").get_attribute("open") is not None
+    assert (big.get_attribute("src") or "").startswith("data:image/png;base64,")
+    if SHOTS:
+        page.keyboard.press("Escape")
+        page.screenshot(path=str(REPO / "docs" / "dashboard-experiment.png"), full_page=True)
+
+    # the list shows it with its status and progress
+    page.goto("/")
+    row = page.locator(f'tr[data-id="{experiment_id}"]')
+    row.wait_for()
+    assert row.get_attribute("data-status") == "succeeded" and "100%" in row.inner_text()
+    assert page.locator(f'tr[data-id="{finished["id"]}"]').count() == 1
+    if SHOTS:
+        page.screenshot(path=str(REPO / "docs" / "dashboard-list.png"), full_page=True)
+
+    # two experiments side by side, one y scale
+    page.locator(f'tr[data-id="{experiment_id}"] input[type=checkbox]').check()
+    page.locator(f'tr[data-id="{finished["id"]}"] input[type=checkbox]').check()
+    page.click("#compare-selected")
+    page.wait_for_selector("#chart-b svg polyline")
+    assert page.locator("#chart-a svg polyline").count() >= 3
+    assert "from-the-form" in page.inner_text("#title-a") + page.inner_text("#title-b")
+
+
+def test_invalid_spec_shows_errors_next_to_their_fields(page: Any) -> None:
+    page.goto("/ui/submit")
+    page.fill("#spec_text", "demos:\n  selektion: random\n")
+    page.fill('input[name="demos.k"]', "-1")
+    page.click("#submit-button")
+    k_error = page.locator('.field[data-field="demos.k"] .field-error')
+    k_error.wait_for()
+    assert "greater than or equal" in k_error.inner_text()
+    text_error = page.locator('.field[data-field="spec_text"] .field-error')
+    assert "demos.selektion" in text_error.inner_text()
+    assert "Extra inputs are not permitted" in text_error.inner_text()
+    assert page.url.endswith("/ui/submit")  # nothing was submitted
+
+    page.fill("#spec_text", "name: [unclosed\n")
+    page.fill('input[name="demos.k"]', "")
+    page.click("#submit-button")
+    yaml_error = page.locator('.field[data-field="spec_text"] .field-error')
+    yaml_error.wait_for()
+    assert "not valid YAML/JSON (line 2, column 1)" in yaml_error.inner_text()
+
+
+def test_another_keys_experiments_are_not_visible(
+    page: Any, surface_stack: Any, finished: dict[str, Any], tiny_model_dir: Path
+) -> None:
+    spec = yaml.safe_load(_tiny_yaml(tiny_model_dir, "belongs-to-b"))
+    other = httpx.post(
+        f"{surface_stack.url}/v1/experiments",
+        json=spec,
+        headers={"Authorization": "Bearer key-b"},
+        timeout=30,
+    )
+    assert other.status_code == 202
+    b_id = other.json()["id"]
+
+    page.goto("/")  # no key: the single-user owner
+    page.locator(f'tr[data-id="{finished["id"]}"]').wait_for()
+    assert page.locator(f'tr[data-id="{b_id}"]').count() == 0
+
+    _use_key(page, "key-b")
+    page.locator(f'tr[data-id="{b_id}"]').wait_for()
+    assert page.locator(f'tr[data-id="{finished["id"]}"]').count() == 0
+    page.goto(f"/ui/experiments/{finished['id']}")
+    error = page.locator("#error")
+    error.wait_for()
+    assert "Not found" in error.inner_text()
+    assert page.locator("#figures figure").count() == 0
+
+
+def test_pages_are_served_without_a_browser(surface_stack: Any) -> None:
+    with httpx.Client(base_url=surface_stack.url) as http:
+        for path in ("/", "/ui/submit", "/ui/compare", "/ui/experiments/x"):
+            page = http.get(path)
+            assert page.status_code == 200 and "<!doctype html>" in page.text.lower()
+        assert "lineChart" in http.get("/ui/static/dashboard.js").text
+        assert Settings  # the same settings object serves the API and the pages
