@@ -25,11 +25,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import db, metrics, observability
 from services.common.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
+from services.common.status import ExperimentStatus
 
 access_log = logging.getLogger("icl_it.access")
 log = logging.getLogger(__name__)
 
-STATUSES = (db.QUEUED, db.RUNNING, db.CANCELLING, db.SUCCEEDED, db.FAILED, db.CANCELLED)
+STATUSES = tuple(s.value for s in ExperimentStatus)
 UNMATCHED = "(unmatched)"
 
 
