@@ -118,4 +118,4 @@ def test_env_example_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch):
             monkeypatch.setenv(name, value)
     settings = Settings()
     assert settings.artifacts == "/artifacts" and settings.soft_shutdown_s == 120
-    assert settings.log_format == "json" and settings.hub_models == "*"
+    assert settings.log_format == "json" and settings.hub_models == ""  # the safe default

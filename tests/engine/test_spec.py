@@ -91,9 +91,14 @@ def test_duan2023_preset_has_every_study_and_user_fields_win() -> None:
         "label_noise",
         "task_mismatch",
         "template",
+        "it_budget",
         "model",
     ]
     assert spec.inference.n == 3
+    budget = next(s for s in spec.studies if s.name == "it_budget")
+    assert budget.overrides == {"lora.steps_per_demo": 2}
+    k_steps = {(r.demos.k, r.it_steps) for r in expand_runs(spec) if "it_budget" in r.studies}
+    assert k_steps == {(1, 2), (4, 8)}  # the IT budget grows with k
     runs = expand_runs(spec)
     assert any(r.control == "random_init" for r in runs)
     assert any(r.demos.source_task == "translation_en_fr" for r in runs)

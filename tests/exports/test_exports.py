@@ -87,8 +87,8 @@ def _states(n_ex: int, n_layers: int, d: int, seed: int) -> Any:
     rng = np.random.default_rng(seed)
     conditions = ["anchor", "icl", "it", "it_untuned"]
     return RunStates(
-        hidden=rng.normal(size=(n_ex, len(conditions), n_layers + 1, d)).astype(np.float32),
-        label_logits=rng.normal(size=(n_ex, len(conditions), 2)).astype(np.float32),
+        hidden=rng.normal(size=(n_ex, len(conditions), n_layers + 2, d)).astype(np.float32),
+        label_logprobs=-np.abs(rng.normal(size=(n_ex, len(conditions), 2))).astype(np.float32),
         labels=rng.integers(0, 2, size=n_ex),
         conditions=conditions,
         example_ids=[f"sentiment:{i}" for i in range(n_ex)],
