@@ -32,7 +32,7 @@ pytestmark = pytest.mark.services
 
 RECOVER_S = 120  # bound on "ends within a bounded time after the fault"
 OUTAGE_S = 5.0
-N_RUNS = 3
+N_RUNS = 2
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def stack(tmp_path_factory, tiny_model_dir, servers):
 def _spec(model_dir: Path, name: str) -> dict[str, Any]:
     # per-example adapters: each run has step boundaries to be interrupted between
     return tiny_spec(
-        model_dir, name=name, inference={"n": 6}, lora={"epochs": 10}, seeds=list(range(N_RUNS))
+        model_dir, name=name, inference={"n": 4}, lora={"epochs": 10}, seeds=list(range(N_RUNS))
     )
 
 
