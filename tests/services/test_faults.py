@@ -206,7 +206,9 @@ def test_cancel_while_the_gpu_worker_is_dead(stack, tiny_model_dir):
         # nothing holds the running run any more: the reconciler ends it
         done = _wait_final(client, exp_id)
         assert done["status"] == "cancelled", done
-        assert {r["status"] for r in done["runs"]} == {"cancelled"}
+        statuses = {r["status"] for r in done["runs"]}
+        # the run held by the dead worker is cancelled; one that finished before stays
+        assert "cancelled" in statuses and statuses <= {"cancelled", "succeeded"}, statuses
     finally:
         s.start_one("gpu", worker_argv("gpu"))
 
