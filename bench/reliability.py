@@ -39,7 +39,7 @@ def _fields(line: str) -> dict[str, str]:
 
 def _tagged(output: str, tag: str) -> list[str]:
     """Lines printed by the tests as ``TAG ...`` (after pytest's progress dots, with -s)."""
-    return [m.group(0) for m in re.finditer(rf"\b{tag} [^\n]*", output)]
+    return [m.group(0) for m in re.finditer(rf"\b{tag} \w+=?\S* \w+=[^{{\n]*$", output, re.M)]
 
 
 def render(output: str, seconds: float, returncode: int) -> str:

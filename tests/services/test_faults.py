@@ -74,7 +74,7 @@ def stack(tmp_path_factory, tiny_model_dir, servers):
 def _spec(model_dir: Path, name: str) -> dict[str, Any]:
     # per-example adapters: each run has step boundaries to be interrupted between
     return tiny_spec(
-        model_dir, name=name, inference={"n": 4}, lora={"epochs": 10}, seeds=list(range(N_RUNS))
+        model_dir, name=name, inference={"n": 6}, lora={"epochs": 10}, seeds=list(range(N_RUNS))
     )
 
 
@@ -85,13 +85,15 @@ def _submit(client: httpx.Client, spec: dict[str, Any]) -> str:
 
 
 def _wait_mid_run(client: httpx.Client, exp_id: str) -> None:
+    """Until a run is running and tuning its adapters (the fault then hits mid-run)."""
+
     def adapting() -> bool:
+        runs = client.get(f"/v1/experiments/{exp_id}").json()["runs"]
         return any(
-            e["type"] == "run.progress" and e["data"]["stage"].startswith("adapter")
-            for e in events(client, exp_id)
+            r["status"] == "running" and (r["stage"] or "").startswith("adapter") for r in runs
         )
 
-    wait_for(adapting, 90, "the first run to reach its adapters")
+    wait_for(adapting, 90, "a run to reach its adapters", interval=0.1)
 
 
 def _get(client: httpx.Client, path: str) -> httpx.Response:
