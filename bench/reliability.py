@@ -39,7 +39,7 @@ def _fields(line: str) -> dict[str, str]:
 
 def _tagged(output: str, tag: str) -> list[str]:
     """Lines printed by the tests as ``TAG ...`` (after pytest's progress dots, with -s)."""
-    return [m.group(0) for m in re.finditer(rf"\b{tag} [^\n]*", output)]
+    return [m.group(0) for m in re.finditer(rf"\b{tag} \w+=?\S* \w+=[^{{\n]*$", output, re.M)]
 
 
 def render(output: str, seconds: float, returncode: int) -> str:
@@ -64,8 +64,9 @@ def render(output: str, seconds: float, returncode: int) -> str:
         "",
         "Private `redis-server` and Postgres cluster started by the test on free ports; the "
         "stack runs with `ICL_IT_HEARTBEAT_TIMEOUT=4`, `ICL_IT_RECONCILE_EVERY=1`, "
-        "`ICL_IT_REDISPATCH_AFTER=3`. Each experiment has 3 runs; each must end `succeeded` "
-        "with exactly one result set per run and every hidden-state artifact matching its "
+        "`ICL_IT_REDISPATCH_AFTER=3`. The fault hits while the first run is tuning its "
+        "adapters and later runs are queued; each experiment must end `succeeded` with "
+        "exactly one result set per run and every hidden-state artifact matching its "
         "sha256 (a cancelled one: `cancelled`).",
         "",
         "| fault | recovered in (fault over -> experiment finished) |",

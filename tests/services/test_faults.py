@@ -32,7 +32,7 @@ pytestmark = pytest.mark.services
 
 RECOVER_S = 120  # bound on "ends within a bounded time after the fault"
 OUTAGE_S = 5.0
-N_RUNS = 3
+N_RUNS = 2
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +85,15 @@ def _submit(client: httpx.Client, spec: dict[str, Any]) -> str:
 
 
 def _wait_mid_run(client: httpx.Client, exp_id: str) -> None:
+    """Until a run is running and tuning its adapters (the fault then hits mid-run)."""
+
     def adapting() -> bool:
+        runs = client.get(f"/v1/experiments/{exp_id}").json()["runs"]
         return any(
-            e["type"] == "run.progress" and e["data"]["stage"].startswith("adapter")
-            for e in events(client, exp_id)
+            r["status"] == "running" and (r["stage"] or "").startswith("adapter") for r in runs
         )
 
-    wait_for(adapting, 90, "the first run to reach its adapters")
+    wait_for(adapting, 90, "a run to reach its adapters", interval=0.1)
 
 
 def _get(client: httpx.Client, path: str) -> httpx.Response:
@@ -206,7 +208,9 @@ def test_cancel_while_the_gpu_worker_is_dead(stack, tiny_model_dir):
         # nothing holds the running run any more: the reconciler ends it
         done = _wait_final(client, exp_id)
         assert done["status"] == "cancelled", done
-        assert {r["status"] for r in done["runs"]} == {"cancelled"}
+        statuses = {r["status"] for r in done["runs"]}
+        # the run held by the dead worker is cancelled; one that finished before stays
+        assert "cancelled" in statuses and statuses <= {"cancelled", "succeeded"}, statuses
     finally:
         s.start_one("gpu", worker_argv("gpu"))
 
