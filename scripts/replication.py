@@ -7,7 +7,8 @@
 Each study is judged on the demonstration-specific measure (matched minus mismatched
 shift cosine of ICL and IT, the primary test of the report), against the direction the
 paper reports. The verdict follows from the study's own tests: *agrees* (same direction,
-significant after Holm over the study's levels), *same direction, within the noise*,
+significant after Holm over the study's levels, and for a convergence claim also beyond
+the cross-adapter control), *same direction, within the noise*,
 *opposite direction, within the noise*, *disagrees* (opposite and significant). Every
 "likely reason" is computed from the results (shift norms, label mass, shared
 fractions, sample size, the cross-adapter contrast), never written in advance.
@@ -176,10 +177,18 @@ def _verdict(
     if expect == "positive" or expect is None:
         sig_pos = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] > 0]
         sig_neg = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] < 0]
+        specific = [
+            t
+            for t in tests
+            if (t.get("cross_adapter") or {}).get("significant")
+            and t["cross_adapter"]["mean_diff"] > 0
+        ]
         if sig_neg:
             verdict = "disagrees"
-        elif len(sig_pos) == len(tests):
+        elif len(sig_pos) == len(tests) and len(specific) == len(tests):
             verdict = "agrees"
+        elif len(sig_pos) == len(tests):
+            verdict = "not shown: the agreement comes with the input (cross-adapter control)"
         elif sig_pos:
             verdict = "partly agrees (some levels)"
         elif all(t["mean_diff"] > 0 for t in tests):
@@ -280,6 +289,17 @@ def render(results: dict[str, Any], command: str) -> str:
             if _at(main, "shift_norm", p) is not None
         )
         lines.append(f"- Main cell, shift norms: {norms}.")
+    for cell in results["cells"]:
+        t = (cell.get("primary") or {}).get("test")
+        if cell["control"] == "random_init" and t:
+            lines.append(
+                f"- Random-init model, the same matched − mismatched measure: "
+                f"{_f(t['mean_diff'])} [{_f(t['ci_low'])}, {_f(t['ci_high'])}] "
+                f"(p={_p(t['p_value'])}, n={t['n']}). An untrained model shows it too, so the "
+                "contrast alone also measures input-specific agreement; the cross-adapter "
+                "control (same input, another example's adapter) is the demonstration-specific "
+                "test."
+            )
     for ctrl in results.get("controls", {}).get("random_init", []):
         cos = ctrl["metrics"].get("cosine", {})
         if "icl_it" in cos and "anchor_icl" in cos:
