@@ -131,6 +131,7 @@ def stack(tmp_path_factory, tiny_model_dir, postgres_url, redis_url, broker_pref
                 "analysis": f"http://127.0.0.1:{ports['analysis']}",
                 "log": log_path,
                 "home": home,
+                "api_key": api.api_key,  # the local admin key the stack wrote
             }
         except BaseException:
             log.flush()
@@ -151,7 +152,8 @@ def _answers(url: str) -> bool:
 @pytest.fixture(scope="module")
 def one_run(stack, tiny_model_dir) -> dict[str, Any]:
     before = {k: scrape(f"{stack[k]}/metrics") for k in ("api", "gpu", "analysis")}
-    with httpx.Client(base_url=stack["api"], timeout=30) as client:
+    auth = {"Authorization": f"Bearer {stack['api_key']}"}
+    with httpx.Client(base_url=stack["api"], timeout=30, headers=auth) as client:
         r = client.post("/v1/experiments", json=tiny_spec(tiny_model_dir))
         assert r.status_code == 202, r.text
         done = wait_status(client, r.json()["id"], timeout=150)
