@@ -215,6 +215,40 @@ def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None)
     return out
 
 
+def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
+    """Real cell id -> the primary test of its random-init copy (same configuration)."""
+    real = {_key(c.config): c.id for c in cells if c.control == "none"}
+    out = {}
+    for c in cells:
+        if c.control != "random_init" or _key(c.config) not in real:
+            continue
+        m = c.values("shift_cosine", "icl_it")
+        mm = c.values("shift_cosine_mismatched", "icl_it")
+        if m is not None and mm is not None:
+            layer = c.report_layer
+            out[real[_key(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
+    return out
+
+
+def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, Any]]) -> str:
+    """The primary contrast on the random-init copy: an untrained model has no
+    demonstration-specific learning, so whatever it shows is input-specific agreement."""
+    for t in study["primary_tests"]:
+        rnd = contrasts.get(t["cell"])
+        if rnd and rnd.get("n"):
+            verdict = (
+                "so the matched-mismatched contrast also measures input-specific agreement; "
+                "the cross-adapter contrast is the demonstration-specific test"
+                if rnd["significant"] and rnd["mean_diff"] > 0
+                else "within the noise"
+            )
+            return (
+                f" On a random-init copy of the model the same contrast is "
+                f"{rnd['mean_diff']:.3f} (p={rnd['p_value']:.2g}, n={rnd['n']}), {verdict}."
+            )
+    return ""
+
+
 def summarize_experiment(spec: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The RESULTS document (schema icl-it/results/v1; JSON-serializable, NaN -> null).
 
@@ -232,8 +266,10 @@ def summarize_experiment(spec: dict[str, Any], runs: list[dict[str, Any]]) -> di
     studies = [study_tests(s, cells, present) for s in model.effective_studies()]
     n_family = _adjust_across_studies(studies) if len(studies) > 1 else None
     statements: list[dict[str, Any]] = []
+    random_init = _random_init_contrasts(cells)
     for s in studies:
         s["statements"] = _statements(s, present, n_family)
+        s["statements"]["primary"] += _random_init_sentence(s, random_init)
         s["statement"] = s["statements"]["primary"]
         statements.append({"study": s["name"], "kind": "primary", "text": s["statement"]})
     for s in studies:
