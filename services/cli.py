@@ -21,9 +21,13 @@ DESCRIPTION = """\
 Does in-context learning behave like implicit instruction tuning on your model?
 (Duan et al., arXiv 2311.10367.) For each inference example x and demonstration set D,
 the service takes the last-prompt-token hidden state at every layer in three conditions:
-anchor (zero-shot), ICL (D in the prompt) and IT (no D, but a LoRA adapter tuned on D),
-and compares them layer by layer (cosine, centered cosine, linear CKA) with confidence
-intervals, task accuracy and controls (random-init model, untuned adapter).
+anchor (zero-shot), ICL (D in the prompt) and IT (no D, but a LoRA adapter tuned on D).
+Both mostly learn the answer format, so the primary measure compares shifts from the
+anchor: does example i's ICL shift agree with its own IT shift more than with other
+examples' (matched vs mismatched shift cosine), and more than with the same input through
+another example's adapter (cross-adapter control)? Also: the paper's cosine, centered
+cosine, CKA with a permutation null, shifted-label and random-LoRA controls, a random-init
+model, label-space mass, exact sign-flip tests, max-T over layers and Holm over studies.
 """
 
 EPILOG = """\
