@@ -26,7 +26,7 @@ Both mostly learn the answer format, so the primary measure compares shifts from
 anchor: does example i's ICL shift agree with its own IT shift more than with other
 examples' (matched vs mismatched shift cosine), and more than with the same input through
 another example's adapter (cross-adapter control)? Also: the paper's cosine, centered
-cosine, CKA with a permutation null, shifted-label and random-LoRA controls, a random-init
+cosine, CKA with a permutation null, shuffled-label and random-LoRA controls, a random-init
 model, label-space mass, exact sign-flip tests, max-T over layers and Holm over studies.
 """
 
