@@ -1,7 +1,10 @@
 """An integration script as a lab engineer would write it with the SDK.
 
 Type-checked with ``mypy --strict`` and run against a live stack by test_sdk_e2e.py:
-python sdk_workflow.py URL TINY_MODEL_DIR OUT_DIR
+python sdk_workflow.py URL TINY_MODEL_DIR OUT_DIR OTHER_KEY
+
+The script's own key is the SDK's default ($ICL_IT_API_KEY, else $ICL_IT_HOME/api_key);
+OTHER_KEY is a second registered key (another owner).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from icl_it_sdk import (
     IclIt,
     NotFound,
     Results,
+    Unauthorized,
     ValidationFailed,
 )
 
 
-def main(url: str, model_dir: str, out: Path) -> None:
+def main(url: str, model_dir: str, out: Path, other_key: str) -> None:
     spec = {
         "name": "sdk",
         "model": {"name": model_dir},
@@ -59,7 +63,8 @@ def main(url: str, model_dir: str, out: Path) -> None:
         results: Results = api.results(done.id)
         cell = results["cells"][0]
         icl_it = cell["metrics"]["cosine"]["icl_it"]
-        assert len(icl_it["mean"]) == cell["n_layers"] + 1
+        # the layer axis: embeddings, each block, the final norm (n_layers + 2 entries)
+        assert len(icl_it["mean"]) == cell["n_layers"] + 2 == len(cell["layer_names"])
 
         # iterators walk every page
         ids = [e.id for e in api.experiments(page_size=1)]
@@ -85,15 +90,29 @@ def main(url: str, model_dir: str, out: Path) -> None:
         except NotFound as exc:
             assert "not found" in (exc.detail or "")
 
-    # another key sees nothing of this one's
-    with IclIt(url, api_key="somebody-else") as other:
+    # another (registered) key sees nothing of this one's
+    with IclIt(url, api_key=other_key) as other:
         try:
             other.results(done.id)
             raise AssertionError("another key read the results")
         except NotFound:
             pass
+        try:
+            other.experiment(done.id)
+            raise AssertionError("another key read the experiment")
+        except NotFound:
+            pass
+        assert done.id not in [e.id for e in other.experiments(page_size=1)]
+
+    # a key nobody registered is refused outright
+    with IclIt(url, api_key="somebody-else") as stranger:
+        try:
+            stranger.results(done.id)
+            raise AssertionError("an unregistered key was accepted")
+        except Unauthorized as exc:
+            assert exc.status == 401
     print("sdk workflow ok")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], Path(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4])

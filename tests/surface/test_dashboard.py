@@ -3,6 +3,8 @@ against the real stack: submit through the form and watch it succeed, open its f
 an invalid spec shows its errors next to the fields, another key's experiments stay
 invisible, and two experiments' layer curves side by side.
 
+The browser uses ``user_key`` (entered in the key form), the key that owns ``finished``.
+
 Screenshots for the docs: ICL_IT_DASHBOARD_SCREENSHOTS=1 writes docs/dashboard-*.png.
 """
 
@@ -47,12 +49,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, surface_stack: Any) -> Iterator[Any]:
+def page(browser: Any, surface_stack: Any, user_key: str) -> Iterator[Any]:
     context = browser.new_context(
         base_url=surface_stack.url, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
     page.set_default_timeout(30_000)
+    _use_key(page, user_key)
     yield page
     context.close()
 
@@ -62,6 +65,7 @@ def _use_key(page: Any, key: str) -> None:
     page.fill("#api-key", key)
     page.click("#key-form button")
     page.wait_for_load_state()
+    assert page.inner_text("#key-state") == ("key set" if key else "no key")
 
 
 def _tiny_yaml(model_dir: Path, name: str) -> str:
@@ -143,23 +147,27 @@ def test_invalid_spec_shows_errors_next_to_their_fields(page: Any) -> None:
 
 
 def test_another_keys_experiments_are_not_visible(
-    page: Any, surface_stack: Any, finished: dict[str, Any], tiny_model_dir: Path
+    page: Any,
+    surface_stack: Any,
+    finished: dict[str, Any],
+    other_key: str,
+    tiny_model_dir: Path,
 ) -> None:
     spec = yaml.safe_load(_tiny_yaml(tiny_model_dir, "belongs-to-b"))
     other = httpx.post(
         f"{surface_stack.url}/v1/experiments",
         json=spec,
-        headers={"Authorization": "Bearer key-b"},
+        headers={"Authorization": f"Bearer {other_key}"},  # a second registered key
         timeout=30,
     )
-    assert other.status_code == 202
+    assert other.status_code == 202, other.text
     b_id = other.json()["id"]
 
-    page.goto("/")  # no key: the single-user owner
+    page.goto("/")  # the page fixture's key: the owner of ``finished``
     page.locator(f'tr[data-id="{finished["id"]}"]').wait_for()
     assert page.locator(f'tr[data-id="{b_id}"]').count() == 0
 
-    _use_key(page, "key-b")
+    _use_key(page, other_key)
     page.locator(f'tr[data-id="{b_id}"]').wait_for()
     assert page.locator(f'tr[data-id="{finished["id"]}"]').count() == 0
     page.goto(f"/ui/experiments/{finished['id']}")
@@ -167,6 +175,19 @@ def test_another_keys_experiments_are_not_visible(
     error.wait_for()
     assert "Not found" in error.inner_text()
     assert page.locator("#figures figure").count() == 0
+
+    # a key nobody registered, or none at all, sees nothing: the page says why
+    for key in ("key-b", ""):
+        _use_key(page, key)
+        error = page.locator("#error")
+        error.wait_for()
+        assert "Unauthorized" in error.inner_text() and "API key" in error.inner_text()
+        assert page.locator("tr[data-id]").count() == 0
+
+    # the stack's local key is an admin key: it sees both owners' experiments
+    _use_key(page, surface_stack.api_key)
+    page.locator(f'tr[data-id="{b_id}"]').wait_for()
+    page.locator(f'tr[data-id="{finished["id"]}"]').wait_for()
 
 
 def test_pages_are_served_without_a_browser(surface_stack: Any) -> None:

@@ -74,3 +74,13 @@ def test_tables_before_the_end_and_bad_formats_are_problems(
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][-1] == "format"
     missing = http.get("/v1/experiments/nope/results", params={"format": "csv"})
     assert missing.status_code == 404
+
+
+def test_tables_are_the_owners_only(
+    surface_stack: Any, finished: dict[str, Any], other_key: str
+) -> None:
+    url = f"{surface_stack.url}/v1/experiments/{finished['id']}/results"
+    for key, status in ((other_key, 404), ("made-up-key", 401), (None, 401)):
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        r = httpx.get(url, params={"format": "csv"}, headers=headers, timeout=30)
+        assert r.status_code == status, (key, r.text)

@@ -31,12 +31,15 @@ def test_sdk_and_a_user_script_pass_mypy_strict() -> None:
 
 @pytest.mark.services
 def test_sdk_workflow_against_the_stack(
-    surface_stack: Any, tiny_model_dir: Path, tmp_path: Path
+    surface_stack: Any, other_key: str, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
+    # no $ICL_IT_API_KEY: the SDK finds the stack's local key in $ICL_IT_HOME/api_key
+    env = {k: v for k, v in os.environ.items() if k != "ICL_IT_API_KEY"}
+    env.update(PYTHONPATH=PATHS, ICL_IT_HOME=surface_stack.env["ICL_IT_HOME"])
     proc = subprocess.run(
         [sys.executable, str(HERE / "sdk_workflow.py")]
-        + [surface_stack.url, str(tiny_model_dir), str(tmp_path)],
-        env={**os.environ, "PYTHONPATH": PATHS},
+        + [surface_stack.url, str(tiny_model_dir), str(tmp_path), other_key],
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

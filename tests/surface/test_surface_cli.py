@@ -25,13 +25,25 @@ DATA = '{"text": "great", "label": "pos"}\n{"text": "awful", "label": "neg"}\n' 
 
 @pytest.fixture
 def cli_env(surface_stack: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """No $ICL_IT_API_KEY: the CLI finds the stack's local key in $ICL_IT_HOME/api_key."""
     monkeypatch.setenv("ICL_IT_URL", surface_stack.url)
+    monkeypatch.setenv("ICL_IT_HOME", surface_stack.env["ICL_IT_HOME"])
     monkeypatch.delenv("ICL_IT_API_KEY", raising=False)
     return str(surface_stack.url)
 
 
+def _get(surface_stack: Any, path: str) -> httpx.Response:
+    """A direct API call with the stack's local key (the one the CLI uses here)."""
+    auth = {"Authorization": f"Bearer {surface_stack.api_key}"}
+    return httpx.get(f"{surface_stack.url}{path}", headers=auth, timeout=30)
+
+
 def test_events_artifacts_download_list_and_export(
-    cli_env: str, finished: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: str,
+    surface_stack: Any,
+    finished: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     eid = finished["id"]
     assert main(["events", eid, "--follow"]) == 0  # returns: the experiment is final
@@ -45,7 +57,7 @@ def test_events_artifacts_download_list_and_export(
 
     target = tmp_path / "states.safetensors"
     assert main(["download", eid, states, "-o", str(target)]) == 0
-    listed = httpx.get(f"{cli_env}/v1/experiments/{eid}/artifacts").json()["data"]
+    listed = _get(surface_stack, f"/v1/experiments/{eid}/artifacts").json()["data"]
     want = next(a for a in listed if a["id"] == states)
     assert hashlib.sha256(target.read_bytes()).hexdigest() == want["sha256"]
 
@@ -76,7 +88,11 @@ def test_report_open(
 
 
 def test_upload_submit_with_data_and_cancel(
-    cli_env: str, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: str,
+    surface_stack: Any,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     data = tmp_path / "mine.jsonl"
     data.write_text(DATA)
@@ -99,13 +115,13 @@ def test_upload_submit_with_data_and_cancel(
     )
     assert main(["submit", str(spec), "--data", str(data)]) == 0
     eid = capsys.readouterr().out.strip()
-    body = httpx.get(f"{cli_env}/v1/experiments/{eid}").json()
+    body = _get(surface_stack, f"/v1/experiments/{eid}").json()
     assert body["spec"]["data"]["task"].startswith("upload:")
 
     assert main(["cancel", eid]) == 0
     assert capsys.readouterr().out.split()[1] in {"cancelling", "cancelled"}
     assert main(["events", eid, "--follow"]) == 0  # follows until cancelled, then returns
-    body = httpx.get(f"{cli_env}/v1/experiments/{eid}").json()
+    body = _get(surface_stack, f"/v1/experiments/{eid}").json()
     assert body["status"] == "cancelled"
 
 
@@ -129,6 +145,26 @@ def test_results_into_a_closed_pipe_prints_no_traceback(
 def test_unknown_experiment_is_one_line(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cancel", "nope"]) == 1
     assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_another_key_sees_nothing_and_a_made_up_key_is_refused(
+    cli_env: str,
+    finished: dict[str, Any],
+    other_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    eid = finished["id"]
+    monkeypatch.setenv("ICL_IT_API_KEY", other_key)  # a real key of another owner
+    assert main(["list"]) == 0
+    assert eid not in capsys.readouterr().out
+    assert main(["results", eid]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 404" in err and "Traceback" not in err
+    monkeypatch.setenv("ICL_IT_API_KEY", "made-up-key")  # not registered: refused
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 401" in err and "Traceback" not in err
 
 
 # -- no stack needed ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from icl_it_sdk import IclIt, ValidationFailed
 
-with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY
+with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY (or $ICL_IT_HOME/api_key)
     exp = api.submit({"name": "demo", "demos": {"k": 4}})
     exp = api.wait(exp.id, timeout=600)
     results = api.results(exp.id)

@@ -49,11 +49,22 @@ ExportFormat = Literal["csv", "parquet", "json"]
 ExportTable = Literal["cells", "examples"]
 
 
+def local_key() -> str | None:
+    """The key a local stack wrote to ``$ICL_IT_HOME/api_key`` (default home: ./var), if
+    there is one: what ``icl-it up`` and ``make demo`` use, and the CLI's default too."""
+    home = Path(os.environ.get("ICL_IT_HOME") or "var")
+    try:
+        return (home / "api_key").read_text().strip() or None
+    except OSError:
+        return None
+
+
 class IclIt:
     """A connection to the icl-it API.
 
     ``url`` defaults to ``$ICL_IT_URL`` (else http://127.0.0.1:8000); ``api_key`` to
-    ``$ICL_IT_API_KEY``; without a key the server's single-user default applies.
+    ``$ICL_IT_API_KEY``, else the local stack's key in ``$ICL_IT_HOME/api_key``. The API
+    answers 401 (``Unauthorized``) without a registered key.
     Use as a context manager, or call ``close()``.
     """
 
@@ -66,7 +77,7 @@ class IclIt:
         client: Client | AuthenticatedClient | None = None,
     ) -> None:
         self.url = (url or os.environ.get("ICL_IT_URL") or DEFAULT_URL).rstrip("/")
-        key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY")
+        key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY") or local_key()
         limits = httpx.Timeout(timeout, connect=5.0)
         # Every generated operation is typed AuthenticatedClient, though a plain one works.
         self._client: AuthenticatedClient = (

@@ -57,7 +57,10 @@ function showError(err) {
   box.hidden = false;
   box.textContent = err instanceof ApiError && err.status === 404
     ? "Not found (it does not exist, or belongs to another API key)."
-    : `${err.message}`;
+    : err instanceof ApiError && err.status === 401
+      ? `Unauthorized: ${err.message}. Enter a valid API key above ` +
+        "(the local stack's key is in $ICL_IT_HOME/api_key)."
+      : `${err.message}`;
 }
 
 function statusBadge(status) { return el("span", { class: `status ${status}`, text: status }); }
@@ -82,7 +85,7 @@ function setupKey() {
   const input = $("#api-key");
   const state = $("#key-state");
   input.value = apiKey();
-  state.textContent = apiKey() ? "key set" : "no key (local)";
+  state.textContent = apiKey() ? "key set" : "no key";
   $("#key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (input.value) localStorage.setItem(KEY, input.value); else localStorage.removeItem(KEY);
