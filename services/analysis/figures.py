@@ -51,6 +51,17 @@ def _nan(xs: list[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in xs], dtype=np.float64)
 
 
+def _panels(n: int) -> tuple[Figure, Any]:
+    """A figure with one panel per cell (at most 4 per row, shared y); extra panels hidden."""
+    ncols = min(n, 4)
+    nrows = (n + ncols - 1) // ncols
+    fig = Figure(figsize=(max(6.0, 4.2 * ncols), 3.4 * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).reshape(-1)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metric: str) -> bytes:
     """Mean similarity per layer with 95% CI bands, one curve per pair, one panel per cell.
 
@@ -59,12 +70,7 @@ def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metri
     """
     cells = [cell_or_cells] if isinstance(cell_or_cells, dict) else list(cell_or_cells)
     cells = cells[:MAX_PANELS] or [{}]
-    ncols = min(len(cells), 4)
-    nrows = (len(cells) + ncols - 1) // ncols
-    fig = Figure(figsize=(max(6.0, 4.2 * ncols), 3.4 * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).reshape(-1)
-    for ax in axes[len(cells) :]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(cells))
     for ax, cell in zip(axes, cells, strict=False):
         per_pair = cell.get("metrics", {}).get(metric, {})
         for pair, block in per_pair.items():
@@ -175,12 +181,7 @@ def primary_figure(cells: list[dict[str, Any]]) -> bytes:
     """Shift cosine per layer: the ICL shift against its own IT shift (matched), against
     other examples' IT shifts (mismatched), and against each IT-shaped control's shift."""
     cells = cells[:MAX_PANELS] or [{}]
-    ncols = min(len(cells), 4)
-    nrows = (len(cells) + ncols - 1) // ncols
-    fig = Figure(figsize=(max(6.0, 4.2 * ncols), 3.4 * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).reshape(-1)
-    for ax in axes[len(cells) :]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(cells))
     for ax, cell in zip(axes, cells, strict=False):
         sc = cell.get("metrics", {}).get("shift_cosine", {})
         mm = cell.get("metrics", {}).get("shift_cosine_mismatched", {}).get("icl_it")
