@@ -119,13 +119,19 @@ def extract_last_token_states(
     return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
 
 
+# Names of the decoder's final norm: LLaMA/Mistral/Qwen "norm", GPT-2/Falcon "ln_f",
+# Phi "final_layernorm", Mamba-style "norm_f".
+FINAL_NORM_NAMES = {"norm", "ln_f", "final_layernorm", "norm_f"}
+
+
 def final_norm(model: torch.nn.Module) -> torch.nn.Module | None:
-    """The decoder's final norm (``model.norm`` in LLaMA-family decoders; found through
-    peft wrappers too), or None when the model has no such module."""
+    """The decoder's final norm (e.g. ``model.norm`` in LLaMA-family decoders; found
+    through peft wrappers too), or None when the model has no such module: then the last
+    two layer entries are both transformers' last hidden state."""
     found = None
     for name, module in model.named_modules():
         parts = name.split(".")
-        if parts[-1] == "norm" and "layers" not in parts:
+        if parts[-1] in FINAL_NORM_NAMES and not {"layers", "h", "blocks"} & set(parts):
             found = module
     return found
 

@@ -12,7 +12,7 @@ from transformers import AutoModelForCausalLM
 
 from services.common.spec import LoraSpec
 from services.gpu_worker.extraction import extract_last_token_states
-from services.gpu_worker.multi_lora import MultiLora, tune_adapters
+from services.gpu_worker.multi_lora import MultiLora, random_lora_like, tune_adapters
 
 PAD = 0
 SEEDS = [11, 22, 33]
@@ -174,3 +174,22 @@ def test_an_adapter_that_reaches_stop_loss_stops_alone(tiny_dir, spec, batched) 
     for j in range(len(SEEDS)):
         _assert_same_as_peft(tiny_dir, stopping, lora, losses, j)
     assert len(losses[1]) == 2  # stopped; the reference comparison covers the others
+
+
+def test_random_lora_matches_the_tuned_update_size_per_layer(tiny_dir, spec) -> None:
+    """The random-LoRA control: per adapter and target layer ||B A||_F equals the tuned
+    adapter's, its direction is not the tuned one, and a zero update stays zero."""
+    model = _base(tiny_dir)
+    tuned = MultiLora(model, spec, [3, 4, 5])
+    with torch.no_grad():
+        for t in tuned.targets:
+            t.B.normal_()
+            t.B[2].zero_()  # adapter 2 never moved
+    rand = random_lora_like(model, tuned, [0, 1, 2], seed=9)
+    for t, r in zip(tuned.targets, rand.targets, strict=True):
+        for j in range(3):
+            want = torch.linalg.matrix_norm(t.B[j] @ t.A[j])
+            got = torch.linalg.matrix_norm(r.B[j] @ r.A[j])
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+        cos = F.cosine_similarity((t.B[0] @ t.A[0]).flatten(), (r.B[0] @ r.A[0]).flatten(), dim=0)
+        assert abs(float(cos)) < 0.2
