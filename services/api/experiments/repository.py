@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import db
 from services.common.spec import RunConfig
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.status import TERMINAL, ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:
@@ -115,13 +115,19 @@ def runs_of(session: Session, experiment_id: str) -> Sequence[db.Run]:
     ).all()
 
 
-def running_progress(session: Session, experiment_ids: list[str]) -> dict[str, float]:
-    """Sum of the progress of running runs, per experiment."""
+def run_progress(session: Session, experiment_ids: list[str]) -> dict[str, float]:
+    """Per experiment: finished runs count 1, running runs their progress; one statement,
+    so one snapshot of the runs."""
     if not experiment_ids:
         return {}
+    done = case(
+        (db.Run.status.in_(sorted(TERMINAL)), 1.0),
+        (db.Run.status == RunStatus.RUNNING.value, db.Run.progress),
+        else_=0.0,
+    )
     rows = session.execute(
-        select(db.Run.experiment_id, func.sum(db.Run.progress))
-        .where(db.Run.experiment_id.in_(experiment_ids), db.Run.status == RunStatus.RUNNING.value)
+        select(db.Run.experiment_id, func.sum(done))
+        .where(db.Run.experiment_id.in_(experiment_ids))
         .group_by(db.Run.experiment_id)
     ).all()
     return {experiment_id: float(total or 0.0) for experiment_id, total in rows}

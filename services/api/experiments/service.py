@@ -130,17 +130,20 @@ def _error(code: str | None, message: str | None) -> schemas.ErrorInfo | None:
     return schemas.ErrorInfo(code=code, message=message or "") if code else None
 
 
-def _progress(experiment: db.Experiment, running: float) -> schemas.Progress:
+def _progress(experiment: db.Experiment, progressed: float) -> schemas.Progress:
+    """progressed: finished runs count 1, running runs their own progress, read from the
+    runs in one statement (one snapshot), so the fraction never steps back when a run
+    moves from running to finished between two reads."""
     total = experiment.total_runs
     fraction = 1.0 if experiment.status == jobs.ExperimentStatus.SUCCEEDED else 0.0
     if total and experiment.status != jobs.ExperimentStatus.SUCCEEDED:
-        fraction = min((experiment.completed_runs + running) / total, 1.0)
+        fraction = min(progressed / total, 1.0)
     return schemas.Progress(
         completed_runs=experiment.completed_runs, total_runs=total, fraction=round(fraction, 4)
     )
 
 
-def summary(experiment: db.Experiment, running: float = 0.0) -> schemas.ExperimentSummary:
+def summary(experiment: db.Experiment, progressed: float = 0.0) -> schemas.ExperimentSummary:
     return schemas.ExperimentSummary(
         id=experiment.id,
         name=experiment.name,
@@ -148,7 +151,7 @@ def summary(experiment: db.Experiment, running: float = 0.0) -> schemas.Experime
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,
-        progress=_progress(experiment, running),
+        progress=_progress(experiment, progressed),
         error=_error(experiment.error_code, experiment.error_message),
     )
 
@@ -174,9 +177,16 @@ def run_summary(run: db.Run) -> schemas.RunSummary:
 
 def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
     runs = repo.runs_of(session, experiment.id)
-    running = sum(r.progress for r in runs if r.status == jobs.RunStatus.RUNNING)
+    progressed = sum(
+        1.0
+        if r.status in jobs.TERMINAL
+        else r.progress
+        if r.status == jobs.RunStatus.RUNNING
+        else 0.0
+        for r in runs
+    )
     return schemas.Experiment(
-        **summary(experiment, running).model_dump(),
+        **summary(experiment, progressed).model_dump(),
         spec=experiment.spec,
         runs=[run_summary(r) for r in runs],
     )
@@ -192,9 +202,9 @@ def list_experiments(
         if cursor is None:
             raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
     rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
-    running = repo.running_progress(session, [r.id for r in rows])
+    progressed = repo.run_progress(session, [r.id for r in rows])
     return schemas.ExperimentList(
-        data=[summary(r, running.get(r.id, 0.0)) for r in rows],
+        data=[summary(r, progressed.get(r.id, 0.0)) for r in rows],
         has_more=has_more,
         next_cursor=rows[-1].id if has_more and rows else None,
     )
