@@ -150,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar_format=RUN_BAR_FORMAT,
     )
 
-    def on_progress(i: int, n: int, run: Any, done: int, total: int, stage: str) -> None:
+    def on_progress(i: int, n: int, run: Any, done: float, total: int, stage: str) -> None:
         bar.n = round(i + done / max(total, 1), 4)
         label = ",".join(f"{k.split('.')[-1]}={v}" for k, v in run.factors.items()) or "base"
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 
-RunProgress = Callable[[int, int, RunConfig, int, int, str], None]
+RunProgress = Callable[[int, int, RunConfig, float, int, str], None]
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -65,7 +65,7 @@ def extract_runs(
         if resume and (run_dir / "states.safetensors").exists():
             continue
 
-        def progress(done: int, total: int, stage: str, i: int = i, run: RunConfig = run) -> None:
+        def progress(done: float, total: int, stage: str, i: int = i, run: RunConfig = run) -> None:
             if on_progress is not None:
                 on_progress(i, len(runs), run, done, total, stage)
 

@@ -54,7 +54,7 @@ from services.gpu_worker.selection import (
 )
 from services.gpu_worker.tuning import AdapterSlots, TrainingPair, tune_adapter
 
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[float, int, str], None]  # (units done, may be fractional; total; stage)
 ShouldCancel = Callable[[], bool]
 
 RANDOM_INIT_SEED = 1234
@@ -264,7 +264,7 @@ class Engine:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
 
-        def step(done: int, total: int, stage: str) -> None:
+        def step(done: float, total: int, stage: str) -> None:
             if should_cancel is not None and should_cancel():
                 raise Cancelled(f"cancelled before {stage}")
             if progress is not None:
@@ -332,7 +332,12 @@ class Engine:
         step(0, total, "anchor")
         with _timed(timings, "anchor"), slots.disabled() as base:
             anchor_h, anchor_l = self._anchors(
-                run, base, [p.ids for p in anchor_prompts], pad, label_ids
+                run,
+                base,
+                [p.ids for p in anchor_prompts],
+                pad,
+                label_ids,
+                on_batch=lambda d, n: step(d / n, total, f"anchor {d}/{n}"),
             )
 
         step(1, total, "icl")
@@ -345,6 +350,7 @@ class Engine:
                 batch_size=self.batch_size,
                 token_budget=self.token_budget,
                 reuse_prefix=self.reuse_prefix,
+                on_batch=lambda d, n: step(1 + d / n, total, f"icl {d}/{n}"),
             )
 
         it_conditions = ["it", *(_CONDITION_OF[c] for c in controls)]
@@ -369,6 +375,20 @@ class Engine:
             label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
             label += f"/{len(units)}"
             step(2 + g * group_units, total, label)
+            on_step = partial(
+                lambda e, g, label: step(
+                    2 + g * group_units + e + 1, total, f"{label}, step {e + 1}/{lora_spec.steps}"
+                ),
+                g=g,
+                label=label,
+            )
+            on_extract = partial(
+                lambda f, g, label: step(
+                    2 + g * group_units + lora_spec.steps + f, total, f"{label}, IT states"
+                ),
+                g=g,
+                label=label,
+            )
             if batched:
                 losses, twin_losses = self._tune_group(
                     run,
@@ -386,11 +406,8 @@ class Engine:
                     anchors=(anchor_h, anchor_l),
                     out=out,
                     timings=timings,
-                    on_step=lambda e, g=g, label=label: step(
-                        2 + g * group_units + e + 1,
-                        total,
-                        f"{label}, step {e + 1}/{lora_spec.steps}",
-                    ),
+                    on_step=on_step,
+                    on_extract=on_extract,
                 )
             else:
                 (u,) = group
@@ -407,6 +424,8 @@ class Engine:
                         label_ids=label_ids,
                         out=out,
                         timings=timings,
+                        on_step=on_step,
+                        on_extract=on_extract,
                     )
                 ]
                 twin_losses = None
@@ -506,6 +525,8 @@ class Engine:
         label_ids: list[int],
         out: _ConditionArrays,
         timings: dict[str, float],
+        on_step: Callable[[int], None],
+        on_extract: Callable[[float], None],
     ) -> list[float]:
         """One adapter with peft: untuned states, tuning, tuned states."""
         model = slots.activate(lora_spec, seed)
@@ -522,9 +543,9 @@ class Engine:
             with _timed(timings, "it"):
                 out.put("it_untuned", members, extract())
         with _timed(timings, "tune"):
-            losses = tune_adapter(slots, lora_spec, pairs, pad_id=pad)
+            losses = tune_adapter(slots, lora_spec, pairs, pad_id=pad, on_step=on_step)
         with _timed(timings, "it"):
-            out.put("it", members, extract())
+            out.put("it", members, extract(on_batch=lambda d, n: on_extract(d / n)))
         return losses
 
     def _tune_group(
@@ -546,6 +567,7 @@ class Engine:
         out: _ConditionArrays,
         timings: dict[str, float],
         on_step: Callable[[int], None],
+        on_extract: Callable[[float], None],
     ) -> tuple[list[list[float]], list[list[float]] | None]:
         """Several adapters trained in one batched pass (with their shuffled-label twins,
         same init), then every example run through its own adapter and through each
@@ -558,7 +580,19 @@ class Engine:
         with slots.disabled():
             lora = MultiLora(loaded.model, lora_spec, seeds + (seeds if twin_sets else []))
 
-            def extract(adapters: MultiLora, of_row: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            # the extractions after tuning, for progress: IT, then each control's
+            n_after = (
+                1
+                + sum(c in controls for c in ("shuffled_labels", "random_lora"))
+                + int("cross_adapter" in controls and m >= 2)
+            )
+            done_after = [0]
+
+            def extract(
+                adapters: MultiLora, of_row: list[int], after: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
+                k = done_after[0]
+                done_after[0] += int(after)
                 with _timed(timings, "it"):
                     return extract_last_token_states(
                         loaded.model,
@@ -567,14 +601,17 @@ class Engine:
                         label_token_ids=label_ids,
                         batch_size=self.batch_size,
                         token_budget=self.token_budget,
-                        batch_context=lambda idx: adapters.rows([of_row[k] for k in idx]),
+                        batch_context=lambda idx: adapters.rows([of_row[i] for i in idx]),
+                        on_batch=(lambda d, n: on_extract((k + d / n) / n_after))
+                        if after
+                        else None,
                     )
 
             if run.untuned_adapter:
                 if lora.is_identity():  # B = 0: the zero-step adapter is the base model
                     out.put("it_untuned", rows, (anchors[0][rows], anchors[1][rows]))
                 else:
-                    out.put("it_untuned", rows, extract(lora, adapter_of))
+                    out.put("it_untuned", rows, extract(lora, adapter_of, after=False))
             with _timed(timings, "tune"):
                 losses = tune_adapters(
                     loaded.model,
@@ -596,7 +633,13 @@ class Engine:
         return losses[:m], (losses[m:] if twin_sets else None)
 
     def _anchors(
-        self, run: RunConfig, model: Any, prompts: list[list[int]], pad: int, label_ids: list[int]
+        self,
+        run: RunConfig,
+        model: Any,
+        prompts: list[list[int]],
+        pad: int,
+        label_ids: list[int],
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Anchor states, each computed once per (model, prompt ids, label ids)."""
         mkey = (run.model.name, run.model.revision, run.model.dtype, run.control)
@@ -611,6 +654,7 @@ class Engine:
                 batch_size=self.batch_size,
                 token_budget=self.token_budget,
                 reuse_prefix=self.reuse_prefix,
+                on_batch=on_batch,
             )
             for j, i in enumerate(missing):
                 self._anchor_cache[keys[i]] = (h[j], lg[j])

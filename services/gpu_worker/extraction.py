@@ -56,6 +56,7 @@ def extract_last_token_states(
     token_budget: int | None = None,
     batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
     reuse_prefix: int = 0,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``prompts`` (token ids); return (hidden [B, L+2, d], label_logprobs [B, n_labels]).
 
@@ -66,7 +67,8 @@ def extract_last_token_states(
     ``reuse_prefix`` > 0, a prefix of at least that many tokens shared by every prompt is
     computed once and reused through the KV cache (not with ``batch_context``: rows
     through different adapters have different prefix states). Results come back in input
-    order.
+    order. ``on_batch(done, total)`` is called after each batch with the prompts done so far
+    (progress at the granularity of the work; it may raise to stop between batches).
     """
     if not prompts:
         raise ValueError("no prompts")
@@ -83,6 +85,7 @@ def extract_last_token_states(
     label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
     # the budget counts the prefix too: each row attends to (and its cache holds) all of it
     lengths = [shared + len(p) for p in rest]
+    done = 0
     for chunk in _batches(order, lengths, batch_size, token_budget):
         ids, mask, positions = left_pad([rest[i] for i in chunk], pad_id, device)
         kwargs: dict[str, object] = {"use_cache": False}
@@ -116,6 +119,9 @@ def extract_last_token_states(
             logits_out[i] = (
                 picked[row].numpy() if picked is not None else np.zeros((0,), np.float32)
             )
+        done += len(chunk)
+        if on_batch is not None:
+            on_batch(done, len(prompts))
     return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
 
 

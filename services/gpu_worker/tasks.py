@@ -181,12 +181,12 @@ def _heartbeat(run_id: str, worker_id: str, every_s: float) -> Iterator[None]:
 
 def _progress_writer(
     run_id: str, experiment_id: str, worker_id: str
-) -> Callable[[int, int, str], None]:
+) -> Callable[[float, int, str], None]:
     """Progress into the run row (with the heartbeat) and the events: one at each new
     phase, and one each time the run moved PROGRESS_EVENT_STEP further."""
     last_time, last_phase, last_event = 0.0, "", -1.0
 
-    def progress(done: int, total: int, stage: str) -> None:
+    def progress(done: float, total: int, stage: str) -> None:
         nonlocal last_time, last_phase, last_event
         now = time.monotonic()
         phase = stage.split(" ", 1)[0]  # "adapter 3/30" -> one phase for all adapters

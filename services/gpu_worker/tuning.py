@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -117,6 +117,7 @@ def tune_adapter(
     pairs: Sequence[TrainingPair],
     *,
     pad_id: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Full-batch AdamW on the active adapter for ``spec.steps`` steps (or until the loss
     drops below ``spec.stop_loss``). Returns the loss before each step."""
@@ -133,7 +134,9 @@ def tune_adapter(
     losses: list[float] = []
     model.train(spec.dropout > 0)
     try:
-        for _ in range(spec.steps):
+        for step in range(spec.steps):
+            if on_step is not None:
+                on_step(step)
             # the LM head only where the loss is taken (same mean as causal_lm_loss)
             logits = target_logits(model.get_base_model(), ids, mask, where)
             loss = F.cross_entropy(logits.float(), wanted)
