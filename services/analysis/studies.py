@@ -42,7 +42,8 @@ def _get_dotted(config: dict[str, Any], dotted: str) -> Any:
     return config.get(section, {}).get(name)
 
 
-def _key(v: Any) -> str:
+def canonical(v: Any) -> str:
+    """A JSON key for a value (levels, slices, configurations): equal values, equal keys."""
     return json.dumps(v, sort_keys=True)
 
 
@@ -74,7 +75,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
     are adjusted; see ``summarize``)."""
     factor = study.factor or next(iter(study.sweep), None)
     mine = [c for c in cells if study.name in c.studies and c.control == "none"]
-    order = {_key(v): i for i, v in enumerate(study.sweep.get(factor, []))} if factor else {}
+    order = {canonical(v): i for i, v in enumerate(study.sweep.get(factor, []))} if factor else {}
     others = [k for k in study.sweep if k != factor]
 
     def level(c: Cell) -> Any:
@@ -84,12 +85,12 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
             return _get_dotted(c.config, factor)
         return c.first["factors"].get(factor)
 
-    mine.sort(key=lambda c: order.get(_key(level(c)), len(order)))
+    mine.sort(key=lambda c: order.get(canonical(level(c)), len(order)))
     slices: dict[str, list[Cell]] = {}
     cell_refs, tests, primary_tests = [], [], []
     for c in mine:
         sl = {k: _get_dotted(c.config, k) for k in others}
-        slices.setdefault(_key(sl), []).append(c)
+        slices.setdefault(canonical(sl), []).append(c)
         cell_refs.append({"cell": c.id, "level": level(c), "slice": sl})
         where = {"cell": c.id, "level": level(c), "slice": sl}
         p = primary(c)
@@ -130,7 +131,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
     trends = []
     for sl_key, group in slices.items():
         levels = [level(c) for c in group]
-        if factor is None or len({_key(v) for v in levels}) != len(levels) or len(levels) < 2:
+        if factor is None or len({canonical(v) for v in levels}) != len(levels) or len(levels) < 2:
             continue
         t = _trend(group, levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
         if t is not None:

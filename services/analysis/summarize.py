@@ -27,7 +27,7 @@ from services.analysis.cells import (
 )
 from services.analysis.per_run import analyze_run, jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
-from services.analysis.studies import PAPER_METRICS, _key, study_tests
+from services.analysis.studies import PAPER_METRICS, canonical, study_tests
 from services.common.spec import ExperimentSpec
 
 __all__ = ["analyze_run", "summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
@@ -95,10 +95,10 @@ CONVENTIONS: dict[str, Any] = {
 
 def _controls(cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
     real = [c for c in cells if c.control == "none"]
-    by_config = {_key(c.config): c for c in real}
+    by_config = {canonical(c.config): c for c in real}
     random_init = []
     for rc in (c for c in cells if c.control == "random_init"):
-        match = by_config.get(_key(rc.config))
+        match = by_config.get(canonical(rc.config))
         entry: dict[str, Any] = {
             "cell": rc.id,
             "matched_cell": match.id if match else None,
@@ -217,16 +217,16 @@ def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None)
 
 def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
     """Real cell id -> the primary test of its random-init copy (same configuration)."""
-    real = {_key(c.config): c.id for c in cells if c.control == "none"}
+    real = {canonical(c.config): c.id for c in cells if c.control == "none"}
     out = {}
     for c in cells:
-        if c.control != "random_init" or _key(c.config) not in real:
+        if c.control != "random_init" or canonical(c.config) not in real:
             continue
         m = c.values("shift_cosine", "icl_it")
         mm = c.values("shift_cosine_mismatched", "icl_it")
         if m is not None and mm is not None:
             layer = c.report_layer
-            out[real[_key(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
+            out[real[canonical(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
     return out
 
 
