@@ -43,14 +43,19 @@ def _per_layer(fn: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def measure(
-    metric: str, a: str, b: str, states: RunStates, shifts: dict[str, np.ndarray]
+    metric: str,
+    a: str,
+    b: str,
+    states: RunStates,
+    shifts: dict[str, np.ndarray],
+    anchor_mu: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
     null per layer ({"p": [L], "null_sd": [L]}), else None."""
     if metric == "cosine":
         return _per_layer(M.cosine, states.condition(a), states.condition(b)), None
     if metric == "centered_cosine":
-        mu = M.anchor_mean(states.condition("anchor"))  # [L, d]
+        mu = anchor_mu if anchor_mu is not None else M.anchor_mean(states.condition("anchor"))
         x, y = states.condition(a), states.condition(b)
         return np.stack(
             [M.cosine(x[:, i] - mu[i], y[:, i] - mu[i]) for i in range(mu.shape[0])], axis=1
@@ -89,6 +94,7 @@ def analyze_run(run: dict[str, Any], states: RunStates, metrics: list[str]) -> d
         if has_anchor
         else {}
     )
+    anchor_mu = M.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
     values: dict[str, dict[str, Any]] = {}
     cka_null: dict[str, Any] = {}
     for metric in metrics:
@@ -96,7 +102,7 @@ def analyze_run(run: dict[str, Any], states: RunStates, metrics: list[str]) -> d
             continue
         per_pair: dict[str, Any] = {}
         for pair, (a, b) in M.pairs_for(metric, conds).items():
-            per_pair[pair], extra = measure(metric, a, b, states, shifts)
+            per_pair[pair], extra = measure(metric, a, b, states, shifts, anchor_mu)
             if extra is not None:
                 cka_null[pair] = extra
         values[metric] = per_pair

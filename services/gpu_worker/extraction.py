@@ -86,6 +86,7 @@ def extract_last_token_states(
     # the budget counts the prefix too: each row attends to (and its cache holds) all of it
     lengths = [shared + len(p) for p in rest]
     done = 0
+    norm = final_norm(model)  # found once per call, not per batch
     for chunk in _batches(order, lengths, batch_size, token_budget):
         ids, mask, positions = left_pad([rest[i] for i in chunk], pad_id, device)
         kwargs: dict[str, object] = {"use_cache": False}
@@ -97,7 +98,7 @@ def extract_last_token_states(
             positions = positions + shared
             kwargs = {"use_cache": True, "cache": past}
         ctx = batch_context(chunk) if batch_context is not None else nullcontext()
-        with ctx, _final_norm_io(model) as norm_io:
+        with ctx, _final_norm_io(norm) as norm_io:
             out = model(
                 input_ids=ids,
                 attention_mask=mask,
@@ -143,11 +144,10 @@ def final_norm(model: torch.nn.Module) -> torch.nn.Module | None:
 
 
 @contextmanager
-def _final_norm_io(model: torch.nn.Module) -> Iterator[list[torch.Tensor]]:
+def _final_norm_io(norm: torch.nn.Module | None) -> Iterator[list[torch.Tensor]]:
     """Collects [input, output] of the final norm at the last position during a forward.
     Empty when the model has no final norm (then both come from hidden_states[-1])."""
     io: list[torch.Tensor] = []
-    norm = final_norm(model)
     if norm is None:
         yield io
         return
