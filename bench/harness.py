@@ -57,9 +57,9 @@ from peft.tuners.lora import LoraLayer
 from tqdm import tqdm
 
 from services.analysis.summarize import analyze_run
+from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
-from services.common.states import RunStates
 from services.gpu_worker.engine import Engine, _unit_seed
 from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama

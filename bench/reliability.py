@@ -17,12 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "RELIABILITY.md"
 TESTS = [
-    "tests/services/test_faults.py",
-    "tests/services/test_fuzz.py",
-    "tests/services/test_load.py",
-    "tests/services/test_auth.py",
-    "tests/services/test_api_limits.py",
-    "tests/services/test_reconciler.py",
+    "tests/system/test_faults.py",
+    "tests/api/test_fuzz.py",
+    "tests/system/test_load.py",
+    "tests/api/test_auth.py",
+    "tests/api/test_api_limits.py",
+    "tests/common/test_reconciler.py",
 ]
 COMMAND = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *TESTS]
 FAULT_NAMES = {
@@ -60,7 +60,7 @@ def render(output: str, seconds: float, returncode: int) -> str:
         f"Command: `{cmd}`  ",
         f"Result: **{summary.strip('= ')}** (wall {seconds:.0f} s, exit code {returncode}).",
         "",
-        "## Faults mid-experiment (`tests/services/test_faults.py`)",
+        "## Faults mid-experiment (`tests/system/test_faults.py`)",
         "",
         "Private `redis-server` and Postgres cluster started by the test on free ports; the "
         "stack runs with `ICL_IT_HEARTBEAT_TIMEOUT=4`, `ICL_IT_RECONCILE_EVERY=1`, "
@@ -80,7 +80,7 @@ def render(output: str, seconds: float, returncode: int) -> str:
         "Also: cancel while the GPU worker is dead ends `cancelled` "
         "(`test_cancel_while_the_gpu_worker_is_dead`).",
         "",
-        "## Fuzzing (`tests/services/test_fuzz.py`)",
+        "## Fuzzing (`tests/api/test_fuzz.py`)",
         "",
         "Schemathesis 4.32.5 against the served `/openapi.json`, in-process, with an API "
         "key; checks: no 5xx, status code, content type and response schema as documented.",
@@ -96,7 +96,7 @@ def render(output: str, seconds: float, returncode: int) -> str:
                 f"| stateful (links from created experiments) | {f.get('calls')} "
                 f"({f.get('on_a_created_experiment')} on a created experiment) |"
             )
-    lines += ["", "## Load on loopback (`tests/services/test_load.py`)", ""]
+    lines += ["", "## Load on loopback (`tests/system/test_load.py`)", ""]
     for f in load:
         lines += [
             f"{f['submissions']} submissions from {f['clients']} clients with Idempotency-Keys "
@@ -114,11 +114,11 @@ def render(output: str, seconds: float, returncode: int) -> str:
         "",
         "## Auth, isolation, limits",
         "",
-        "`tests/services/test_auth.py`: key A cannot list, read, cancel or download key B's "
+        "`tests/api/test_auth.py`: key A cannot list, read, cancel or download key B's "
         "experiments or datasets (404); admin keys see all; unknown and revoked keys 401; "
         "the per-key rate limit answers 429 with Retry-After; the active-experiment quota "
         "answers 429; `icl-it keys create/list/revoke` and the local key file.  ",
-        "`tests/services/test_api_limits.py`: NUL/control characters, ids, cursors, event "
+        "`tests/api/test_api_limits.py`: NUL/control characters, ids, cursors, event "
         "ids, the sweep size (computed before expansion), models, tasks, indices and "
         "report_layer are 4xx naming the limit; Postgres down is 503 with Retry-After and "
         "no host in any answer; the OpenAPI document declares application/problem+json.",

@@ -4,10 +4,10 @@
     python -m bench.services --backend external      # $DATABASE_URL + $REDIS_URL
     python -m bench.services --quick --model tiny    # seconds: the tiny random-init Llama
 
-One command starts the whole stack (API, GPU worker, analysis worker; ``services.stack``)
+One command starts the whole stack (API, GPU worker, analysis worker; ``services.local.stack``)
 and, while it idles, times the same experiment two ways:
 
-    in-process  ``services.runner.run_in_process``: a fresh Engine (model load included),
+    in-process  ``services.local.runner.run_in_process``: a fresh Engine (model load included),
                 every run, per-run analysis, summary, figures and report, into a directory;
     services    submit through the generated client -> API -> Celery GPU worker (its model
                 loads on the first run) -> artifact store -> analysis worker -> finalise,
@@ -73,7 +73,7 @@ def compare_results(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def stack_env(home: Path, backend: str, model_dirs: str | None) -> dict[str, str]:
-    from services.demo import embedded_env
+    from services.cli.demo import embedded_env
 
     env = embedded_env(home)
     env["ICL_IT_MODEL_CACHE"] = str(Path("var/models").resolve())
@@ -88,7 +88,7 @@ def stack_env(home: Path, backend: str, model_dirs: str | None) -> dict[str, str
 
 
 def run_services(client: Any, spec: Any, out: Path, on_poll: Any) -> dict[str, Any]:
-    from services import client_cli
+    from services.cli import remote as client_cli
 
     experiment = client_cli.submit_spec(client, spec)
     experiment = client_cli.wait_for(client, experiment.id, interval=0.5, on_poll=on_poll)
@@ -139,12 +139,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     import torch
 
-    from services import client_cli
+    from services.cli import remote as client_cli
+    from services.cli.demo import free_port
     from services.common.settings import Settings, get_settings
-    from services.demo import free_port
     from services.gpu_worker.engine import Engine
-    from services.runner import run_in_process
-    from services.stack import Stack
+    from services.local.runner import run_in_process
+    from services.local.stack import Stack
 
     model, model_dirs = bench_model(args.model, get_settings())
     spec, runs = load_runs(args.spec, model, args.examples, args.quick)

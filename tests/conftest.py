@@ -19,6 +19,10 @@ PG_ADMIN_URL = os.environ.get("ICL_IT_TEST_POSTGRES", "postgresql://postgres@127
 REDIS_URL = os.environ.get("ICL_IT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REPO = Path(__file__).resolve().parents[1]
 
+# Fixture modules (tests/fixtures/): the fast API app, the tiny-model engine, the running
+# stack of the researcher-facing tests.
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.engine", "tests.fixtures.surface"]
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

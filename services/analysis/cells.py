@@ -15,7 +15,7 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
-from services.common.states import layer_names
+from services.common.hidden_states import layer_names
 
 # The primary measure: matched minus mismatched shift cosine of the ICL-IT pair.
 PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")

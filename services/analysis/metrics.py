@@ -1,6 +1,6 @@
 """Similarity and accuracy metrics over hidden states (numpy only, no torch).
 
-Shapes follow ``services.common.states``:
+Shapes follow ``services.common.hidden_states``:
 
     hidden of one condition: [n_examples, n_layers+2, d_model]
     layer 0 = embeddings; 1..n_layers = each decoder block's output; n_layers+1 = final

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
+from services.common.hidden_states import RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
-from services.common.states import RunStates
 
 CONFIG_SECTIONS = RUN_SECTIONS
 

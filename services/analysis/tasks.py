@@ -24,10 +24,10 @@ from services.common import jobs, worker_signals
 from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
 from services.common.db import Experiment, Run, dispose_engines, session_scope
+from services.common.hidden_states import RunStates, sha256_hex
 from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
 from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
 from services.common.settings import get_settings
-from services.common.states import RunStates, sha256_hex
 
 log = logging.getLogger(__name__)
 worker_signals.install("analysis-worker")  # JSON logs, metrics, heartbeat, traces

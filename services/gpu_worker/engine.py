@@ -39,9 +39,9 @@ import torch
 
 from services.common.artifacts import ArtifactStore
 from services.common.datasets import Dataset, Example, load_builtin, load_upload, upload_key
+from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import LoraSpec, RunConfig
-from services.common.states import RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.models import LoadedModel, load_model, pick_device
 from services.gpu_worker.multi_lora import MultiLora, random_lora_like, tune_adapters

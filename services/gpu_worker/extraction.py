@@ -16,7 +16,7 @@ Prompts that share a long prefix (a demonstration set shared by every inference 
 compute it once: the prefix runs alone with a KV cache, and each batch of suffixes runs
 on a copy of that cache, with the prefix's positions and attention mask in front of its
 own (left padding of the suffixes sits between the two and is masked out). The last
-token's states match a full forward within float rounding (tests/engine/test_extraction).
+token's states match a full forward within float rounding (tests/gpu_worker/test_extraction).
 """
 
 from __future__ import annotations

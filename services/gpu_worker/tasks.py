@@ -33,11 +33,11 @@ from services.common import jobs
 from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
 from services.common.db import add_event, dispose_engines, session_scope
+from services.common.hidden_states import sha256_hex
 from services.common.jobs import Claim, ClaimOutcome, ErrorCode
 from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
 from services.common.settings import get_settings
 from services.common.spec import RunConfig
-from services.common.states import sha256_hex
 from services.gpu_worker.run_metrics import observe_run
 
 if TYPE_CHECKING:

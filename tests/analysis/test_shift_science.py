@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from services.analysis.summarize import analyze_run, summarize_experiment
+from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.states import RunStates
 
 N_LAYERS, D = 2, 24
 METRICS = ["cosine", "shift_cosine", "shift_cosine_mismatched", "shift_norm", "shared_fraction"]

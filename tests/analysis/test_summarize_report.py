@@ -12,8 +12,8 @@ from services.analysis.figures import factor_figure, layerwise_figure, make_figu
 from services.analysis.metrics import PAIRS
 from services.analysis.report import render_report_html
 from services.analysis.summarize import SCHEMA_ID, analyze_run, summarize_experiment
+from services.common.hidden_states import CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.states import CONDITIONS, RunStates
 
 SCHEMA_PATH = Path(__file__).parents[2] / "services/common/schemas/results.schema.json"
 N_EX, N_LAYERS, D = 8, 3, 12

@@ -1,11 +1,11 @@
 """End to end through generated clients, on the embedded default (SQLite + SQLAlchemy broker).
 
-The stack is real: uvicorn and both Celery workers as child processes (services.stack),
+The stack is real: uvicorn and both Celery workers as child processes (services.local.stack),
 the tiny random-init Llama as the model. Two clients drive it:
 
 - one generated *now* by openapi-python-client from the served /openapi.json, into a
   temp dir, imported as it comes out (someone else's generator, no hand edits);
-- the committed one, through ``icl-it submit --wait --report`` (services.client_cli).
+- the committed one, through ``icl-it submit --wait --report`` (services.cli.remote).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def embedded_stack(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, model_cache_dir: Path
 ) -> Iterator[Any]:
     """API + gpu worker + analysis worker on SQLite in a temp ICL_IT_HOME."""
-    from services.stack import Stack
+    from services.local.stack import Stack
 
     home = tmp_path_factory.mktemp("client-e2e-home")
     env = {k: v for k, v in os.environ.items() if k not in EXTERNAL_URLS}
@@ -166,7 +166,7 @@ def test_cli_submit_wait_writes_table_and_report(
     """`icl-it submit SPEC --wait --report` through the committed client."""
     import yaml
 
-    from services import client_cli
+    from services.cli import remote as client_cli
 
     spec_path = tmp_path / "tiny.yaml"
     spec_path.write_text(yaml.safe_dump(_tiny_spec(tiny_model_dir)))

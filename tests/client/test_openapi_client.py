@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from services import client_cli
+from services.cli import remote as client_cli
 from services.common.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -225,7 +225,7 @@ def test_problem_documents_render_title_detail_and_fields() -> None:
 
 def test_report_before_the_end_is_a_clear_409(api: RecordingQueue) -> None:
     """The report route answers HTML, but its errors are problem documents like any other."""
-    from services.cli import load_spec
+    from services.cli.specs import load_spec
 
     client = client_cli.make_client()
     experiment = client_cli.submit_spec(client, load_spec(DEFAULT_SPEC, None, None, []))

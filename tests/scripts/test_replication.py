@@ -7,8 +7,8 @@ import numpy as np
 
 from scripts.replication import PAPER, _verdict, render
 from services.analysis.summarize import analyze_run, summarize_experiment
+from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.states import RunStates
 
 D, N_LAYERS = 16, 2
 

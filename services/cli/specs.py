@@ -1,0 +1,68 @@
+"""Spec files on the command line: read YAML/JSON, apply --preset/--scale/--set, explain
+validation errors by field, and point a spec at a local JSONL dataset (``--data FILE``).
+Shared by the local commands, the remote commands and the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from services.common.spec import ExperimentSpec
+
+DATA_HELP = "your own JSONL dataset (docs/DATA.md); sets data.task"
+
+
+def load_spec(
+    path: str | None, preset: str | None, scale: str | None, overrides: list[str]
+) -> ExperimentSpec:
+    """Read a YAML/JSON spec file, apply --preset/--scale and --set a.b=value overrides."""
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path:
+        text = Path(path).read_text()
+        data = (json.loads(text) if path.endswith(".json") else yaml.safe_load(text)) or {}
+    if preset:
+        data["preset"] = preset
+    if scale:
+        data["scale"] = scale
+    for item in overrides:
+        dotted, _, raw = item.partition("=")
+        target = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = yaml.safe_load(raw)
+    return ExperimentSpec.model_validate(data)
+
+
+def format_validation(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        lines = [f"invalid spec ({exc.error_count()} error(s)):"]
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(spec)"
+            lines.append(f"  {loc}: {err['msg']}")
+        return "\n".join(lines)
+    return f"invalid spec: {exc}"
+
+
+def with_local_dataset(spec: ExperimentSpec, path: Path) -> ExperimentSpec:
+    """Store a JSONL file where the in-process engine reads uploads; point data.task at it.
+
+    The id is the file's content hash, so the same file is stored once.
+    """
+    import hashlib
+
+    from services.common.artifacts import ArtifactStore
+    from services.common.datasets import parse_jsonl, upload_key
+    from services.common.settings import get_settings
+
+    raw = path.read_bytes()
+    parse_jsonl(raw.decode("utf-8"), name=path.name)  # the same checks as an upload
+    dataset_id = hashlib.sha256(raw).hexdigest()[:32]
+    ArtifactStore(get_settings().artifacts).put(upload_key(dataset_id), raw)
+    data = spec.data.model_copy(update={"task": f"upload:{dataset_id}"})
+    return spec.model_copy(update={"data": data})
