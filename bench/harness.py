@@ -56,7 +56,7 @@ from peft import get_peft_model
 from peft.tuners.lora import LoraLayer
 from tqdm import tqdm
 
-from services.analysis.summarize import analyze_run
+from services.analysis.per_run import run_similarities as analyze_run
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs

@@ -1,6 +1,8 @@
 """Per-run analysis: one run's stored states -> per-example, per-layer values (JSON-ready).
 
-    analyze_run(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
+    run_similarities(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
+
+The pure computation; ``analysis.pipeline.run_analysis`` is the pipeline step over it.
 
 Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
 computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
@@ -80,10 +82,11 @@ def measure(
     raise ValueError(f"unknown metric {metric!r}")
 
 
-def analyze_run(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
+def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
     """Per-run result, JSON-serializable (NaN -> null).
 
-    run: a RunConfig dump (``model_dump(mode="json")``), optionally with "cell".
+    run: a RunConfig dump (``model_dump(mode="json")``), optionally with "cell" (else
+    the dump is parsed once more to compute it).
     Pairs whose conditions are missing are skipped; every metric but cosine and CKA
     needs the anchor condition.
     """

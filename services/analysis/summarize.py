@@ -1,8 +1,11 @@
 """From per-run analyses to the RESULTS document (schema ``icl-it/results/v1``).
 
-    analyze_run(run, states, metrics) -> per-run result   (services.analysis.per_run)
-    summarize_experiment(spec, runs)  -> RESULTS document (cells, studies, controls,
-                                                           statements; pure function)
+    run_similarities(run, states, metrics) -> per-run result  (services.analysis.per_run)
+    summarize_experiment(spec, runs)       -> RESULTS document (cells, studies, controls,
+                                                                statements; pure function)
+
+The pipeline steps over both (with timings, figures and the report) are in
+``services.analysis.pipeline``.
 
 The first statement is the primary one: does example i's ICL shift agree with its own IT
 shift more than with the IT shifts of examples tuned on other demonstrations?
@@ -25,12 +28,12 @@ from services.analysis.cells import (
     point,
     stat_block,
 )
-from services.analysis.per_run import analyze_run, jsonable
+from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
 from services.analysis.studies import PAPER_METRICS, canonical, study_tests
 from services.common.spec import ExperimentSpec
 
-__all__ = ["analyze_run", "summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
+__all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
 
 SCHEMA_ID = "icl-it/results/v1"
 FACTOR_PAIRS = ("icl_it", "anchor_icl", "anchor_it")  # shown side by side in studies
@@ -249,14 +252,17 @@ def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, 
     return ""
 
 
-def summarize_experiment(spec: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_experiment(
+    spec: ExperimentSpec | dict[str, Any], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The RESULTS document (schema icl-it/results/v1; JSON-serializable, NaN -> null).
 
-    spec: an ExperimentSpec as a dict; runs: analyze_run outputs (any order).
+    spec: an ExperimentSpec (or its dump, parsed here); runs: run_similarities outputs
+    (any order).
     report_layer = spec["report_layer"], or each cell's final-norm layer when None
     (clamped to it when the model has fewer layers).
     """
-    model = ExperimentSpec.model_validate(spec)
+    model = spec if isinstance(spec, ExperimentSpec) else ExperimentSpec.model_validate(spec)
     metrics = list(model.metrics)
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in runs:

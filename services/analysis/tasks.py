@@ -20,6 +20,14 @@ from typing import Any
 from celery.signals import worker_process_init, worker_ready
 from sqlalchemy import select
 
+from services.analysis.pipeline import (
+    ANALYSIS_FILE,
+    REPORT_FILE,
+    RESULTS_FILE,
+    experiment_files,
+    json_bytes,
+    run_analysis,
+)
 from services.common import jobs, worker_signals
 from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
@@ -28,6 +36,7 @@ from services.common.hidden_states import RunStates, sha256_hex
 from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
 from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
 from services.common.settings import get_settings
+from services.common.spec import ExperimentSpec, RunConfig
 
 log = logging.getLogger(__name__)
 worker_signals.install("analysis-worker")  # JSON logs, metrics, heartbeat, traces
@@ -64,8 +73,8 @@ def finalize_experiment(experiment_id: str) -> str:
 
 
 def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
-    from services.analysis.summarize import analyze_run as compute_run_analysis
-
+    """The body of the ``analyze_run`` task: the run's analysis.json artifact from its
+    stored states (``pipeline.run_analysis``), then the run's and experiment's rows."""
     with session_scope() as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -87,10 +96,10 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         data = artifacts.get(states_key)
         if sha256_hex(data) != expected_sha:
             raise RuntimeError(f"artifact {states_key} does not match its recorded sha256")
-        analysis = compute_run_analysis(config, RunStates.from_bytes(data), list(metrics))
-        analysis["timings"] = timings
-        key = artifact_key("experiments", experiment_id, "runs", run_id, "analysis.json")
-        artifacts.put(key, json.dumps(analysis, allow_nan=False).encode())
+        states = RunStates.from_bytes(data)
+        analysis = run_analysis(RunConfig.model_validate(config), states, metrics, timings)
+        key = artifact_key("experiments", experiment_id, "runs", run_id, ANALYSIS_FILE)
+        artifacts.put(key, json_bytes(analysis))
     except Exception as exc:  # recorded on the row; the worker lives on
         if is_transient(exc):
             raise  # retried by the task
@@ -158,18 +167,13 @@ def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str
 def _write_summary(
     experiment_id: str, spec: dict[str, Any], analysis_keys: list[str], artifacts: ArtifactStore
 ) -> tuple[str, str]:
-    from services.analysis.report import render_report_html
-    from services.analysis.summarize import summarize_experiment
-
+    """Store ``pipeline.experiment_files`` under experiments/<id>/: results.json,
+    report.html and figures/<name>.png. Returns the results' and the report's keys."""
     analyses = [json.loads(artifacts.get(key)) for key in analysis_keys]
-    results = summarize_experiment(spec, analyses)
-    timings: dict[str, float] = {}
-    for analysis in analyses:
-        for stage, seconds in (analysis.get("timings") or {}).items():
-            timings[stage] = timings.get(stage, 0.0) + float(seconds)
-    results["timings"] = timings
-    results_key = artifact_key("experiments", experiment_id, "results.json")
-    report_key = artifact_key("experiments", experiment_id, "report.html")
-    artifacts.put(results_key, json.dumps(results, allow_nan=False).encode())
-    artifacts.put(report_key, render_report_html(results).encode())
-    return results_key, report_key
+    out = experiment_files(ExperimentSpec.model_validate(spec), analyses)
+    keys = {
+        path: artifact_key("experiments", experiment_id, *path.split("/")) for path in out.files
+    }
+    for path, data in out.files.items():
+        artifacts.put(keys[path], data)
+    return keys[RESULTS_FILE], keys[REPORT_FILE]

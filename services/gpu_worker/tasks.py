@@ -17,7 +17,6 @@ it is due.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -39,6 +38,7 @@ from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transi
 from services.common.settings import get_settings
 from services.common.spec import RunConfig
 from services.gpu_worker.run_metrics import observe_run
+from services.gpu_worker.steps import PROMPTS_FILE, STATES_FILE, extract_run
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine
@@ -286,17 +286,15 @@ def execute_run(
     settings = get_settings()
     try:
         with _heartbeat(run_id, worker_id, settings.heartbeat_timeout_s / 4):
-            out = engine.run(
+            run = extract_run(
+                engine,
                 config,
                 progress=_progress_writer(run_id, experiment_id, worker_id),
                 should_cancel=_cancel_reader(experiment_id),
             )
-        states = out.states.to_bytes()
-        states_key = run_artifact_key(experiment_id, run_id, "states.safetensors")
-        prompts_key = run_artifact_key(experiment_id, run_id, "prompts.json")
-        artifacts.put(states_key, states)
-        prompts = {"run_key": config.key, "prompts": out.prompts, "tuning": out.tuning}
-        artifacts.put(prompts_key, json.dumps(prompts, default=str).encode())
+        keys = {name: run_artifact_key(experiment_id, run_id, name) for name in run.files}
+        for name, data in run.files.items():
+            artifacts.put(keys[name], data)
     except Cancelled:
         _write(lambda s: jobs.cancel_run(s, run_id, "cancelled at a step boundary"), run_id)
         _send_finalize(run_id, send_task)
@@ -311,19 +309,18 @@ def execute_run(
         _send_finalize(run_id, send_task)
         return "failed"
 
-    observe_run(out)  # stage times, tokens/s, adapters/s, GPU memory (never raises)
-    shape = [int(n) for n in out.states.hidden.shape]
+    observe_run(run.output)  # stage times, tokens/s, adapters/s, GPU memory (never raises)
     recorded = _write(
         lambda s: jobs.record_extraction(
             s,
             run_id,
             worker_id,
-            states_key=states_key,
-            states_sha256=sha256_hex(states),
-            states_shape=shape,
-            states_bytes=len(states),
-            prompts_key=prompts_key,
-            timings={k: float(v) for k, v in out.timings.items()},
+            states_key=keys[STATES_FILE],
+            states_sha256=sha256_hex(run.states),
+            states_shape=run.shape,
+            states_bytes=len(run.states),
+            prompts_key=keys[PROMPTS_FILE],
+            timings=run.timings,
         ),
         run_id,
     )

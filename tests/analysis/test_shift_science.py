@@ -1,5 +1,5 @@
 """The primary measure on synthetic states with planted structure, through the real
-analysis code (analyze_run -> summarize_experiment).
+analysis code (run_similarities -> summarize_experiment).
 
 States are built the way the audit found them on SmolLM2: ICL and IT both move every
 example's state by a large common shift (format learning). Only a per-example shared
@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.analysis.summarize import analyze_run, summarize_experiment
+from services.analysis.per_run import run_similarities
+from services.analysis.summarize import summarize_experiment
 from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
 
@@ -52,7 +53,7 @@ def summarize(states: RunStates) -> dict:
         name="planted", inference={"n": states.hidden.shape[0]}, metrics=METRICS, controls=[]
     )
     (run,) = expand_runs(spec)
-    analysis = analyze_run(run.model_dump(mode="json"), states, METRICS)
+    analysis = run_similarities(run.model_dump(mode="json"), states, METRICS)
     return summarize_experiment(spec.model_dump(mode="json"), [analysis])
 
 

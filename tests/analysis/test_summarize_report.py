@@ -10,8 +10,9 @@ import pytest
 
 from services.analysis.figures import factor_figure, layerwise_figure, make_figures
 from services.analysis.metrics import PAIRS
+from services.analysis.per_run import run_similarities
 from services.analysis.report import render_report_html
-from services.analysis.summarize import SCHEMA_ID, analyze_run, summarize_experiment
+from services.analysis.summarize import SCHEMA_ID, summarize_experiment
 from services.common.hidden_states import CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
 
@@ -64,7 +65,7 @@ def experiment() -> tuple[dict, list[dict]]:
         states = synthetic_states(
             rc.seed * 10 + rc.demos.k, rc.demos.k, rc.control == "random_init"
         )
-        runs.append(analyze_run(run, states, metrics))
+        runs.append(run_similarities(run, states, metrics))
     return spec.model_dump(mode="json"), runs
 
 
@@ -144,7 +145,7 @@ def test_preset_design_summarizes():
     runs = []
     for i, rc in enumerate(expand_runs(spec)):
         states = synthetic_states(i, rc.demos.k, rc.control == "random_init", spec.inference.n)
-        runs.append(analyze_run(rc.model_dump(mode="json"), states, list(spec.metrics)))
+        runs.append(run_similarities(rc.model_dump(mode="json"), states, list(spec.metrics)))
     res = summarize_experiment(spec.model_dump(mode="json"), runs)
     json.dumps(res, allow_nan=False)
     by_name = {s["name"]: s for s in res["studies"]}

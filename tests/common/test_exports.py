@@ -99,14 +99,15 @@ def _states(n_ex: int, n_layers: int, d: int, seed: int) -> Any:
 @pytest.fixture(scope="module")
 def analysed() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A results document and its per-run analyses, from the real analysis code."""
-    from services.analysis.summarize import analyze_run, summarize_experiment
+    from services.analysis.per_run import run_similarities
+    from services.analysis.summarize import summarize_experiment
     from services.common.spec import ExperimentSpec, expand_runs
 
     spec = ExperimentSpec.model_validate(
         {"name": "export", "seeds": [0, 1], "sweep": {"demos.k": [2, 4]}, "inference": {"n": 5}}
     )
     analyses = [
-        analyze_run(run.model_dump(mode="json"), _states(5, 3, 16, i), list(spec.metrics))
+        run_similarities(run.model_dump(mode="json"), _states(5, 3, 16, i), list(spec.metrics))
         for i, run in enumerate(expand_runs(spec))
     ]
     return summarize_experiment(spec.model_dump(mode="json"), analyses), analyses

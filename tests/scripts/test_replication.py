@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from scripts.replication import PAPER, _verdict, render
-from services.analysis.summarize import analyze_run, summarize_experiment
+from services.analysis.per_run import run_similarities
+from services.analysis.summarize import summarize_experiment
 from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
 
@@ -42,7 +43,7 @@ def test_every_study_gets_a_verdict_and_computed_reasons() -> None:
         # translation demonstrations: IT barely moves the state (as seen on SmolLM2)
         it_scale = 0.1 if rc.demos.source_task else 1.0
         st = states(i, 10, it_scale, specific=2.0 if rc.control == "none" else 0.0)
-        runs.append(analyze_run(rc.model_dump(mode="json"), st, list(spec.metrics)))
+        runs.append(run_similarities(rc.model_dump(mode="json"), st, list(spec.metrics)))
     results = summarize_experiment(spec.model_dump(mode="json"), runs)
     cells = {c["cell"]: c for c in results["cells"]}
     main = cells[results["studies"][0]["primary_tests"][0]["cell"]]
