@@ -57,6 +57,17 @@ class ArtifactStore:
     def size(self, key: str) -> int:
         return int(self.fs.size(self._path(key)))
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Keys of the finished files under ``prefix`` (a folder key), sorted; none
+        when it does not exist. Temporary files of writes in flight are left out."""
+        path = self._path(prefix)
+        if not self.fs.exists(path):
+            return []
+        root = self.root + "/"
+        found = (self.fs._strip_protocol(p) for p in self.fs.find(path))
+        keys = (p[len(root) :] for p in found if p.startswith(root))
+        return sorted(k for k in keys if not k.rsplit("/", 1)[-1].startswith(".tmp-"))
+
     def local_path(self, key: str) -> str | None:
         """Filesystem path when the store is local (for streaming downloads), else None."""
         return self._path(key) if "file" in self.fs.protocol else None

@@ -197,8 +197,10 @@ def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
     response_model=schemas.ArtifactList,
     summary="Hidden-state and result artifacts, with download links",
 )
-def list_artifacts(experiment: ExperimentDep, session: SessionDep) -> schemas.ArtifactList:
-    return service.list_artifacts(session, experiment)
+def list_artifacts(
+    experiment: ExperimentDep, session: SessionDep, store: StoreDep
+) -> schemas.ArtifactList:
+    return service.list_artifacts(session, store, experiment)
 
 
 @router.get(
@@ -210,7 +212,7 @@ def list_artifacts(experiment: ExperimentDep, session: SessionDep) -> schemas.Ar
 def download_artifact(
     experiment: ExperimentDep, artifact_id: str, session: SessionDep, store: StoreDep
 ) -> Response:
-    artifact, key, filename = service.find_artifact(session, experiment, artifact_id)
+    artifact, key, filename = service.find_artifact(session, store, experiment, artifact_id)
     path = store.local_path(key)
     if path is not None:
         return FileResponse(path, media_type=artifact.media_type, filename=filename)

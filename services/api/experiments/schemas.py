@@ -79,7 +79,7 @@ class EventList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
 
 
-ArtifactKind = Literal["states", "prompts", "analysis", "results", "report"]
+ArtifactKind = Literal["states", "prompts", "analysis", "results", "report", "figure"]
 
 
 class Artifact(BaseModel):

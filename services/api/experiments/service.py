@@ -23,7 +23,7 @@ from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
 from services.common import db, jobs
-from services.common.artifacts import ArtifactStore
+from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.limits import control_char_problem
 from services.common.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
@@ -273,6 +273,7 @@ _MEDIA = {
     "analysis": "application/json",
     "results": "application/json",
     "report": "text/html; charset=utf-8",
+    "figure": "image/png",
 }
 _SUFFIX = {
     "states": "safetensors",
@@ -280,11 +281,12 @@ _SUFFIX = {
     "analysis": "json",
     "results": "json",
     "report": "html",
+    "figure": "png",
 }
 
 
 def _artifacts(
-    experiment: db.Experiment, runs: Sequence[db.Run]
+    experiment: db.Experiment, runs: Sequence[db.Run], store: ArtifactStore
 ) -> list[tuple[schemas.Artifact, str]]:
     base = f"/v1/experiments/{experiment.id}/artifacts"
     out: list[tuple[schemas.Artifact, str]] = []
@@ -307,6 +309,9 @@ def _artifacts(
 
     add("results", "results", experiment.results_key)
     add("report", "report", experiment.report_key)
+    if experiment.report_key is not None:  # the figures were stored before the report
+        for key in store.list_keys(artifact_key("experiments", experiment.id, "figures")):
+            add("figure-" + key.rsplit("/", 1)[-1].removesuffix(".png"), "figure", key)
     for run in runs:
         add(f"run-{run.id}-states", "states", run.states_key, run)
         add(f"run-{run.id}-prompts", "prompts", run.prompts_key, run)
@@ -314,17 +319,19 @@ def _artifacts(
     return out
 
 
-def list_artifacts(session: Session, experiment: db.Experiment) -> schemas.ArtifactList:
+def list_artifacts(
+    session: Session, store: ArtifactStore, experiment: db.Experiment
+) -> schemas.ArtifactList:
     runs = repo.runs_of(session, experiment.id)
-    return schemas.ArtifactList(data=[a for a, _ in _artifacts(experiment, runs)])
+    return schemas.ArtifactList(data=[a for a, _ in _artifacts(experiment, runs, store)])
 
 
 def find_artifact(
-    session: Session, experiment: db.Experiment, artifact_id: str
+    session: Session, store: ArtifactStore, experiment: db.Experiment, artifact_id: str
 ) -> tuple[schemas.Artifact, str, str]:
     """(artifact, store key, download file name) for an artifact id of this experiment."""
     runs = repo.runs_of(session, experiment.id)
-    for artifact, key in _artifacts(experiment, runs):
+    for artifact, key in _artifacts(experiment, runs, store):
         if artifact.id == artifact_id:
             filename = f"{experiment.id}-{artifact.id}.{_SUFFIX[artifact.kind]}"
             return artifact, key, filename

@@ -3,6 +3,7 @@ from enum import StrEnum
 
 class ArtifactKind(StrEnum):
     ANALYSIS = "analysis"
+    FIGURE = "figure"
     PROMPTS = "prompts"
     REPORT = "report"
     RESULTS = "results"
