@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from services.cli import main
+from services.cli.main import main
 
 pytestmark = pytest.mark.services
 REPO = Path(__file__).resolve().parents[2]

@@ -188,7 +188,7 @@ def test_a_new_metric_appears_without_code_changes() -> None:
 
 def test_local_export_of_a_results_directory(tmp_path: Path) -> None:
     """`icl-it export DIR` works on an output directory without a server."""
-    from services.cli import main
+    from services.cli.main import main
 
     out = tmp_path / "cells.parquet"
     assert main(["export", str(COMMITTED.parent), "--format", "parquet", "-o", str(out)]) == 0
