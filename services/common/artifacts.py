@@ -57,4 +57,3 @@ class ArtifactStore:
     def local_path(self, key: str) -> str | None:
         """Filesystem path when the store is local (for streaming downloads), else None."""
         return self._path(key) if "file" in self.fs.protocol else None
-
