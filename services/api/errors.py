@@ -10,6 +10,7 @@ same shape with an empty ``errors`` list.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -93,9 +94,10 @@ class Invalid(ProblemError):
     status, kind, title = 422, "validation-error", "Request validation failed"
 
     @classmethod
-    def at(cls, loc: list[str | int], msg: str, type: str = "value_error") -> Invalid:
+    def at(cls, loc: Sequence[str | int], msg: str, type: str = "value_error") -> Invalid:
         return cls(
-            f"{'.'.join(map(str, loc))}: {msg}", errors=[ProblemItem(loc=loc, msg=msg, type=type)]
+            f"{'.'.join(map(str, loc))}: {msg}",
+            errors=[ProblemItem(loc=list(loc), msg=msg, type=type)],
         )
 
 

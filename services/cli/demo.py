@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO_ROOT / "examples" / "default.yaml"
@@ -73,6 +74,17 @@ def _tail(path: Path, lines: int = 40) -> str:
         return ""
 
 
+def _wait_ready(stack: Any, client: Any) -> None:
+    from services.cli import remote as client_cli
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not client_cli.is_ready(client):
+        stack.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"/readyz not ok after {READY_TIMEOUT_S:.0f}s")
+        time.sleep(0.25)
+
+
 def run_demo(spec_path: Path, out: Path) -> int:
     from services.cli import remote as client_cli
     from services.cli.specs import format_validation, load_spec
@@ -106,12 +118,7 @@ def run_demo(spec_path: Path, out: Path) -> int:
             t = time.monotonic()
             stack.start()
             client = client_cli.make_client(stack.url, api_key=stack.api_key)
-            deadline = time.monotonic() + READY_TIMEOUT_S
-            while not client_cli.is_ready(client):
-                stack.check_alive()
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"/readyz not ok after {READY_TIMEOUT_S:.0f}s")
-                time.sleep(0.25)
+            _wait_ready(stack, client)
             t = mark("stack up (migrate, API, 2 workers, /readyz ok)", t)
 
             experiment = client_cli.submit_spec(client, spec)

@@ -129,11 +129,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
             return 0
         n = keys.revoke(s, args.key)
         s.commit()
-        if n == 0:
-            print(f"no active key with id or name {args.key!r}", file=sys.stderr)
-            return 1
-        print(f"revoked {n} key(s)")
-        return 0
+    if n == 0:
+        print(f"no active key with id or name {args.key!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {n} key(s)")
+    return 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -149,6 +149,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     )
     for field, ids in vars(result).items():
         print(f"{field:16} {len(ids):4}  {' '.join(ids)}".rstrip())
+    return 0
 
 
 def cmd_completion(args: argparse.Namespace) -> int:

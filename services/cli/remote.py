@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 from icl_it_client import AuthenticatedClient, Client
@@ -24,7 +24,7 @@ from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError
 
 __all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]  # re-exported for callers
 
-ApiClient = Client | AuthenticatedClient
+ApiClient: TypeAlias = Client | AuthenticatedClient
 POLL_INTERVAL_S = 1.0
 
 

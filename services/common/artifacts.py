@@ -54,9 +54,6 @@ class ArtifactStore:
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))
 
-    def size(self, key: str) -> int:
-        return int(self.fs.size(self._path(key)))
-
     def list_keys(self, prefix: str) -> list[str]:
         """Keys of the finished files under ``prefix`` (a folder key), sorted; none
         when it does not exist. Temporary files of writes in flight are left out."""
@@ -71,8 +68,3 @@ class ArtifactStore:
     def local_path(self, key: str) -> str | None:
         """Filesystem path when the store is local (for streaming downloads), else None."""
         return self._path(key) if "file" in self.fs.protocol else None
-
-    def delete_prefix(self, prefix: str) -> None:
-        path = self._path(prefix)
-        if self.fs.exists(path):
-            self.fs.rm(path, recursive=True)

@@ -7,8 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-ExperimentStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+from services.common.status import ExperimentStatus, RunStatus
 
 
 class Progress(BaseModel):

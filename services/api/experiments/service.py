@@ -27,6 +27,7 @@ from services.common.artifacts import ArtifactStore, artifact_key
 from services.common.limits import control_char_problem
 from services.common.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.status import ExperimentStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def summary(experiment: db.Experiment, progressed: float = 0.0) -> schemas.Exper
     return schemas.ExperimentSummary(
         id=experiment.id,
         name=experiment.name,
-        status=experiment.status,  # type: ignore[arg-type]
+        status=ExperimentStatus(experiment.status),
         created_at=experiment.created_at,
         started_at=experiment.started_at,
         finished_at=experiment.finished_at,
@@ -161,7 +162,7 @@ def run_summary(run: db.Run) -> schemas.RunSummary:
         id=run.id,
         index=run.index,
         key=run.key,
-        status=run.status,  # type: ignore[arg-type]
+        status=RunStatus(run.status),
         stage=run.stage,
         progress=run.progress,
         attempts=run.attempts,

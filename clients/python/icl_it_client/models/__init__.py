@@ -23,7 +23,6 @@ from .experiment_spec_scale import ExperimentSpecScale
 from .experiment_spec_sweep import ExperimentSpecSweep
 from .experiment_status import ExperimentStatus
 from .experiment_summary import ExperimentSummary
-from .experiment_summary_status import ExperimentSummaryStatus
 from .extraction_spec import ExtractionSpec
 from .get_results_format import GetResultsFormat
 from .get_results_results import GetResultsResults
@@ -41,9 +40,9 @@ from .model_spec_dtype import ModelSpecDtype
 from .problem import Problem
 from .problem_item import ProblemItem
 from .progress import Progress
+from .run_status import RunStatus
 from .run_summary import RunSummary
 from .run_summary_factors import RunSummaryFactors
-from .run_summary_status import RunSummaryStatus
 from .study_spec import StudySpec
 from .study_spec_overrides import StudySpecOverrides
 from .study_spec_sweep import StudySpecSweep
@@ -76,7 +75,6 @@ __all__ = (
     "ExperimentSpecSweep",
     "ExperimentStatus",
     "ExperimentSummary",
-    "ExperimentSummaryStatus",
     "ExtractionSpec",
     "GetResultsFormat",
     "GetResultsResults",
@@ -94,9 +92,9 @@ __all__ = (
     "Problem",
     "ProblemItem",
     "Progress",
+    "RunStatus",
     "RunSummary",
     "RunSummaryFactors",
-    "RunSummaryStatus",
     "StudySpec",
     "StudySpecOverrides",
     "StudySpecSweep",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.experiment_summary_status import ExperimentSummaryStatus
+from ..models.experiment_status import ExperimentStatus
 
 if TYPE_CHECKING:
     from ..models.error_info import ErrorInfo
@@ -23,7 +23,7 @@ class ExperimentSummary:
     Attributes:
         id (str):
         name (str):
-        status (ExperimentSummaryStatus):
+        status (ExperimentStatus):
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
@@ -33,7 +33,7 @@ class ExperimentSummary:
 
     id: str
     name: str
-    status: ExperimentSummaryStatus
+    status: ExperimentStatus
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
@@ -99,7 +99,7 @@ class ExperimentSummary:
 
         name = d.pop("name")
 
-        status = ExperimentSummaryStatus(d.pop("status"))
+        status = ExperimentStatus(d.pop("status"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.run_summary_status import RunSummaryStatus
+from ..models.run_status import RunStatus
 
 if TYPE_CHECKING:
     from ..models.error_info import ErrorInfo
@@ -24,7 +24,7 @@ class RunSummary:
         id (str):
         index (int):
         key (str): Content hash of the run's resolved configuration.
-        status (RunSummaryStatus):
+        status (RunStatus):
         stage (None | str):
         progress (float):
         attempts (int): Deliveries to a GPU worker (> 1 after a redelivery).
@@ -40,7 +40,7 @@ class RunSummary:
     id: str
     index: int
     key: str
-    status: RunSummaryStatus
+    status: RunStatus
     stage: None | str
     progress: float
     attempts: int
@@ -132,7 +132,7 @@ class RunSummary:
 
         key = d.pop("key")
 
-        status = RunSummaryStatus(d.pop("status"))
+        status = RunStatus(d.pop("status"))
 
         def _parse_stage(data: object) -> None | str:
             if data is None:

@@ -1,21 +1,4 @@
-"""Job state: every status transition of experiments and runs, as named functions.
-
-The API, the GPU worker, the analysis worker and the reconciler call these; none of them
-writes a status itself. Each transition is a conditional UPDATE (``WHERE status IN ...``),
-so concurrent callers (a redelivered task, two finalisers, the API cancelling while a
-worker finishes, two reconcilers) change a row at most once. Transitions take a session
-and never commit: the caller commits, then acknowledges its message or answers.
-
-    claim_run             queued (or running, held by a dead worker) -> running
-    heartbeat             running: the holder says it is alive
-    record_extraction     running: hidden states written, analysis due
-    fail_run              non-terminal -> failed (with an error code)
-    cancel_run            non-terminal -> cancelled
-    record_analysis       running -> succeeded ("analysed")
-    requeue_run           running, holder silent -> queued again (reconciler)
-    request_cancel        experiment queued | running -> cancelling
-    finish_experiment     experiment non-terminal -> succeeded | failed | cancelled
-"""
+"""Run transitions: claim, heartbeat, record, fail, cancel, requeue (see ``services.common.jobs``)."""
 
 from __future__ import annotations
 
@@ -64,7 +47,7 @@ def holder_is_dead(worker_id: str | None) -> bool:
     return False
 
 
-def _rowcount(result: Any) -> int:
+def changed_rows(result: Any) -> int:
     return int(result.rowcount)
 
 
@@ -167,7 +150,7 @@ def claim_run(
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(claimed) != 1:
+    if changed_rows(claimed) != 1:
         return ClaimOutcome.HELD  # another delivery claimed it between our read and write
     s.execute(
         update(Experiment)
@@ -208,7 +191,7 @@ def heartbeat(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return changed_rows(result) == 1
 
 
 def cancel_requested(s: Session, experiment_id: str) -> bool:
@@ -249,7 +232,7 @@ def record_extraction(
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if changed_rows(result) != 1:
         return False
     add_event(
         s,
@@ -279,7 +262,7 @@ def _end_run(
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if changed_rows(result) != 1:
         return False
     refresh_completed_runs(s, row.experiment_id)
     _run_ended_event(s, row, status, code, note)
@@ -314,7 +297,7 @@ def record_analysis(s: Session, run_id: str, analysis_key: str) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(done) != 1:
+    if changed_rows(done) != 1:
         return False
     refresh_completed_runs(s, run.experiment_id)
     add_event(
@@ -353,7 +336,7 @@ def requeue_run(s: Session, run: Run, *, max_attempts: int, reason: str) -> RunS
         )
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if changed_rows(result) != 1:
         return None
     add_event(
         s,
@@ -377,123 +360,7 @@ def mark_dispatched(s: Session, run_id: str, seen: datetime | None) -> bool:
         .values(dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return changed_rows(result) == 1
 
 
 # -- experiments ---------------------------------------------------------------------------
-
-
-class CancelOutcome(enum.StrEnum):
-    FINISHED = "finished"  # it had already succeeded or failed: nothing to cancel
-    UNCHANGED = "unchanged"  # already cancelling or cancelled
-    CANCELLED = "cancelled"  # nothing had run: cancelled at once
-    CANCELLING = "cancelling"  # running work stops at its next step boundary
-    FINALISE = "finalise"  # nothing left to run, some results: the summary is due
-
-
-def request_cancel(s: Session, experiment_id: str) -> CancelOutcome:
-    """queued | running -> cancelling; queued runs are cancelled before they start."""
-    status = s.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
-    if status in (ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED):
-        return CancelOutcome.FINISHED
-    changed = s.execute(
-        update(Experiment)
-        .where(
-            Experiment.id == experiment_id,
-            Experiment.status.in_((ExperimentStatus.QUEUED.value, ExperimentStatus.RUNNING.value)),
-        )
-        .values(status=ExperimentStatus.CANCELLING.value)
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(changed) != 1:
-        return CancelOutcome.UNCHANGED
-    n = s.execute(
-        update(Run)
-        .where(Run.experiment_id == experiment_id, Run.status == RunStatus.QUEUED.value)
-        .values(status=RunStatus.CANCELLED.value, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    refresh_completed_runs(s, experiment_id)
-    add_event(
-        s,
-        experiment_id,
-        "experiment.cancelling",
-        "cancellation requested",
-        data={"runs_cancelled_before_start": _rowcount(n)},
-    )
-    statuses = [
-        st for (st,) in s.execute(select(Run.status).where(Run.experiment_id == experiment_id))
-    ]
-    if any(st not in TERMINAL for st in statuses):
-        return CancelOutcome.CANCELLING
-    if RunStatus.SUCCEEDED in statuses:
-        return CancelOutcome.FINALISE
-    finish_experiment(s, experiment_id, ExperimentStatus.CANCELLED)
-    return CancelOutcome.CANCELLED
-
-
-def final_status(
-    experiment_status: str, runs: list[tuple[str, str | None, str | None]]
-) -> tuple[ExperimentStatus, ErrorCode | None, str | None]:
-    """(status, error_code, error_message) of an experiment whose runs are all terminal.
-
-    ``runs`` holds (status, error_code, error_message) per run, in run order.
-    """
-    statuses = [status for status, _, _ in runs]
-    if experiment_status in CANCEL_REQUESTED and RunStatus.CANCELLED in statuses:
-        return ExperimentStatus.CANCELLED, None, None
-    failed = [(code, msg) for status, code, msg in runs if status == RunStatus.FAILED]
-    if failed:
-        code, msg = failed[0]
-        return (
-            ExperimentStatus.FAILED,
-            ErrorCode.RUN_FAILED,
-            f"{len(failed)} of {len(runs)} runs failed; first: [{code}] {msg}",
-        )
-    if RunStatus.CANCELLED in statuses:
-        return ExperimentStatus.CANCELLED, None, None
-    return ExperimentStatus.SUCCEEDED, None, None
-
-
-def finish_experiment(
-    s: Session,
-    experiment_id: str,
-    status: ExperimentStatus,
-    *,
-    error_code: ErrorCode | None = None,
-    error_message: str | None = None,
-    results_key: str | None = None,
-    report_key: str | None = None,
-) -> bool:
-    """Move a non-terminal experiment to its final status; True for the one caller that did.
-
-    A conditional UPDATE, so concurrent finalisers (two analysis tasks finishing
-    together, or the API cancelling) finish an experiment exactly once.
-    """
-    assert status in TERMINAL, status
-    code = error_code.value if error_code is not None else None
-    result = s.execute(
-        update(Experiment)
-        .where(Experiment.id == experiment_id, Experiment.status.not_in(TERMINAL))
-        .values(
-            status=status.value,
-            finished_at=utcnow(),
-            error_code=code,
-            error_message=error_message,
-            results_key=results_key,
-            report_key=report_key,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if _rowcount(result) != 1:
-        return False
-    refresh_completed_runs(s, experiment_id)
-    add_event(
-        s,
-        experiment_id,
-        f"experiment.{status.value}",
-        f"experiment {status.value}" + (f": {error_message}" if error_message else ""),
-        level="error" if status == ExperimentStatus.FAILED else "info",
-        data={"status": status.value, "error_code": code},
-    )
-    return True

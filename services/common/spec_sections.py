@@ -1,0 +1,179 @@
+"""The sections of an experiment spec (model, data, inference, demos, template, lora,
+extraction) with their limits. ``services.common.spec`` assembles them into
+``ExperimentSpec`` and expands it into runs; import them from there."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# ---------------------------------------------------------------------------------------
+# Limits (one place; documented in the schema through Field(le=...)).
+MAX_INFERENCE_EXAMPLES = 256
+MAX_DEMOS = 64
+MAX_SEEDS = 16
+MAX_RUNS = 512
+MAX_SWEEP_VALUES = 32
+MAX_EXPLICIT_TEXT_CHARS = 4000
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are an error (a typo is never a silent default); frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(StrictModel):
+    """Which causal LM to load. ``name`` is a known short name (see ``GET /v1/models``),
+    a Hugging Face model id, or a local directory the server is allowed to read."""
+
+    name: str = Field(
+        "smollm2-135m",
+        min_length=1,
+        max_length=200,
+        description="Known short name (e.g. smollm2-135m, llama-2-7b, llama-2-7b-chat), "
+        "a Hugging Face id (org/name) or an allowed local directory.",
+    )
+    revision: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9_.\-/]+$", description="Hub revision."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto = bfloat16 on CUDA, float32 on CPU."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _no_traversal(cls, v: str) -> str:
+        if ".." in v.split("/") or "\x00" in v:
+            raise ValueError("model name must not contain '..' path segments")
+        return v
+
+
+class DataSpec(StrictModel):
+    """The inference task. ``task`` is a builtin dataset name or ``upload:<id>``."""
+
+    task: str = Field(
+        "sentiment",
+        max_length=80,
+        pattern=r"^(upload:[0-9a-f]{32}|[a-z][a-z0-9_]{0,39})$",
+        description="Builtin task (sentiment, topic, translation_en_fr) or upload:<dataset id>.",
+    )
+
+
+class InferenceSpec(StrictModel):
+    """Which inference examples (anchors) are used."""
+
+    n: int = Field(8, ge=1, le=MAX_INFERENCE_EXAMPLES, description="Number of examples.")
+    seed: Seed = Field(0, description="Seed for sampling the inference examples.")
+    indices: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None,
+        max_length=MAX_INFERENCE_EXAMPLES,
+        description="Explicit row indices into the task dataset; overrides n and seed.",
+    )
+
+
+class DemoSpec(StrictModel):
+    """The demonstration set D shown in context (ICL) and tuned on (IT)."""
+
+    k: int = Field(4, ge=1, le=MAX_DEMOS, description="Number of demonstrations.")
+    selection: Literal["random", "most_similar", "least_similar"] = Field(
+        "random",
+        description="random, or by sentence-embedding cosine to the inference example "
+        "(all-MiniLM-L6-v2).",
+    )
+    label_noise: float = Field(
+        0.0, ge=0.0, le=1.0, description="Fraction of demonstration labels flipped."
+    )
+    source_task: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^(upload:[0-9a-f]{32}|[a-z][a-z0-9_]{0,39})$",
+        description="Draw demonstrations from another task (task mismatch). None = same task.",
+    )
+    scope: Literal["per_example", "shared"] = Field(
+        "per_example",
+        description="per_example: one demonstration set (and adapter) per inference example "
+        "(the paper); shared: one set for all examples.",
+    )
+    balanced: bool = Field(True, description="Random selection draws labels as evenly as possible.")
+
+
+class TemplateSpec(StrictModel):
+    kind: Literal["plain", "chat"] = Field(
+        "plain", description="plain 'Input: …\\nLabel:' text, or the model's chat template."
+    )
+
+
+class LoraSpec(StrictModel):
+    """LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj)."""
+
+    r: int = Field(8, ge=1, le=256)
+    alpha: float = Field(16.0, gt=0, le=1024)
+    dropout: float = Field(0.0, ge=0.0, le=0.5)
+    target_modules: list[str] = Field(["q_proj", "v_proj"], min_length=1, max_length=16)
+    lr: float = Field(1e-3, gt=0, le=1.0)
+    epochs: int = Field(
+        8,
+        ge=0,
+        le=200,
+        description="Full-batch passes over D (one optimizer step each): a budget that does "
+        "not grow with k.",
+    )
+    steps_per_demo: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description="Overrides epochs: steps_per_demo x k full-batch steps, so the IT budget "
+        "grows with the number of demonstrations as the ICL prompt does.",
+    )
+    max_steps: int | None = Field(
+        None, ge=0, le=2000, description="Overrides epochs and steps_per_demo."
+    )
+    stop_loss: float | None = Field(
+        None, ge=0, le=100, description="Stop early once the training loss is below this."
+    )
+    loss_on: Literal["label", "sequence"] = Field(
+        "label", description="Loss on the label tokens only, or on the whole sequence."
+    )
+    seed: Seed = Field(0, description="Offset added to the run seed for adapter init.")
+
+    @field_validator("target_modules")
+    @classmethod
+    def _module_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not _MODULE_RE.match(name):
+                raise ValueError(f"invalid module name {name!r}")
+        return v
+
+    @property
+    def steps(self) -> int:
+        """Fixed steps (ignores steps_per_demo; see ``steps_for``)."""
+        return self.max_steps if self.max_steps is not None else self.epochs
+
+    def steps_for(self, k: int) -> int:
+        """Optimizer steps for a demonstration set of k examples."""
+        if self.max_steps is None and self.steps_per_demo is not None:
+            return self.steps_per_demo * k
+        return self.steps
+
+    def budget(self, k: int) -> str:
+        """How the step count was chosen, in words (recorded with each run)."""
+        if self.max_steps is not None:
+            return f"max_steps={self.max_steps}"
+        if self.steps_per_demo is not None:
+            return f"steps_per_demo={self.steps_per_demo} x k={k}"
+        return f"epochs={self.epochs} (full-batch)"
+
+
+class ExtractionSpec(StrictModel):
+    position: Literal["last_prompt_token"] = "last_prompt_token"
+    layers: Literal["all"] = Field(
+        "all", description="Embeddings (layer 0) and the output of every decoder block."
+    )
