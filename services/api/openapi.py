@@ -57,9 +57,11 @@ def _pattern_properties_as_properties(node: dict[str, Any]) -> dict[str, Any]:
     properties = dict(node.get("properties", {}))
     for pattern, definition in node.pop("patternProperties").items():
         names = _NAME_ALTERNATION.fullmatch(pattern)
-        assert names, f"patternProperties {pattern!r}: only ^(name|name)$ maps to properties"
+        if names is None:
+            raise ValueError(f"patternProperties {pattern!r}: only ^(a|b)$ maps to properties")
         for name in names.group(1).split("|"):
-            assert name not in properties, f"{name} is both a property and a pattern"
+            if name in properties:
+                raise ValueError(f"{name!r} is both a property and a pattern")
             properties[name] = definition
     node["properties"] = properties
     return node
@@ -78,11 +80,14 @@ def results_components() -> dict[str, Any]:
 
     ``$id`` would make every ``#/components/...`` ref inside resolve against the schema's
     own URL, and ``$schema`` is the document's dialect already (OpenAPI 3.1 = 2020-12):
-    both go. Two rewrites say the same thing in a form openapi-python-client reads (it
-    drops ``patternProperties``, and refuses an array without ``items``): a pattern that
-    is an alternation of names, ``^(a|b)$``, becomes those properties, and an array gets
-    ``items: {}``. Everything else (``const``, type arrays with null, ``propertyNames``)
-    is valid 3.1 and is kept as it is.
+    both go. Three rewrites say the same thing in a form openapi-python-client reads (it
+    drops ``patternProperties``, reads ``allOf`` of one ref as that ref alone, ignoring
+    the properties beside it, and refuses an array without ``items``): a pattern that is
+    an alternation of names, ``^(a|b)$``, becomes those properties; properties beside an
+    ``allOf`` become one more ``allOf`` entry; an array gets ``items: {}``. Everything
+    else (``const``, type arrays with null, ``propertyNames``) is valid 3.1 and is kept
+    as it is. tests/client/test_results_document.py checks that the component accepts
+    and rejects what the source schema does.
     """
     text = resources.files("services.common").joinpath("schemas/results.schema.json")
     document = json.loads(text.read_text())
@@ -118,7 +123,8 @@ def results_components() -> dict[str, Any]:
 def _add_schemas(schema: dict[str, Any], extra: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     clash = sorted(set(extra) & set(components))
-    assert not clash, f"component names taken twice: {clash}"
+    if clash:
+        raise ValueError(f"component names taken twice: {clash}")
     components.update(extra)
     schema["components"]["schemas"] = dict(sorted(components.items()))
 
