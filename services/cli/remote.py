@@ -68,7 +68,7 @@ def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
-    return sdk(client).results(experiment_id).to_dict()
+    return sdk(client).results_json(experiment_id)
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:

@@ -68,6 +68,9 @@ def main(url: str, model_dir: str, out: Path, other_key: str) -> None:
         # the layer axis: embeddings, each block, the final norm (n_layers + 2 entries)
         assert len(icl_it.mean) == cell.n_layers + 2 == len(cell.layer_names)
         assert results.statements[0].kind == "primary" and results.statements[0].text
+        # the same document untyped, exactly as served: the typed model loses nothing
+        raw = api.results_json(done.id)
+        assert ResultsDocument.from_dict(raw).to_dict() == raw == results.to_dict()
 
         # iterators walk every page
         ids = [e.id for e in api.experiments(page_size=1)]

@@ -237,6 +237,14 @@ class IclIt:
         response = self._send("GET", f"/v1/experiments/{experiment_id}/results")
         return ResultsDocument.from_dict(response.json())
 
+    def results_json(self, experiment_id: str) -> dict[str, Any]:
+        """The results document exactly as the server sent it (plain JSON, key order and
+        any field newer than this client kept): for writing it to a file."""
+        document: dict[str, Any] = self._send(
+            "GET", f"/v1/experiments/{experiment_id}/results"
+        ).json()
+        return document
+
     def report(self, experiment_id: str) -> str:
         """The self-contained HTML report (figures inline)."""
         response = get_report_op.sync_detailed(experiment_id, client=self._client)
