@@ -48,7 +48,7 @@ def canonical(v: Any) -> str:
 
 
 def _trend(
-    cells: list[Cell], levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
+    levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
 ) -> dict[str, Any] | None:
     """Trend of one per-unit value across levels (one cell per level), blocked on the
     units every level shares."""
@@ -172,7 +172,7 @@ def _slice_trends(
     """Trends across the levels of one slice: the primary difference, then the paper's
     ICL–IT similarity of each state similarity metric."""
     trends = []
-    t = _trend(group, levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
+    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
     if t is not None:
         trends.append(
             {
@@ -185,7 +185,7 @@ def _slice_trends(
         )
     for metric in (m for m in metrics if m in PAPER_METRICS):
         cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
-        t = _trend(group, levels, cols, [c.units(metric) for c in group])
+        t = _trend(levels, cols, [c.units(metric) for c in group])
         if t is not None:
             trends.append(
                 {

@@ -148,7 +148,8 @@ def it_control_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         for pair in IT_CONTROL_PAIRS:
             t = tests.get(pair)
             values.append(
-                f"{_mean(sc.get(pair), layer, 3)}, {fmt_num(t['mean_diff'])} (p={fmt_p(t['p_value'])})"
+                f"{_mean(sc.get(pair), layer, 3)}, "
+                f"{fmt_num(t['mean_diff'])} (p={fmt_p(t['p_value'])})"
                 if t
                 else "–"
             )
