@@ -202,7 +202,7 @@ def finish(
     results_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """After a wait: print the summary table (and errors), write the report / results files."""
-    from services.analysis.report import summary_table
+    from services.analysis.tables import summary_table
 
     status = experiment.status.value
     if experiment.error is not None:
