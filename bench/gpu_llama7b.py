@@ -25,9 +25,8 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from bench.harness import RssSampler, add_common_args, load_runs, run_and_report
 from services.common.settings import get_settings
-from services.gpu_worker.engine import Engine, _Warm
+from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir
-from services.gpu_worker.tuning import AdapterSlots
 
 MODEL_NAME = "llama-2-7b-shape-random"
 
@@ -114,11 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     with RssSampler() as sampler:
         engine = Engine(settings=settings, device=device)
-        # the engine keeps warm models by (name, revision, dtype, random_init control)
-        first = runs[0].model
-        key = (first.name, first.revision, first.dtype, False)
-        warm = loaded()
-        engine._models[key] = _Warm(warm, AdapterSlots(warm.model))
+        engine.keep_warm(runs[0], loaded())
         return run_and_report(args, command.strip(), spec, runs, engine, loaded, sampler)
 
 

@@ -53,89 +53,24 @@ import psutil
 import torch
 import yaml
 from peft import get_peft_model
-from peft.tuners.lora import LoraLayer
 from tqdm import tqdm
 
 from services.analysis.summarize import analyze_run
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
-from services.gpu_worker.engine import Engine, _unit_seed
+from services.gpu_worker.engine import Engine
 from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
-from services.gpu_worker.prompts import Demo, PromptBuilder
-from services.gpu_worker.selection import sample_inference
-from services.gpu_worker.tuning import lora_config
+from services.gpu_worker.plan import RunPlan
+from services.gpu_worker.prompts import TrainingPair
+from services.gpu_worker.tuning import lora_config, reset_adapter
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_SPEC = BENCH_DIR / "sweep.yaml"
 RESULTS_DIR = BENCH_DIR / "results"
 NOTES = BENCH_DIR / "NOTES.md"
 TINY = "tiny"
-
-TrainingPair = tuple[list[int], list[int]]
-
-
-# ---------------------------------------------------------------------------------------
-# The workload, laid out once per run (the same choices Engine.run makes)
-
-
-@dataclass
-class UnitPlan:
-    members: list[int]  # positions of the inference examples sharing this demo set
-    seed: int  # adapter init seed
-    pairs: list[TrainingPair]  # (prompt ids, target ids) per demonstration
-
-
-@dataclass
-class RunPlan:
-    run: RunConfig
-    anchor_ids: list[list[int]]
-    icl_ids: list[list[int]]
-    units: list[UnitPlan]
-    label_ids: list[int]
-    labels: np.ndarray
-    example_ids: list[str]
-    label_names: list[str]
-    pad: int
-
-
-def plan_run(engine: Engine, tokenizer: Any, run: RunConfig) -> RunPlan:
-    data = engine.dataset(run.data.task)
-    examples = sample_inference(data, run.inference)
-    demo_data, sets = engine.demo_sets(run, data, examples)
-    builder = PromptBuilder(tokenizer, run.template.kind, data.info)
-    demos = [
-        [Demo(ex.text, lab, demo_data.info) for ex, lab in zip(ds.examples, ds.labels, strict=True)]
-        for ds in sets
-    ]
-    units: list[UnitPlan] = []
-    seen: list[tuple[Any, UnitPlan]] = []
-    for i, ds in enumerate(sets):
-        for other, unit in seen:
-            if other is ds:
-                unit.members.append(i)
-                break
-        else:
-            seed = _unit_seed(run.seed, run.lora.seed, examples[i].index)
-            unit = UnitPlan([i], seed, [builder.training_pair(d) for d in demos[i]])
-            seen.append((ds, unit))
-            units.append(unit)
-    return RunPlan(
-        run=run,
-        anchor_ids=[builder.anchor(ex.text).ids for ex in examples],
-        icl_ids=[builder.icl(ex.text, d).ids for ex, d in zip(examples, demos, strict=True)],
-        units=units,
-        label_ids=builder.label_token_ids(data.labels) if data.is_classification else [],
-        labels=np.array(
-            [data.labels.index(ex.label) if data.is_classification else -1 for ex in examples],
-            dtype=np.int64,
-        ),
-        example_ids=[f"{data.name}:{ex.index}" for ex in examples],
-        label_names=list(data.labels),
-        pad=int(tokenizer.pad_token_id),
-    )
-
 
 # ---------------------------------------------------------------------------------------
 # (a) The baseline
@@ -160,10 +95,7 @@ class Baseline:
             self.peft_key = key
         elif key != self.peft_key:
             raise NotImplementedError("the baseline handles one LoRA configuration per process")
-        torch.manual_seed(seed)  # a fresh adapter: peft's own init, seeded like the engine
-        for module in self.peft.modules():
-            if isinstance(module, LoraLayer) and "unit" in module.lora_A:
-                module.reset_lora_parameters("unit", init_lora_weights=True)
+        reset_adapter(self.peft, "unit", seed)  # a fresh adapter, seeded like the engine's
         return self.peft
 
     @torch.no_grad()
@@ -234,7 +166,7 @@ class Baseline:
         def timed(stage: str) -> Any:
             return _Timer(timings, stage, self.sync)
 
-        for unit in plan.units:
+        for unit in plan.adapters:
             step(f"unit {unit.members[0]}")
             model = self._adapter(run, unit.seed)
             for i in unit.members:
@@ -343,7 +275,7 @@ def necessary_flops(
             fwd += len(ids) - shared
             head_rows_fwd += 1
             attn += _attn_flops(shape, len(ids))
-        for unit, n_steps in zip(plan.units, unit_steps, strict=True):
+        for unit, n_steps in zip(plan.adapters, unit_steps, strict=True):
             for prompt, target in unit.pairs:
                 length = len(prompt) + len(target)
                 n_targets = len(target) if plan.run.lora.loss_on == "label" else length - 1
@@ -525,7 +457,7 @@ class Bench:
         dtype = engine_model.dtype
         peak_before = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
         baseline = Baseline(self.baseline_model, self.sync) if self.baseline_model else None
-        plans = [plan_run(self.engine, engine_model.tokenizer, run) for run in self.runs]
+        plans = [self.engine.plan(run, engine_model.tokenizer) for run in self.runs]
         engines: dict[str, tuple[Engine, Callable[[], Any]]] = {
             "engine": (self.engine, nullcontext),
             **self.variants,
@@ -578,7 +510,7 @@ class Bench:
                 "runs": [run.factors for run in self.runs[:done]],
                 "complete": done == len(self.runs),
                 "n_examples": len(plans[0].anchor_ids),
-                "n_adapters": sum(len(p.units) for p in plans[:done]),
+                "n_adapters": sum(len(p.adapters) for p in plans[:done]),
                 "paths": paths,
                 "wall_s": wall,
                 "cpu_s": cpu,
@@ -894,7 +826,7 @@ def run_and_report(
             raise SystemExit(f"unknown variant {name!r}; known: {sorted(VARIANTS)}")
         kwargs, patch = VARIANTS[name]
         variant = Engine(settings=engine.settings, device=device, **kwargs)
-        variant._models = {k: _copy_warm(w, load_baseline) for k, w in engine._models.items()}
+        variant.keep_warm(runs[0], load_baseline())  # its own copy: peft wraps a model in place
         variants[name] = (variant, patch)
     bench = Bench(
         runs,
@@ -918,15 +850,6 @@ def run_and_report(
     report(res, args, command)
     partial.unlink(missing_ok=True)
     return res
-
-
-def _copy_warm(warm: Any, load: Callable[[], LoadedModel]) -> Any:
-    """A variant's own copy of the warm model (peft wraps a model in place)."""
-    from services.gpu_worker.engine import _Warm
-    from services.gpu_worker.tuning import AdapterSlots
-
-    loaded = load()
-    return _Warm(loaded, AdapterSlots(loaded.model))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

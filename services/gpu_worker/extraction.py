@@ -22,7 +22,8 @@ token's states match a full forward within float rounding (tests/gpu_worker/test
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
@@ -201,3 +202,33 @@ def _batches(
     if chunk:
         out.append(chunk)
     return out
+
+
+class StatesCache:
+    """Extracted states kept by key (e.g. model, prompt ids, label ids), so that each is
+    computed once; beyond ``size`` entries the least recently used go first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._held: OrderedDict[Hashable, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def get(
+        self,
+        keys: Sequence[Hashable],
+        compute: Callable[[list[int]], tuple[np.ndarray, np.ndarray]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(hidden, label_logprobs) stacked in the order of ``keys``; ``compute(missing)``
+        extracts the states of the keys at positions ``missing`` that are not held."""
+        missing = [i for i, k in enumerate(keys) if k not in self._held]
+        if missing:
+            h, lg = compute(missing)
+            for j, i in enumerate(missing):
+                self._held[keys[i]] = (h[j], lg[j])
+                while len(self._held) > self.size:
+                    self._held.popitem(last=False)
+        for k in keys:
+            self._held.move_to_end(k)
+        return (
+            np.stack([self._held[k][0] for k in keys]),
+            np.stack([self._held[k][1] for k in keys]),
+        )

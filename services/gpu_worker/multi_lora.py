@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,7 @@ from peft.tuners.lora import LoraLayer
 from torch import nn
 
 from services.common.spec import LoraSpec
-
-TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+from services.gpu_worker.prompts import TrainingPair
 
 
 def adapter_dtype(base: torch.dtype) -> torch.dtype:
@@ -136,6 +135,13 @@ class MultiLora:
             self._rows = None
             for h in handles:
                 h.remove()
+
+    def routing(
+        self, adapter_of_prompt: Sequence[int]
+    ) -> Callable[[list[int]], AbstractContextManager[None]]:
+        """A ``batch_context`` for extraction: each batch (prompt indices) runs prompt i
+        through adapter ``adapter_of_prompt[i]``."""
+        return lambda idx: self.rows([adapter_of_prompt[i] for i in idx])
 
 
 # ---------------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ class Demo:
     task: TaskInfo
 
 
+TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+
+
 @dataclass(frozen=True)
 class Prompt:
     ids: list[int]
@@ -159,7 +162,7 @@ class PromptBuilder:
             raise TemplateError("chat template is not prefix-consistent at the answer")
         return encode(self.tok, after[len(before) :])
 
-    def training_pair(self, demo: Demo) -> tuple[list[int], list[int]]:
+    def training_pair(self, demo: Demo) -> TrainingPair:
         """(prompt ids, target ids) for tuning on one demonstration: the demonstration's
         input laid out exactly like an inference query, followed by its label."""
         same = demo.task == self.task

@@ -21,8 +21,7 @@ from transformers import PreTrainedModel
 
 from services.common.spec import LoraSpec
 from services.gpu_worker.multi_lora import target_logits
-
-TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+from services.gpu_worker.prompts import TrainingPair
 
 
 def lora_config(spec: LoraSpec) -> LoraConfig:
@@ -41,6 +40,14 @@ def adapter_name(spec: LoraSpec) -> str:
         [spec.r, spec.alpha, spec.dropout, sorted(spec.target_modules)], separators=(",", ":")
     )
     return "lora_" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def reset_adapter(model: PeftModel, name: str, seed: int) -> None:
+    """Fresh weights for adapter ``name``: peft's own ``reset_lora_parameters``, seeded."""
+    torch.manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, LoraLayer) and name in module.lora_A:
+            module.reset_lora_parameters(name, init_lora_weights=True)
 
 
 class AdapterSlots:
@@ -62,10 +69,7 @@ class AdapterSlots:
         elif name not in self.peft.peft_config:
             self.peft.add_adapter(name, lora_config(spec))
         self.peft.set_adapter(name)
-        torch.manual_seed(seed)
-        for module in self.peft.modules():
-            if isinstance(module, LoraLayer) and name in module.lora_A:
-                module.reset_lora_parameters(name, init_lora_weights=True)
+        reset_adapter(self.peft, name, seed)
         for pname, param in self.peft.named_parameters():
             param.requires_grad_(f".{name}." in pname)
         return self.peft
