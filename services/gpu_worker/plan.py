@@ -43,7 +43,8 @@ def adapter_groups(n_units: int, size: int) -> list[list[int]]:
     before it (a cross-adapter control needs two adapters in a group)."""
     groups = [list(range(g, min(g + size, n_units))) for g in range(0, n_units, size)]
     if size > 1 and len(groups) > 1 and len(groups[-1]) == 1:
-        groups[-2] += groups.pop()
+        last = groups.pop()  # before indexing: ``groups[-2] += groups.pop()`` stores too late
+        groups[-1] += last
     return groups
 
 

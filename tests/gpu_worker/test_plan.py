@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.gpu_worker.engine import Engine
 from services.gpu_worker.plan import (
     RunPlan,
     adapter_groups,
@@ -167,6 +168,21 @@ def test_adapter_groups() -> None:
     assert adapter_groups(4, 1) == [[0], [1], [2], [3]]
     assert adapter_groups(4, 2) == [[0, 1], [2, 3]]
     assert adapter_groups(1, 4) == [[0]]
+    # a last group of one joins the one before it (every adapter exactly once)
+    assert adapter_groups(5, 4) == [[0, 1, 2, 3, 4]]
+    assert adapter_groups(9, 4) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
+    assert adapter_groups(3, 2) == [[0, 1, 2]]
+
+
+def test_a_last_adapter_alone_joins_the_group_before(engine, tiny_dir, tokenizer) -> None:
+    plan = engine.plan(_run(tiny_dir, inference={"n": 5, "seed": 2}), tokenizer)
+    four = _replan(plan, tokenizer, max_adapters=4)  # 2 adapters + twins per group
+    assert four.groups == [[0, 1], [2, 3, 4]]
+    assert sorted(u for g in four.groups for u in g) == list(range(5))
+    small = Engine(settings=engine.settings, device=engine.device, max_adapters=4)
+    out = small.run(plan.run)
+    assert [t["adapter"] for t in out.tuning] == [0, 1, 2, 3, 4]  # each tuned once
+    assert np.isfinite(out.states.hidden).all()
 
 
 def test_shuffled_demos_of_one_label_take_another_label(plan: RunPlan) -> None:
