@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from bench.harness import RssSampler, add_common_args, load_runs, run_and_report
 from services.common.settings import get_settings
@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def loaded() -> LoadedModel:
         model = build_model(args, device, dtype)
-        return LoadedModel(model, tokenizer, MODEL_NAME, "random", device, dtype, True)
+        # duck-typed: FoldedTokenizer forwards all it does not fold to a real tokenizer
+        tok = cast(PreTrainedTokenizerBase, tokenizer)
+        return LoadedModel(model, tok, MODEL_NAME, "random", device, dtype, True)
 
     with RssSampler() as sampler:
         engine = Engine(settings=settings, device=device)

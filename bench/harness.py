@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -561,7 +562,7 @@ class Bench:
 
                 if path == "baseline":
                     assert baseline is not None
-                    states, stage_t = measure(path, lambda plan=plan: baseline.run(plan, show))
+                    states, stage_t = measure(path, partial(baseline.run, plan, show))
                 else:
                     engine, patch = engines[path]
 
@@ -839,16 +840,16 @@ def run_and_report(
         args.peak_seconds,
     )
     # figures so far after every sweep point: a run killed midway still leaves numbers
-    partial = args.out / f"partial-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}.json"
+    partial_path = args.out / f"partial-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}.json"
 
     def save_partial(res: dict[str, Any]) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(_finite({**res, "command": command}), indent=1))
+        partial_path.write_text(json.dumps(_finite({**res, "command": command}), indent=1))
 
     bench.on_point = save_partial
     res = bench.execute(sampler)
     report(res, args, command)
-    partial.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)
     return res
 
 

@@ -116,8 +116,17 @@ class _Group:
     adapter_of: list[int]  # each row's adapter, as an index into the group
     out: ConditionArrays
     timings: dict[str, float]
-    on_step: Callable[[int], None]  # before each tuning step
-    on_extract: Callable[[float], None]  # fraction of the IT extractions done
+    step: _Steps
+    first: int  # progress units done before this group
+    label: str
+
+    def on_step(self, e: int) -> None:
+        """Before tuning step ``e``."""
+        self.step(self.first + e + 1, f"{self.label}, step {e + 1}/{self.plan.lora.steps}")
+
+    def on_extract(self, done: float) -> None:
+        """``done``: the fraction of the group's IT extractions done."""
+        self.step(self.first + self.plan.lora.steps + done, f"{self.label}, IT states")
 
 
 class Engine:
@@ -277,27 +286,17 @@ class Engine:
     ) -> tuple[ConditionArrays, list[dict[str, Any]]]:
         """Adapter group by adapter group: tune, then extract the IT states (and the
         controls'). Returns every adapter condition's states and the tuning records."""
-        loaded, steps = warm.loaded, plan.lora.steps
+        loaded = warm.loaded
         out = ConditionArrays.empty(
             plan.it_conditions, plan.n, loaded.n_layers + 2, loaded.d_model, len(plan.label_ids)
         )
         tuning: list[dict[str, Any]] = []
         timings["tune"] = timings["it"] = 0.0
         for g, adapters in enumerate(plan.groups):
-            label, first = plan.group_label(g), 2 + g * (steps + 1)
+            label, first = plan.group_label(g), 2 + g * (plan.lora.steps + 1)
             step(first, label)
             group = _Group(
-                plan,
-                adapters,
-                *plan.group_rows(adapters),
-                out,
-                timings,
-                on_step=lambda e, first=first, label=label: step(
-                    first + e + 1, f"{label}, step {e + 1}/{steps}"
-                ),
-                on_extract=lambda f, first=first, label=label: step(
-                    first + steps + f, f"{label}, IT states"
-                ),
+                plan, adapters, *plan.group_rows(adapters), out, timings, step, first, label
             )
             if plan.batched:
                 losses, twin_losses = self._tune_group(group, warm, anchor)

@@ -28,7 +28,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel
+from torch import nn
+from transformers.cache_utils import Cache
 
 
 def left_pad(
@@ -48,7 +49,7 @@ def left_pad(
 
 @torch.no_grad()
 def extract_last_token_states(
-    model: PreTrainedModel,
+    model: nn.Module,
     prompts: Sequence[Sequence[int]],
     *,
     pad_id: int,
@@ -178,11 +179,14 @@ def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:
     return max(n, 0)
 
 
-def _prefix_cache(model: PreTrainedModel, prefix: Sequence[int], device: torch.device) -> object:
+def _prefix_cache(model: nn.Module, prefix: Sequence[int], device: torch.device) -> Cache:
     """The KV cache of ``prefix`` alone (batch 1)."""
     ids = torch.tensor([list(prefix)], dtype=torch.long, device=device)
     out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
-    return out.cache
+    cache = out.cache
+    if not isinstance(cache, Cache):
+        raise TypeError(f"{type(model).__name__} returned no KV cache")
+    return cache
 
 
 def _batches(

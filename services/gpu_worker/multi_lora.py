@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -79,9 +79,9 @@ class MultiLora:
         found = find_targets(model, spec.target_modules)
         self.targets: list[_Target] = []
         for name, linear in found:
-            kw = {"device": linear.weight.device, "dtype": adapter_dtype(linear.weight.dtype)}
-            a = torch.empty(self.n, spec.r, linear.in_features, **kw)
-            b = torch.zeros(self.n, linear.out_features, spec.r, **kw)
+            device, dtype = linear.weight.device, adapter_dtype(linear.weight.dtype)
+            a = torch.empty(self.n, spec.r, linear.in_features, device=device, dtype=dtype)
+            b = torch.zeros(self.n, linear.out_features, spec.r, device=device, dtype=dtype)
             self.targets.append(_Target(name, linear, nn.Parameter(a), nn.Parameter(b)))
         with torch.no_grad():
             for j, seed in enumerate(seeds):
@@ -148,7 +148,16 @@ class MultiLora:
 # Training
 
 
-def _has_plain_head(model: nn.Module) -> bool:
+class _DecoderAndHead(Protocol):
+    """A causal LM whose logits are its output embeddings applied to its decoder's output."""
+
+    def get_decoder(self) -> nn.Module: ...
+
+    def get_output_embeddings(self) -> nn.Module: ...
+
+
+def _has_plain_head(model: nn.Module) -> TypeGuard[_DecoderAndHead]:
+    """Whether the logits are the head on the decoder's output (no softcapping or scale)."""
     cfg = getattr(model, "config", None)
     return (
         hasattr(model, "get_decoder")

@@ -46,6 +46,14 @@ def encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False).input_ids)
 
 
+def decode(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> str:
+    """The text of one sequence of ids."""
+    text = tokenizer.decode(ids)
+    if not isinstance(text, str):  # a list of texts is what a batch of sequences decodes to
+        raise TypeError(f"decode gave {type(text).__name__}, not str")
+    return text
+
+
 def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The ids the tokenizer adds in front of a text (BOS for LLaMA-2, none for SmolLM2)."""
     with_special = list(tokenizer("a", add_special_tokens=True).input_ids)
@@ -142,14 +150,14 @@ class PromptBuilder:
 
     def anchor(self, query: str) -> Prompt:
         ids = self.prefix + self._ids("header", query) + self._ids("query", query)
-        return Prompt(ids, self.tok.decode(ids))
+        return Prompt(ids, decode(self.tok, ids))
 
     def icl(self, query: str, demos: list[Demo]) -> Prompt:
         ids = list(self.prefix) + self._ids("header", query)
         for demo in demos:
             ids += encode(self.tok, self.demo_text(demo))
         ids += self._ids("query", query)
-        return Prompt(ids, self.tok.decode(ids))
+        return Prompt(ids, decode(self.tok, ids))
 
     def label_continuation(self, label: str) -> list[int]:
         """Ids that follow the query when the answer is ``label``."""

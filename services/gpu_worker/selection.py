@@ -110,8 +110,8 @@ def select_demos(
         assert query_embedding is not None and pool_embeddings is not None
         sims_all = pool_embeddings @ query_embedding
         ranked = np.argsort(-sims_all, kind="stable")
-        top = ranked[: spec.k] if spec.selection == "most_similar" else ranked[-spec.k :]
-        top = sorted(top.tolist(), key=lambda i: sims_all[i])  # ascending: most similar last
+        picked = ranked[: spec.k] if spec.selection == "most_similar" else ranked[-spec.k :]
+        top = sorted(picked.tolist(), key=lambda i: sims_all[i])  # ascending: most similar last
         chosen = [pool[i] for i in top]
         sims = sims_all[top]
     labels = [ex.label for ex in chosen]

@@ -12,11 +12,13 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.tuners.lora import LoraLayer
+from torch import nn
 from transformers import PreTrainedModel
 
 from services.common.spec import LoraSpec
@@ -27,7 +29,8 @@ from services.gpu_worker.prompts import TrainingPair
 def lora_config(spec: LoraSpec) -> LoraConfig:
     return LoraConfig(
         r=spec.r,
-        lora_alpha=spec.alpha,
+        # peft annotates int, but only divides by r: the spec's float alpha is kept as is
+        lora_alpha=cast(int, spec.alpha),
         lora_dropout=spec.dropout,
         target_modules=list(spec.target_modules),
         bias="none",
@@ -75,7 +78,7 @@ class AdapterSlots:
         return self.peft
 
     @contextmanager
-    def disabled(self) -> Iterator[PreTrainedModel]:
+    def disabled(self) -> Iterator[nn.Module]:
         """The base model with every adapter switched off (anchor and ICL)."""
         if self.peft is None:
             yield self.base
