@@ -16,14 +16,12 @@ bench/results/ and one line to bench/NOTES.md, like ``python -m bench.harness``.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import Any, cast
 
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bench.harness import RssSampler, add_common_args, load_runs, run_and_report
+from bench.harness import RssSampler, add_common_args, load_runs, run_and_report, start
 from services.common.settings import get_settings
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir
@@ -97,9 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python -m bench.gpu_llama7b " + " ".join(argv if argv is not None else sys.argv[1:])
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    command = start("bench.gpu_llama7b", argv)
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     settings = get_settings()
     spec, runs = load_runs(args.spec, MODEL_NAME, args.examples, args.quick)
