@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import PreTrainedTokenizerBase
 
 from services.common.artifacts import ArtifactStore
 from services.common.datasets import Dataset, load_builtin, load_upload, upload_key
@@ -199,7 +200,7 @@ class Engine:
         return self._datasets[task]
 
     # -- the run -----------------------------------------------------------------------
-    def plan(self, run: RunConfig, tokenizer: Any) -> RunPlan:
+    def plan(self, run: RunConfig, tokenizer: PreTrainedTokenizerBase) -> RunPlan:
         """The run laid out (examples, demonstration sets, prompts, adapters, groups)."""
         data = self.dataset(run.data.task)
         examples = sample_inference(data, run.inference)
@@ -231,7 +232,7 @@ class Engine:
         step = _Steps(plan.work_units, progress, should_cancel)
         anchor = self._anchor_states(plan, warm, step, timings)
         icl = self._icl_states(plan, warm, step, timings)
-        out, tuning = self._adapter_states(plan, warm, anchor, step, timings)
+        out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings)
         step(step.total, "done")
         states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
         timings["total"] = time.perf_counter() - t0
@@ -242,8 +243,8 @@ class Engine:
     ) -> States:
         """Anchor states, each computed once per (model, prompt ids, label ids)."""
         step(0, "anchor")
-        model = plan.run.model
-        mkey = (model.name, model.revision, model.dtype, plan.run.control)
+        spec = plan.run.model
+        mkey = (spec.name, spec.revision, spec.dtype, plan.run.control)
         keys = [(mkey, tuple(p), tuple(plan.label_ids)) for p in plan.anchor_ids]
         with _timed(timings, "anchor"), warm.slots.disabled() as base:
             return self._anchor_cache.get(
@@ -276,7 +277,7 @@ class Engine:
                 on_batch=lambda d, n: step(1 + d / n, f"icl {d}/{n}"),
             )
 
-    def _adapter_states(
+    def _tune_and_extract(
         self,
         plan: RunPlan,
         warm: WarmModel,
