@@ -145,9 +145,6 @@ class PromptBuilder:
     def demo_text(self, demo: Demo) -> str:
         return plain_demo(demo) if self.kind == "plain" else self._chat_demo_piece(demo)
 
-    def header_text(self, query: str) -> str:
-        return "" if self.kind == "plain" else self._chat_header(query)
-
     def anchor(self, query: str) -> Prompt:
         ids = self.prefix + self._ids("header", query) + self._ids("query", query)
         return Prompt(ids, decode(self.tok, ids))
