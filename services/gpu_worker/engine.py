@@ -16,12 +16,13 @@ and, as controls that perturb the model as much as tuning does (``it_controls``)
 Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's own
 output, the final norm's output; see ``extraction``).
 
-The engine keeps models warm (one load per process and model), computes each anchor once
-per (model, prompt ids), batches extraction (left padding, grouped by length, bounded by a
-padded-token budget), and checks for cancellation between steps. A run with several
-adapters of one LoRA configuration trains them together in one batched pass and runs each
-example through its own adapter (``multi_lora``); a single adapter, or LoRA dropout, goes
-through peft, one adapter at a time (the reference path). bench/NOTES.md has the figures.
+What a run computes is decided first (``plan.RunPlan``); the engine executes the plan. It
+keeps models warm (one load per process and model), computes each anchor once per (model,
+prompt ids), batches extraction (left padding, grouped by length, bounded by a padded-token
+budget), and checks for cancellation between steps. Several adapters of one LoRA
+configuration train together in one batched pass, each example through its own adapter
+(``multi_lora``); a single adapter, or LoRA dropout, goes through peft, one adapter at a
+time (the reference path). bench/NOTES.md has the figures.
 """
 
 from __future__ import annotations
@@ -167,8 +168,7 @@ class Engine:
     # -- resources ---------------------------------------------------------------------
     @staticmethod
     def _model_key(run: RunConfig) -> tuple[Any, ...]:
-        model = run.model
-        return (model.name, model.revision, model.dtype, run.control == "random_init")
+        return (run.model.name, run.model.revision, run.model.dtype, run.control == "random_init")
 
     def warm(self, run: RunConfig) -> WarmModel:
         key = self._model_key(run)
