@@ -82,8 +82,8 @@ def extract_last_token_states(
     cache = _prefix_cache(model, prompts[0][:shared], device) if shared else None
     rest = [p[shared:] for p in prompts]
     order = sorted(range(len(rest)), key=lambda i: len(rest[i]))
-    hidden_out: list[np.ndarray | None] = [None] * len(prompts)
-    logits_out: list[np.ndarray | None] = [None] * len(prompts)
+    hidden_out: dict[int, np.ndarray] = {}  # by prompt index
+    logits_out: dict[int, np.ndarray] = {}
     label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
     # the budget counts the prefix too: each row attends to (and its cache holds) all of it
     lengths = [shared + len(p) for p in rest]
@@ -125,7 +125,12 @@ def extract_last_token_states(
         done += len(chunk)
         if on_batch is not None:
             on_batch(done, len(prompts))
-    return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
+    return _in_input_order(hidden_out), _in_input_order(logits_out)
+
+
+def _in_input_order(by_index: dict[int, np.ndarray]) -> np.ndarray:
+    """Rows stacked by prompt index 0, 1, ... (every index must be there)."""
+    return np.stack([by_index[i] for i in range(len(by_index))])
 
 
 # Names of the decoder's final norm: LLaMA/Mistral/Qwen "norm", GPT-2/Falcon "ln_f",
