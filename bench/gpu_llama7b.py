@@ -16,18 +16,15 @@ bench/results/ and one line to bench/NOTES.md, like ``python -m bench.harness``.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from typing import Any
+from typing import Any, cast
 
 import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bench.harness import RssSampler, add_common_args, load_runs, run_and_report
+from bench.harness import RssSampler, add_common_args, load_runs, run_and_report, start
 from services.common.settings import get_settings
-from services.gpu_worker.engine import Engine, _Warm
+from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir
-from services.gpu_worker.tuning import AdapterSlots
 
 MODEL_NAME = "llama-2-7b-shape-random"
 
@@ -98,9 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    command = "python -m bench.gpu_llama7b " + " ".join(argv if argv is not None else sys.argv[1:])
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    command = start("bench.gpu_llama7b", argv)
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     settings = get_settings()
     spec, runs = load_runs(args.spec, MODEL_NAME, args.examples, args.quick)
@@ -110,15 +105,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def loaded() -> LoadedModel:
         model = build_model(args, device, dtype)
-        return LoadedModel(model, tokenizer, MODEL_NAME, "random", device, dtype, True)
+        # duck-typed: FoldedTokenizer forwards all it does not fold to a real tokenizer
+        tok = cast(PreTrainedTokenizerBase, tokenizer)
+        return LoadedModel(model, tok, MODEL_NAME, "random", device, dtype, True)
 
     with RssSampler() as sampler:
         engine = Engine(settings=settings, device=device)
-        # the engine keeps warm models by (name, revision, dtype, random_init control)
-        first = runs[0].model
-        key = (first.name, first.revision, first.dtype, False)
-        warm = loaded()
-        engine._models[key] = _Warm(warm, AdapterSlots(warm.model))
+        engine.keep_warm(runs[0], loaded())
         return run_and_report(args, command.strip(), spec, runs, engine, loaded, sampler)
 
 

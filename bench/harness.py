@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,89 +54,24 @@ import psutil
 import torch
 import yaml
 from peft import get_peft_model
-from peft.tuners.lora import LoraLayer
 from tqdm import tqdm
 
 from services.analysis.per_run import run_similarities as analyze_run
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
-from services.gpu_worker.engine import Engine, _unit_seed
+from services.gpu_worker.engine import Engine
 from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
-from services.gpu_worker.prompts import Demo, PromptBuilder
-from services.gpu_worker.selection import sample_inference
-from services.gpu_worker.tuning import lora_config
+from services.gpu_worker.plan import RunPlan
+from services.gpu_worker.prompts import TrainingPair
+from services.gpu_worker.tuning import lora_config, reset_adapter
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_SPEC = BENCH_DIR / "sweep.yaml"
 RESULTS_DIR = BENCH_DIR / "results"
 NOTES = BENCH_DIR / "NOTES.md"
 TINY = "tiny"
-
-TrainingPair = tuple[list[int], list[int]]
-
-
-# ---------------------------------------------------------------------------------------
-# The workload, laid out once per run (the same choices Engine.run makes)
-
-
-@dataclass
-class UnitPlan:
-    members: list[int]  # positions of the inference examples sharing this demo set
-    seed: int  # adapter init seed
-    pairs: list[TrainingPair]  # (prompt ids, target ids) per demonstration
-
-
-@dataclass
-class RunPlan:
-    run: RunConfig
-    anchor_ids: list[list[int]]
-    icl_ids: list[list[int]]
-    units: list[UnitPlan]
-    label_ids: list[int]
-    labels: np.ndarray
-    example_ids: list[str]
-    label_names: list[str]
-    pad: int
-
-
-def plan_run(engine: Engine, tokenizer: Any, run: RunConfig) -> RunPlan:
-    data = engine.dataset(run.data.task)
-    examples = sample_inference(data, run.inference)
-    demo_data, sets = engine.demo_sets(run, data, examples)
-    builder = PromptBuilder(tokenizer, run.template.kind, data.info)
-    demos = [
-        [Demo(ex.text, lab, demo_data.info) for ex, lab in zip(ds.examples, ds.labels, strict=True)]
-        for ds in sets
-    ]
-    units: list[UnitPlan] = []
-    seen: list[tuple[Any, UnitPlan]] = []
-    for i, ds in enumerate(sets):
-        for other, unit in seen:
-            if other is ds:
-                unit.members.append(i)
-                break
-        else:
-            seed = _unit_seed(run.seed, run.lora.seed, examples[i].index)
-            unit = UnitPlan([i], seed, [builder.training_pair(d) for d in demos[i]])
-            seen.append((ds, unit))
-            units.append(unit)
-    return RunPlan(
-        run=run,
-        anchor_ids=[builder.anchor(ex.text).ids for ex in examples],
-        icl_ids=[builder.icl(ex.text, d).ids for ex, d in zip(examples, demos, strict=True)],
-        units=units,
-        label_ids=builder.label_token_ids(data.labels) if data.is_classification else [],
-        labels=np.array(
-            [data.labels.index(ex.label) if data.is_classification else -1 for ex in examples],
-            dtype=np.int64,
-        ),
-        example_ids=[f"{data.name}:{ex.index}" for ex in examples],
-        label_names=list(data.labels),
-        pad=int(tokenizer.pad_token_id),
-    )
-
 
 # ---------------------------------------------------------------------------------------
 # (a) The baseline
@@ -160,10 +96,7 @@ class Baseline:
             self.peft_key = key
         elif key != self.peft_key:
             raise NotImplementedError("the baseline handles one LoRA configuration per process")
-        torch.manual_seed(seed)  # a fresh adapter: peft's own init, seeded like the engine
-        for module in self.peft.modules():
-            if isinstance(module, LoraLayer) and "unit" in module.lora_A:
-                module.reset_lora_parameters("unit", init_lora_weights=True)
+        reset_adapter(self.peft, "unit", seed)  # a fresh adapter, seeded like the engine's
         return self.peft
 
     @torch.no_grad()
@@ -231,33 +164,26 @@ class Baseline:
         logits = np.zeros((n, len(conds), n_lab), np.float32)
         timings = dict.fromkeys(("anchor", "icl", "tune", "it"), 0.0)
 
-        def timed(stage: str) -> Any:
-            return _Timer(timings, stage, self.sync)
+        def put(model: Any, i: int, c: int, ids: list[int], stage: str, base: bool) -> None:
+            """Example i's states in condition c, timed as ``stage`` (``base``: no adapter)."""
+            with (
+                _timed(timings, stage, self.sync),
+                model.disable_adapter() if base else nullcontext(),
+            ):
+                hidden[i, c], logits[i, c] = self._last_token(model, ids, plan.label_ids)
 
-        for unit in plan.units:
+        for unit in plan.adapters:
             step(f"unit {unit.members[0]}")
             model = self._adapter(run, unit.seed)
             for i in unit.members:
-                with timed("anchor"), model.disable_adapter():
-                    hidden[i, 0], logits[i, 0] = self._last_token(
-                        model, plan.anchor_ids[i], plan.label_ids
-                    )
-                with timed("icl"), model.disable_adapter():
-                    hidden[i, 1], logits[i, 1] = self._last_token(
-                        model, plan.icl_ids[i], plan.label_ids
-                    )
+                put(model, i, 0, plan.anchor_ids[i], "anchor", base=True)
+                put(model, i, 1, plan.icl_ids[i], "icl", base=True)
                 if run.untuned_adapter:
-                    with timed("it"):
-                        hidden[i, 3], logits[i, 3] = self._last_token(
-                            model, plan.anchor_ids[i], plan.label_ids
-                        )
-            with timed("tune"):
+                    put(model, i, 3, plan.anchor_ids[i], "it", base=False)
+            with _timed(timings, "tune", self.sync):
                 self._train(model, run, unit.pairs)
             for i in unit.members:
-                with timed("it"):
-                    hidden[i, 2], logits[i, 2] = self._last_token(
-                        model, plan.anchor_ids[i], plan.label_ids
-                    )
+                put(model, i, 2, plan.anchor_ids[i], "it", base=False)
         states = RunStates(
             hidden=hidden,
             label_logprobs=logits,
@@ -270,17 +196,16 @@ class Baseline:
         return states, timings
 
 
-class _Timer:
-    def __init__(self, into: dict[str, float], stage: str, sync: Callable[[], None]):
-        self.into, self.stage, self.sync = into, stage, sync
-
-    def __enter__(self) -> None:
-        self.sync()
-        self.t = time.perf_counter()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.sync()
-        self.into[self.stage] = self.into.get(self.stage, 0.0) + time.perf_counter() - self.t
+@contextmanager
+def _timed(into: dict[str, float], stage: str, sync: Callable[[], None]) -> Iterator[None]:
+    """Adds the block's wall time, between device syncs, to ``into[stage]``."""
+    sync()
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        sync()
+        into[stage] = into.get(stage, 0.0) + time.perf_counter() - t
 
 
 # ---------------------------------------------------------------------------------------
@@ -343,7 +268,7 @@ def necessary_flops(
             fwd += len(ids) - shared
             head_rows_fwd += 1
             attn += _attn_flops(shape, len(ids))
-        for unit, n_steps in zip(plan.units, unit_steps, strict=True):
+        for unit, n_steps in zip(plan.adapters, unit_steps, strict=True):
             for prompt, target in unit.pairs:
                 length = len(prompt) + len(target)
                 n_targets = len(target) if plan.run.lora.loss_on == "label" else length - 1
@@ -522,141 +447,168 @@ class Bench:
     def execute(self, sampler: RssSampler) -> dict[str, Any]:
         engine_model = self.engine.warm(self.runs[0]).loaded
         shape = ModelShape.of(engine_model.model)
-        dtype = engine_model.dtype
-        peak_before = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
-        baseline = Baseline(self.baseline_model, self.sync) if self.baseline_model else None
-        plans = [plan_run(self.engine, engine_model.tokenizer, run) for run in self.runs]
-        engines: dict[str, tuple[Engine, Callable[[], Any]]] = {
-            "engine": (self.engine, nullcontext),
-            **self.variants,
-        }
-        paths = list(engines) + (["baseline"] if baseline else [])
-
-        stages = ("tune", "anchor", "icl", "it", "analysis")
-        times = {p: dict.fromkeys(stages, 0.0) for p in paths}
-        wall = dict.fromkeys(paths, 0.0)
-        cpu = dict.fromkeys(paths, 0.0)
-        gpu_peak = dict.fromkeys(paths, 0)
-        diffs: dict[str, list[dict[str, Any]]] = {p: [] for p in engines}
-        steps: list[list[int]] = []
-        bar = tqdm(total=len(self.runs) * len(paths), desc="bench", unit="run", file=sys.stderr)
-
-        def measure(path: str, fn: Callable[[], Any]) -> Any:
-            if self.device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(self.device)
-            self.sync()
-            t0, c0 = time.perf_counter(), time.process_time()
-            with sampler.in_phase(path):
-                out = fn()
-            self.sync()
-            wall[path] += time.perf_counter() - t0
-            cpu[path] += time.process_time() - c0
-            if self.device.type == "cuda":
-                gpu_peak[path] = max(gpu_peak[path], torch.cuda.max_memory_allocated(self.device))
-            return out
-
-        def analyse(path: str, run: RunConfig, states: RunStates) -> dict[str, Any]:
-            t = time.perf_counter()
-            with sampler.in_phase("analysis"):
-                out = analyze_run(run.model_dump(mode="json"), states, self.metrics)
-            times[path]["analysis"] += time.perf_counter() - t
-            return out
-
-        def figures(done: int, peak_after: dict[str, Any] | None) -> dict[str, Any]:
-            flops = necessary_flops(plans[:done], steps, shape)
-            peak = max(peak_before["gflops"], (peak_after or peak_before)["gflops"])
-
-            def compute_s(path: str) -> float:
-                return sum(times[path][s] for s in ("tune", "anchor", "icl", "it"))
-
-            res: dict[str, Any] = {
-                "label": self.label,
-                "date": dt.datetime.now().isoformat(timespec="seconds"),
-                "machine": machine(self.device),
-                "model": engine_model.info(),
-                "shape": shape.__dict__,
-                "runs": [run.factors for run in self.runs[:done]],
-                "complete": done == len(self.runs),
-                "n_examples": len(plans[0].anchor_ids),
-                "n_adapters": sum(len(p.units) for p in plans[:done]),
-                "paths": paths,
-                "wall_s": wall,
-                "cpu_s": cpu,
-                "stages_s": times,
-                "matmul_peak": {
-                    "before": peak_before,
-                    "after": peak_after or peak_before,
-                    "gflops": peak,
-                    "dtype": peak_before["dtype"],
-                },
-                "flops": flops,
-                "gflops": {p: flops["necessary_flops"] / compute_s(p) / 1e9 for p in paths},
-                "engine_gflops": flops["necessary_flops"] / compute_s("engine") / 1e9,
-                "engine_fraction_of_peak": flops["necessary_flops"]
-                / compute_s("engine")
-                / 1e9
-                / peak,
-                "peak_rss_mb": {k: v / 2**20 for k, v in sampler.peaks.items()},
-                "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-            if self.device.type == "cuda":
-                res["gpu_peak_mb"] = {k: v / 2**20 for k, v in gpu_peak.items()}
-            if baseline is not None:
-                res["speedup_wall"] = wall["baseline"] / wall["engine"]
-                res["speedup_cpu"] = cpu["baseline"] / max(cpu["engine"], 1e-9)
-                res["baseline_gflops"] = res["gflops"]["baseline"]
-                res["similarity_diff"] = {
-                    "max_abs": max(d["max_abs"] for d in diffs["engine"]),
-                    "by_run": diffs["engine"],
-                }
-                res["variants"] = {
-                    p: {
-                        "speedup_wall": wall["baseline"] / wall[p],
-                        "speedup_cpu": cpu["baseline"] / max(cpu[p], 1e-9),
-                        "similarity_max_abs_diff": max(d["max_abs"] for d in diffs[p]),
-                    }
-                    for p in engines
-                }
-            return res
-
-        for r, (run, plan) in enumerate(zip(self.runs, plans, strict=True)):
-            point = ", ".join(f"{k}={v}" for k, v in run.factors.items()) or run.key
-            analyses: dict[str, dict[str, Any]] = {}
-            for path in paths[r % len(paths) :] + paths[: r % len(paths)]:  # rotate the order
-
-                def show(stage: str, path: str = path, point: str = point) -> None:
-                    bar.set_postfix_str(f"{path} {point}: {stage}", refresh=True)
-
-                if path == "baseline":
-                    assert baseline is not None
-                    states, stage_t = measure(path, lambda plan=plan: baseline.run(plan, show))
-                else:
-                    engine, patch = engines[path]
-
-                    def go(
-                        engine: Engine = engine, patch: Any = patch, run: RunConfig = run
-                    ) -> Any:
-                        with patch():
-                            return engine.run(run, progress=lambda _d, _t, what: show(what))
-
-                    out = measure(path, go)
-                    states, stage_t = out.states, out.timings
-                    if path == "engine":
-                        steps.append([_optimizer_steps(run, t_["losses"]) for t_ in out.tuning])
-                for stage in ("tune", "anchor", "icl", "it"):
-                    times[path][stage] += stage_t.get(stage, 0.0)
-                analyses[path] = analyse(path, run, states)
-                bar.update(1)
-            if baseline is not None:
-                for path in engines:
-                    diffs[path].append(
-                        {"run": point, **compare_analyses(analyses[path], analyses["baseline"])}
-                    )
+        peak_before = matmul_peak(
+            shape, engine_model.dtype, self.device, self.sync, self.peak_seconds
+        )
+        session = _Session(
+            self,
+            sampler,
+            engine_model,
+            shape,
+            peak_before,
+            Baseline(self.baseline_model, self.sync) if self.baseline_model else None,
+            [self.engine.plan(run, engine_model.tokenizer) for run in self.runs],
+            {"engine": (self.engine, nullcontext), **self.variants},
+        )
+        total = len(self.runs) * len(session.paths)
+        bar = tqdm(total=total, desc="bench", unit="run", file=sys.stderr)
+        for r in range(len(self.runs)):
+            session.run_point(r, bar)
             if self.on_point is not None and r + 1 < len(self.runs):
-                self.on_point(figures(r + 1, None))
+                self.on_point(session.figures(r + 1, None))
         bar.close()
-        peak_after = matmul_peak(shape, dtype, self.device, self.sync, self.peak_seconds)
-        return figures(len(self.runs), peak_after)
+        peak_after = matmul_peak(
+            shape, engine_model.dtype, self.device, self.sync, self.peak_seconds
+        )
+        return session.figures(len(self.runs), peak_after)
+
+
+STAGES = ("tune", "anchor", "icl", "it")  # the compute stages both paths time
+
+
+@dataclass
+class _Session:
+    """One execution of a Bench: the plans, the paths, and what they measured so far."""
+
+    bench: Bench
+    sampler: RssSampler
+    model: LoadedModel
+    shape: ModelShape
+    peak_before: dict[str, Any]
+    baseline: Baseline | None
+    plans: list[RunPlan]
+    engines: dict[str, tuple[Engine, Callable[[], Any]]]  # the engine and its variants
+    steps: list[list[int]] = field(default_factory=list)  # optimizer steps per adapter
+
+    def __post_init__(self) -> None:
+        self.paths = list(self.engines) + (["baseline"] if self.baseline else [])
+        self.times = {p: dict.fromkeys((*STAGES, "analysis"), 0.0) for p in self.paths}
+        self.wall = dict.fromkeys(self.paths, 0.0)
+        self.cpu = dict.fromkeys(self.paths, 0.0)
+        self.gpu_peak = dict.fromkeys(self.paths, 0)
+        self.diffs: dict[str, list[dict[str, Any]]] = {p: [] for p in self.engines}
+
+    def measure(self, path: str, fn: Callable[[], Any]) -> Any:
+        device = self.bench.device
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        self.bench.sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        with self.sampler.in_phase(path):
+            out = fn()
+        self.bench.sync()
+        self.wall[path] += time.perf_counter() - t0
+        self.cpu[path] += time.process_time() - c0
+        if device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(device)
+            self.gpu_peak[path] = max(self.gpu_peak[path], peak)
+        return out
+
+    def analyse(self, path: str, run: RunConfig, states: RunStates) -> dict[str, Any]:
+        t = time.perf_counter()
+        with self.sampler.in_phase("analysis"):
+            out = analyze_run(run.model_dump(mode="json"), states, self.bench.metrics)
+        self.times[path]["analysis"] += time.perf_counter() - t
+        return out
+
+    def run_point(self, r: int, bar: Any) -> None:
+        """Sweep point ``r`` on every path (the order rotates point by point)."""
+        run, plan = self.bench.runs[r], self.plans[r]
+        point = ", ".join(f"{k}={v}" for k, v in run.factors.items()) or run.key
+        analyses: dict[str, dict[str, Any]] = {}
+        for path in self.paths[r % len(self.paths) :] + self.paths[: r % len(self.paths)]:
+
+            def show(stage: str, path: str = path) -> None:
+                bar.set_postfix_str(f"{path} {point}: {stage}", refresh=True)
+
+            if path == "baseline":
+                assert self.baseline is not None
+                states, stage_t = self.measure(path, partial(self.baseline.run, plan, show))
+            else:
+                engine, patch = self.engines[path]
+
+                def go(engine: Engine = engine, patch: Any = patch) -> Any:
+                    with patch():
+                        return engine.run(run, progress=lambda _d, _t, what: show(what))
+
+                out = self.measure(path, go)
+                states, stage_t = out.states, out.timings
+                if path == "engine":
+                    self.steps.append([_optimizer_steps(run, t["losses"]) for t in out.tuning])
+            for stage in STAGES:
+                self.times[path][stage] += stage_t.get(stage, 0.0)
+            analyses[path] = self.analyse(path, run, states)
+            bar.update(1)
+        if self.baseline is not None:
+            for path in self.engines:
+                diff = compare_analyses(analyses[path], analyses["baseline"])
+                self.diffs[path].append({"run": point, **diff})
+
+    def figures(self, done: int, peak_after: dict[str, Any] | None) -> dict[str, Any]:
+        """Every figure over the first ``done`` sweep points."""
+        bench, wall, cpu = self.bench, self.wall, self.cpu
+        flops = necessary_flops(self.plans[:done], self.steps, self.shape)
+        peak = max(self.peak_before["gflops"], (peak_after or self.peak_before)["gflops"])
+        gflops = {
+            p: flops["necessary_flops"] / sum(self.times[p][s] for s in STAGES) / 1e9
+            for p in self.paths
+        }
+        res: dict[str, Any] = {
+            "label": bench.label,
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "machine": machine(bench.device),
+            "model": self.model.info(),
+            "shape": self.shape.__dict__,
+            "runs": [run.factors for run in bench.runs[:done]],
+            "complete": done == len(bench.runs),
+            "n_examples": len(self.plans[0].anchor_ids),
+            "n_adapters": sum(len(p.adapters) for p in self.plans[:done]),
+            "paths": self.paths,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "stages_s": self.times,
+            "matmul_peak": {
+                "before": self.peak_before,
+                "after": peak_after or self.peak_before,
+                "gflops": peak,
+                "dtype": self.peak_before["dtype"],
+            },
+            "flops": flops,
+            "gflops": gflops,
+            "engine_gflops": gflops["engine"],
+            "engine_fraction_of_peak": gflops["engine"] / peak,
+            "peak_rss_mb": {k: v / 2**20 for k, v in self.sampler.peaks.items()},
+            "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        if bench.device.type == "cuda":
+            res["gpu_peak_mb"] = {k: v / 2**20 for k, v in self.gpu_peak.items()}
+        if self.baseline is not None:
+            res["speedup_wall"] = wall["baseline"] / wall["engine"]
+            res["speedup_cpu"] = cpu["baseline"] / max(cpu["engine"], 1e-9)
+            res["baseline_gflops"] = gflops["baseline"]
+            res["similarity_diff"] = {
+                "max_abs": max(d["max_abs"] for d in self.diffs["engine"]),
+                "by_run": self.diffs["engine"],
+            }
+            res["variants"] = {
+                p: {
+                    "speedup_wall": wall["baseline"] / wall[p],
+                    "speedup_cpu": cpu["baseline"] / max(cpu[p], 1e-9),
+                    "similarity_max_abs_diff": max(d["max_abs"] for d in self.diffs[p]),
+                }
+                for p in self.engines
+            }
+        return res
 
 
 def _optimizer_steps(run: RunConfig, losses: list[float]) -> int:
@@ -894,7 +846,7 @@ def run_and_report(
             raise SystemExit(f"unknown variant {name!r}; known: {sorted(VARIANTS)}")
         kwargs, patch = VARIANTS[name]
         variant = Engine(settings=engine.settings, device=device, **kwargs)
-        variant._models = {k: _copy_warm(w, load_baseline) for k, w in engine._models.items()}
+        variant.keep_warm(runs[0], load_baseline())  # its own copy: peft wraps a model in place
         variants[name] = (variant, patch)
     bench = Bench(
         runs,
@@ -907,26 +859,17 @@ def run_and_report(
         args.peak_seconds,
     )
     # figures so far after every sweep point: a run killed midway still leaves numbers
-    partial = args.out / f"partial-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}.json"
+    partial_path = args.out / f"partial-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}.json"
 
     def save_partial(res: dict[str, Any]) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(_finite({**res, "command": command}), indent=1))
+        partial_path.write_text(json.dumps(_finite({**res, "command": command}), indent=1))
 
     bench.on_point = save_partial
     res = bench.execute(sampler)
     report(res, args, command)
-    partial.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)
     return res
-
-
-def _copy_warm(warm: Any, load: Callable[[], LoadedModel]) -> Any:
-    """A variant's own copy of the warm model (peft wraps a model in place)."""
-    from services.gpu_worker.engine import _Warm
-    from services.gpu_worker.tuning import AdapterSlots
-
-    loaded = load()
-    return _Warm(loaded, AdapterSlots(loaded.model))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

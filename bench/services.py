@@ -150,10 +150,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     spec, runs = load_runs(args.spec, model, args.examples, args.quick)
     work = Path(tempfile.mkdtemp(prefix="bench-services-"))
     env = stack_env(work / "home", args.backend, model_dirs)
+    dirs: dict[str, Any] = {"ICL_IT_MODEL_DIRS": model_dirs} if model_dirs else {}
     inproc_settings = Settings(
-        ICL_IT_HOME=str(work / "inproc-home"),
-        ICL_IT_MODEL_CACHE=env["ICL_IT_MODEL_CACHE"],
-        **({"ICL_IT_MODEL_DIRS": model_dirs} if model_dirs else {}),
+        ICL_IT_HOME=str(work / "inproc-home"), ICL_IT_MODEL_CACHE=env["ICL_IT_MODEL_CACHE"], **dirs
     )
     log_path = work / "stack.log"
     wall: dict[str, float] = {}

@@ -21,7 +21,14 @@ import json
 import sys
 from typing import Any
 
-ALPHA = 0.05
+from services.analysis.stats import ALPHA
+from services.analysis.vocabulary import (
+    CONDITION_LABELS,
+    IT_CONTROL_PAIRS,
+    fmt_ci,
+    fmt_num,
+    fmt_p,
+)
 
 # What the paper reports, per study, and the direction tested on the primary measure.
 # expect: "positive" (convergence at every level), "increases"/"decreases" along the
@@ -65,14 +72,6 @@ PAPER: dict[str, dict[str, Any]] = {
 }
 
 
-def _f(x: Any, digits: int = 3) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f}"
-
-
-def _p(p: Any) -> str:
-    return "n/a" if p is None else (f"{p:.2g}" if p >= 0.001 else f"{p:.1e}")
-
-
 def _at(cell: dict[str, Any], metric: str, pair: str) -> float | None:
     block = cell["metrics"].get(metric, {}).get(pair)
     return None if block is None else block["mean"][cell["report_layer"]]
@@ -82,8 +81,9 @@ def _level_row(t: dict[str, Any]) -> str:
     lv = "" if t["level"] is None else f"{t['level']}: "
     holm = t.get("p_holm_study")
     return (
-        f"{lv}{_f(t['mean_diff'])} [{_f(t['ci_low'])}, {_f(t['ci_high'])}] "
-        f"(p={_p(t['p_value'])}" + (f", Holm {_p(holm)}" if holm is not None else "") + ")"
+        f"{lv}{fmt_ci(t['mean_diff'], t['ci_low'], t['ci_high'])} (p={fmt_p(t['p_value'])}"
+        + (f", Holm {fmt_p(holm)}" if holm is not None else "")
+        + ")"
     )
 
 
@@ -117,22 +117,22 @@ def _reasons(
         it_n, icl_n = _at(cell, "shift_norm", "anchor_it"), _at(cell, "shift_norm", "anchor_icl")
         if it_n is not None and ref_it and it_n < 0.5 * ref_it:
             out.append(
-                f"IT barely moved the state{lv}: IT shift norm {_f(it_n, 1)} vs "
-                f"{_f(ref_it, 1)} in the main cell (ICL {_f(icl_n, 1)} vs {_f(ref_icl, 1)})"
+                f"IT barely moved the state{lv}: IT shift norm {fmt_num(it_n, 1)} vs "
+                f"{fmt_num(ref_it, 1)} in the main cell (ICL {fmt_num(icl_n, 1)} vs {fmt_num(ref_icl, 1)})"
             )
         elif icl_n is not None and ref_icl and icl_n < 0.5 * ref_icl:
             out.append(
-                f"ICL barely moved the state{lv}: ICL shift norm {_f(icl_n, 1)} vs {_f(ref_icl, 1)}"
+                f"ICL barely moved the state{lv}: ICL shift norm {fmt_num(icl_n, 1)} vs {fmt_num(ref_icl, 1)}"
             )
         mass = (cell.get("label_mass") or {}).get("it", {}).get("mean")
         if mass is not None and mass < 0.5:
-            out.append(f"IT did not learn the answer format{lv}: label mass {_f(mass, 2)}")
+            out.append(f"IT did not learn the answer format{lv}: label mass {fmt_num(mass, 2)}")
     cross = [t["cross_adapter"] for t in study["primary_tests"] if t.get("cross_adapter")]
     if cross and not any(c["significant"] and c["mean_diff"] > 0 for c in cross):
         c = cross[0]
         out.append(
             "the same input through another example's adapter agrees about as much "
-            f"(matched minus cross-adapter {_f(c['mean_diff'])}, p={_p(c['p_value'])})"
+            f"(matched minus cross-adapter {fmt_num(c['mean_diff'])}, p={fmt_p(c['p_value'])})"
         )
     shared = [
         s
@@ -150,7 +150,7 @@ def _reasons(
         for t in study["primary_tests"]
     ):
         out.append(
-            f"n={ns[0]} examples per level (smallest attainable p {_p(min(floors))})"
+            f"n={ns[0]} examples per level (smallest attainable p {fmt_p(min(floors))})"
             if floors
             else f"n={ns[0]} examples per level"
         )
@@ -168,11 +168,11 @@ def _verdict(
     measured = "; ".join(_level_row(t) for t in tests)
     trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
     if trend is not None:
-        measured += f"; trend {trend['direction']} (p={_p(trend['p_value'])}, n={trend['n']})"
+        measured += f"; trend {trend['direction']} (p={fmt_p(trend['p_value'])}, n={trend['n']})"
     raw = [t for t in study["tests"] if t["metric"] == "cosine" and t["a"] == "icl_it"]
     if raw:
         measured += "; paper's raw cosine ICL–IT vs anchor–ICL: " + ", ".join(
-            f"{_f(t['mean_a'], 2)} vs {_f(t['mean_b'], 2)}" for t in raw
+            f"{fmt_num(t['mean_a'], 2)} vs {fmt_num(t['mean_b'], 2)}" for t in raw
         )
     if expect == "positive" or expect is None:
         sig_pos = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] > 0]
@@ -215,7 +215,6 @@ def _verdict(
 
 def render(results: dict[str, Any], command: str) -> str:
     cells = {c["cell"]: c for c in results["cells"]}
-    spec = results["spec"]
     studies = {s["name"]: s for s in results["studies"]}
     main_study = studies.get("main")
     main = (
@@ -223,9 +222,27 @@ def render(results: dict[str, Any], command: str) -> str:
         if main_study and main_study["primary_tests"]
         else None
     )
+    lines = _header(results, command, main)
+    for study in results["studies"]:
+        measured, verdict, reason = _verdict(study, cells, main)
+        claim = PAPER.get(study["name"], {}).get("claim", "")
+        lines.append(f"| {study['name']} | {claim} | {measured} | **{verdict}** | {reason} |")
+    lines += ["", "## Controls", ""]
+    lines += _controls(results, main)
+    lines += ["", "## Statements (from the report)", ""]
+    for st in results.get("statements", []):
+        if st["kind"] == "primary":
+            lines.append(f"- **{st['study']}**: {st['text']}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _header(results: dict[str, Any], command: str, main: dict[str, Any] | None) -> list[str]:
+    """The title, how to regenerate, the design, the measure, and the table's head."""
+    spec = results["spec"]
     layer = main["report_layer"] if main else None
     lname = main["layer_names"][layer] if main else "?"
-    lines = [
+    return [
         "# Replication of Duan et al. (arXiv 2311.10367) on the embedded model",
         "",
         "Generated by `python -m scripts.replication` from a saved results document; do not "
@@ -255,30 +272,28 @@ def render(results: dict[str, Any], command: str) -> str:
         "| study | paper | measured here (matched − mismatched shift cosine) | verdict | likely reason (computed) |",
         "|---|---|---|---|---|",
     ]
-    for study in results["studies"]:
-        measured, verdict, reason = _verdict(study, cells, main)
-        claim = PAPER.get(study["name"], {}).get("claim", "")
-        lines.append(f"| {study['name']} | {claim} | {measured} | **{verdict}** | {reason} |")
-    lines += ["", "## Controls", ""]
+
+
+def _controls(results: dict[str, Any], main: dict[str, Any] | None) -> list[str]:
+    """The main cell's IT-shaped controls and shift norms, and the random-init model."""
+    lines: list[str] = []
     if main:
         sc = main["metrics"].get("shift_cosine", {})
+        tests = main.get("control_tests", {})
         parts = [
-            f"{name} {_f(_at(main, 'shift_cosine', pair))} (own adapter minus control "
-            f"{_f(main['control_tests'][pair]['mean_diff'])}, p={_p(main['control_tests'][pair]['p_value'])})"
-            for pair, name in (
-                ("icl_it_cross", "cross-adapter"),
-                ("icl_it_shuffled", "shuffled labels"),
-                ("icl_it_random", "random LoRA"),
-            )
-            if pair in sc and pair in main.get("control_tests", {})
+            f"{CONDITION_LABELS[pair.removeprefix('icl_')]} "
+            f"{fmt_num(_at(main, 'shift_cosine', pair))} (own adapter minus control "
+            f"{fmt_num(tests[pair]['mean_diff'])}, p={fmt_p(tests[pair]['p_value'])})"
+            for pair in IT_CONTROL_PAIRS
+            if pair in sc and pair in tests
         ]
         if parts:
             lines.append(
                 f"- Main cell, shift cosine with the ICL shift: own adapter "
-                f"{_f(_at(main, 'shift_cosine', 'icl_it'))}; " + "; ".join(parts) + "."
+                f"{fmt_num(_at(main, 'shift_cosine', 'icl_it'))}; " + "; ".join(parts) + "."
             )
         norms = ", ".join(
-            f"{n} {_f(_at(main, 'shift_norm', p), 1)}"
+            f"{n} {fmt_num(_at(main, 'shift_norm', p), 1)}"
             for p, n in (
                 ("anchor_icl", "ICL"),
                 ("anchor_it", "IT"),
@@ -294,8 +309,8 @@ def render(results: dict[str, Any], command: str) -> str:
         if cell["control"] == "random_init" and t:
             lines.append(
                 f"- Random-init model, the same matched − mismatched measure: "
-                f"{_f(t['mean_diff'])} [{_f(t['ci_low'])}, {_f(t['ci_high'])}] "
-                f"(p={_p(t['p_value'])}, n={t['n']}). An untrained model shows it too, so the "
+                f"{fmt_ci(t['mean_diff'], t['ci_low'], t['ci_high'])} "
+                f"(p={fmt_p(t['p_value'])}, n={t['n']}). An untrained model shows it too, so the "
                 "contrast alone also measures input-specific agreement; the cross-adapter "
                 "control (same input, another example's adapter) is the demonstration-specific "
                 "test."
@@ -304,19 +319,14 @@ def render(results: dict[str, Any], command: str) -> str:
         cos = ctrl["metrics"].get("cosine", {})
         if "icl_it" in cos and "anchor_icl" in cos:
             lines.append(
-                f"- Random-init `{ctrl['model']}` (IT final loss {_f(ctrl.get('it_final_loss'), 2)}): "
-                f"anchor–ICL cosine {_f(cos['anchor_icl']['random_init']['mean'])} vs "
-                f"{_f((cos['anchor_icl']['real'] or {}).get('mean'))} for the trained model, "
-                f"ICL–IT {_f(cos['icl_it']['random_init']['mean'])} vs "
-                f"{_f((cos['icl_it']['real'] or {}).get('mean'))}: the architecture alone sets "
+                f"- Random-init `{ctrl['model']}` (IT final loss {fmt_num(ctrl.get('it_final_loss'), 2)}): "
+                f"anchor–ICL cosine {fmt_num(cos['anchor_icl']['random_init']['mean'])} vs "
+                f"{fmt_num((cos['anchor_icl']['real'] or {}).get('mean'))} for the trained model, "
+                f"ICL–IT {fmt_num(cos['icl_it']['random_init']['mean'])} vs "
+                f"{fmt_num((cos['icl_it']['real'] or {}).get('mean'))}: the architecture alone sets "
                 "the raw-cosine baseline; with tuning that does not learn, ICL–IT says nothing."
             )
-    lines += ["", "## Statements (from the report)", ""]
-    for st in results.get("statements", []):
-        if st["kind"] == "primary":
-            lines.append(f"- **{st['study']}**: {st['text']}")
-    lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

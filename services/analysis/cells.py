@@ -15,12 +15,11 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
+from services.analysis.vocabulary import IT_CONTROL_PAIRS
 from services.common.hidden_states import layer_names
 
 # The primary measure: matched minus mismatched shift cosine of the ICL-IT pair.
 PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")
-# IT-shaped controls: matched shift cosine vs the same with each control's adapter.
-CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
 
 
 def arr(x: Any) -> np.ndarray:
@@ -206,7 +205,7 @@ def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, An
         for metric, per_pair in src.items():
             metrics[metric] = {p: stat_block(v) for p, v in per_pair.items()}
     controls = {}
-    for pair in CONTROL_PAIRS:
+    for pair in IT_CONTROL_PAIRS:  # matched shift cosine vs the same with each control
         t = paired(cell, "icl_it", cell, pair, "shift_cosine", cell.report_layer, cell.report_layer)
         if t is not None:
             controls[pair] = t

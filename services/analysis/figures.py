@@ -18,7 +18,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from services.analysis.vocabulary import METRIC_LABELS, PAIR_LABELS, cell_title, pair_label
+from services.analysis.vocabulary import (
+    IT_CONTROL_PAIRS,
+    METRIC_LABELS,
+    PAIR_LABELS,
+    PAPER_PAIRS,
+    cell_title,
+    fmt_slice,
+    pair_label,
+)
 
 PAIR_STYLE: dict[str, dict[str, Any]] = {
     "icl_it": {"color": "#1f77b4", "linestyle": "-", "marker": "o"},
@@ -62,6 +70,32 @@ def _panels(n: int) -> tuple[Figure, Any]:
     return fig, axes
 
 
+def _curve(
+    ax: Any, block: dict[str, Any], label: str, style: dict[str, Any], alpha: float = 0.15
+) -> None:
+    """A per-layer mean with its 95% CI band."""
+    mean = _nan(block["mean"])
+    x = np.arange(mean.size)
+    ax.plot(x, mean, label=label, markersize=3, **style)
+    ax.fill_between(
+        x,
+        _nan(block["ci_low"]),
+        _nan(block["ci_high"]),
+        color=style.get("color"),
+        alpha=alpha,
+        linewidth=0,
+    )
+
+
+def _label_panel(ax: Any, cell: dict[str, Any]) -> None:
+    """A per-layer panel's integer layer axis, title (the cell and its sample) and grid."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
+    ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
+    ax.set_xlabel(X_LABEL)
+    ax.grid(alpha=0.3)
+
+
 def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metric: str) -> bytes:
     """Mean similarity per layer with 95% CI bands, one curve per pair, one panel per cell.
 
@@ -74,27 +108,12 @@ def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metri
     for ax, cell in zip(axes, cells, strict=False):
         per_pair = cell.get("metrics", {}).get(metric, {})
         for pair, block in per_pair.items():
-            mean = _nan(block["mean"])
-            x = np.arange(mean.size)
-            style = PAIR_STYLE.get(pair, {})
-            ax.plot(x, mean, label=pair_label(metric, pair), markersize=3, **style)
-            ax.fill_between(
-                x,
-                _nan(block["ci_low"]),
-                _nan(block["ci_high"]),
-                color=style.get("color"),
-                alpha=0.18,
-                linewidth=0,
-            )
+            _curve(ax, block, pair_label(metric, pair), PAIR_STYLE.get(pair, {}), alpha=0.18)
         if "report_layer" in cell:
             ax.axvline(
                 cell["report_layer"], color="k", linewidth=0.6, linestyle=":", label="report layer"
             )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
-        ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
-        ax.set_xlabel(X_LABEL)
-        ax.grid(alpha=0.3)
+        _label_panel(ax, cell)
     axes[0].set_ylabel(METRIC_LABELS.get(metric, metric))
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
@@ -114,14 +133,12 @@ def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -
             labels.append(str(r["level"]))
     slices: dict[str, list[dict[str, Any]]] = {}
     for r in refs:
-        key = ", ".join(f"{k}={v}" for k, v in r["slice"].items())
-        slices.setdefault(key, []).append(r)
+        slices.setdefault(fmt_slice(r["slice"]), []).append(r)
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()
-    pairs = ["icl_it", "anchor_icl", "anchor_it"]
     width = 0.04
     for s_i, (s_key, group) in enumerate(slices.items()):
-        for p_i, pair in enumerate(pairs):
+        for p_i, pair in enumerate(PAPER_PAIRS):
             xs, ys, lo, hi = [], [], [], []
             for r in group:
                 cell = by_id[r["cell"]]
@@ -163,20 +180,6 @@ def figure_key(kind: str, name: str, metric: str) -> str:
     return f"{kind}/{name}/{metric}"
 
 
-def _curve(ax: Any, block: dict[str, Any], label: str, style: dict[str, Any]) -> None:
-    mean = _nan(block["mean"])
-    x = np.arange(mean.size)
-    ax.plot(x, mean, label=label, markersize=3, **style)
-    ax.fill_between(
-        x,
-        _nan(block["ci_low"]),
-        _nan(block["ci_high"]),
-        color=style.get("color"),
-        alpha=0.15,
-        linewidth=0,
-    )
-
-
 def primary_figure(cells: list[dict[str, Any]]) -> bytes:
     """Shift cosine per layer: the ICL shift against its own IT shift (matched), against
     other examples' IT shifts (mismatched), and against each IT-shaped control's shift."""
@@ -189,17 +192,13 @@ def primary_figure(cells: list[dict[str, Any]]) -> bytes:
             _curve(ax, sc["icl_it"], "matched (own demonstrations)", PAIR_STYLE["icl_it"])
         if mm is not None:
             _curve(ax, mm, "mismatched (other examples' IT)", PAIR_STYLE["mismatched"])
-        for pair in ("icl_it_cross", "icl_it_shuffled", "icl_it_random"):
+        for pair in IT_CONTROL_PAIRS:
             if pair in sc:
                 _curve(ax, sc[pair], pair_label("shift_cosine", pair), PAIR_STYLE[pair])
         if "report_layer" in cell:
             ax.axvline(cell["report_layer"], color="k", linewidth=0.6, linestyle=":")
         ax.axhline(0, color="k", linewidth=0.4)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
-        ax.set_title(f"{cell_title(cell)}\n({n_txt})", fontsize=9)
-        ax.set_xlabel(X_LABEL)
-        ax.grid(alpha=0.3)
+        _label_panel(ax, cell)
     axes[0].set_ylabel("cosine of the ICL shift with …")
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
@@ -215,9 +214,7 @@ def primary_factor_figure(study: dict[str, Any], results: dict[str, Any]) -> byt
     ax = fig.subplots()
     tests = study.get("primary_tests", [])
     labels = [
-        str(t["level"])
-        + (f" ({', '.join(f'{k}={v}' for k, v in t['slice'].items())})" if t["slice"] else "")
-        for t in tests
+        str(t["level"]) + (f" ({fmt_slice(t['slice'])})" if t["slice"] else "") for t in tests
     ]
     ys = [t["mean_diff"] if t["mean_diff"] is not None else np.nan for t in tests]
     lo = [y - t["ci_low"] if t["ci_low"] is not None else 0 for y, t in zip(ys, tests, strict=True)]

@@ -37,13 +37,10 @@ PAIRS: dict[str, tuple[str, str]] = {
     "icl_it_untuned": ("icl", "it_untuned"),
 }
 SHIFT_PAIRS = {k: v for k, v in PAIRS.items() if v[0] == "icl" and v[1] != "it_untuned"}
-# A shift's size and shared part: pair "anchor_<c>" measures s_c = h_c - h_anchor.
+# A shift's size and shared part: pair "anchor_<c>" measures s_c = h_c - h_anchor, for
+# ICL and every IT-shaped condition of SHIFT_PAIRS.
 NORM_PAIRS: dict[str, tuple[str, str]] = {
-    "anchor_icl": ("anchor", "icl"),
-    "anchor_it": ("anchor", "it"),
-    "anchor_it_cross": ("anchor", "it_cross"),
-    "anchor_it_shuffled": ("anchor", "it_shuffled"),
-    "anchor_it_random": ("anchor", "it_random"),
+    f"anchor_{c}": ("anchor", c) for c in ("icl", *(b for _, b in SHIFT_PAIRS.values()))
 }
 
 # one value per (example, layer)
@@ -161,16 +158,17 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def centered_cosine(a: np.ndarray, b: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Cosine after subtracting a reference mean state from both vectors.
 
-    a, b: [..., n_layers+1, d]; mean: [n_layers+1, d], the per-layer mean ANCHOR state
+    a, b: [..., n_layers+2, d]; mean: [n_layers+2, d], the per-layer mean ANCHOR state
     over the run's inference examples (removes the shared, anisotropic direction that
-    inflates raw cosine of LLM hidden states). -> [..., n_layers+1].
+    inflates raw cosine of LLM hidden states). -> [..., n_layers+2]. One layer at a time:
+    a, b [n, d] with mean [d] -> [n].
     """
     mean = np.asarray(mean, dtype=np.float64)
     return cosine(np.asarray(a, dtype=np.float64) - mean, np.asarray(b, dtype=np.float64) - mean)
 
 
 def anchor_mean(anchor: np.ndarray) -> np.ndarray:
-    """anchor: [n_examples, n_layers+1, d] -> [n_layers+1, d] mean over examples."""
+    """anchor: [n_examples, n_layers+2, d] -> [n_layers+2, d] mean over examples."""
     return np.asarray(anchor, dtype=np.float64).mean(axis=0)
 
 

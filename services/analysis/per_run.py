@@ -60,7 +60,7 @@ def measure(
         mu = anchor_mu if anchor_mu is not None else M.anchor_mean(states.condition("anchor"))
         x, y = states.condition(a), states.condition(b)
         return np.stack(
-            [M.cosine(x[:, i] - mu[i], y[:, i] - mu[i]) for i in range(mu.shape[0])], axis=1
+            [M.centered_cosine(x[:, i], y[:, i], mu[i]) for i in range(mu.shape[0])], axis=1
         ), None
     if metric == "cka":
         x, y = states.condition(a), states.condition(b)

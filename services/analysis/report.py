@@ -1,4 +1,5 @@
-"""A self-contained HTML report of the RESULTS document (figures inlined as base64 PNG).
+"""A self-contained HTML report of the RESULTS document (figures inlined as base64 PNG);
+the rows of its tables come from ``tables``.
 
 All text from users (experiment and study names, descriptions, factor values) is escaped
 by jinja2's autoescape.
@@ -12,19 +13,19 @@ from typing import Any
 from jinja2 import Environment
 
 from services.analysis import figures as F
+from services.analysis.tables import it_control_rows, metric_rows, primary_rows, random_init_rows
 from services.analysis.vocabulary import (
     CONDITION_LABELS,
+    IT_CONTROL_PAIRS,
     METRIC_LABELS,
+    PAPER_METRICS,
+    PAPER_PAIRS,
     cell_title,
     fmt_num,
     fmt_p,
-    layer_label,
+    fmt_slice,
     pair_label,
 )
-
-# The paper's state-similarity comparison, shown for reference beside the primary measure.
-ROW_PAIRS = ("icl_it", "anchor_icl", "anchor_it")
-SHIFT_CONDITIONS = ("icl", "it")
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -146,83 +147,11 @@ _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _ENV.from_string(TEMPLATE)
 
 
-def _ci(block: dict[str, Any] | None, layer: int | None = None, digits: int = 3) -> str:
-    """'mean [lo, hi]' of a stats block (per-layer lists when layer is given)."""
-    if not block:
-        return "–"
-    pick = (lambda k: block[k][layer]) if layer is not None else (lambda k: block[k])
-    return (
-        f"{fmt_num(pick('mean'), digits)} "
-        f"[{fmt_num(pick('ci_low'), digits)}, {fmt_num(pick('ci_high'), digits)}]"
-    )
-
-
-def _mean(block: dict[str, Any] | None, layer: int | None = None, digits: int = 2) -> str:
-    if not block:
-        return "–"
-    return fmt_num(block["mean"][layer] if layer is not None else block["mean"], digits)
-
-
-def _test(t: dict[str, Any] | None) -> str:
-    if not t or not t.get("n"):
-        return "–"
-    sig = "significant" if t["significant"] else "within noise"
-    return (
-        f"{fmt_num(t['mean_diff'])} [{fmt_num(t['ci_low'])}, {fmt_num(t['ci_high'])}] "
-        f"(p={fmt_p(t['p_value'])}, n={t['n']}; {sig})"
-    )
-
-
 def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, str]]:
     if key not in figures:
         return []
     used.add(key)
     return [{"alt": key, "b64": base64.b64encode(figures[key]).decode("ascii")}]
-
-
-def _slash(values: list[str]) -> str:
-    return " / ".join(values)
-
-
-def _primary_row(
-    ref: dict[str, Any], cell: dict[str, Any], t: dict[str, Any] | None, factor: Any
-) -> dict[str, Any]:
-    layer = cell["report_layer"]
-    m = cell["metrics"]
-    slice_txt = ", ".join(f"{k}={v}" for k, v in ref["slice"].items())
-    level = ref["level"] if factor else cell_title(cell)
-    fw = (t or {}).get("family_wise") or {}
-    it = cell.get("it") or {}
-    layers = fw.get("significant_layers")
-    return {
-        "level": f"{level}" + (f" ({slice_txt})" if slice_txt else ""),
-        "layer": layer_label(layer, cell.get("layer_names")),
-        "n": t["n"] if t else "–",
-        "matched": _ci(m.get("shift_cosine", {}).get("icl_it"), layer),
-        "mismatched": _ci(m.get("shift_cosine_mismatched", {}).get("icl_it"), layer),
-        "diff": f"{fmt_num(t['mean_diff'])} [{fmt_num(t['ci_low'])}, {fmt_num(t['ci_high'])}]"
-        if t
-        else "–",
-        "p": fmt_p(t["p_value"]) + (f" (min {fmt_p(t['min_attainable_p'])})" if t else "")
-        if t
-        else "–",
-        "p_study": fmt_p((t or {}).get("p_holm_study")),
-        "p_exp": fmt_p((t or {}).get("p_holm_experiment")),
-        "significant": bool(t and (t.get("p_holm_study") or 1.0) < 0.05),
-        "layers": ("none" if not layers else ", ".join(str(x) for x in layers)) if fw else "–",
-        "norms": _slash(
-            [_mean(m.get("shift_norm", {}).get(f"anchor_{c}"), layer, 1) for c in SHIFT_CONDITIONS]
-        ),
-        "shared": _slash(
-            [
-                _mean(m.get("shared_fraction", {}).get(f"anchor_{c}"), layer)
-                for c in SHIFT_CONDITIONS
-            ]
-        ),
-        "it": f"{it.get('steps', '–')}, {fmt_num(it.get('final_loss'), 3)}",
-        "mass": _slash([_mean(cell.get("label_mass", {}).get(c)) for c in ("anchor", "icl", "it")]),
-        "acc": _slash([_mean(cell.get("accuracy", {}).get(c)) for c in ("anchor", "icl", "it")]),
-    }
 
 
 def _trend_text(t: dict[str, Any]) -> str:
@@ -234,6 +163,46 @@ def _trend_text(t: dict[str, Any]) -> str:
     )
 
 
+def _trends(s: dict[str, Any], metric: str) -> list[dict[str, str]]:
+    return [
+        {"slice": fmt_slice(t["slice"]), "text": _trend_text(t)}
+        for t in s["trends"]
+        if t["metric"] == metric
+    ]
+
+
+def _metric_view(
+    s: dict[str, Any],
+    cells: dict[str, Any],
+    metric: str,
+    figures: dict[str, bytes],
+    used: set[str],
+) -> dict[str, Any] | None:
+    """One metric of a study (the paper's comparison and the other measures); None when
+    no cell of the study has it."""
+    pairs: list[str] = []
+    for ref in s["cells"]:
+        for p in cells[ref["cell"]]["metrics"].get(metric, {}):
+            if p not in pairs:
+                pairs.append(p)
+    if not pairs:
+        return None
+    figs = _fig(figures, F.figure_key("factor", s["name"], metric), used)
+    figs += _fig(figures, F.figure_key("layers", s["name"], metric), used)
+    statement = s.get("statements", {}).get(metric, "")
+    if metric == "cka":
+        statement += " " + _cka_null_text(s, cells)
+    return {
+        "metric": metric,
+        "statement": statement,
+        "pairs": [pair_label(metric, p) for p in pairs],
+        "test_column": metric in PAPER_METRICS,
+        "rows": metric_rows(s, cells, metric, pairs),
+        "trends": _trends(s, metric),
+        "figures": figs,
+    }
+
+
 def _study_view(
     s: dict[str, Any],
     cells: dict[str, Any],
@@ -241,84 +210,18 @@ def _study_view(
     figures: dict[str, bytes],
     used: set[str],
 ) -> dict[str, Any]:
-    by_cell = {t["cell"]: t for t in s.get("primary_tests", [])}
-    primary_rows = [
-        _primary_row(ref, cells[ref["cell"]], by_cell.get(ref["cell"]), s["factor"])
-        for ref in s["cells"]
-    ]
-    primary_trends = [
-        {"slice": ", ".join(f"{k}={v}" for k, v in t["slice"].items()), "text": _trend_text(t)}
-        for t in s["trends"]
-        if t["metric"] == "shift_cosine"
-    ]
-    views = []
-    for metric in metrics:
-        pairs: list[str] = []
-        for ref in s["cells"]:
-            for p in cells[ref["cell"]]["metrics"].get(metric, {}):
-                if p not in pairs:
-                    pairs.append(p)
-        if not pairs:
-            continue
-        test_column = metric in ("cosine", "centered_cosine", "cka")
-        rows = []
-        for ref in s["cells"]:
-            cell = cells[ref["cell"]]
-            layer = cell["report_layer"]
-            per_pair = cell["metrics"].get(metric, {})
-            test = next(
-                (t for t in s["tests"] if t["metric"] == metric and t["cell"] == ref["cell"]), None
-            )
-            slice_txt = ", ".join(f"{k}={v}" for k, v in ref["slice"].items())
-            level = ref["level"] if s["factor"] else cell_title(cell)
-            n = next((b["n"][layer] for b in per_pair.values()), None)
-            rows.append(
-                {
-                    "level": f"{level}" + (f" ({slice_txt})" if slice_txt else ""),
-                    "layer": layer,
-                    "n": n if n is not None else "–",
-                    "pairs": [_ci(per_pair.get(p), layer) for p in pairs],
-                    "test": _test(test),
-                    "significant": bool(test and test["significant"]),
-                }
-            )
-        figs = _fig(figures, F.figure_key("factor", s["name"], metric), used)
-        figs += _fig(figures, F.figure_key("layers", s["name"], metric), used)
-        statement = s.get("statements", {}).get(metric, "")
-        if metric == "cka":
-            statement += " " + _cka_null_text(s, cells)
-        views.append(
-            {
-                "metric": metric,
-                "statement": statement,
-                "pairs": [pair_label(metric, p) for p in pairs],
-                "test_column": test_column,
-                "rows": rows,
-                "trends": [
-                    {
-                        "slice": ", ".join(f"{k}={v}" for k, v in t["slice"].items()),
-                        "text": _trend_text(t),
-                    }
-                    for t in s["trends"]
-                    if t["metric"] == metric
-                ],
-                "figures": figs,
-            }
-        )
+    views = [_metric_view(s, cells, metric, figures, used) for metric in metrics]
     return {
         "name": s["name"],
         "description": s.get("description", ""),
         "factor": s["factor"],
         "statement": s["statement"],
-        "primary_rows": primary_rows,
-        "primary_trends": primary_trends,
+        "primary_rows": primary_rows(s, cells),
+        "primary_trends": _trends(s, "shift_cosine"),
         "primary_figures": _fig(figures, F.figure_key("primary", s["name"], "shift_cosine"), used)
         + _fig(figures, F.figure_key("primary_factor", s["name"], "shift_cosine"), used),
-        "metrics": views,
+        "metrics": [v for v in views if v is not None],
     }
-
-
-IT_CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
 
 
 def _cka_null_text(s: dict[str, Any], cells: dict[str, Any]) -> str:
@@ -351,55 +254,19 @@ def _cka_null_text(s: dict[str, Any], cells: dict[str, Any]) -> str:
 
 
 def _controls_view(
-    results: dict[str, Any], cells: dict[str, Any], figures: dict[str, bytes], used: set[str]
+    results: dict[str, Any], figures: dict[str, bytes], used: set[str]
 ) -> dict[str, Any]:
     ctl = results.get("controls", {})
-    it_rows = []
-    for cell in results["cells"]:
-        tests = cell.get("control_tests") or {}
-        if cell["control"] != "none" or not tests:
-            continue
-        layer = cell["report_layer"]
-        sc = cell["metrics"].get("shift_cosine", {})
-        values = []
-        for pair in IT_CONTROL_PAIRS:
-            t = tests.get(pair)
-            values.append(
-                f"{_mean(sc.get(pair), layer, 3)}, {fmt_num(t['mean_diff'])} (p={fmt_p(t['p_value'])})"
-                if t
-                else "–"
-            )
-        it_rows.append(
-            {
-                "title": cell_title(cell),
-                "layer": layer,
-                "own": _mean(sc.get("icl_it"), layer, 3),
-                "cols": values,
-            }
-        )
     rnd, figs = [], []
     for e in ctl.get("random_init", []):
-        for metric, per_pair in e["metrics"].items():
-            values = []
-            for p in ROW_PAIRS:
-                v = per_pair.get(p) or {}
-                values += [_ci(v.get("real")), _ci(v.get("random_init"))]
-            rnd.append(
-                {
-                    "model": e.get("model"),
-                    "metric": METRIC_LABELS.get(metric, metric),
-                    "layer": e["layer"],
-                    "loss": fmt_num(e.get("it_final_loss"), 2),
-                    "cells": values,
-                    "test": _test(per_pair.get("test_icl_it_real_vs_random")),
-                }
-            )
+        rnd += random_init_rows(e)
+        for metric in e["metrics"]:
             figs += _fig(figures, F.figure_key("random_init", e["cell"], metric), used)
     diffs = [c.get("max_abs_cosine_difference") for c in ctl.get("identity_checks", [])]
     diffs = [d for d in diffs if d is not None]
     return {
         "notes": ctl.get("notes", ""),
-        "it": it_rows,
+        "it": it_control_rows(results),
         "it_heads": [CONDITION_LABELS[p.removeprefix("icl_")] for p in IT_CONTROL_PAIRS],
         "random_init": rnd,
         "figures": figs,
@@ -417,7 +284,7 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
     used: set[str] = set()
     metrics = results.get("metrics", [])
     studies = [_study_view(s, cells, metrics, figures, used) for s in results["studies"]]
-    controls = _controls_view(results, cells, figures, used)
+    controls = _controls_view(results, figures, used)
     extra = [f for k in figures if k not in used for f in _fig(figures, k, used)]
     return _TEMPLATE.render(
         results=results,
@@ -425,8 +292,8 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
         conv=results["conventions"],
         metrics=metrics,
         metric_labels=METRIC_LABELS,
-        pair_labels={p: pair_label("cosine", p) for p in ROW_PAIRS},
-        row_pairs=ROW_PAIRS,
+        pair_labels={p: pair_label("cosine", p) for p in PAPER_PAIRS},
+        row_pairs=PAPER_PAIRS,
         n_cells=len(results["cells"]),
         n_runs=len(results["runs"]),
         primary_statements=[s for s in results.get("statements", []) if s["kind"] == "primary"],
@@ -438,57 +305,3 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
         controls=controls,
         extra_figures=extra,
     )
-
-
-def _cell_label(cell: dict[str, Any]) -> str:
-    factors = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(cell["factors"].items()))
-    prefix = "CONTROL random-init " if cell["control"] == "random_init" else ""
-    return (prefix + (factors or "base"))[:30]
-
-
-def summary_table(results: dict[str, Any]) -> str:
-    """A plain-text table for terminals: every cell's primary measure at its report layer,
-    the paper's raw cosines beside it, then the statements."""
-    head = (
-        f"{'cell':30s} {'n':>3s} {'layer':>14s}  {'matched':>7s} {'mismatch':>8s} "
-        f"{'difference [95% CI]':>22s} {'p':>7s}  {'shift norm':>11s} {'shared':>9s} "
-        f"{'label mass':>14s}  paper's cosine ICL-IT / anchor-ICL"
-    )
-    lines = [
-        head,
-        "".rjust(30) + "    " + "ICL/IT norms, shared fraction ICL/IT, label mass anchor/ICL/IT",
-    ]
-    lines = [head]
-    for cell in results["cells"]:
-        layer = cell["report_layer"]
-        m = cell["metrics"]
-        prim = cell.get("primary") or {}
-        t = prim.get("test") or {}
-        cos = m.get("cosine", {})
-        names = cell.get("layer_names") or []
-        lname = names[layer] if layer < len(names) else str(layer)
-        diff = (
-            f"{fmt_num(t.get('mean_diff'))} [{fmt_num(t.get('ci_low'))},{fmt_num(t.get('ci_high'))}]"
-            if t
-            else "–"
-        )
-        lines.append(
-            f"{_cell_label(cell):30s} {t.get('n', cell['n_examples'])!s:>3s} "
-            f"{f'{layer} {lname}':>14s}  "
-            f"{_mean(m.get('shift_cosine', {}).get('icl_it'), layer, 3):>7s} "
-            f"{_mean(m.get('shift_cosine_mismatched', {}).get('icl_it'), layer, 3):>8s} "
-            f"{diff:>22s} {fmt_p(t.get('p_value')) if t else '–':>7s}  "
-            f"{_slash([_mean(m.get('shift_norm', {}).get(f'anchor_{c}'), layer, 1) for c in SHIFT_CONDITIONS]):>11s} "
-            f"{_slash([_mean(m.get('shared_fraction', {}).get(f'anchor_{c}'), layer) for c in SHIFT_CONDITIONS]):>9s} "
-            f"{_slash([_mean(cell.get('label_mass', {}).get(c)) for c in ('anchor', 'icl', 'it')]):>14s}  "
-            f"{_mean(cos.get('icl_it'), layer)} / {_mean(cos.get('anchor_icl'), layer)}"
-        )
-    lines.append(
-        "(matched / mismatched: shift cosine of example i's ICL shift with its own IT shift / "
-        "with other examples' IT shifts; mean over examples at each cell's report layer; "
-        "p: exact sign-flip)"
-    )
-    for st in results.get("statements", []):
-        if st["kind"] == "primary":
-            lines.append(f"- {st['study']}: {st['text']}")
-    return "\n".join(lines)

@@ -38,74 +38,83 @@ def statement_for_study(
     at = f"At layer {layer}" if layer is not None else "At each model's last layer"
     where = f"{at} ({METRIC_LABELS.get(metric, metric)})"
     tests = [(lv, t) for lv, t in pair_tests if t.get("n", 0) > 0]
-    sentences: list[str] = []
     if not tests:
-        sentences.append(
-            f"{where}, no paired samples were available to compare ICL–IT with anchor–ICL."
-        )
+        sentence = f"{where}, no paired samples were available to compare ICL–IT with anchor–ICL."
     elif len(tests) == 1:
-        lv, t = tests[0]
-        head = (
-            f"{where}, ICL–IT minus anchor–ICL similarity is {fmt_num(t['mean_diff'])} "
-            f"(95% CI {fmt_num(t['ci_low'])} to {fmt_num(t['ci_high'])}, n={t['n']} {n_unit}"
-            + (f", {_level(factor, lv)}" if factor else "")
-            + ")"
-        )
-        if t["significant"]:
-            word = "higher" if t["mean_diff"] > 0 else "lower"
-            sentences.append(
-                f"{head}: ICL–IT is significantly {word} than anchor–ICL (p={fmt_p(t['p_value'])})."
-            )
-        else:
-            sentences.append(
-                f"{head}, which is within the noise (p={fmt_p(t['p_value'])}){_power(t, alpha)}."
-            )
+        sentence = _one_level(where, tests[0][0], tests[0][1], factor, n_unit, alpha)
     else:
-        sig = [(lv, t) for lv, t in tests if t["significant"]]
-        ns = sorted({t["n"] for _, t in tests})
-        n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
-        if sig:
-            up = [lv for lv, t in sig if t["mean_diff"] > 0]
-            down = [lv for lv, t in sig if t["mean_diff"] <= 0]
-            parts = []
-            if up:
-                parts.append(f"significantly higher than anchor–ICL at {factor}={_levels(up)}")
-            if down:
-                parts.append(f"significantly lower at {factor}={_levels(down)}")
-            rest = len(tests) - len(sig)
-            tail = f"; the other {rest} level(s) are within the noise" if rest else ""
-            pmax = max(t["p_value"] for _, t in sig)
-            sentences.append(
-                f"{where}, ICL–IT similarity is {' and '.join(parts)} "
-                f"(p<={fmt_p(pmax)}, {n_txt} {n_unit} per level){tail}."
-            )
-        else:
-            pmin = min(t["p_value"] for _, t in tests)
-            sentences.append(
-                f"{where}, ICL–IT minus anchor–ICL is within the noise at every level of "
-                f"{factor} (p>={fmt_p(pmin)}, {n_txt} {n_unit} per level)"
-                f"{_power(min(tests, key=lambda lt: lt[1]['n'])[1], alpha)}."
-            )
+        sentence = _many_levels(where, tests, factor, n_unit, alpha)
+    sentences = [sentence]
     if trend is not None and factor:
-        if trend.get("significant"):
-            if trend["kind"] == "spearman":
-                sentences.append(
-                    f"ICL–IT similarity significantly {trend['direction']} with {factor} "
-                    f"(Spearman rho={trend['statistic']:.2f}, p={fmt_p(trend['p_value'])}, "
-                    f"n={trend['n']})."
-                )
-            else:
-                sentences.append(
-                    f"ICL–IT similarity differs significantly across {factor} "
-                    f"(range of level means {fmt_num(trend['slope'])}, p={fmt_p(trend['p_value'])}, "
-                    f"n={trend['n']})."
-                )
-        else:
-            sentences.append(
-                f"Across {factor}, the change in ICL–IT similarity is within the noise "
-                f"(p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
-            )
+        sentences.append(_paper_trend(trend, factor))
     return " ".join(sentences)
+
+
+def _one_level(
+    where: str, lv: Any, t: dict[str, Any], factor: str | None, n_unit: str, alpha: float
+) -> str:
+    head = (
+        f"{where}, ICL–IT minus anchor–ICL similarity is {fmt_num(t['mean_diff'])} "
+        f"(95% CI {fmt_num(t['ci_low'])} to {fmt_num(t['ci_high'])}, n={t['n']} {n_unit}"
+        + (f", {_level(factor, lv)}" if factor else "")
+        + ")"
+    )
+    if t["significant"]:
+        word = "higher" if t["mean_diff"] > 0 else "lower"
+        return f"{head}: ICL–IT is significantly {word} than anchor–ICL (p={fmt_p(t['p_value'])})."
+    return f"{head}, which is within the noise (p={fmt_p(t['p_value'])}){_power(t, alpha)}."
+
+
+def _many_levels(
+    where: str,
+    tests: list[tuple[Any, dict[str, Any]]],
+    factor: str | None,
+    n_unit: str,
+    alpha: float,
+) -> str:
+    sig = [(lv, t) for lv, t in tests if t["significant"]]
+    ns = sorted({t["n"] for _, t in tests})
+    n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}–{ns[-1]}"
+    if not sig:
+        pmin = min(t["p_value"] for _, t in tests)
+        return (
+            f"{where}, ICL–IT minus anchor–ICL is within the noise at every level of "
+            f"{factor} (p>={fmt_p(pmin)}, {n_txt} {n_unit} per level)"
+            f"{_power(min(tests, key=lambda lt: lt[1]['n'])[1], alpha)}."
+        )
+    up = [lv for lv, t in sig if t["mean_diff"] > 0]
+    down = [lv for lv, t in sig if t["mean_diff"] <= 0]
+    parts = []
+    if up:
+        parts.append(f"significantly higher than anchor–ICL at {factor}={_levels(up)}")
+    if down:
+        parts.append(f"significantly lower at {factor}={_levels(down)}")
+    rest = len(tests) - len(sig)
+    tail = f"; the other {rest} level(s) are within the noise" if rest else ""
+    pmax = max(t["p_value"] for _, t in sig)
+    return (
+        f"{where}, ICL–IT similarity is {' and '.join(parts)} "
+        f"(p<={fmt_p(pmax)}, {n_txt} {n_unit} per level){tail}."
+    )
+
+
+def _paper_trend(trend: dict[str, Any], factor: str) -> str:
+    if not trend.get("significant"):
+        return (
+            f"Across {factor}, the change in ICL–IT similarity is within the noise "
+            f"(p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+        )
+    if trend["kind"] == "spearman":
+        return (
+            f"ICL–IT similarity significantly {trend['direction']} with {factor} "
+            f"(Spearman rho={trend['statistic']:.2f}, p={fmt_p(trend['p_value'])}, "
+            f"n={trend['n']})."
+        )
+    return (
+        f"ICL–IT similarity differs significantly across {factor} "
+        f"(range of level means {fmt_num(trend['slope'])}, p={fmt_p(trend['p_value'])}, "
+        f"n={trend['n']})."
+    )
 
 
 def _power(test: dict[str, Any], alpha: float) -> str:
@@ -163,68 +172,9 @@ def primary_statement(
             f"Study {study}: no demonstration-specific test was possible (it needs at least "
             "two inference examples with their own demonstrations and the IT condition)."
         )
-    sentences = []
-    for lv, t in tests:
-        where = f"{factor}={lv}, " if factor else ""
-        p_claim = t.get("p_holm_study", t["p_value"])
-        significant = p_claim is not None and p_claim < alpha
-        nums = (
-            f"matched {fmt_num(t['mean_a'])} vs mismatched {fmt_num(t['mean_b'])}, "
-            f"difference {fmt_num(t['mean_diff'])} (95% CI {fmt_num(t['ci_low'])} to "
-            f"{fmt_num(t['ci_high'])}; p={fmt_p(t['p_value'])}"
-            + (_holm_txt(t, "p_holm_study", "the study's levels") if len(tests) > 1 else "")
-            + _holm_txt(t, "p_holm_experiment", f"the experiment's {n_family} primary tests")
-            + f"; n={t['n']} {n_unit})"
-        )
-        if significant and t["mean_diff"] > 0:
-            verdict = (
-                "example i's ICL shift agrees with its own IT shift more than with the IT "
-                "shifts of examples tuned on other demonstrations"
-            )
-        elif significant:
-            verdict = (
-                "the ICL shift agrees significantly LESS with its own IT shift than with others'"
-            )
-        else:
-            verdict = (
-                "no evidence that example i's ICL shift agrees with its own IT shift more "
-                "than with the IT shifts of examples tuned on other demonstrations (within "
-                "the noise)"
-            )
-        floor = t.get("min_attainable_p")
-        power = (
-            f" With n={t['n']} the smallest attainable p is {fmt_p(floor)}."
-            if floor is not None and not math.isnan(floor) and floor >= alpha / 4
-            else ""
-        )
-        if n_family and floor is not None and not math.isnan(floor) and floor * n_family >= alpha:
-            power += (
-                f" No test of this size can survive the experiment-wide correction "
-                f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
-            )
-        cross = t.get("cross_adapter")
-        if cross and cross.get("n", 0) > 0:
-            if cross["significant"] and cross["mean_diff"] > 0:
-                tail = "so part of the agreement is specific to the demonstrations"
-            elif cross["significant"]:
-                tail = "so another example's adapter agrees MORE: the agreement is not specific"
-            else:
-                tail = (
-                    "within the noise: this run cannot separate the demonstrations' "
-                    "contribution from the input's"
-                )
-            power += (
-                f" Against the cross-adapter control (the same input through the adapter "
-                f"tuned on another example's demonstrations) the matched shift cosine is "
-                f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
-                f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
-            )
-        if t.get("shared_demonstrations"):
-            power += (
-                " Every example here shares one demonstration set (demos.scope: shared), so "
-                "this contrast measures input-specific agreement, not demonstration-specific."
-            )
-        sentences.append(f"At {at}, {where}{verdict}: {nums}.{power}")
+    sentences = [
+        _primary_level(lv, t, at, factor, len(tests), n_unit, n_family, alpha) for lv, t in tests
+    ]
     for lv, t in last_block_tests:
         if t.get("n", 0) > 0:
             where = f" ({factor}={lv})" if factor else ""
@@ -236,30 +186,107 @@ def primary_statement(
         where = f" ({factor}={lv})" if factor else ""
         layers = f.get("significant_layers", [])
         n_tested = sum(p is not None for p in f.get("p_adjusted", []))
-        if layers:
-            sentences.append(
-                f"Over all {n_tested} layers with a defined shift{where}, family-wise "
-                f"(max-T permutation): significant at layers {_ranges(layers)}."
-            )
-        else:
-            sentences.append(
-                f"Over all {n_tested} layers with a defined shift{where}, family-wise "
-                "(max-T permutation): significant at no layer."
-            )
-    if trend is not None and factor:
-        word = "significantly " + trend["direction"] if trend.get("significant") else None
-        sentences.append(
-            f"Across {factor}, the demonstration-specific difference "
-            + (
-                f"{word} (Spearman rho={trend['statistic']:.2f}, "
-                if word and trend["kind"] == "spearman"
-                else f"differs significantly (range {fmt_num(trend['slope'])}, "
-                if word
-                else "changes within the noise ("
-            )
-            + f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+        at_layers = (
+            f"significant at layers {_ranges(layers)}." if layers else "significant at no layer."
         )
+        sentences.append(
+            f"Over all {n_tested} layers with a defined shift{where}, family-wise "
+            f"(max-T permutation): {at_layers}"
+        )
+    if trend is not None and factor:
+        sentences.append(_primary_trend(trend, factor))
     return " ".join(sentences)
+
+
+def _primary_level(
+    lv: Any,
+    t: dict[str, Any],
+    at: str,
+    factor: str | None,
+    n_levels: int,
+    n_unit: str,
+    n_family: int | None,
+    alpha: float,
+) -> str:
+    """The primary test at one level: the verdict, its numbers, and what limits it."""
+    where = f"{factor}={lv}, " if factor else ""
+    p_claim = t.get("p_holm_study", t["p_value"])
+    significant = p_claim is not None and p_claim < alpha
+    nums = (
+        f"matched {fmt_num(t['mean_a'])} vs mismatched {fmt_num(t['mean_b'])}, "
+        f"difference {fmt_num(t['mean_diff'])} (95% CI {fmt_num(t['ci_low'])} to "
+        f"{fmt_num(t['ci_high'])}; p={fmt_p(t['p_value'])}"
+        + (_holm_txt(t, "p_holm_study", "the study's levels") if n_levels > 1 else "")
+        + _holm_txt(t, "p_holm_experiment", f"the experiment's {n_family} primary tests")
+        + f"; n={t['n']} {n_unit})"
+    )
+    if significant and t["mean_diff"] > 0:
+        verdict = (
+            "example i's ICL shift agrees with its own IT shift more than with the IT "
+            "shifts of examples tuned on other demonstrations"
+        )
+    elif significant:
+        verdict = "the ICL shift agrees significantly LESS with its own IT shift than with others'"
+    else:
+        verdict = (
+            "no evidence that example i's ICL shift agrees with its own IT shift more "
+            "than with the IT shifts of examples tuned on other demonstrations (within "
+            "the noise)"
+        )
+    return f"At {at}, {where}{verdict}: {nums}.{_caveats(t, n_family, alpha)}"
+
+
+def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
+    """Sentences that qualify a primary test: its power, the experiment-wide correction,
+    the cross-adapter control, and a shared demonstration set."""
+    floor = t.get("min_attainable_p")
+    out = ""
+    if floor is not None and not math.isnan(floor):
+        if floor >= alpha / 4:
+            out = f" With n={t['n']} the smallest attainable p is {fmt_p(floor)}."
+        if n_family and floor * n_family >= alpha:
+            out += (
+                f" No test of this size can survive the experiment-wide correction "
+                f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
+            )
+    cross = t.get("cross_adapter")
+    if cross and cross.get("n", 0) > 0:
+        if cross["significant"] and cross["mean_diff"] > 0:
+            tail = "so part of the agreement is specific to the demonstrations"
+        elif cross["significant"]:
+            tail = "so another example's adapter agrees MORE: the agreement is not specific"
+        else:
+            tail = (
+                "within the noise: this run cannot separate the demonstrations' "
+                "contribution from the input's"
+            )
+        out += (
+            f" Against the cross-adapter control (the same input through the adapter "
+            f"tuned on another example's demonstrations) the matched shift cosine is "
+            f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
+            f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
+        )
+    if t.get("shared_demonstrations"):
+        out += (
+            " Every example here shares one demonstration set (demos.scope: shared), so "
+            "this contrast measures input-specific agreement, not demonstration-specific."
+        )
+    return out
+
+
+def _primary_trend(trend: dict[str, Any], factor: str) -> str:
+    word = "significantly " + trend["direction"] if trend.get("significant") else None
+    return (
+        f"Across {factor}, the demonstration-specific difference "
+        + (
+            f"{word} (Spearman rho={trend['statistic']:.2f}, "
+            if word and trend["kind"] == "spearman"
+            else f"differs significantly (range {fmt_num(trend['slope'])}, "
+            if word
+            else "changes within the noise ("
+        )
+        + f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+    )
 
 
 def _ranges(xs: list[int]) -> str:

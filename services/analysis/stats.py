@@ -1,4 +1,6 @@
-"""Confidence intervals, paired tests, trend tests and plain-English statements.
+"""Confidence intervals, paired tests over examples and over layers, Holm.
+
+The trend of a similarity across a factor's levels is in ``trends``.
 
 All randomness comes from ``numpy.random.default_rng(seed)``: the same inputs give the
 same p-values and intervals on every machine.
@@ -14,7 +16,7 @@ import numpy as np
 from scipy import stats as sps
 
 ALPHA = 0.05
-_CHUNK = 1_000_000  # max floats per resampling chunk (bounds memory)
+RESAMPLE_CHUNK = 1_000_000  # max floats per resampling chunk (bounds memory)
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def max_t_across_layers(
         return np.divide(np.abs(means), se, out=np.zeros_like(means), where=se > 0)
 
     t_obs = t_stats(x_use.mean(axis=0)[None, :])[0]
-    chunk = max(1, _CHUNK // max(1, x_use.shape[1]))
+    chunk = max(1, RESAMPLE_CHUNK // max(1, x_use.shape[1]))
     max_null = np.concatenate(
         [t_stats(signs[i : i + chunk] @ x_use / n).max(axis=1) for i in range(0, len(signs), chunk)]
     )
@@ -254,135 +256,3 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
         running = max(running, min(1.0, (len(finite) - rank) * p))
         out[i] = running
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# Trend of a similarity across the levels of a factor
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def trend_test(
-    values: Sequence[Any],
-    levels: Sequence[Any],
-    blocked: bool = True,
-    n_resamples: int = 10000,
-    seed: int = 0,
-    alpha: float = ALPHA,
-) -> dict[str, Any]:
-    """Does a similarity change with a factor's level?
-
-    values: one 1-D array per level. blocked=True: arrays are aligned (same inference
-    examples, or same seeds, in the same order) and form a [n_blocks, n_levels] design;
-    blocks with a NaN are dropped and the permutation shuffles levels within each block.
-    blocked=False: observations are pooled and shuffled freely (NaNs dropped).
-
-    Numeric levels: statistic = Spearman rho between level value and similarity over the
-    (observation, level) pairs; also reports the least-squares slope per unit of the level.
-    Other levels (e.g. model names): statistic = between-level sum of squares (a
-    permutation one-way ANOVA); reports the range of level means.
-    p_value: two-sided Monte Carlo permutation, (hits + 1) / (n_resamples + 1).
-    """
-    if len(values) != len(levels) or len(levels) < 2:
-        raise ValueError("trend_test needs one array per level and at least 2 levels")
-    numeric = all(_is_number(v) for v in levels)
-    cols = [np.asarray(v, dtype=np.float64).reshape(-1) for v in values]
-    n_lv = len(levels)
-    if blocked:
-        lengths = {c.size for c in cols}
-        if len(lengths) != 1:
-            raise ValueError("blocked trend_test needs equal-length arrays")
-        y = np.stack(cols, axis=1)  # [n_blocks, n_levels]
-        y = y[~np.isnan(y).any(axis=1)]
-        x_idx = np.arange(n_lv)  # column -> level index
-    else:
-        kept = [c[~np.isnan(c)] for c in cols]
-        y = np.concatenate(kept)[None, :]  # one block
-        x_idx = np.concatenate([np.full(c.size, i) for i, c in enumerate(kept)])
-    n_blocks, m = y.shape
-    n_obs = int(y.size)
-    level_means = [
-        float(y[:, x_idx == i].mean()) if np.any(x_idx == i) and n_blocks else float("nan")
-        for i in range(n_lv)
-    ]
-    base = {
-        "levels": list(levels),
-        "level_means": level_means,
-        "n": n_obs,
-        "n_blocks": int(n_blocks) if blocked else None,
-        "blocked": blocked,
-        "alpha": alpha,
-    }
-    counts = np.array([np.sum(x_idx == i) for i in range(n_lv)]) * (n_blocks if blocked else 1)
-    present = [levels[i] for i in range(n_lv) if counts[i] > 0]
-    distinct_x = len({float(v) for v in present}) if numeric else len(present)
-    if n_obs < 3 or distinct_x < 2 or np.all(y == y.flat[0]):
-        return {
-            **base,
-            "kind": "spearman" if numeric else "between_level_ss",
-            "statistic": float("nan"),
-            "slope": float("nan"),
-            "direction": "none",
-            "p_value": float("nan"),
-            "method": "not enough varying observations",
-            "significant": False,
-        }
-
-    rng = np.random.default_rng(seed)
-    onehot = (x_idx[:, None] == np.arange(n_lv)[None, :]).astype(np.float64)  # [m, n_lv]
-    if numeric:
-        xval = np.asarray([float(v) for v in levels])[x_idx]  # [m]
-        x_flat = np.broadcast_to(xval, y.shape).reshape(-1)
-        rx = sps.rankdata(x_flat).reshape(y.shape)
-        ry = sps.rankdata(y.reshape(-1)).reshape(y.shape)
-        rxc = rx - rx.mean()
-        denom = np.sqrt(np.sum(rxc**2) * np.sum((ry - ry.mean()) ** 2))
-
-        def stat(yperm: np.ndarray) -> np.ndarray:  # yperm: [r, n_blocks, m] of ranks
-            return np.einsum("rbm,bm->r", yperm - ry.mean(), rxc) / denom
-
-        data = ry
-        obs = float(stat(ry[None])[0])
-        xc = x_flat - x_flat.mean()
-        slope = float(np.sum(xc * (y.reshape(-1) - y.mean())) / np.sum(xc**2))
-        kind = "spearman"
-        direction = "increases" if obs > 0 else "decreases" if obs < 0 else "none"
-    else:
-        cnt = onehot.sum(axis=0) * n_blocks
-
-        def stat(yperm: np.ndarray) -> np.ndarray:  # between-level sum of squares
-            sums = np.einsum("rbm,ml->rl", yperm, onehot)
-            means = np.divide(sums, cnt, out=np.zeros_like(sums), where=cnt > 0)
-            return np.sum(cnt * (means - y.mean()) ** 2, axis=1)
-
-        data = y
-        obs = float(stat(y[None])[0])
-        finite = [v for v in level_means if not math.isnan(v)]
-        slope = float(max(finite) - min(finite))
-        kind = "between_level_ss"
-        direction = "differs"
-    tol = 1e-12 * max(1.0, abs(obs))
-    hits = 0
-    chunk = max(1, _CHUNK // max(1, n_obs))
-    for start in range(0, n_resamples, chunk):
-        r = min(chunk, n_resamples - start)
-        perm = np.argsort(rng.random((r, n_blocks, m)), axis=2)
-        yperm = np.take_along_axis(np.broadcast_to(data, (r, n_blocks, m)), perm, axis=2)
-        s = stat(yperm)
-        hits += int(np.sum(np.abs(s) >= abs(obs) - tol))
-    p = (hits + 1) / (n_resamples + 1)
-    return {
-        **base,
-        "kind": kind,
-        "statistic": obs,
-        "slope": slope,
-        "direction": direction,
-        "p_value": float(p),
-        "method": (
-            f"Monte Carlo permutation ({n_resamples} resamples, "
-            + ("levels shuffled within blocks)" if blocked else "observations pooled)")
-        ),
-        "significant": bool(p < alpha),
-    }

@@ -22,9 +22,9 @@ import numpy as np
 from services.analysis import metrics as M
 from services.analysis import stats as S
 from services.analysis.cells import Cell, paired, primary
+from services.analysis.trends import trend_test
+from services.analysis.vocabulary import PAPER_METRICS
 from services.common.spec import StudySpec
-
-PAPER_METRICS = ("cosine", "centered_cosine", "cka")
 
 
 def unit_label(metric: str, cells: list[Cell]) -> str:
@@ -48,7 +48,7 @@ def canonical(v: Any) -> str:
 
 
 def _trend(
-    cells: list[Cell], levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
+    levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
 ) -> dict[str, Any] | None:
     """Trend of one per-unit value across levels (one cell per level), blocked on the
     units every level shares."""
@@ -59,7 +59,7 @@ def _trend(
     cols = [np.asarray(v) for v in columns]
     if blocked:
         cols = [v[[us.index(u) for u in common]] for v, us in zip(cols, units, strict=True)]
-    return S.trend_test(cols, levels, blocked=blocked)
+    return trend_test(cols, levels, blocked=blocked)
 
 
 def _primary_at(cell: Cell) -> np.ndarray | None:
@@ -93,39 +93,10 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         slices.setdefault(canonical(sl), []).append(c)
         cell_refs.append({"cell": c.id, "level": level(c), "slice": sl})
         where = {"cell": c.id, "level": level(c), "slice": sl}
-        p = primary(c)
+        p = _primary_test(c, where)
         if p is not None:
-            primary_tests.append(
-                {
-                    **where,
-                    "metric": "shift_cosine",
-                    "layer": p["layer"],
-                    "a": "matched",
-                    "b": "mismatched",
-                    **p["test"],
-                    "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
-                    "family_wise": p["family_wise"],
-                    "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
-                    # same input through another example's adapter: the purest
-                    # demonstration-specific contrast (the mismatched one also changes input)
-                    "cross_adapter": paired(
-                        c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
-                    ),
-                }
-            )
-        for metric in (m for m in metrics if m in PAPER_METRICS):
-            t = paired(c, "icl_it", c, "anchor_icl", metric, c.report_layer, c.report_layer)
-            if t is not None:
-                tests.append(
-                    {
-                        **where,
-                        "metric": metric,
-                        "layer": c.report_layer,
-                        "a": "icl_it",
-                        "b": "anchor_icl",
-                        **t,
-                    }
-                )
+            primary_tests.append(p)
+        tests += _paper_tests(c, where, metrics)
     for t, adj in zip(primary_tests, S.holm([t["p_value"] for t in primary_tests]), strict=True):
         t["p_holm_study"] = adj
     trends = []
@@ -133,30 +104,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         levels = [level(c) for c in group]
         if factor is None or len({canonical(v) for v in levels}) != len(levels) or len(levels) < 2:
             continue
-        t = _trend(group, levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
-        if t is not None:
-            trends.append(
-                {
-                    "metric": "shift_cosine",
-                    "pair": "matched-mismatched",
-                    "factor": factor,
-                    "slice": json.loads(sl_key),
-                    **t,
-                }
-            )
-        for metric in (m for m in metrics if m in PAPER_METRICS):
-            cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
-            t = _trend(group, levels, cols, [c.units(metric) for c in group])
-            if t is not None:
-                trends.append(
-                    {
-                        "metric": metric,
-                        "pair": "icl_it",
-                        "factor": factor,
-                        "slice": json.loads(sl_key),
-                        **t,
-                    }
-                )
+        trends += _slice_trends(group, levels, factor, sl_key, metrics)
     layers = {c.report_layer for c in mine}
     return {
         "name": study.name,
@@ -173,3 +121,79 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         "trends": trends,
         "primary_metric": "shift_cosine",
     }
+
+
+def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
+    """The cell's primary test (matched vs mismatched shift cosine) with its last-block and
+    family-wise companions and the cross-adapter contrast; None without the shift metrics."""
+    p = primary(c)
+    if p is None:
+        return None
+    return {
+        **where,
+        "metric": "shift_cosine",
+        "layer": p["layer"],
+        "a": "matched",
+        "b": "mismatched",
+        **p["test"],
+        "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
+        "family_wise": p["family_wise"],
+        "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
+        # same input through another example's adapter: the purest
+        # demonstration-specific contrast (the mismatched one also changes input)
+        "cross_adapter": paired(
+            c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
+        ),
+    }
+
+
+def _paper_tests(c: Cell, where: dict[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
+    """The paper's comparison in one cell: ICL–IT vs anchor–ICL of each state similarity."""
+    tests = []
+    for metric in (m for m in metrics if m in PAPER_METRICS):
+        t = paired(c, "icl_it", c, "anchor_icl", metric, c.report_layer, c.report_layer)
+        if t is not None:
+            tests.append(
+                {
+                    **where,
+                    "metric": metric,
+                    "layer": c.report_layer,
+                    "a": "icl_it",
+                    "b": "anchor_icl",
+                    **t,
+                }
+            )
+    return tests
+
+
+def _slice_trends(
+    group: list[Cell], levels: list[Any], factor: str, sl_key: str, metrics: list[str]
+) -> list[dict[str, Any]]:
+    """Trends across the levels of one slice: the primary difference, then the paper's
+    ICL–IT similarity of each state similarity metric."""
+    trends = []
+    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
+    if t is not None:
+        trends.append(
+            {
+                "metric": "shift_cosine",
+                "pair": "matched-mismatched",
+                "factor": factor,
+                "slice": json.loads(sl_key),
+                **t,
+            }
+        )
+    for metric in (m for m in metrics if m in PAPER_METRICS):
+        cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
+        t = _trend(levels, cols, [c.units(metric) for c in group])
+        if t is not None:
+            trends.append(
+                {
+                    "metric": metric,
+                    "pair": "icl_it",
+                    "factor": factor,
+                    "slice": json.loads(sl_key),
+                    **t,
+                }
+            )
+    return trends

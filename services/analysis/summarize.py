@@ -30,13 +30,13 @@ from services.analysis.cells import (
 )
 from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
-from services.analysis.studies import PAPER_METRICS, canonical, study_tests
+from services.analysis.studies import canonical, study_tests
+from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS
 from services.common.spec import ExperimentSpec
 
 __all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
 
 SCHEMA_ID = "icl-it/results/v1"
-FACTOR_PAIRS = ("icl_it", "anchor_icl", "anchor_it")  # shown side by side in studies
 
 CONVENTIONS: dict[str, Any] = {
     "layer_indexing": "Layer 0 is the embedding output; layer i (1..n_layers) is the output "
@@ -112,7 +112,7 @@ def _controls(cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
         }
         for metric in metrics:
             per_pair: dict[str, Any] = {}
-            for pair in FACTOR_PAIRS:
+            for pair in PAPER_PAIRS:
                 rnd = _cell_pair_at(rc, metric, pair)
                 if rnd is not None:
                     real_v = _cell_pair_at(match, metric, pair) if match else None

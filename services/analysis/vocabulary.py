@@ -1,11 +1,24 @@
 """One vocabulary for everything the analysis writes in English: names of pairs,
-metrics and layers, and number formats. The report, the figures, the statements and the
-terminal table all read from here."""
+metrics and layers, and number formats. The report, the figures, the statements, the
+terminal table and the docs generators all read from here.
+
+The pairs' conditions are defined in ``metrics`` (PAIRS, SHIFT_PAIRS, NORM_PAIRS); the
+groups of pairs shown together are named here, once."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+# The paper's state-similarity comparison, shown side by side in tables, figures and the
+# random-init control, and the metrics it is made with.
+PAPER_PAIRS = ("icl_it", "anchor_icl", "anchor_it")
+PAPER_METRICS = ("cosine", "centered_cosine", "cka")
+# IT-shaped controls: the ICL shift against the shift of each control's adapter.
+IT_CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
+# Conditions whose shift from the anchor the tables show, and those whose answers they score.
+SHIFT_CONDITIONS = ("icl", "it")
+ANSWER_CONDITIONS = ("anchor", "icl", "it")
 
 PAIR_LABELS = {
     "icl_it": "ICL–IT",
@@ -64,10 +77,20 @@ def fmt_num(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+def fmt_ci(mean: Any, low: Any, high: Any, digits: int = 3, sep: str = ", ") -> str:
+    """'0.123 [0.100, 0.150]': a value with its interval."""
+    return f"{fmt_num(mean, digits)} [{fmt_num(low, digits)}{sep}{fmt_num(high, digits)}]"
+
+
 def fmt_p(p: Any) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def fmt_slice(values: dict[str, Any]) -> str:
+    """'demos.k=4, lora.r=8': a slice of a study (the other swept factors' values)."""
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def layer_label(layer: int | None, names: list[str] | None) -> str:
@@ -79,9 +102,18 @@ def layer_label(layer: int | None, names: list[str] | None) -> str:
     return f"layer {layer}"
 
 
-def cell_title(cell: dict[str, Any], width: int = 48) -> str:
-    parts = [f"{k}={v}" for k, v in cell.get("factors", {}).items()]
-    if cell.get("control") == "random_init":
+def cell_title(cell: dict[str, Any], width: int = 48, *, terse: bool = False) -> str:
+    """A cell named by its factors: 'model.name=x, [random-init model]', cut to width
+    with '…' (report, figures). terse, for a terminal column: 'CONTROL random-init name=x',
+    factors sorted and named by their last part, cut to width."""
+    factors = cell.get("factors", {})
+    random_init = cell.get("control") == "random_init"
+    if terse:
+        prefix = "CONTROL random-init " if random_init else ""
+        parts = [f"{k.split('.')[-1]}={v}" for k, v in sorted(factors.items())]
+        return (prefix + (", ".join(parts) or "base"))[:width]
+    parts = [f"{k}={v}" for k, v in factors.items()]
+    if random_init:
         parts.append("[random-init model]")
     text = ", ".join(parts) or "base configuration"
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -18,6 +18,7 @@ from services.api.deps import warn_if_anonymous
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
+from services.api.experiments.schemas import ResultsTable
 from services.api.metrics import install_metrics
 from services.api.openapi import install_openapi
 from services.api.queue import CeleryTaskQueue, TaskQueue
@@ -75,7 +76,8 @@ def create_app(
     install_metrics(app, access_log_on=settings.access_log)
     install_docs(app)
     observability.instrument_fastapi(app)
-    install_openapi(app, extra_models=[ExperimentSpec])  # the submit body, validated off-loop
+    # the submit body (validated off-loop) and the results table (a hand-built response)
+    install_openapi(app, extra_models=[ExperimentSpec, ResultsTable])
     app.include_router(health.router)
     app.include_router(experiments_router)
     app.include_router(datasets_router)

@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    from services.analysis.report import summary_table as table
+    from services.analysis.tables import summary_table as table
 
     return str(table(results))
 

@@ -68,7 +68,7 @@ def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
-    return dict(sdk(client).results(experiment_id))
+    return sdk(client).results_json(experiment_id)
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:
@@ -202,7 +202,7 @@ def finish(
     results_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """After a wait: print the summary table (and errors), write the report / results files."""
-    from services.analysis.report import summary_table
+    from services.analysis.tables import summary_table
 
     status = experiment.status.value
     if experiment.error is not None:

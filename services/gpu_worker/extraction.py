@@ -22,12 +22,14 @@ token's states match a full forward within float rounding (tests/gpu_worker/test
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel
+from torch import nn
+from transformers.cache_utils import Cache
 
 
 def left_pad(
@@ -47,7 +49,7 @@ def left_pad(
 
 @torch.no_grad()
 def extract_last_token_states(
-    model: PreTrainedModel,
+    model: nn.Module,
     prompts: Sequence[Sequence[int]],
     *,
     pad_id: int,
@@ -80,8 +82,8 @@ def extract_last_token_states(
     cache = _prefix_cache(model, prompts[0][:shared], device) if shared else None
     rest = [p[shared:] for p in prompts]
     order = sorted(range(len(rest)), key=lambda i: len(rest[i]))
-    hidden_out: list[np.ndarray | None] = [None] * len(prompts)
-    logits_out: list[np.ndarray | None] = [None] * len(prompts)
+    hidden_out: dict[int, np.ndarray] = {}  # by prompt index
+    logits_out: dict[int, np.ndarray] = {}
     label_idx = torch.tensor(list(label_token_ids), dtype=torch.long, device=device)
     # the budget counts the prefix too: each row attends to (and its cache holds) all of it
     lengths = [shared + len(p) for p in rest]
@@ -123,7 +125,12 @@ def extract_last_token_states(
         done += len(chunk)
         if on_batch is not None:
             on_batch(done, len(prompts))
-    return np.stack(hidden_out), np.stack(logits_out)  # type: ignore[arg-type]
+    return _in_input_order(hidden_out), _in_input_order(logits_out)
+
+
+def _in_input_order(by_index: dict[int, np.ndarray]) -> np.ndarray:
+    """Rows stacked by prompt index 0, 1, ... (every index must be there)."""
+    return np.stack([by_index[i] for i in range(len(by_index))])
 
 
 # Names of the decoder's final norm: LLaMA/Mistral/Qwen "norm", GPT-2/Falcon "ln_f",
@@ -177,11 +184,14 @@ def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:
     return max(n, 0)
 
 
-def _prefix_cache(model: PreTrainedModel, prefix: Sequence[int], device: torch.device) -> object:
+def _prefix_cache(model: nn.Module, prefix: Sequence[int], device: torch.device) -> Cache:
     """The KV cache of ``prefix`` alone (batch 1)."""
     ids = torch.tensor([list(prefix)], dtype=torch.long, device=device)
     out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
-    return out.cache
+    cache = out.cache
+    if not isinstance(cache, Cache):
+        raise TypeError(f"{type(model).__name__} returned no KV cache")
+    return cache
 
 
 def _batches(
@@ -201,3 +211,33 @@ def _batches(
     if chunk:
         out.append(chunk)
     return out
+
+
+class StatesCache:
+    """Extracted states kept by key (e.g. model, prompt ids, label ids), so that each is
+    computed once; beyond ``size`` entries the least recently used go first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._held: OrderedDict[Hashable, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def get(
+        self,
+        keys: Sequence[Hashable],
+        compute: Callable[[list[int]], tuple[np.ndarray, np.ndarray]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(hidden, label_logprobs) stacked in the order of ``keys``; ``compute(missing)``
+        extracts the states of the keys at positions ``missing`` that are not held."""
+        missing = [i for i, k in enumerate(keys) if k not in self._held]
+        if missing:
+            h, lg = compute(missing)
+            for j, i in enumerate(missing):
+                self._held[keys[i]] = (h[j], lg[j])
+                while len(self._held) > self.size:
+                    self._held.popitem(last=False)
+        for k in keys:
+            self._held.move_to_end(k)
+        return (
+            np.stack([self._held[k][0] for k in keys]),
+            np.stack([self._held[k][1] for k in keys]),
+        )

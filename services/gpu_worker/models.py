@@ -298,23 +298,6 @@ def batch_size_for_memory(
     return int(max(1, min(cap, (free_bytes * fraction) // per_seq)))
 
 
-def auto_batch_size(loaded: LoadedModel, max_tokens: int, default: int = 8) -> int:
-    """From free GPU memory on CUDA; ``default`` on CPU (more rows only add padding there)."""
-    if loaded.device.type != "cuda":
-        return default
-    free, _total = torch.cuda.mem_get_info(loaded.device)
-    cfg = loaded.model.config
-    return batch_size_for_memory(
-        int(free),
-        n_layers=loaded.n_layers,
-        d_model=loaded.d_model,
-        intermediate=int(getattr(cfg, "intermediate_size", 4 * loaded.d_model)),
-        n_heads=int(getattr(cfg, "num_attention_heads", 1)),
-        max_tokens=max_tokens,
-        dtype_bytes=torch.finfo(loaded.dtype).bits // 8,
-    )
-
-
 def prepare_embedded_model(settings: Settings | None = None) -> tuple[Path, float]:
     """Convert the embedded GGUF now (``make install`` calls this), so no run pays for it.
     Returns (cache directory, seconds spent; ~0 when it was already there)."""

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +33,7 @@ from peft.tuners.lora import LoraLayer
 from torch import nn
 
 from services.common.spec import LoraSpec
-
-TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+from services.gpu_worker.prompts import TrainingPair
 
 
 def adapter_dtype(base: torch.dtype) -> torch.dtype:
@@ -80,9 +79,9 @@ class MultiLora:
         found = find_targets(model, spec.target_modules)
         self.targets: list[_Target] = []
         for name, linear in found:
-            kw = {"device": linear.weight.device, "dtype": adapter_dtype(linear.weight.dtype)}
-            a = torch.empty(self.n, spec.r, linear.in_features, **kw)
-            b = torch.zeros(self.n, linear.out_features, spec.r, **kw)
+            device, dtype = linear.weight.device, adapter_dtype(linear.weight.dtype)
+            a = torch.empty(self.n, spec.r, linear.in_features, device=device, dtype=dtype)
+            b = torch.zeros(self.n, linear.out_features, spec.r, device=device, dtype=dtype)
             self.targets.append(_Target(name, linear, nn.Parameter(a), nn.Parameter(b)))
         with torch.no_grad():
             for j, seed in enumerate(seeds):
@@ -137,12 +136,28 @@ class MultiLora:
             for h in handles:
                 h.remove()
 
+    def routing(
+        self, adapter_of_prompt: Sequence[int]
+    ) -> Callable[[list[int]], AbstractContextManager[None]]:
+        """A ``batch_context`` for extraction: each batch (prompt indices) runs prompt i
+        through adapter ``adapter_of_prompt[i]``."""
+        return lambda idx: self.rows([adapter_of_prompt[i] for i in idx])
+
 
 # ---------------------------------------------------------------------------------------
 # Training
 
 
-def _has_plain_head(model: nn.Module) -> bool:
+class _DecoderAndHead(Protocol):
+    """A causal LM whose logits are its output embeddings applied to its decoder's output."""
+
+    def get_decoder(self) -> nn.Module: ...
+
+    def get_output_embeddings(self) -> nn.Module: ...
+
+
+def _has_plain_head(model: nn.Module) -> TypeGuard[_DecoderAndHead]:
+    """Whether the logits are the head on the decoder's output (no softcapping or scale)."""
     cfg = getattr(model, "config", None)
     return (
         hasattr(model, "get_decoder")

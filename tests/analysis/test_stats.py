@@ -12,9 +12,9 @@ from services.analysis.stats import (
     max_t_across_layers,
     mean_ci,
     paired_difference_test,
-    trend_test,
     wilson_ci,
 )
+from services.analysis.trends import trend_test
 
 
 def test_mean_ci_matches_hand_computation():

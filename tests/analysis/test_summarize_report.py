@@ -13,6 +13,13 @@ from services.analysis.metrics import PAIRS
 from services.analysis.per_run import run_similarities
 from services.analysis.report import render_report_html
 from services.analysis.summarize import SCHEMA_ID, summarize_experiment
+from services.analysis.tables import (
+    it_control_rows,
+    metric_rows,
+    primary_rows,
+    random_init_rows,
+    summary_table,
+)
 from services.common.hidden_states import CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
 
@@ -168,3 +175,31 @@ def test_partial_and_corrupted_documents(experiment, results):
     bad = json.loads(json.dumps(results))
     bad["cells"][0]["metrics"]["cosine"]["icl_it"]["mean"][0] = "nan"
     assert not validator.is_valid(bad)
+
+
+def test_report_tables(results):
+    """The rows behind the report's tables: one per level, numbers from the document."""
+    cells = {c["cell"]: c for c in results["cells"]}
+    (study,) = results["studies"]
+    rows = primary_rows(study, cells)
+    assert [r["level"] for r in rows] == ["1", "4"]
+    test = study["primary_tests"][0]
+    assert rows[0]["n"] == test["n"] and rows[0]["diff"].startswith(f"{test['mean_diff']:.3f} [")
+    assert rows[0]["layer"].startswith("layer ") and rows[0]["acc"].count(" / ") == 2
+    cos = metric_rows(study, cells, "cosine", ["icl_it", "anchor_icl"])
+    assert [len(r["pairs"]) for r in cos] == [2, 2] and all("p=" in r["test"] for r in cos)
+    controls = it_control_rows(results)
+    assert len(controls) == 2 and all(len(r["cols"]) == 3 for r in controls)
+    (entry,) = results["controls"]["random_init"]
+    rnd = random_init_rows(entry)
+    assert len(rnd) == len(entry["metrics"]) and rnd[0]["metric"] == "cosine"
+    assert all(len(r["cells"]) == 6 for r in rnd)
+
+
+def test_summary_table_has_a_row_per_cell_and_the_statements(results):
+    lines = summary_table(results).splitlines()
+    assert lines[0].startswith("cell ")
+    n_cells = len(results["cells"])
+    assert lines[1].startswith("k=1 ") and lines[n_cells].startswith("CONTROL random-init name=")
+    assert lines[n_cells + 1].startswith("(matched / mismatched")
+    assert lines[n_cells + 2].startswith("- main: ")

@@ -20,7 +20,8 @@ from icl_it_sdk import (
     Experiment,
     IclIt,
     NotFound,
-    Results,
+    ResultsDocument,
+    ResultsLayerStats,
     Unauthorized,
     ValidationFailed,
 )
@@ -60,11 +61,16 @@ def main(url: str, model_dir: str, out: Path, other_key: str) -> None:
         assert done.status.value == "succeeded", done.error
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
-        results: Results = api.results(done.id)
-        cell = results["cells"][0]
-        icl_it = cell["metrics"]["cosine"]["icl_it"]
+        results: ResultsDocument = api.results(done.id)
+        assert results.schema == "icl-it/results/v1"
+        cell = results.cells[0]
+        icl_it: ResultsLayerStats = cell.metrics["cosine"]["icl_it"]
         # the layer axis: embeddings, each block, the final norm (n_layers + 2 entries)
-        assert len(icl_it["mean"]) == cell["n_layers"] + 2 == len(cell["layer_names"])
+        assert len(icl_it.mean) == cell.n_layers + 2 == len(cell.layer_names)
+        assert results.statements[0].kind == "primary" and results.statements[0].text
+        # the same document untyped, exactly as served: the typed model loses nothing
+        raw = api.results_json(done.id)
+        assert ResultsDocument.from_dict(raw).to_dict() == raw == results.to_dict()
 
         # iterators walk every page
         ids = [e.id for e in api.experiments(page_size=1)]

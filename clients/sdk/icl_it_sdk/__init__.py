@@ -5,7 +5,7 @@ from icl_it_sdk import IclIt, ValidationFailed
 with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY (or $ICL_IT_HOME/api_key)
     exp = api.submit({"name": "demo", "demos": {"k": 4}})
     exp = api.wait(exp.id, timeout=600)
-    results = api.results(exp.id)
+    results = api.results(exp.id)          # a ResultsDocument: results.cells[0].metrics[...]
 """
 
 from icl_it_client.models import Artifact, Dataset, Event, Experiment, ExperimentSummary
@@ -26,7 +26,20 @@ from icl_it_sdk.errors import (
     ValidationFailed,
     WaitTimeout,
 )
-from icl_it_sdk.results import CellResult, LayerStats, Results, RunResult, Study
+from icl_it_sdk.results import (
+    CellResult,
+    LayerStats,
+    Results,
+    ResultsCell,
+    ResultsDocument,
+    ResultsLayerStats,
+    ResultsLayerValues,
+    ResultsPairedTest,
+    ResultsRun,
+    ResultsStudy,
+    RunResult,
+    Study,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -48,6 +61,13 @@ __all__ = [
     "Problem",
     "RateLimited",
     "Results",
+    "ResultsCell",
+    "ResultsDocument",
+    "ResultsLayerStats",
+    "ResultsLayerValues",
+    "ResultsPairedTest",
+    "ResultsRun",
+    "ResultsStudy",
     "RunResult",
     "ServerError",
     "Study",

@@ -40,7 +40,7 @@ from icl_it_client.models import (
 from icl_it_client.types import UNSET, File, Response
 
 from icl_it_sdk.errors import ServerError, WaitTimeout, error_for
-from icl_it_sdk.results import Results
+from icl_it_sdk.results import ResultsDocument
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -231,10 +231,19 @@ class IclIt:
             time.sleep(pause)
 
     # -- results -----------------------------------------------------------------------
-    def results(self, experiment_id: str) -> Results:
-        """The results document. ``Conflict`` until the experiment has finished."""
+    def results(self, experiment_id: str) -> ResultsDocument:
+        """The results document, typed by its schema. ``Conflict`` until the experiment has
+        finished. ``.to_dict()`` gives the JSON back."""
         response = self._send("GET", f"/v1/experiments/{experiment_id}/results")
-        return cast(Results, response.json())
+        return ResultsDocument.from_dict(response.json())
+
+    def results_json(self, experiment_id: str) -> dict[str, Any]:
+        """The results document exactly as the server sent it (plain JSON, key order and
+        any field newer than this client kept): for writing it to a file."""
+        document: dict[str, Any] = self._send(
+            "GET", f"/v1/experiments/{experiment_id}/results"
+        ).json()
+        return document
 
     def report(self, experiment_id: str) -> str:
         """The self-contained HTML report (figures inline)."""

@@ -24,6 +24,7 @@ from services.api.errors import (
 )
 from services.api.experiments import export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
+from services.api.openapi import RESULTS_REF
 from services.common import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
@@ -128,13 +129,14 @@ def list_events(
     return service.events(session, experiment, after, limit)
 
 
+# The document's schema is the analysis's own JSON Schema, added by services/api/openapi.py.
 _RESULTS = {
-    "title": "Results",
-    "type": "object",
-    "additionalProperties": True,
-    "description": "The results document, JSON schema icl-it/results/v1 "
-    "(services/common/schemas/results.schema.json); with ?table=, the table as "
-    "{columns, rows}.",
+    "oneOf": [
+        {"$ref": RESULTS_REF},
+        {"$ref": "#/components/schemas/ResultsTable"},
+    ],
+    "description": "The results document (services/common/schemas/results.schema.json); "
+    "with ?table=, the table as {columns, rows}.",
 }
 _TABLE = {"type": "string", "format": "binary"}
 

@@ -96,3 +96,10 @@ class Artifact(BaseModel):
 
 class ArtifactList(BaseModel):
     data: list[Artifact]
+
+
+class ResultsTable(BaseModel):
+    """``GET .../results?table=`` as JSON: one of the long tables of docs/EXPORTS.md."""
+
+    columns: list[str] = Field(description="Column names, in order.")
+    rows: list[dict[str, Any]] = Field(description="One object per row, keyed by column.")

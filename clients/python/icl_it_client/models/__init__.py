@@ -25,7 +25,6 @@ from .experiment_status import ExperimentStatus
 from .experiment_summary import ExperimentSummary
 from .extraction_spec import ExtractionSpec
 from .get_results_format import GetResultsFormat
-from .get_results_results import GetResultsResults
 from .get_results_table_type_0 import GetResultsTableType0
 from .health import Health
 from .health_checks import HealthChecks
@@ -40,6 +39,79 @@ from .model_spec_dtype import ModelSpecDtype
 from .problem import Problem
 from .problem_item import ProblemItem
 from .progress import Progress
+from .results_cell import ResultsCell
+from .results_cell_accuracy import ResultsCellAccuracy
+from .results_cell_cka_null import ResultsCellCkaNull
+from .results_cell_config import ResultsCellConfig
+from .results_cell_control import ResultsCellControl
+from .results_cell_control_tests import ResultsCellControlTests
+from .results_cell_it import ResultsCellIt
+from .results_cell_label_mass import ResultsCellLabelMass
+from .results_cell_label_mass_additional_property import ResultsCellLabelMassAdditionalProperty
+from .results_cell_primary_type_1 import ResultsCellPrimaryType1
+from .results_controls import ResultsControls
+from .results_controls_identity_checks_item import ResultsControlsIdentityChecksItem
+from .results_controls_random_init_item import ResultsControlsRandomInitItem
+from .results_controls_random_init_item_metrics import ResultsControlsRandomInitItemMetrics
+from .results_controls_random_init_item_metrics_additional_property import (
+    ResultsControlsRandomInitItemMetricsAdditionalProperty,
+)
+from .results_controls_random_init_item_metrics_additional_property_anchor_icl import (
+    ResultsControlsRandomInitItemMetricsAdditionalPropertyAnchorIcl,
+)
+from .results_controls_random_init_item_metrics_additional_property_anchor_it import (
+    ResultsControlsRandomInitItemMetricsAdditionalPropertyAnchorIt,
+)
+from .results_controls_random_init_item_metrics_additional_property_icl_it import (
+    ResultsControlsRandomInitItemMetricsAdditionalPropertyIclIt,
+)
+from .results_document import ResultsDocument
+from .results_document_conventions import ResultsDocumentConventions
+from .results_document_conventions_metrics import ResultsDocumentConventionsMetrics
+from .results_document_conventions_pairs import ResultsDocumentConventionsPairs
+from .results_document_metrics_item import ResultsDocumentMetricsItem
+from .results_document_spec import ResultsDocumentSpec
+from .results_document_statements_item import ResultsDocumentStatementsItem
+from .results_factors import ResultsFactors
+from .results_family_wise import ResultsFamilyWise
+from .results_layer_stats import ResultsLayerStats
+from .results_layer_values import ResultsLayerValues
+from .results_metric_blocks import ResultsMetricBlocks
+from .results_metric_blocks_additional_property import ResultsMetricBlocksAdditionalProperty
+from .results_paired_test import ResultsPairedTest
+from .results_paired_test_open import ResultsPairedTestOpen
+from .results_point_stats import ResultsPointStats
+from .results_proportion import ResultsProportion
+from .results_run import ResultsRun
+from .results_run_accuracy import ResultsRunAccuracy
+from .results_run_control import ResultsRunControl
+from .results_run_it_type_0 import ResultsRunItType0
+from .results_run_metrics import ResultsRunMetrics
+from .results_run_metrics_additional_property import ResultsRunMetricsAdditionalProperty
+from .results_slice import ResultsSlice
+from .results_study import ResultsStudy
+from .results_study_cells_item import ResultsStudyCellsItem
+from .results_study_primary_metric_type_0 import ResultsStudyPrimaryMetricType0
+from .results_study_primary_tests_item import ResultsStudyPrimaryTestsItem
+from .results_study_primary_tests_item_a import ResultsStudyPrimaryTestsItemA
+from .results_study_primary_tests_item_b import ResultsStudyPrimaryTestsItemB
+from .results_study_primary_tests_item_metric import ResultsStudyPrimaryTestsItemMetric
+from .results_study_statements import ResultsStudyStatements
+from .results_study_tests_item import ResultsStudyTestsItem
+from .results_study_tests_item_a import ResultsStudyTestsItemA
+from .results_study_tests_item_b import ResultsStudyTestsItemB
+from .results_study_tests_item_metric import ResultsStudyTestsItemMetric
+from .results_study_trends_item import ResultsStudyTrendsItem
+from .results_study_trends_item_metric import ResultsStudyTrendsItemMetric
+from .results_study_trends_item_pair import ResultsStudyTrendsItemPair
+from .results_table import ResultsTable
+from .results_table_rows_item import ResultsTableRowsItem
+from .results_trend_test import ResultsTrendTest
+from .results_trend_test_direction import ResultsTrendTestDirection
+from .results_trend_test_kind import ResultsTrendTestKind
+from .results_trend_test_open import ResultsTrendTestOpen
+from .results_trend_test_open_direction import ResultsTrendTestOpenDirection
+from .results_trend_test_open_kind import ResultsTrendTestOpenKind
 from .run_status import RunStatus
 from .run_summary import RunSummary
 from .run_summary_factors import RunSummaryFactors
@@ -77,7 +149,6 @@ __all__ = (
     "ExperimentSummary",
     "ExtractionSpec",
     "GetResultsFormat",
-    "GetResultsResults",
     "GetResultsTableType0",
     "Health",
     "HealthChecks",
@@ -92,6 +163,71 @@ __all__ = (
     "Problem",
     "ProblemItem",
     "Progress",
+    "ResultsCell",
+    "ResultsCellAccuracy",
+    "ResultsCellCkaNull",
+    "ResultsCellConfig",
+    "ResultsCellControl",
+    "ResultsCellControlTests",
+    "ResultsCellIt",
+    "ResultsCellLabelMass",
+    "ResultsCellLabelMassAdditionalProperty",
+    "ResultsCellPrimaryType1",
+    "ResultsControls",
+    "ResultsControlsIdentityChecksItem",
+    "ResultsControlsRandomInitItem",
+    "ResultsControlsRandomInitItemMetrics",
+    "ResultsControlsRandomInitItemMetricsAdditionalProperty",
+    "ResultsControlsRandomInitItemMetricsAdditionalPropertyAnchorIcl",
+    "ResultsControlsRandomInitItemMetricsAdditionalPropertyAnchorIt",
+    "ResultsControlsRandomInitItemMetricsAdditionalPropertyIclIt",
+    "ResultsDocument",
+    "ResultsDocumentConventions",
+    "ResultsDocumentConventionsMetrics",
+    "ResultsDocumentConventionsPairs",
+    "ResultsDocumentMetricsItem",
+    "ResultsDocumentSpec",
+    "ResultsDocumentStatementsItem",
+    "ResultsFactors",
+    "ResultsFamilyWise",
+    "ResultsLayerStats",
+    "ResultsLayerValues",
+    "ResultsMetricBlocks",
+    "ResultsMetricBlocksAdditionalProperty",
+    "ResultsPairedTest",
+    "ResultsPairedTestOpen",
+    "ResultsPointStats",
+    "ResultsProportion",
+    "ResultsRun",
+    "ResultsRunAccuracy",
+    "ResultsRunControl",
+    "ResultsRunItType0",
+    "ResultsRunMetrics",
+    "ResultsRunMetricsAdditionalProperty",
+    "ResultsSlice",
+    "ResultsStudy",
+    "ResultsStudyCellsItem",
+    "ResultsStudyPrimaryMetricType0",
+    "ResultsStudyPrimaryTestsItem",
+    "ResultsStudyPrimaryTestsItemA",
+    "ResultsStudyPrimaryTestsItemB",
+    "ResultsStudyPrimaryTestsItemMetric",
+    "ResultsStudyStatements",
+    "ResultsStudyTestsItem",
+    "ResultsStudyTestsItemA",
+    "ResultsStudyTestsItemB",
+    "ResultsStudyTestsItemMetric",
+    "ResultsStudyTrendsItem",
+    "ResultsStudyTrendsItemMetric",
+    "ResultsStudyTrendsItemPair",
+    "ResultsTable",
+    "ResultsTableRowsItem",
+    "ResultsTrendTest",
+    "ResultsTrendTestDirection",
+    "ResultsTrendTestKind",
+    "ResultsTrendTestOpen",
+    "ResultsTrendTestOpenDirection",
+    "ResultsTrendTestOpenKind",
     "RunStatus",
     "RunSummary",
     "RunSummaryFactors",

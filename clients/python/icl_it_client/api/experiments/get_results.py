@@ -7,9 +7,10 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.get_results_format import GetResultsFormat
-from ...models.get_results_results import GetResultsResults
 from ...models.get_results_table_type_0 import GetResultsTableType0
 from ...models.problem import Problem
+from ...models.results_document import ResultsDocument
+from ...models.results_table import ResultsTable
 from ...types import UNSET, Response, Unset
 
 
@@ -52,9 +53,25 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> GetResultsResults | Problem | None:
+) -> Problem | ResultsDocument | ResultsTable | None:
     if response.status_code == 200:
-        response_200 = GetResultsResults.from_dict(response.json())
+
+        def _parse_response_200(data: object) -> ResultsDocument | ResultsTable:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = ResultsDocument.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = ResultsTable.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -101,7 +118,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[GetResultsResults | Problem]:
+) -> Response[Problem | ResultsDocument | ResultsTable]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -116,7 +133,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
     table: GetResultsTableType0 | None | Unset = UNSET,
-) -> Response[GetResultsResults | Problem]:
+) -> Response[Problem | ResultsDocument | ResultsTable]:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
@@ -132,7 +149,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetResultsResults | Problem]
+        Response[Problem | ResultsDocument | ResultsTable]
     """
 
     kwargs = _get_kwargs(
@@ -154,7 +171,7 @@ def sync(
     client: AuthenticatedClient,
     format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
     table: GetResultsTableType0 | None | Unset = UNSET,
-) -> GetResultsResults | Problem | None:
+) -> Problem | ResultsDocument | ResultsTable | None:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
@@ -170,7 +187,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetResultsResults | Problem
+        Problem | ResultsDocument | ResultsTable
     """
 
     return sync_detailed(
@@ -187,7 +204,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
     table: GetResultsTableType0 | None | Unset = UNSET,
-) -> Response[GetResultsResults | Problem]:
+) -> Response[Problem | ResultsDocument | ResultsTable]:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
@@ -203,7 +220,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetResultsResults | Problem]
+        Response[Problem | ResultsDocument | ResultsTable]
     """
 
     kwargs = _get_kwargs(
@@ -223,7 +240,7 @@ async def asyncio(
     client: AuthenticatedClient,
     format_: GetResultsFormat | Unset = GetResultsFormat.JSON,
     table: GetResultsTableType0 | None | Unset = UNSET,
-) -> GetResultsResults | Problem | None:
+) -> Problem | ResultsDocument | ResultsTable | None:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
@@ -239,7 +256,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetResultsResults | Problem
+        Problem | ResultsDocument | ResultsTable
     """
 
     return (

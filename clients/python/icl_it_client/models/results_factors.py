@@ -6,15 +6,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetResultsResults")
+T = TypeVar("T", bound="ResultsFactors")
 
 
 @_attrs_define
-class GetResultsResults:
-    """The results document, JSON schema icl-it/results/v1 (services/common/schemas/results.schema.json); with ?table=, the
-    table as {columns, rows}.
-
-    """
+class ResultsFactors:
+    """Swept dotted field -> value."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -28,10 +25,10 @@ class GetResultsResults:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        get_results_results = cls()
+        results_factors = cls()
 
-        get_results_results.additional_properties = d
-        return get_results_results
+        results_factors.additional_properties = d
+        return results_factors
 
     @property
     def additional_keys(self) -> list[str]:

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.results_layer_stats import ResultsLayerStats
+    from ..models.results_layer_values import ResultsLayerValues
+
+
+T = TypeVar("T", bound="ResultsRunMetricsAdditionalProperty")
+
+
+@_attrs_define
+class ResultsRunMetricsAdditionalProperty:
+    additional_properties: dict[str, ResultsLayerStats | ResultsLayerValues] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.results_layer_stats import ResultsLayerStats  # noqa: PLC0415
+
+        field_dict: dict[str, Any] = {}
+        for prop_name, prop in self.additional_properties.items():
+            if isinstance(prop, ResultsLayerStats):
+                field_dict[prop_name] = prop.to_dict()
+            else:
+                field_dict[prop_name] = prop.to_dict()
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.results_layer_stats import ResultsLayerStats  # noqa: PLC0415
+        from ..models.results_layer_values import ResultsLayerValues  # noqa: PLC0415
+
+        d = dict(src_dict)
+        results_run_metrics_additional_property = cls()
+
+        additional_properties = {}
+        for prop_name, prop_dict in d.items():
+
+            def _parse_additional_property(data: object) -> ResultsLayerStats | ResultsLayerValues:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    additional_property_type_0 = ResultsLayerStats.from_dict(data)
+
+                    return additional_property_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                if not isinstance(data, dict):
+                    raise TypeError()
+                additional_property_type_1 = ResultsLayerValues.from_dict(data)
+
+                return additional_property_type_1
+
+            additional_property = _parse_additional_property(prop_dict)
+
+            additional_properties[prop_name] = additional_property
+
+        results_run_metrics_additional_property.additional_properties = additional_properties
+        return results_run_metrics_additional_property
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> ResultsLayerStats | ResultsLayerValues:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: ResultsLayerStats | ResultsLayerValues) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class ResultsTrendTestDirection(StrEnum):
+    DECREASES = "decreases"
+    DIFFERS = "differs"
+    INCREASES = "increases"
+    NONE = "none"
+
+    def __str__(self) -> str:
+        return str(self.value)

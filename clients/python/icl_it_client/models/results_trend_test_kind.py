@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class ResultsTrendTestKind(StrEnum):
+    BETWEEN_LEVEL_SS = "between_level_ss"
+    SPEARMAN = "spearman"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.results_trend_test_open_direction import ResultsTrendTestOpenDirection
+from ..models.results_trend_test_open_kind import ResultsTrendTestOpenKind
+
+T = TypeVar("T", bound="ResultsTrendTestOpen")
+
+
+@_attrs_define
+class ResultsTrendTestOpen:
+    """
+    Attributes:
+        levels (list[Any]):
+        level_means (list[float | None]):
+        n (int):
+        n_blocks (int | None):
+        blocked (bool):
+        alpha (float):
+        kind (ResultsTrendTestOpenKind):
+        statistic (float | None):
+        slope (float | None):
+        direction (ResultsTrendTestOpenDirection):
+        p_value (float | None):
+        method (str):
+        significant (bool):
+    """
+
+    levels: list[Any]
+    level_means: list[float | None]
+    n: int
+    n_blocks: int | None
+    blocked: bool
+    alpha: float
+    kind: ResultsTrendTestOpenKind
+    statistic: float | None
+    slope: float | None
+    direction: ResultsTrendTestOpenDirection
+    p_value: float | None
+    method: str
+    significant: bool
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        levels = self.levels
+
+        level_means = []
+        for level_means_item_data in self.level_means:
+            level_means_item: float | None
+            level_means_item = level_means_item_data
+            level_means.append(level_means_item)
+
+        n = self.n
+
+        n_blocks: int | None
+        n_blocks = self.n_blocks
+
+        blocked = self.blocked
+
+        alpha = self.alpha
+
+        kind = self.kind.value
+
+        statistic: float | None
+        statistic = self.statistic
+
+        slope: float | None
+        slope = self.slope
+
+        direction = self.direction.value
+
+        p_value: float | None
+        p_value = self.p_value
+
+        method = self.method
+
+        significant = self.significant
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "levels": levels,
+                "level_means": level_means,
+                "n": n,
+                "n_blocks": n_blocks,
+                "blocked": blocked,
+                "alpha": alpha,
+                "kind": kind,
+                "statistic": statistic,
+                "slope": slope,
+                "direction": direction,
+                "p_value": p_value,
+                "method": method,
+                "significant": significant,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        levels = cast(list[Any], d.pop("levels"))
+
+        level_means = []
+        _level_means = d.pop("level_means")
+        for level_means_item_data in _level_means:
+
+            def _parse_level_means_item(data: object) -> float | None:
+                if data is None:
+                    return data
+                return cast(float | None, data)
+
+            level_means_item = _parse_level_means_item(level_means_item_data)
+
+            level_means.append(level_means_item)
+
+        n = d.pop("n")
+
+        def _parse_n_blocks(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        n_blocks = _parse_n_blocks(d.pop("n_blocks"))
+
+        blocked = d.pop("blocked")
+
+        alpha = d.pop("alpha")
+
+        kind = ResultsTrendTestOpenKind(d.pop("kind"))
+
+        def _parse_statistic(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        statistic = _parse_statistic(d.pop("statistic"))
+
+        def _parse_slope(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        slope = _parse_slope(d.pop("slope"))
+
+        direction = ResultsTrendTestOpenDirection(d.pop("direction"))
+
+        def _parse_p_value(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        p_value = _parse_p_value(d.pop("p_value"))
+
+        method = d.pop("method")
+
+        significant = d.pop("significant")
+
+        results_trend_test_open = cls(
+            levels=levels,
+            level_means=level_means,
+            n=n,
+            n_blocks=n_blocks,
+            blocked=blocked,
+            alpha=alpha,
+            kind=kind,
+            statistic=statistic,
+            slope=slope,
+            direction=direction,
+            p_value=p_value,
+            method=method,
+            significant=significant,
+        )
+
+        results_trend_test_open.additional_properties = d
+        return results_trend_test_open
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,169 @@
+"""Does a similarity change with a factor's level? A permutation trend test (Spearman rho
+for numeric levels, the between-level sum of squares for others), levels shuffled within
+each block of aligned observations.
+
+All randomness comes from ``numpy.random.default_rng(seed)``: the same inputs give the
+same p-values on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from services.analysis.stats import ALPHA, RESAMPLE_CHUNK
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def trend_test(
+    values: Sequence[Any],
+    levels: Sequence[Any],
+    blocked: bool = True,
+    n_resamples: int = 10000,
+    seed: int = 0,
+    alpha: float = ALPHA,
+) -> dict[str, Any]:
+    """Does a similarity change with a factor's level?
+
+    values: one 1-D array per level. blocked=True: arrays are aligned (same inference
+    examples, or same seeds, in the same order) and form a [n_blocks, n_levels] design;
+    blocks with a NaN are dropped and the permutation shuffles levels within each block.
+    blocked=False: observations are pooled and shuffled freely (NaNs dropped).
+
+    Numeric levels: statistic = Spearman rho between level value and similarity over the
+    (observation, level) pairs; also reports the least-squares slope per unit of the level.
+    Other levels (e.g. model names): statistic = between-level sum of squares (a
+    permutation one-way ANOVA); reports the range of level means.
+    p_value: two-sided Monte Carlo permutation, (hits + 1) / (n_resamples + 1).
+    """
+    if len(values) != len(levels) or len(levels) < 2:
+        raise ValueError("trend_test needs one array per level and at least 2 levels")
+    numeric = all(_is_number(v) for v in levels)
+    kind = "spearman" if numeric else "between_level_ss"
+    n_lv = len(levels)
+    y, x_idx = _trend_design(values, blocked)
+    n_blocks = y.shape[0]
+    n_obs = int(y.size)
+    level_means = [
+        float(y[:, x_idx == i].mean()) if np.any(x_idx == i) and n_blocks else float("nan")
+        for i in range(n_lv)
+    ]
+    base = {
+        "levels": list(levels),
+        "level_means": level_means,
+        "n": n_obs,
+        "n_blocks": int(n_blocks) if blocked else None,
+        "blocked": blocked,
+        "alpha": alpha,
+    }
+    counts = np.array([np.sum(x_idx == i) for i in range(n_lv)]) * (n_blocks if blocked else 1)
+    present = [levels[i] for i in range(n_lv) if counts[i] > 0]
+    distinct_x = len({float(v) for v in present}) if numeric else len(present)
+    if n_obs < 3 or distinct_x < 2 or np.all(y == y.flat[0]):
+        return {
+            **base,
+            "kind": kind,
+            "statistic": float("nan"),
+            "slope": float("nan"),
+            "direction": "none",
+            "p_value": float("nan"),
+            "method": "not enough varying observations",
+            "significant": False,
+        }
+    if numeric:
+        stat, data, slope = _spearman(y, np.asarray([float(v) for v in levels])[x_idx])
+    else:
+        stat, data = _between_level_ss(y, x_idx, n_lv)
+        finite = [v for v in level_means if not math.isnan(v)]
+        slope = float(max(finite) - min(finite))  # the range of level means
+    obs = float(stat(data[None])[0])
+    direction = (
+        ("increases" if obs > 0 else "decreases" if obs < 0 else "none") if numeric else "differs"
+    )
+    p = _permutation_p(stat, data, obs, n_resamples, np.random.default_rng(seed))
+    return {
+        **base,
+        "kind": kind,
+        "statistic": obs,
+        "slope": slope,
+        "direction": direction,
+        "p_value": float(p),
+        "method": (
+            f"Monte Carlo permutation ({n_resamples} resamples, "
+            + ("levels shuffled within blocks)" if blocked else "observations pooled)")
+        ),
+        "significant": bool(p < alpha),
+    }
+
+
+def _trend_design(values: Sequence[Any], blocked: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Observations y [n_blocks, m] and the level index of each column [m]: blocked, one
+    column per level and blocks with a NaN dropped; else one block of every non-NaN value."""
+    cols = [np.asarray(v, dtype=np.float64).reshape(-1) for v in values]
+    if blocked:
+        lengths = {c.size for c in cols}
+        if len(lengths) != 1:
+            raise ValueError("blocked trend_test needs equal-length arrays")
+        y = np.stack(cols, axis=1)  # [n_blocks, n_levels]
+        return y[~np.isnan(y).any(axis=1)], np.arange(len(cols))
+    kept = [c[~np.isnan(c)] for c in cols]
+    x_idx = np.concatenate([np.full(c.size, i) for i, c in enumerate(kept)])
+    return np.concatenate(kept)[None, :], x_idx
+
+
+_Statistic = Callable[[np.ndarray], np.ndarray]  # [r, n_blocks, m] -> [r]
+
+
+def _spearman(y: np.ndarray, xval: np.ndarray) -> tuple[_Statistic, np.ndarray, float]:
+    """Spearman rho between the level values xval [m] and y [n_blocks, m], as a statistic
+    of permuted ranks -> (statistic, ranks of y, least-squares slope of y on the level)."""
+    x_flat = np.broadcast_to(xval, y.shape).reshape(-1)
+    rx = sps.rankdata(x_flat).reshape(y.shape)
+    ry = sps.rankdata(y.reshape(-1)).reshape(y.shape)
+    rxc = rx - rx.mean()
+    denom = np.sqrt(np.sum(rxc**2) * np.sum((ry - ry.mean()) ** 2))
+
+    def stat(yperm: np.ndarray) -> np.ndarray:  # yperm: [r, n_blocks, m] of ranks
+        return np.einsum("rbm,bm->r", yperm - ry.mean(), rxc) / denom
+
+    xc = x_flat - x_flat.mean()
+    slope = float(np.sum(xc * (y.reshape(-1) - y.mean())) / np.sum(xc**2))
+    return stat, ry, slope
+
+
+def _between_level_ss(y: np.ndarray, x_idx: np.ndarray, n_lv: int) -> tuple[_Statistic, np.ndarray]:
+    """The between-level sum of squares of y [n_blocks, m] (column j at level x_idx[j]), as
+    a statistic of permuted values -> (statistic, y)."""
+    onehot = (x_idx[:, None] == np.arange(n_lv)[None, :]).astype(np.float64)  # [m, n_lv]
+    cnt = onehot.sum(axis=0) * y.shape[0]
+
+    def stat(yperm: np.ndarray) -> np.ndarray:
+        sums = np.einsum("rbm,ml->rl", yperm, onehot)
+        means = np.divide(sums, cnt, out=np.zeros_like(sums), where=cnt > 0)
+        return np.sum(cnt * (means - y.mean()) ** 2, axis=1)
+
+    return stat, y
+
+
+def _permutation_p(
+    stat: _Statistic, data: np.ndarray, obs: float, n_resamples: int, rng: np.random.Generator
+) -> float:
+    """Two-sided Monte Carlo p of |stat| with data [n_blocks, m] shuffled within each
+    block: (hits + 1) / (n_resamples + 1), in chunks that bound memory."""
+    n_blocks, m = data.shape
+    tol = 1e-12 * max(1.0, abs(obs))
+    hits = 0
+    chunk = max(1, RESAMPLE_CHUNK // max(1, data.size))
+    for start in range(0, n_resamples, chunk):
+        r = min(chunk, n_resamples - start)
+        perm = np.argsort(rng.random((r, n_blocks, m)), axis=2)
+        yperm = np.take_along_axis(np.broadcast_to(data, (r, n_blocks, m)), perm, axis=2)
+        hits += int(np.sum(np.abs(stat(yperm)) >= abs(obs) - tol))
+    return (hits + 1) / (n_resamples + 1)

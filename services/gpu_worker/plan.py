@@ -1,0 +1,285 @@
+"""What a run computes, decided once from its RunConfig before any model work.
+
+``plan_run`` lays out a run: its inference examples and their demonstration sets, the
+anchor and ICL prompts, one adapter per distinct demonstration set (init seed, training
+pairs, and the shuffled-label twin when that control runs), how the adapters are grouped
+for training, and which conditions are extracted. ``Engine.run`` executes a plan; the
+benchmark's baseline executes the same plan another way, so both compute the same science
+on the same examples, prompts and seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from services.common.datasets import Dataset, Example
+from services.common.spec import LoraSpec, RunConfig
+from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
+from services.gpu_worker.selection import DemoSet, Embedder, select_demos
+
+# IT-shaped control -> the condition its states are stored under
+CONDITION_OF = {
+    "cross_adapter": "it_cross",
+    "shuffled_labels": "it_shuffled",
+    "random_lora": "it_random",
+}
+
+_SHARED_DEMOS = 0x5A  # rng stream of the one demonstration set of demos.scope: shared
+_SHUFFLE = 0x5F  # seed stream of the shuffled-label permutations
+
+
+def unit_seed(*parts: int) -> int:
+    """A seed in [0, 2**31 - 1) derived from ``parts`` (adapter inits, label shuffles)."""
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] % (2**31 - 1))
+
+
+def adapter_groups(n_units: int, size: int) -> list[list[int]]:
+    """Consecutive groups of at most ``size`` units; a last group of one joins the one
+    before it (a cross-adapter control needs two adapters in a group)."""
+    groups = [list(range(g, min(g + size, n_units))) for g in range(0, n_units, size)]
+    if size > 1 and len(groups) > 1 and len(groups[-1]) == 1:
+        last = groups.pop()  # before indexing: ``groups[-2] += groups.pop()`` stores too late
+        groups[-1] += last
+    return groups
+
+
+def shuffled_demos(demos: Sequence[Demo], data: Dataset, seed: int) -> list[Demo]:
+    """The same demonstration inputs with their labels permuted (a permutation that moves
+    at least one label when any two labels differ). When every label is the same (e.g.
+    k = 1) and the task has a label set, each label is replaced by another label of the
+    task, so the control never trains on the true pairing."""
+    rng = np.random.default_rng(seed)
+    labels = [d.label for d in demos]
+    if len(set(labels)) > 1:
+        for _ in range(32):
+            perm = rng.permutation(len(labels))
+            if any(labels[p] != lab for p, lab in zip(perm, labels, strict=True)):
+                break
+        new = [labels[p] for p in perm]
+    elif data.is_classification and len(data.labels) > 1:
+        new = [str(rng.choice([x for x in data.labels if x != lab])) for lab in labels]
+    else:
+        new = labels
+    return [Demo(d.text, lab, d.task) for d, lab in zip(demos, new, strict=True)]
+
+
+def choose_demo_sets(
+    run: RunConfig,
+    data: Dataset,
+    examples: list[Example],
+    demo_data: Dataset,
+    embed: Embedder,
+) -> list[DemoSet]:
+    """One demonstration set per inference example (the same object for every example
+    with ``demos.scope: shared``), drawn from ``demo_data`` less the inference examples."""
+    taken = {ex.index for ex in examples} if demo_data is data else set()
+    pool = [ex for ex in demo_data.examples if ex.index not in taken]
+    label_set = demo_data.labels if demo_data.is_classification else ()
+    ranked = run.demos.selection != "random"
+    pool_emb = embed([ex.text for ex in pool]) if ranked else None
+
+    def one(seed: list[int], query: np.ndarray | None) -> DemoSet:
+        rng = np.random.default_rng(seed)
+        return select_demos(
+            pool,
+            run.demos,
+            rng,
+            label_set=label_set,
+            query_embedding=query,
+            pool_embeddings=pool_emb,
+        )
+
+    if run.demos.scope == "shared":
+        query = None
+        if ranked:
+            mean = embed([ex.text for ex in examples]).mean(0)
+            query = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return [one([run.seed, _SHARED_DEMOS], query)] * len(examples)
+    return [one([run.seed, ex.index], embed([ex.text])[0] if ranked else None) for ex in examples]
+
+
+@dataclass(frozen=True)
+class AdapterPlan:
+    """One adapter: tuned on one demonstration set, run on the examples that share it."""
+
+    members: list[int]  # positions of the inference examples sharing this demonstration set
+    seed: int  # init seed (the shuffled-label twin starts from the same init)
+    demos: list[Demo]
+    pairs: list[TrainingPair]  # (prompt ids, target ids) per demonstration
+    shuffled: list[Demo] | None = None  # the shuffled-label twin's demonstrations
+    shuffled_pairs: list[TrainingPair] | None = None
+
+    @property
+    def tuned_tokens_per_step(self) -> int:
+        return sum(len(p) + len(t) for p, t in self.pairs)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run computes, before any model work."""
+
+    run: RunConfig
+    data: Dataset
+    demo_data: Dataset
+    examples: list[Example]
+    demo_sets: list[DemoSet]  # per example
+    anchor_prompts: list[Prompt]  # per example
+    icl_prompts: list[Prompt]  # per example
+    label_ids: list[int]  # first token of each label (classification), else []
+    pad: int
+    lora: LoraSpec  # run.lora with the run's step budget as max_steps
+    adapters: list[AdapterPlan]
+    batched: bool  # adapters trained together (multi_lora), else one at a time with peft
+    controls: list[str]  # the IT-shaped controls this run extracts
+    groups: list[list[int]]  # adapters trained and run together
+
+    @property
+    def n(self) -> int:
+        return len(self.examples)
+
+    @property
+    def anchor_ids(self) -> list[list[int]]:
+        return [p.ids for p in self.anchor_prompts]
+
+    @property
+    def icl_ids(self) -> list[list[int]]:
+        return [p.ids for p in self.icl_prompts]
+
+    @property
+    def it_conditions(self) -> list[str]:
+        """The adapter conditions extracted, in storage order."""
+        names = ["it", *(CONDITION_OF[c] for c in self.controls)]
+        return names + (["it_untuned"] if self.run.untuned_adapter else [])
+
+    @property
+    def conditions(self) -> list[str]:
+        return ["anchor", "icl", *self.it_conditions]
+
+    @property
+    def skipped_controls(self) -> list[str]:
+        return sorted(set(self.run.it_controls) - set(self.controls))
+
+    @cached_property
+    def adapter_of(self) -> list[int]:
+        """The adapter of each inference example."""
+        of = [0] * self.n
+        for j, adapter in enumerate(self.adapters):
+            for i in adapter.members:
+                of[i] = j
+        return of
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Gold label index per example ([n], -1 for tasks without a label set)."""
+        data = self.data
+        return np.array(
+            [data.labels.index(ex.label) if data.is_classification else -1 for ex in self.examples],
+            dtype=np.int64,
+        )
+
+    @property
+    def example_ids(self) -> list[str]:
+        return [f"{self.data.name}:{ex.index}" for ex in self.examples]
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.data.labels)
+
+    @property
+    def work_units(self) -> int:
+        """Progress units: anchor, ICL, then per adapter group its tuning steps + IT states."""
+        return 2 + len(self.groups) * (self.lora.steps + 1)
+
+    def group_label(self, g: int) -> str:
+        group = self.groups[g]
+        label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
+        return label + f"/{len(self.adapters)}"
+
+    def group_rows(self, group: list[int]) -> tuple[list[int], list[int]]:
+        """A group's inference examples, adapter by adapter, and the adapter of each as an
+        index into the group."""
+        rows = [i for u in group for i in self.adapters[u].members]
+        return rows, [j for j, u in enumerate(group) for _ in self.adapters[u].members]
+
+    def extractions_after_tuning(self, group: list[int]) -> int:
+        """IT states, then each control's, for a group of adapters."""
+        controls = self.controls
+        crossed = "cross_adapter" in controls and len(group) >= 2
+        return 1 + sum(c in controls for c in ("shuffled_labels", "random_lora")) + int(crossed)
+
+
+def plan_run(
+    run: RunConfig,
+    *,
+    data: Dataset,
+    examples: list[Example],
+    demo_data: Dataset,
+    demo_sets: list[DemoSet],
+    tokenizer: PreTrainedTokenizerBase,
+    max_adapters: int,
+) -> RunPlan:
+    """Lay out ``run`` given its examples and their demonstration sets (``Engine.plan``
+    draws those). ``max_adapters``: adapters trained together at most."""
+    builder = PromptBuilder(tokenizer, run.template.kind, data.info)
+    demos = [
+        [Demo(ex.text, lab, demo_data.info) for ex, lab in zip(ds.examples, ds.labels, strict=True)]
+        for ds in demo_sets
+    ]
+    # Adapters: one per distinct demonstration set (shared scope: exactly one).
+    members: list[tuple[DemoSet, list[int]]] = []
+    for i, ds in enumerate(demo_sets):
+        for unit_set, of_set in members:
+            if unit_set is ds:
+                of_set.append(i)
+                break
+        else:
+            members.append((ds, [i]))
+    # Several adapters of one LoRA config: trained and run together (multi_lora); one
+    # adapter, or dropout (not batched): peft, one adapter at a time (the reference).
+    # The IT-shaped controls need the batched path (they reuse its adapters).
+    shuffled = "shuffled_labels" in run.it_controls
+    batched = (len(members) > 1 or shuffled) and run.lora.dropout == 0 and max_adapters > 1
+    controls = [str(c) for c in run.it_controls if batched]
+    if "cross_adapter" in controls and len(members) < 2:
+        controls.remove("cross_adapter")  # one demonstration set: nothing to cross with
+    adapters = []
+    for u, (_, of_set) in enumerate(members):
+        own = demos[of_set[0]]
+        twin = (
+            shuffled_demos(own, demo_data, seed=unit_seed(run.seed, _SHUFFLE, u))
+            if "shuffled_labels" in controls
+            else None
+        )
+        adapters.append(
+            AdapterPlan(
+                members=of_set,
+                seed=unit_seed(run.seed, run.lora.seed, examples[of_set[0]].index),
+                demos=own,
+                pairs=[builder.training_pair(d) for d in own],
+                shuffled=twin,
+                shuffled_pairs=None if twin is None else [builder.training_pair(d) for d in twin],
+            )
+        )
+    per_group = max(1, max_adapters // (2 if "shuffled_labels" in controls else 1))
+    return RunPlan(
+        run=run,
+        data=data,
+        demo_data=demo_data,
+        examples=examples,
+        demo_sets=demo_sets,
+        anchor_prompts=[builder.anchor(ex.text) for ex in examples],
+        icl_prompts=[builder.icl(ex.text, d) for ex, d in zip(examples, demos, strict=True)],
+        label_ids=builder.label_token_ids(data.labels) if data.is_classification else [],
+        pad=int(tokenizer.pad_token_id),
+        # the IT budget: fixed steps, or steps that grow with k (lora.steps_per_demo)
+        lora=run.lora.model_copy(update={"max_steps": run.it_steps}),
+        adapters=adapters,
+        batched=batched,
+        controls=controls,
+        groups=adapter_groups(len(adapters), per_group if batched else 1),
+    )
