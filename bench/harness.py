@@ -17,7 +17,7 @@ adapter seeds:
 The paths alternate run by run (engine first on even runs, baseline first on odd runs) so
 that load from other processes on a shared machine hits both alike. Figures: wall-time
 ratio (and CPU-time ratio), time per stage, the largest difference between the two
-paths' similarities (``analyze_run`` on both), achieved GFLOP/s on necessary FLOPs next to
+paths' similarities (``run_similarities`` on both), achieved GFLOP/s on necessary FLOPs next to
 a matmul peak measured in the same run, peak RSS. JSON goes to bench/results/, one dated
 line to bench/NOTES.md.
 
@@ -56,7 +56,7 @@ import yaml
 from peft import get_peft_model
 from tqdm import tqdm
 
-from services.analysis.per_run import run_similarities as analyze_run
+from services.analysis.per_run import run_similarities
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
@@ -517,7 +517,7 @@ class _Session:
     def analyse(self, path: str, run: RunConfig, states: RunStates) -> dict[str, Any]:
         t = time.perf_counter()
         with self.sampler.in_phase("analysis"):
-            out = analyze_run(run.model_dump(mode="json"), states, self.bench.metrics)
+            out = run_similarities(run.model_dump(mode="json"), states, self.bench.metrics)
         self.times[path]["analysis"] += time.perf_counter() - t
         return out
 
