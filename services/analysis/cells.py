@@ -135,14 +135,24 @@ def paired(
     )
 
 
-def primary(cell: Cell) -> dict[str, Any] | None:
-    """Matched vs mismatched shift cosine of ICL-IT: per-layer difference curve, the
-    paired test at the report layer and at the last block, and the family-wise test
-    over every layer. None when the cell lacks the shift metrics (e.g. one example)."""
+def primary_values(cell: Cell) -> tuple[np.ndarray, np.ndarray] | None:
+    """Matched and mismatched ICL-IT shift cosines [example, layer] of the cell, or None
+    when it lacks the shift metrics (e.g. one example)."""
     m_metric, mm_metric, pair = PRIMARY
     matched, mismatched = cell.values(m_metric, pair), cell.values(mm_metric, pair)
     if matched is None or mismatched is None:
         return None
+    return matched, mismatched
+
+
+def primary(cell: Cell) -> dict[str, Any] | None:
+    """Matched vs mismatched shift cosine of ICL-IT: per-layer difference curve, the
+    paired test at the report layer and at the last block, and the family-wise test
+    over every layer. None when the cell lacks the shift metrics (e.g. one example)."""
+    both = primary_values(cell)
+    if both is None:
+        return None
+    matched, mismatched = both
     d = matched - mismatched  # [n_ex, L]
 
     def at(layer: int) -> dict[str, Any]:
@@ -186,10 +196,15 @@ def _accuracy(cell: Cell) -> dict[str, Any]:
     return out
 
 
-def _it_summary(cell: Cell) -> dict[str, Any]:
-    losses = [
+def it_final_losses(cell: Cell) -> list[float]:
+    """The final tuning loss of every adapter in the cell's runs (None entries left out)."""
+    return [
         x for r in cell.runs for x in (r.get("it") or {}).get("final_loss") or [] if x is not None
     ]
+
+
+def _it_summary(cell: Cell) -> dict[str, Any]:
+    losses = it_final_losses(cell)
     it = cell.first.get("it") or {}
     return {
         "budget": it.get("budget"),

@@ -24,8 +24,10 @@ from services.analysis.cells import (
     arr,
     build_cell,
     cell_summary,
+    it_final_losses,
     paired,
     point,
+    primary_values,
     stat_block,
 )
 from services.analysis.per_run import jsonable
@@ -155,9 +157,7 @@ def _identity(cell: Cell) -> dict[str, Any]:
 
 
 def _final_loss(cell: Cell) -> float | None:
-    losses = [
-        x for r in cell.runs for x in (r.get("it") or {}).get("final_loss") or [] if x is not None
-    ]
+    losses = it_final_losses(cell)
     return sum(losses) / len(losses) if losses else None
 
 
@@ -225,10 +225,9 @@ def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
     for c in cells:
         if c.control != "random_init" or canonical(c.config) not in real:
             continue
-        m = c.values("shift_cosine", "icl_it")
-        mm = c.values("shift_cosine_mismatched", "icl_it")
-        if m is not None and mm is not None:
-            layer = c.report_layer
+        both = primary_values(c)
+        if both is not None:
+            m, mm, layer = *both, c.report_layer
             out[real[canonical(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
     return out
 
