@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = REPO_ROOT / "examples" / "default.yaml"
 EXTERNAL_URLS = ("DATABASE_URL", "REDIS_URL", "ARTIFACT_URL")
 READY_TIMEOUT_S = 120.0

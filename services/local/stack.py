@@ -27,7 +27,7 @@ from typing import IO
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api", "gpu", "analysis")
 WORKER_APPS = {"gpu": "services.gpu_worker.worker", "analysis": "services.analysis.tasks"}
 
