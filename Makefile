@@ -34,7 +34,7 @@ demo: install
 
 ## test: the whole suite (tiny random-init Llama for most tests; a few real-model ones)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not services"
