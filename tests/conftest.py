@@ -88,3 +88,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Pa
     root = tmp_path_factory.mktemp("tiny-models")
     settings = Settings(ICL_IT_MODEL_CACHE=model_cache_dir)
     return save_tiny_llama(root / "tiny-llama", seed=0, settings=settings)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the shared running stack (``surface_stack``) run last and together.
+
+    The stack is session-scoped: once started, its API and workers stay up until the end of
+    the session. Started early, they would idle (and poll their broker) beside every stack
+    and timing-sensitive test that follows.
+    """
+    on_stack = [i for i in items if "surface_stack" in getattr(i, "fixturenames", ())]
+    if on_stack:
+        ids = {id(i) for i in on_stack}
+        items[:] = [i for i in items if id(i) not in ids] + on_stack
