@@ -19,8 +19,6 @@ from services.analysis import metrics as M
 from services.common.hidden_states import RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
 
-CONFIG_SECTIONS = RUN_SECTIONS
-
 
 def jsonable(x: Any) -> Any:
     """numpy -> python; NaN/inf -> None (JSON null)."""
@@ -119,7 +117,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             "factors": dict(run.get("factors", {})),
             "control": run.get("control", "none"),
             "seed": run.get("seed"),
-            "config": {s: run[s] for s in CONFIG_SECTIONS if s in run},
+            "config": {s: run[s] for s in RUN_SECTIONS if s in run},
             "n_examples": int(states.hidden.shape[0]),
             "n_layers": states.n_layers,
             "layer_names": states.layer_names,

@@ -51,9 +51,6 @@ class ArtifactStore:
         with self.fs.open(self._path(key), "rb") as fh:
             return fh.read()
 
-    def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(self._path(key)))
-
     def list_keys(self, prefix: str) -> list[str]:
         """Keys of the finished files under ``prefix`` (a folder key), sorted; none
         when it does not exist. Temporary files of writes in flight are left out."""

@@ -119,7 +119,7 @@ def test_run_then_analysis_then_finalise(env):
     assert sent == [("analysis.analyze_run", r) for r in run_ids]
     run = row(db.Run, run_ids[0])
     assert run.status == "running" and run.attempts == 1 and run.states_shape == [5, 3, 4, 8]
-    assert env["store"].exists(run.states_key) and env["store"].exists(run.prompts_key)
+    assert env["store"].get(run.states_key) and env["store"].get(run.prompts_key)
 
     assert analyze_run_now(run_ids[0], env["store"]) == "succeeded"
     assert row(db.Experiment, exp_id).status == "running"
