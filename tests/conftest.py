@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.fixtures.api", "tests.fixtures.engine", "tests.fixtures.surface"]
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """SQLAlchemy URL of a new, empty Postgres database (dropped after the session)."""
+@contextmanager
+def _new_database() -> Iterator[str]:
+    """A new, empty Postgres database, dropped afterwards; skips when Postgres is down."""
     psycopg = pytest.importorskip("psycopg")
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
@@ -43,6 +44,22 @@ def postgres_url() -> Iterator[str]:
         get_engine(f"{base}/{name}").dispose()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a new, empty Postgres database (dropped after the session)."""
+    with _new_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A database of the module's own, for a module whose stack runs real workers: their
+    reconciler re-sends every queued run it finds, so runs other tests left queued in the
+    session database would be computed first."""
+    with _new_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

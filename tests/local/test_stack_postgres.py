@@ -29,14 +29,14 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, tiny_model_dir, postgres_url, redis_url, broker_prefix):
+def stack(tmp_path_factory, tiny_model_dir, module_postgres_url, redis_url, broker_prefix):
     home = tmp_path_factory.mktemp("stack-pg")
     env = stack_env(
         home,
         tiny_model_dir,
-        DATABASE_URL=postgres_url,
+        DATABASE_URL=module_postgres_url,
         REDIS_URL=redis_url,
-        ICL_IT_BROKER_PREFIX=broker_prefix,
+        ICL_IT_BROKER_PREFIX=f"{broker_prefix}stack-pg:",
     )
     with running_stack(env, home / "stack.log") as (s, client):
         yield s, client
@@ -94,7 +94,7 @@ def test_submit_poll_results_report_artifacts(client, tiny_model_dir):
     assert other.status_code == 409 and other.json()["status"] == 409
 
 
-def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, postgres_url):
+def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, module_postgres_url):
     bad = client.post("/v1/experiments", json=tiny_spec(tiny_model_dir, demos={"k": 0}))
     assert bad.status_code == 422
     assert ["body", "demos", "k"] in [e["loc"] for e in bad.json()["errors"]]
@@ -102,7 +102,7 @@ def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, postgres_url):
     mine = client.get("/v1/experiments").json()["data"][0]["id"]
     from services.common import keys
 
-    with db.session_scope(postgres_url) as s:
+    with db.session_scope(module_postgres_url) as s:
         _, other_key = keys.create_key(s, "other")
         s.commit()
     theirs = client.get(f"/v1/experiments/{mine}", headers={"Authorization": f"Bearer {other_key}"})
@@ -139,7 +139,9 @@ def test_cancel_a_running_experiment(client, tiny_model_dir):
     assert "experiment.cancelling" in types and types[-1] == "experiment.cancelled"
 
 
-def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, postgres_url):
+def test_sigkill_of_the_worker_child_redelivers_the_run(
+    client, tiny_model_dir, module_postgres_url
+):
     exp_id = client.post("/v1/experiments", json=_slow_spec(tiny_model_dir)).json()["id"]
 
     def started_mid_run() -> dict[str, Any] | None:
@@ -155,7 +157,7 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
     wait_for(started_mid_run, 90, "the run to reach its adapters")
 
     def holder() -> str:
-        with db.session_scope(postgres_url) as s:
+        with db.session_scope(module_postgres_url) as s:
             return s.scalar(select(db.Run.worker_id).where(db.Run.experiment_id == exp_id))
 
     killed = holder()  # "host:pid" of the pool child running the task (not in events)
@@ -174,7 +176,7 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
     assert not any("pid" in e["data"] or "host" in e["data"] for e in evs)
     assert [e["type"] for e in evs].count("run.succeeded") == 1
 
-    with db.session_scope(postgres_url) as s:
+    with db.session_scope(module_postgres_url) as s:
         n_rows = s.scalar(
             select(func.count()).select_from(db.Run).where(db.Run.experiment_id == exp_id)
         )
@@ -186,7 +188,7 @@ def test_sigkill_of_the_worker_child_redelivers_the_run(client, tiny_model_dir, 
     assert n_rows == done["progress"]["total_runs"] == 1 and n_key == 1
 
 
-def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, postgres_url):
+def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, module_postgres_url):
     """Issue 4: the smoke preset through API -> Celery -> analysis -> Postgres."""
     body = {"preset": "duan2023", "scale": "smoke", "model": {"name": str(tiny_model_dir)}}
     r = client.post("/v1/experiments", json=body)
@@ -217,7 +219,7 @@ def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, postgres_url):
     assert "layer 0" in results["conventions"]["layer_indexing"].lower()
     report = client.get(f"/v1/experiments/{exp_id}/report").text
     assert report.count("<img") >= 7
-    with db.session_scope(postgres_url) as s:
+    with db.session_scope(module_postgres_url) as s:
         n_rows = s.scalar(
             select(func.count()).select_from(db.Run).where(db.Run.experiment_id == exp_id)
         )
