@@ -7,6 +7,18 @@ whose metadata names every axis, so the artifact is self-describing:
     label_logprobs: [n_examples, n_conditions, n_labels]               float32
     labels:         [n_examples]                                       int64 (-1: no label)
 
+and, optional (absent in files written before them; readers must cope):
+
+    cross_hidden:         [n_examples, m_max, n_layers + 2, d_model]  float32
+    cross_label_logprobs: [n_examples, m_max, n_labels]               float32
+    cross_adapter:        [n_examples, m_max]                         int64
+
+cross_hidden[i, j] is the last-token state of input i (its anchor prompt) through the
+adapter tuned on the demonstration set of example ``cross_adapter[i, j]``; each row covers
+every adapter of i's adapter group, its own included (so where cross_adapter[i, j] == i it
+equals the ``it`` condition: a built-in consistency check). -1 marks padding (a smaller
+group); those slots are NaN.
+
 Layer axis, named by what each entry is: 0 = the embedding output ("embeddings"); i in
 1..n_layers = the output of decoder block i before any final norm ("block_i"); n_layers + 1
 = the final norm's output ("final_norm"), which is what transformers returns as the last
@@ -29,7 +41,8 @@ from safetensors.numpy import load as st_load
 # anchor, icl, it: the three conditions of the paper. The rest are IT-shaped controls
 # (see services.gpu_worker.engine): it_cross (this input through the adapter tuned on
 # another example's demonstrations), it_shuffled (tuned on the same demonstration inputs
-# with shuffled labels), it_random (a random LoRA with the tuned adapter's per-layer norm),
+# with shuffled labels), it_random (a random LoRA scaled until it moves the report layer's
+# state as far as the tuned adapter does),
 # it_untuned (the zero-step adapter; equals the anchor by construction: an identity check).
 CONDITIONS = ("anchor", "icl", "it", "it_cross", "it_shuffled", "it_random", "it_untuned")
 
@@ -48,12 +61,21 @@ class RunStates:
     example_ids: list[str]
     label_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    cross_hidden: np.ndarray | None = None  # [n_examples, m_max, n_layers+2, d_model]
+    cross_label_logprobs: np.ndarray | None = None  # [n_examples, m_max, n_labels]
+    cross_adapter: np.ndarray | None = None  # [n_examples, m_max], -1 = padding
 
     def __post_init__(self) -> None:
-        n_ex, n_cond, _, _ = self.hidden.shape
+        n_ex, n_cond, n_lay, d = self.hidden.shape
         assert n_cond == len(self.conditions), (self.hidden.shape, self.conditions)
         assert n_ex == len(self.example_ids) == self.labels.shape[0]
         assert self.label_logprobs.shape[:2] == (n_ex, n_cond)
+        if self.cross_adapter is not None:
+            n, m = self.cross_adapter.shape
+            assert n == n_ex, self.cross_adapter.shape
+            assert self.cross_hidden is not None and self.cross_hidden.shape == (n, m, n_lay, d)
+            assert self.cross_label_logprobs is not None
+            assert self.cross_label_logprobs.shape == (n, m, self.label_logprobs.shape[2])
 
     @property
     def n_layers(self) -> int:
@@ -80,14 +102,22 @@ class RunStates:
             "position": "last prompt token",
             "meta": json.dumps(self.meta, sort_keys=True),
         }
-        return _safetensors_bytes(
-            {
-                "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
-                "label_logprobs": np.ascontiguousarray(self.label_logprobs, dtype="<f4"),
-                "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
-            },
-            header,
-        )
+        tensors = {
+            "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
+            "label_logprobs": np.ascontiguousarray(self.label_logprobs, dtype="<f4"),
+            "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
+        }
+        if self.cross_adapter is not None:
+            assert self.cross_hidden is not None and self.cross_label_logprobs is not None
+            header |= CROSS_AXES
+            tensors |= {
+                "cross_hidden": np.ascontiguousarray(self.cross_hidden, dtype="<f4"),
+                "cross_label_logprobs": np.ascontiguousarray(
+                    self.cross_label_logprobs, dtype="<f4"
+                ),
+                "cross_adapter": np.ascontiguousarray(self.cross_adapter, dtype="<i8"),
+            }
+        return _safetensors_bytes(tensors, header)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RunStates:
@@ -102,8 +132,19 @@ class RunStates:
             example_ids=json.loads(header["example_ids"]),
             label_names=json.loads(header["label_names"]),
             meta=json.loads(header.get("meta", "{}")),
+            cross_hidden=tensors.get("cross_hidden"),
+            cross_label_logprobs=tensors.get("cross_label_logprobs"),
+            cross_adapter=tensors.get("cross_adapter"),
         )
 
+
+CROSS_AXES = {
+    "axes.cross_hidden": "example,adapter_slot,layer,d_model",
+    "axes.cross_label_logprobs": "example,adapter_slot,label",
+    "axes.cross_adapter": "example,adapter_slot",
+    "cross_adapter.meaning": "the example (index on the example axis) whose demonstration set the "
+    "slot's adapter was tuned on; -1 = padding",
+}
 
 _DTYPES = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64"}
 

@@ -89,6 +89,7 @@ SWEEPABLE = {
     "demos.label_noise",
     "demos.source_task",
     "demos.scope",
+    "demos.contrast",
     "template.kind",
     "lora.r",
     "lora.alpha",
@@ -265,6 +266,13 @@ class RunConfig(StrictModel):
     it_controls: list[Literal["cross_adapter", "shuffled_labels", "random_lora"]] = Field(
         default_factory=list, description="IT-shaped controls computed in this run."
     )
+    report_layer: int | None = Field(
+        None,
+        ge=0,
+        le=513,
+        description="The experiment's report layer (None = the final norm's output): where "
+        "the random-LoRA control is scaled to move the state as far as tuning does.",
+    )
 
     @property
     def it_steps(self) -> int:
@@ -272,14 +280,48 @@ class RunConfig(StrictModel):
 
     @property
     def cell(self) -> str:
-        """Identifies the configuration without its seed (runs aggregated over seeds)."""
+        """Identifies the configuration without its seed (runs aggregated over seeds), as
+        computed: see ``computed_config``."""
         payload = self.model_dump(mode="json", exclude={"key", "studies", "seed", "factors"})
-        return _digest(payload)
+        return _digest(computed_config(payload))
 
 
 def _digest(payload: Any) -> str:
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _resolved_steps(lora: dict[str, Any], k: Any) -> Any:
+    """``LoraSpec.steps_for`` on a raw section (before validation)."""
+    if lora.get("max_steps") is not None:
+        return lora["max_steps"]
+    if lora.get("steps_per_demo") is not None:
+        return lora["steps_per_demo"] * k
+    return lora.get("epochs", LoraSpec.model_fields["epochs"].default)
+
+
+def computed_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's configuration (JSON form) reduced to what it computes, for its key and cell.
+
+    The IT budget is hashed as the resolved number of full-batch steps, so ``epochs: 8``
+    and ``steps_per_demo: 2`` at k = 4 are one configuration (one run, one cell), and
+    options at their defaults that older runs lacked (``demos.contrast: none``,
+    ``report_layer: None``) leave the hash as it was: runs with a plain ``epochs`` budget
+    keep the keys and cells they had."""
+    out = json.loads(json.dumps(config))
+    lora, demos = out.get("lora"), out.get("demos")
+    if isinstance(lora, dict) and isinstance(demos, dict):
+        try:
+            steps = _resolved_steps(lora, demos.get("k"))
+        except TypeError:  # an invalid point; validation names it
+            steps = None
+        if steps is not None:
+            lora.update(epochs=steps, steps_per_demo=None, max_steps=None)
+        if demos.get("contrast") == "none":
+            demos.pop("contrast")
+    if out.get("report_layer", 0) is None:
+        out.pop("report_layer")
+    return out
 
 
 def _set_dotted(base: dict[str, Any], dotted: str, value: Any) -> None:
@@ -310,8 +352,9 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
                 "control": control,
                 "untuned_adapter": untuned and control == "none",
                 "it_controls": it_controls if control == "none" else [],
+                "report_layer": spec.report_layer,
             }
-            key = _digest(body)
+            key = _digest(computed_config(body))
             if key in by_key:  # same configuration reached from another study
                 if study not in by_key[key]["studies"]:
                     by_key[key]["studies"].append(study)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # ---------------------------------------------------------------------------------------
 # Limits (one place; documented in the schema through Field(le=...)).
@@ -103,6 +103,25 @@ class DemoSpec(StrictModel):
         "(the paper); shared: one set for all examples.",
     )
     balanced: bool = Field(True, description="Random selection draws labels as evenly as possible.")
+    contrast: Literal["none", "label_skewed", "verbalizer_swapped"] = Field(
+        "none",
+        description="Make the demonstration sets differ on purpose, so that an adapter tuned "
+        "on one example's set is distinguishable from another's (needs a classification "
+        "demonstration task). none: as selected. label_skewed: each set is dominated by one "
+        "label (k - floor(k/4) demonstrations of it), the dominant label varying across "
+        "examples and balanced within each gold label. verbalizer_swapped: each example's "
+        "demonstrations use a label-word mapping of its own (a cyclic shift of the task's "
+        "label words; shift 0 = the true words), varying across examples; that example's "
+        "gold label is stored as the word its mapping assigns, so accuracy measures whether "
+        "a condition follows its demonstrations' mapping. The query prompt carries no label "
+        "words: ICL sees the mapping only in its demonstrations, IT only through its tuning.",
+    )
+
+    @model_validator(mode="after")
+    def _contrast_needs_sets_per_example(self) -> DemoSpec:
+        if self.contrast != "none" and self.scope == "shared":
+            raise ValueError(f"contrast={self.contrast} needs scope=per_example (one set each)")
+        return self
 
 
 class TemplateSpec(StrictModel):

@@ -18,25 +18,67 @@ from services.gpu_worker.plan import RunPlan
 States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n, n_labels]
 
 
+# Per-example figures of the random-LoRA control recorded in the run's meta (engine):
+# the IT and random-LoRA state-shift norms at the report layer, the shift norm of the
+# random LoRA before scaling (its ||BA|| matched to the tuned adapter's, per layer), and
+# the scale applied to that weight-matched version.
+ROW_FIGURES = (
+    "it_state_norm",
+    "random_lora_state_norm",
+    "random_lora_weight_matched_state_norm",
+    "random_lora_scale",
+)
+
+
 @dataclass
 class ConditionArrays:
     """Per-condition outputs filled adapter group by adapter group; rows never filled
-    (e.g. it_cross in a group of one adapter) stay NaN."""
+    (e.g. it_cross in a group of one adapter) stay NaN. ``cross_*``: every input through
+    every adapter of its group, ``width`` slots per example (None without that control)."""
 
     hidden: dict[str, np.ndarray]  # condition -> [n, L+2, d]
     logprobs: dict[str, np.ndarray]  # condition -> [n, n_labels]
+    figures: dict[str, np.ndarray]  # ROW_FIGURES name -> [n]
+    cross_hidden: np.ndarray | None = None  # [n, width, L+2, d]
+    cross_logprobs: np.ndarray | None = None  # [n, width, n_labels]
+    cross_adapter: np.ndarray | None = None  # [n, width] example of each slot's adapter
 
     @classmethod
     def empty(
-        cls, conditions: list[str], n: int, layers: int, d: int, n_labels: int
+        cls, conditions: list[str], n: int, layers: int, d: int, n_labels: int, width: int = 0
     ) -> ConditionArrays:
-        return cls(
+        out = cls(
             {c: np.full((n, layers, d), np.nan, np.float32) for c in conditions},
             {c: np.full((n, n_labels), np.nan, np.float32) for c in conditions},
+            {f: np.full(n, np.nan) for f in ROW_FIGURES},
+        )
+        if width:
+            out.cross_hidden = np.full((n, width, layers, d), np.nan, np.float32)
+            out.cross_logprobs = np.full((n, width, n_labels), np.nan, np.float32)
+            out.cross_adapter = np.full((n, width), -1, np.int64)
+        return out
+
+    @classmethod
+    def for_plan(cls, plan: RunPlan, n_layers: int, d_model: int) -> ConditionArrays:
+        """Empty arrays for every adapter condition of ``plan`` (and its cross matrix)."""
+        n_labels = len(plan.label_ids)
+        return cls.empty(
+            plan.it_conditions, plan.n, n_layers + 2, d_model, n_labels, plan.cross_width
         )
 
     def put(self, condition: str, rows: list[int], got: States) -> None:
         self.hidden[condition][rows], self.logprobs[condition][rows] = got
+
+    def put_cross(self, rows: list[int], slot_examples: list[int], got: States) -> None:
+        """``got``: [len(rows) * m, ...], row-major (row r through slot j at r * m + j);
+        slot j's adapter was tuned on example ``slot_examples[j]``'s demonstrations."""
+        assert self.cross_hidden is not None and self.cross_logprobs is not None
+        assert self.cross_adapter is not None
+        m = len(slot_examples)
+        h, lp = got
+        self.cross_hidden[rows, :m] = h.reshape(len(rows), m, *h.shape[1:])
+        self.cross_logprobs[rows, :m] = lp.reshape(len(rows), m, *lp.shape[1:])
+        self.cross_adapter[rows, :m] = slot_examples
 
 
 def tuning_record(
@@ -94,8 +136,28 @@ def assemble(
             "it_steps": run.it_steps,
             "it_final_loss": [None if np.isnan(x) else float(x) for x in final_loss],
             "it_controls_skipped": plan.skipped_controls,
+            **_figures_meta(plan, out),
         },
+        cross_hidden=out.cross_hidden,
+        cross_label_logprobs=out.cross_logprobs,
+        cross_adapter=out.cross_adapter,
     )
+
+
+def _figures_meta(plan: RunPlan, out: ConditionArrays) -> dict[str, Any]:
+    """The random-LoRA figures per example (None where not computed), and the layer."""
+    if "random_lora" not in plan.controls:
+        return {}
+    figures = {
+        name: [None if np.isnan(x) else float(x) for x in values]
+        for name, values in out.figures.items()
+    }
+    return {**figures, "random_lora_layer": plan.report_layer(plan_layers(out))}
+
+
+def plan_layers(out: ConditionArrays) -> int:
+    """n_layers of the stored states (the layer axis holds n_layers + 2 entries)."""
+    return next(iter(out.hidden.values())).shape[1] - 2
 
 
 def prompt_records(plan: RunPlan) -> list[dict[str, Any]]:
@@ -117,6 +179,11 @@ def prompt_records(plan: RunPlan) -> list[dict[str, Any]]:
                 for d, lab, fl in zip(ds.examples, ds.labels, ds.flipped, strict=True)
             ],
             "demo_similarity": list(ds.similarity) if ds.similarity else None,
+            "dominant_label": ds.dominant_label,  # demos.contrast: label_skewed
+            # demos.contrast: verbalizer_swapped: the word its demonstrations use per label
+            "verbalizer": (
+                dict(zip(plan.label_names, ds.verbalizer, strict=True)) if ds.verbalizer else None
+            ),
             "conditions": {
                 "anchor": {"text": a.text, "token_ids": a.ids},
                 "icl": {"text": c.text, "token_ids": c.ids},

@@ -8,9 +8,10 @@ For each inference example x and its demonstration set D:
 
 and, as controls that perturb the model as much as tuning does (``it_controls``):
 
-    it_cross     base + the adapter tuned on ANOTHER example's D, on T(x)
+    cross        base + EVERY adapter of x's group, on T(x) (``cross_hidden``; it_cross,
+                 the next example's adapter, is one slot of it)
     it_shuffled  base + an adapter tuned on D's inputs with shuffled labels (same init)
-    it_random    base + a random LoRA with the tuned adapter's per-layer norm ||BA||
+    it_random    base + a random LoRA scaled until its state shift matches IT's
     it_untuned   base + the adapter before any step: equals the anchor (identity check)
 
 Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's own
@@ -42,6 +43,7 @@ from services.common.datasets import Dataset, load_builtin, load_upload, upload_
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import RunConfig
+from services.gpu_worker.adapter_states import TunedGroup, extract_tuned_group
 from services.gpu_worker.conditions import (
     ConditionArrays,
     States,
@@ -51,7 +53,7 @@ from services.gpu_worker.conditions import (
 )
 from services.gpu_worker.extraction import StatesCache, extract_last_token_states
 from services.gpu_worker.models import LoadedModel, load_model, pick_device
-from services.gpu_worker.multi_lora import MultiLora, random_lora_like, tune_adapters
+from services.gpu_worker.multi_lora import MultiLora, tune_adapters
 from services.gpu_worker.plan import RunPlan, choose_demo_sets, plan_run
 from services.gpu_worker.selection import SentenceEmbedder, sample_inference
 from services.gpu_worker.tuning import AdapterSlots, tune_adapter
@@ -288,9 +290,7 @@ class Engine:
         """Adapter group by adapter group: tune, then extract the IT states (and the
         controls'). Returns every adapter condition's states and the tuning records."""
         loaded = warm.loaded
-        out = ConditionArrays.empty(
-            plan.it_conditions, plan.n, loaded.n_layers + 2, loaded.d_model, len(plan.label_ids)
-        )
+        out = ConditionArrays.for_plan(plan, loaded.n_layers, loaded.d_model)
         tuning: list[dict[str, Any]] = []
         timings["tune"] = timings["it"] = 0.0
         for g, adapters in enumerate(plan.groups):
@@ -351,33 +351,25 @@ class Engine:
                     token_budget=self.train_token_budget,
                     on_step=group.on_step,
                 )
-            self._extract_group(group, model, lora, seeds[0])
+            self._extract_group(group, model, lora, seeds[0], anchor)
         return losses[:m], (losses[m:] if twins else None)
 
-    def _extract_group(self, group: _Group, model: nn.Module, lora: MultiLora, seed: int) -> None:
-        """IT states through each example's own tuned adapter, then each control's."""
-        plan, rows, m, of = group.plan, group.rows, len(group.adapters), group.adapter_of
-        n_after = plan.extractions_after_tuning(group.adapters)
-        done = 0
-
-        def put(condition: str, adapters: MultiLora, of_row: list[int]) -> None:
-            nonlocal done
-            k, done = done, done + 1
-
-            def on_batch(d: int, n: int) -> None:
-                group.on_extract((k + d / n) / n_after)
-
-            states = self._it_states(group, model, adapters.routing(of_row), on_batch)
-            group.out.put(condition, rows, states)
-
-        put("it", lora, of)
-        if "shuffled_labels" in plan.controls:
-            put("it_shuffled", lora, [j + m for j in of])
-        if "cross_adapter" in plan.controls and m >= 2:
-            # each example through the next demonstration set's adapter
-            put("it_cross", lora, [(j + 1) % m for j in of])
-        if "random_lora" in plan.controls:
-            put("it_random", random_lora_like(model, lora, list(range(m)), seed=seed + 1), of)
+    def _extract_group(
+        self, group: _Group, model: nn.Module, lora: MultiLora, seed: int, anchor: States
+    ) -> None:
+        """IT states through each example's own tuned adapter, through every adapter of
+        its group, then each control's (``adapter_states``)."""
+        tuned = TunedGroup(
+            group.plan,
+            group.adapters,
+            group.rows,
+            group.adapter_of,
+            anchor,
+            group.out,
+            lambda rows, ctx, on_batch: self._it_states(group, model, ctx, on_batch, rows),
+            group.on_extract,
+        )
+        extract_tuned_group(tuned, lora, model, seed)
 
     def _it_states(
         self,
@@ -385,12 +377,14 @@ class Engine:
         model: nn.Module,
         batch_context: Callable[[list[int]], AbstractContextManager[None]] | None = None,
         on_batch: Callable[[int, int], None] | None = None,
+        rows: list[int] | None = None,
     ) -> States:
-        """The group's prompts (its examples' anchor prompts) through ``model``."""
+        """The anchor prompts of ``rows`` (default: the group's examples) through ``model``."""
+        prompts = group.plan.anchor_prompts
         with _timed(group.timings, "it"):
             return extract_last_token_states(
                 model,
-                [group.plan.anchor_prompts[i].ids for i in group.rows],
+                [prompts[i].ids for i in (group.rows if rows is None else rows)],
                 pad_id=group.plan.pad,
                 label_token_ids=group.plan.label_ids,
                 batch_size=self.batch_size,

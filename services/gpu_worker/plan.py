@@ -20,7 +20,13 @@ from transformers import PreTrainedTokenizerBase
 from services.common.datasets import Dataset, Example
 from services.common.spec import LoraSpec, RunConfig
 from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
-from services.gpu_worker.selection import DemoSet, Embedder, select_demos
+from services.gpu_worker.selection import (
+    DemoSet,
+    Embedder,
+    contrast_levels,
+    select_demos,
+    verbalize,
+)
 
 # IT-shaped control -> the condition its states are stored under
 CONDITION_OF = {
@@ -28,6 +34,12 @@ CONDITION_OF = {
     "shuffled_labels": "it_shuffled",
     "random_lora": "it_random",
 }
+
+# Adapters per group at least (where n allows) when every input runs through every
+# adapter of its group (cross_adapter): the cross matrix of a group is m x m.
+CROSS_GROUP_MIN = 16
+# Extractions at most to scale the random LoRA to the tuned adapter's state shift (engine).
+RANDOM_LORA_ROUNDS = 6
 
 _SHARED_DEMOS = 0x5A  # rng stream of the one demonstration set of demos.scope: shared
 _SHUFFLE = 0x5F  # seed stream of the shuffled-label permutations
@@ -38,11 +50,12 @@ def unit_seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] % (2**31 - 1))
 
 
-def adapter_groups(n_units: int, size: int) -> list[list[int]]:
-    """Consecutive groups of at most ``size`` units; a last group of one joins the one
-    before it (a cross-adapter control needs two adapters in a group)."""
+def adapter_groups(n_units: int, size: int, min_size: int = 2) -> list[list[int]]:
+    """Consecutive groups of ``size`` units; a last group smaller than ``min_size`` joins
+    the one before it (a cross-adapter control needs two adapters in a group, and its
+    cross matrix ``min_size``)."""
     groups = [list(range(g, min(g + size, n_units))) for g in range(0, n_units, size)]
-    if size > 1 and len(groups) > 1 and len(groups[-1]) == 1:
+    if size > 1 and len(groups) > 1 and len(groups[-1]) < min_size:
         last = groups.pop()  # before indexing: ``groups[-2] += groups.pop()`` stores too late
         groups[-1] += last
     return groups
@@ -76,23 +89,28 @@ def choose_demo_sets(
     embed: Embedder,
 ) -> list[DemoSet]:
     """One demonstration set per inference example (the same object for every example
-    with ``demos.scope: shared``), drawn from ``demo_data`` less the inference examples."""
+    with ``demos.scope: shared``), drawn from ``demo_data`` less the inference examples;
+    ``demos.contrast`` skews or relabels each set by its example's ``contrast_levels``."""
     taken = {ex.index for ex in examples} if demo_data is data else set()
     pool = [ex for ex in demo_data.examples if ex.index not in taken]
     label_set = demo_data.labels if demo_data.is_classification else ()
     ranked = run.demos.selection != "random"
     pool_emb = embed([ex.text for ex in pool]) if ranked else None
+    contrast = _check_contrast(run, data, demo_data)
+    levels = contrast_levels([ex.label for ex in examples], max(len(label_set), 1))
 
-    def one(seed: list[int], query: np.ndarray | None) -> DemoSet:
+    def one(seed: list[int], query: np.ndarray | None, level: int = 0) -> DemoSet:
         rng = np.random.default_rng(seed)
-        return select_demos(
+        demos = select_demos(
             pool,
             run.demos,
             rng,
             label_set=label_set,
             query_embedding=query,
             pool_embeddings=pool_emb,
+            dominant=label_set[level] if contrast == "label_skewed" else None,
         )
+        return verbalize(demos, label_set, level) if contrast == "verbalizer_swapped" else demos
 
     if run.demos.scope == "shared":
         query = None
@@ -100,7 +118,21 @@ def choose_demo_sets(
             mean = embed([ex.text for ex in examples]).mean(0)
             query = mean / max(float(np.linalg.norm(mean)), 1e-12)
         return [one([run.seed, _SHARED_DEMOS], query)] * len(examples)
-    return [one([run.seed, ex.index], embed([ex.text])[0] if ranked else None) for ex in examples]
+    return [
+        one([run.seed, ex.index], embed([ex.text])[0] if ranked else None, level)
+        for ex, level in zip(examples, levels, strict=True)
+    ]
+
+
+def _check_contrast(run: RunConfig, data: Dataset, demo_data: Dataset) -> str:
+    """``demos.contrast``, once checked against the tasks: it needs a label set, and a
+    label-word mapping needs the inference task's own label words."""
+    contrast = run.demos.contrast
+    if contrast != "none" and not demo_data.is_classification:
+        raise ValueError(f"demos.contrast={contrast} needs a classification demonstration task")
+    if contrast == "verbalizer_swapped" and tuple(demo_data.labels) != tuple(data.labels):
+        raise ValueError("demos.contrast=verbalizer_swapped needs the inference task's labels")
+    return contrast
 
 
 @dataclass(frozen=True)
@@ -175,10 +207,16 @@ class RunPlan:
 
     @property
     def labels(self) -> np.ndarray:
-        """Gold label index per example ([n], -1 for tasks without a label set)."""
+        """Gold label index per example ([n], -1 for tasks without a label set): the word
+        the example's own demonstrations use for its label (``demos.contrast:
+        verbalizer_swapped`` maps it; otherwise the label itself)."""
         data = self.data
+        if not data.is_classification:
+            return np.full(self.n, -1, dtype=np.int64)
+        gold = [data.labels.index(ex.label) for ex in self.examples]
+        words = [ds.verbalizer for ds in self.demo_sets]
         return np.array(
-            [data.labels.index(ex.label) if data.is_classification else -1 for ex in self.examples],
+            [g if w is None else data.labels.index(w[g]) for g, w in zip(gold, words, strict=True)],
             dtype=np.int64,
         )
 
@@ -206,11 +244,25 @@ class RunPlan:
         rows = [i for u in group for i in self.adapters[u].members]
         return rows, [j for j, u in enumerate(group) for _ in self.adapters[u].members]
 
+    @property
+    def cross_width(self) -> int:
+        """Adapter slots per example in the cross matrix (the largest group), 0 when no
+        input runs through the other adapters of its group."""
+        return max(map(len, self.groups)) if "cross_adapter" in self.controls else 0
+
+    def report_layer(self, n_layers: int) -> int:
+        """The layer the analysis reports at (``report_layer``, clamped; default the final
+        norm's output, index n_layers + 1), where the random LoRA is scaled."""
+        last = n_layers + 1
+        return last if self.run.report_layer is None else min(self.run.report_layer, last)
+
     def extractions_after_tuning(self, group: list[int]) -> int:
-        """IT states, then each control's, for a group of adapters."""
+        """Passes over the group's inputs after tuning: IT states, the shuffled twins', the
+        random LoRA's scaling rounds, and every input through each adapter of the group."""
         controls = self.controls
-        crossed = "cross_adapter" in controls and len(group) >= 2
-        return 1 + sum(c in controls for c in ("shuffled_labels", "random_lora")) + int(crossed)
+        crossed = len(group) if "cross_adapter" in controls and len(group) >= 2 else 0
+        rounds = RANDOM_LORA_ROUNDS if "random_lora" in controls else 0
+        return 1 + int("shuffled_labels" in controls) + rounds + crossed
 
 
 def plan_run(
@@ -266,6 +318,7 @@ def plan_run(
             )
         )
     per_group = max(1, max_adapters // (2 if "shuffled_labels" in controls else 1))
+    min_group = CROSS_GROUP_MIN if "cross_adapter" in controls else 2
     return RunPlan(
         run=run,
         data=data,
@@ -281,5 +334,9 @@ def plan_run(
         adapters=adapters,
         batched=batched,
         controls=controls,
-        groups=adapter_groups(len(adapters), per_group if batched else 1),
+        groups=(
+            adapter_groups(len(adapters), max(per_group, min_group), min_group)
+            if batched
+            else adapter_groups(len(adapters), 1)
+        ),
     )

