@@ -51,9 +51,10 @@ def unit_seed(*parts: int) -> int:
 
 
 def adapter_groups(n_units: int, size: int, min_size: int = 2) -> list[list[int]]:
-    """Consecutive groups of ``size`` units; a last group smaller than ``min_size`` joins
-    the one before it (a cross-adapter control needs two adapters in a group, and its
-    cross matrix ``min_size``)."""
+    """Consecutive groups of ``size`` units (at least ``min_size`` unless ``size`` is 1:
+    one at a time); a last group smaller than ``min_size`` joins the one before it (a
+    cross-adapter control needs two adapters in a group, and its cross matrix ``min_size``)."""
+    size = max(size, min_size) if size > 1 else size
     groups = [list(range(g, min(g + size, n_units))) for g in range(0, n_units, size)]
     if size > 1 and len(groups) > 1 and len(groups[-1]) < min_size:
         last = groups.pop()  # before indexing: ``groups[-2] += groups.pop()`` stores too late

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
-from services.gpu_worker.engine import Cancelled
+from services.gpu_worker.engine import Cancelled, Engine
 from tests.gpu_worker.reference import independent_states
 
 ALL_IT_CONTROLS = ["untuned_adapter", "cross_adapter", "shuffled_labels", "random_lora"]
@@ -234,3 +237,117 @@ def test_states_bytes_are_deterministic(output) -> None:
     from safetensors.numpy import load
 
     np.testing.assert_array_equal(load(out.states.to_bytes())["hidden"], out.states.hidden)
+
+
+# -- every input through every adapter of its group (cross_hidden) ---------------------
+
+
+def test_every_input_through_every_adapter_matches_plain_peft(output, tiny_dir) -> None:
+    """cross_hidden[i, j] = input i's prompt through the adapter tuned by hand with plain
+    peft on the demonstrations of example cross_adapter[i, j], for every (i, j) of the
+    group (here one group of all 4 examples)."""
+    run, out = output
+    st = out.states
+    assert st.cross_hidden is not None and st.cross_adapter is not None
+    assert st.cross_hidden.shape == (4, 4, 6, 64)
+    assert st.cross_adapter.tolist() == [[0, 1, 2, 3]] * 4
+    for j, prompt in enumerate(out.prompts):
+        demos = [(d["text"], d["label"]) for d in prompt["demos"]]
+        model, _ = _peft_tuned(tiny_dir, run, demos, out.tuning[j]["init_seed"])
+        for i, other in enumerate(out.prompts):
+            ref = _independent_states(model, other["conditions"]["it"]["token_ids"])
+            assert _rel_err(st.cross_hidden[i, j], ref).max() < 1e-4, (i, j)
+
+
+def test_own_slot_of_the_cross_matrix_is_the_it_state(output) -> None:
+    """The built-in consistency check: where cross_adapter[i, j] == i the state is the
+    `it` condition's (computed in another batch: equal to float rounding), and it_cross
+    (the one-neighbour control) is the next adapter's slot, exactly."""
+    _, out = output
+    st = out.states
+    it, cross = st.condition("it"), st.condition("it_cross")
+    for i in range(4):
+        (own,) = np.flatnonzero(st.cross_adapter[i] == i)
+        assert _rel_err(st.cross_hidden[i, own], it[i]).max() < 1e-5
+        np.testing.assert_array_equal(st.cross_hidden[i, (own + 1) % 4], cross[i])
+    # another adapter moves input i elsewhere than its own adapter does
+    assert not np.allclose(st.cross_hidden[0, 1, -1], st.cross_hidden[0, 0, -1], atol=1e-4)
+    logprobs = st.label_logprobs[:, st.conditions.index("it")]
+    own_lp = st.cross_label_logprobs[np.arange(4), np.arange(4)]
+    np.testing.assert_allclose(own_lp, logprobs, atol=1e-4)
+
+
+def test_cross_arrays_round_trip_and_old_files_still_read(output) -> None:
+    _, out = output
+    st = out.states
+    back = RunStates.from_bytes(st.to_bytes())
+    np.testing.assert_array_equal(back.cross_hidden, st.cross_hidden)
+    np.testing.assert_array_equal(back.cross_adapter, st.cross_adapter)
+    np.testing.assert_array_equal(back.cross_label_logprobs, st.cross_label_logprobs)
+    header = _header(st.to_bytes())
+    assert header["axes.cross_hidden"] == "example,adapter_slot,layer,d_model"
+    assert header["axes.cross_adapter"] == "example,adapter_slot"
+    old = dataclasses.replace(st, cross_hidden=None, cross_label_logprobs=None, cross_adapter=None)
+    again = RunStates.from_bytes(old.to_bytes())
+    assert again.cross_hidden is None and again.cross_adapter is None
+    assert "axes.cross_hidden" not in _header(old.to_bytes())
+
+
+def _header(data: bytes) -> dict:
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + n])["__metadata__"]
+
+
+def test_padding_slots_of_a_smaller_group_are_marked(engine, tiny_dir, monkeypatch) -> None:
+    """Two groups of unequal size (min group size lowered for the test): the smaller
+    group's extra slot is -1 and NaN."""
+    from services.gpu_worker import plan as plan_module
+
+    monkeypatch.setattr(plan_module, "CROSS_GROUP_MIN", 2)
+    run = _run(tiny_dir, inference={"n": 5, "seed": 2}, lora={"epochs": 1})
+    small = Engine(settings=engine.settings, device=engine.device, max_adapters=4)
+    st = small.run(run).states
+    assert st.cross_adapter.tolist() == [
+        [0, 1, -1],
+        [0, 1, -1],
+        [2, 3, 4],
+        [2, 3, 4],
+        [2, 3, 4],
+    ]
+    assert np.isnan(st.cross_hidden[:2, 2]).all() and np.isfinite(st.cross_hidden[2:]).all()
+    for i in range(5):
+        (own,) = np.flatnonzero(st.cross_adapter[i] == i)
+        assert _rel_err(st.cross_hidden[i, own], st.condition("it")[i]).max() < 1e-5
+
+
+# -- the random LoRA moves the state as far as tuning does -----------------------------
+
+
+def test_random_lora_is_scaled_to_the_tuned_state_shift(output) -> None:
+    """Per example, ||h_random - h_anchor|| at the report layer (final norm by default)
+    is within 1% of ||h_it - h_anchor||; both norms are recorded in meta and recompute
+    from the stored states; the weight-matched start moved the state far less."""
+    _, out = output
+    st, meta = out.states, out.states.meta
+    layer = meta["random_lora_layer"]
+    assert layer == st.n_layers + 1
+    anchor = st.condition("anchor")[:, layer]
+    it_norm = np.linalg.norm(st.condition("it")[:, layer] - anchor, axis=-1)
+    rnd_norm = np.linalg.norm(st.condition("it_random")[:, layer] - anchor, axis=-1)
+    np.testing.assert_allclose(meta["it_state_norm"], it_norm, rtol=1e-5)
+    np.testing.assert_allclose(meta["random_lora_state_norm"], rnd_norm, rtol=1e-5)
+    np.testing.assert_allclose(rnd_norm, it_norm, rtol=0.01)
+    weight_matched = np.array(meta["random_lora_weight_matched_state_norm"])
+    assert (np.abs(weight_matched / it_norm - 1) > 0.01).any()  # scaling did something
+    assert all(s > 0 for s in meta["random_lora_scale"])
+
+
+def test_random_lora_is_scaled_at_the_spec_report_layer(engine, tiny_dir) -> None:
+    run = _run(tiny_dir, report_layer=2, lora={"epochs": 2, "lr": 5e-3})
+    assert run.report_layer == 2
+    st = engine.run(run).states
+    assert st.meta["random_lora_layer"] == 2
+    anchor = st.condition("anchor")[:, 2]
+    it_norm = np.linalg.norm(st.condition("it")[:, 2] - anchor, axis=-1)
+    rnd_norm = np.linalg.norm(st.condition("it_random")[:, 2] - anchor, axis=-1)
+    np.testing.assert_allclose(rnd_norm, it_norm, rtol=0.01)

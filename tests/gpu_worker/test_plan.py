@@ -11,6 +11,8 @@ import pytest
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.plan import (
+    CROSS_GROUP_MIN,
+    RANDOM_LORA_ROUNDS,
     RunPlan,
     adapter_groups,
     plan_run,
@@ -85,7 +87,9 @@ def test_groups_controls_and_conditions(plan: RunPlan) -> None:
     assert plan.conditions[:2] == ["anchor", "icl"]
     assert plan.lora.steps == plan.run.it_steps == 3
     assert plan.work_units == 2 + 1 * (3 + 1)  # anchor, ICL, one group: 3 steps + IT states
-    assert plan.extractions_after_tuning([0, 1, 2, 3]) == 4  # IT, shuffled, cross, random
+    # IT, shuffled, the random LoRA's scaling rounds, each input through each of 4 adapters
+    assert plan.extractions_after_tuning([0, 1, 2, 3]) == 1 + 1 + RANDOM_LORA_ROUNDS + 4
+    assert plan.cross_width == 4
     assert plan.group_label(0) == "adapter 1-4/4"
     assert plan.group_rows([1, 2]) == ([1, 2], [0, 1])
 
@@ -130,12 +134,30 @@ def test_one_adapter_at_a_time_runs_no_it_controls(plan: RunPlan, tokenizer) -> 
     assert one.work_units == 2 + 4 * (3 + 1)
 
 
+def _without_cross(plan: RunPlan) -> RunPlan:
+    """The plan of the same run without the cross-adapter control (groups as memory allows)."""
+    run = plan.run.model_copy(update={"it_controls": ["shuffled_labels", "random_lora"]})
+    return dataclasses.replace(plan, run=run)
+
+
 def test_shuffled_twins_halve_the_adapters_per_group(plan: RunPlan, tokenizer) -> None:
-    four = _replan(plan, tokenizer, max_adapters=4)  # 2 adapters + their 2 twins
+    four = _replan(_without_cross(plan), tokenizer, max_adapters=4)  # 2 adapters + 2 twins
     assert four.batched and four.groups == [[0, 1], [2, 3]]
     assert four.group_label(1) == "adapter 3-4/4"
-    no_twins = plan.run.model_copy(update={"it_controls": ["cross_adapter"]})
+    assert four.cross_width == 0
+    no_twins = plan.run.model_copy(update={"it_controls": ["random_lora"]})
     assert _replan(dataclasses.replace(plan, run=no_twins), tokenizer, 4).groups == [[0, 1, 2, 3]]
+
+
+def test_cross_adapter_groups_hold_every_adapter_up_to_16(plan: RunPlan, tokenizer) -> None:
+    """Every input runs through every adapter of its group: groups of at least
+    CROSS_GROUP_MIN adapters where n allows (here n = 4 < 16: one group of all)."""
+    four = _replan(plan, tokenizer, max_adapters=4)
+    assert four.groups == [[0, 1, 2, 3]] and four.cross_width == 4
+    assert CROSS_GROUP_MIN == 16
+    assert adapter_groups(20, 8, CROSS_GROUP_MIN) == [list(range(20))]
+    assert adapter_groups(40, 16, CROSS_GROUP_MIN) == [list(range(16)), list(range(16, 40))]
+    assert adapter_groups(64, 32, CROSS_GROUP_MIN) == [list(range(32)), list(range(32, 64))]
 
 
 def test_dropout_goes_through_peft_one_adapter_at_a_time(engine, tiny_dir, tokenizer) -> None:
@@ -172,10 +194,12 @@ def test_adapter_groups() -> None:
     assert adapter_groups(5, 4) == [[0, 1, 2, 3, 4]]
     assert adapter_groups(9, 4) == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]
     assert adapter_groups(3, 2) == [[0, 1, 2]]
+    # a last group smaller than min_size joins the one before it
+    assert adapter_groups(7, 3, 3) == [[0, 1, 2], [3, 4, 5, 6]]
 
 
 def test_a_last_adapter_alone_joins_the_group_before(engine, tiny_dir, tokenizer) -> None:
-    plan = engine.plan(_run(tiny_dir, inference={"n": 5, "seed": 2}), tokenizer)
+    plan = _without_cross(engine.plan(_run(tiny_dir, inference={"n": 5, "seed": 2}), tokenizer))
     four = _replan(plan, tokenizer, max_adapters=4)  # 2 adapters + twins per group
     assert four.groups == [[0, 1], [2, 3, 4]]
     assert sorted(u for g in four.groups for u in g) == list(range(5))
