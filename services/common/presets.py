@@ -82,6 +82,16 @@ def duan2023(scale: str, data: dict[str, Any]) -> dict[str, Any]:
             "overrides": {"lora.steps_per_demo": s["steps_per_demo"]},
         },
         {
+            "name": "demo_specificity",
+            "description": "Demonstration sets made to differ across examples, so that the "
+            "adapters are distinguishable and the demonstration-specific part (input through "
+            "its own adapter vs through the others of its group) has something to show: "
+            "label_skewed (each set dominated by one label), verbalizer_swapped (label words "
+            "permuted per example); none is the main cell.",
+            "factor": "demos.contrast",
+            "sweep": {"demos.contrast": ["none", "label_skewed", "verbalizer_swapped"]},
+        },
+        {
             "name": "model",
             "description": "Every model the spec lists.",
             "factor": "model.name",

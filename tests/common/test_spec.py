@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -92,6 +95,7 @@ def test_duan2023_preset_has_every_study_and_user_fields_win() -> None:
         "task_mismatch",
         "template",
         "it_budget",
+        "demo_specificity",
         "model",
     ]
     assert spec.inference.n == 3
@@ -102,3 +106,52 @@ def test_duan2023_preset_has_every_study_and_user_fields_win() -> None:
     runs = expand_runs(spec)
     assert any(r.control == "random_init" for r in runs)
     assert any(r.demos.source_task == "translation_en_fr" for r in runs)
+
+
+def test_demo_specificity_study_sweeps_the_contrast() -> None:
+    spec = ExperimentSpec(preset="duan2023", scale="smoke")
+    runs = [r for r in expand_runs(spec) if "demo_specificity" in r.studies]
+    assert {r.demos.contrast for r in runs} == {"none", "label_skewed", "verbalizer_swapped"}
+    (none,) = [r for r in runs if r.demos.contrast == "none"]
+    assert "main" in none.studies  # the uncontrasted level is the main cell, run once
+
+
+def test_contrast_needs_one_set_per_example() -> None:
+    with pytest.raises(ValidationError, match="per_example"):
+        ExperimentSpec(demos={"contrast": "label_skewed", "scope": "shared"})
+
+
+def test_cell_and_key_come_from_the_resolved_number_of_steps() -> None:
+    """it_budget k = 4 (2 steps x 4 demonstrations) and main (8 epochs) are one
+    configuration: one run in both studies, one cell."""
+    spec = ExperimentSpec(preset="duan2023", scale="default")
+    runs = [r for r in expand_runs(spec) if r.control == "none"]
+    both = [r for r in runs if {"main", "it_budget"} <= set(r.studies)]
+    assert len(both) == len(spec.seeds) == 2
+    assert all(r.it_steps == 8 and r.demos.k == 4 for r in both)
+    cells = {r.cell for r in both}
+    k4 = [r for r in runs if "it_budget" in r.studies and r.demos.k == 4]
+    assert {r.key for r in k4} == {r.key for r in both}
+    assert len(cells) == 1 and {r.cell for r in k4} == cells
+    # another budget is another cell
+    other = [r for r in runs if "it_budget" in r.studies and r.demos.k == 2]
+    assert other and other[0].cell not in cells and other[0].it_steps == 4
+    a = expand_runs(ExperimentSpec(lora={"max_steps": 8}, controls=[]))
+    b = expand_runs(ExperimentSpec(lora={"steps_per_demo": 2}, demos={"k": 4}, controls=[]))
+    c = expand_runs(ExperimentSpec(lora={"epochs": 8}, controls=[]))
+    assert a[0].key == b[0].key == c[0].key and a[0].cell == b[0].cell == c[0].cell
+
+
+def test_keys_of_plain_epoch_runs_are_the_hash_they_always_were() -> None:
+    """New options at their defaults (demos.contrast: none, report_layer: None) leave the
+    key and cell of a plain-epochs run as the raw configuration hash (earlier runs)."""
+    (run,) = expand_runs(ExperimentSpec(controls=["cross_adapter"]))
+    body = run.model_dump(mode="json", exclude={"key", "studies", "factors", "report_layer"})
+    body["demos"].pop("contrast")
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert run.key == hashlib.sha256(raw.encode()).hexdigest()[:16]
+    body.pop("seed")
+    raw = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    assert run.cell == hashlib.sha256(raw.encode()).hexdigest()[:16]
+    (layered,) = expand_runs(ExperimentSpec(controls=["cross_adapter"], report_layer=3))
+    assert layered.report_layer == 3 and layered.key != run.key

@@ -4,6 +4,7 @@ model work, and exactly what the engine then runs."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -214,3 +215,38 @@ def test_shuffled_demos_of_one_label_take_another_label(plan: RunPlan) -> None:
     one = [Demo("a fine film", plan.demo_data.labels[0], task)]
     (moved,) = shuffled_demos(one, plan.demo_data, seed=3)
     assert moved.text == "a fine film" and moved.label != one[0].label
+
+
+def test_label_skewed_sets_are_dominated_by_a_label_that_varies(engine, tiny_dir, tokenizer):
+    plan = engine.plan(_run(tiny_dir, demos={"k": 4, "contrast": "label_skewed"}), tokenizer)
+    gold = [ex.label for ex in plan.examples]
+    dominant = [ds.dominant_label for ds in plan.demo_sets]
+    assert set(dominant) == set(plan.data.labels)  # varies across examples
+    # not tied to the answer: within each gold label, every dominant label appears
+    for g in set(gold):
+        assert {d for d, x in zip(dominant, gold, strict=True) if x == g} == set(plan.data.labels)
+    for ds, a in zip(plan.demo_sets, plan.adapters, strict=True):
+        assert Counter(ds.labels)[ds.dominant_label] == 3
+        assert [d.label for d in a.demos] == list(ds.labels)  # IT tunes on the same set
+    assert plan.labels.tolist() == [plan.data.labels.index(g) for g in gold]
+
+
+def test_verbalizer_swapped_maps_demonstrations_tuning_and_gold(engine, tiny_dir, tokenizer):
+    """Each example's demonstrations (what ICL shows and IT tunes on) use its own label
+    words; its gold label is stored as the word its mapping assigns; the query prompt is
+    the anchor's, unchanged."""
+    plan = engine.plan(_run(tiny_dir, demos={"k": 4, "contrast": "verbalizer_swapped"}), tokenizer)
+    labels = plan.data.labels
+    mappings = {ds.verbalizer for ds in plan.demo_sets}
+    assert mappings == {tuple(labels), tuple(reversed(labels))}
+    for i, (ex, ds, a) in enumerate(zip(plan.examples, plan.demo_sets, plan.adapters, strict=True)):
+        word = dict(zip(labels, ds.verbalizer, strict=True))
+        assert list(ds.labels) == [word[e.label] for e in ds.examples]
+        assert [d.label for d in a.demos] == list(ds.labels)
+        for d in a.demos:
+            assert f"{d.label}\n\n" in plan.icl_prompts[i].text
+        assert plan.labels[i] == labels.index(word[ex.label])
+        assert plan.icl_ids[i][-len(plan.anchor_ids[i]) :] == plan.anchor_ids[i]
+    shared = {"k": 2, "contrast": "verbalizer_swapped", "scope": "shared"}
+    with pytest.raises(ValueError, match="per_example"):
+        _run(tiny_dir, demos=shared)
