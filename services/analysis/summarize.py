@@ -56,8 +56,8 @@ CONVENTIONS: dict[str, Any] = {
         "demonstrations (cross-adapter control)",
         "icl_it_shuffled": "ICL vs an adapter tuned on the same demonstration inputs with "
         "shuffled labels (control)",
-        "icl_it_random": "ICL vs a random LoRA with the tuned adapter's per-layer norm ||BA|| "
-        "(control: as large a perturbation, no learned direction)",
+        "icl_it_random": "ICL vs a random LoRA scaled until its state shift at the report "
+        "layer is as long as IT's (control: as large a perturbation, no learned direction)",
         "icl_it_untuned": "ICL vs the zero-step adapter, which equals the anchor by "
         "construction (an identity check, not a control)",
     },

@@ -7,6 +7,7 @@ from .data_spec import DataSpec
 from .dataset import Dataset
 from .dataset_kind import DatasetKind
 from .demo_spec import DemoSpec
+from .demo_spec_contrast import DemoSpecContrast
 from .demo_spec_scope import DemoSpecScope
 from .demo_spec_selection import DemoSpecSelection
 from .error_info import ErrorInfo
@@ -131,6 +132,7 @@ __all__ = (
     "DatasetKind",
     "DataSpec",
     "DemoSpec",
+    "DemoSpecContrast",
     "DemoSpecScope",
     "DemoSpecSelection",
     "ErrorInfo",

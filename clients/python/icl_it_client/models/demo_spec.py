@@ -5,6 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.demo_spec_contrast import DemoSpecContrast
 from ..models.demo_spec_scope import DemoSpecScope
 from ..models.demo_spec_selection import DemoSpecSelection
 from ..types import UNSET, Unset
@@ -25,6 +26,15 @@ class DemoSpec:
         scope (DemoSpecScope | Unset): per_example: one demonstration set (and adapter) per inference example (the
             paper); shared: one set for all examples. Default: DemoSpecScope.PER_EXAMPLE.
         balanced (bool | Unset): Random selection draws labels as evenly as possible. Default: True.
+        contrast (DemoSpecContrast | Unset): Make the demonstration sets differ on purpose, so that an adapter tuned on
+            one example's set is distinguishable from another's (needs a classification demonstration task). none: as
+            selected. label_skewed: each set is dominated by one label (k - floor(k/4) demonstrations of it), the dominant
+            label varying across examples and balanced within each gold label. verbalizer_swapped: each example's
+            demonstrations use a label-word mapping of its own (a cyclic shift of the task's label words; shift 0 = the true
+            words), varying across examples; that example's gold label is stored as the word its mapping assigns, so
+            accuracy measures whether a condition follows its demonstrations' mapping. The query prompt carries no label
+            words: ICL sees the mapping only in its demonstrations, IT only through its tuning. Default:
+            DemoSpecContrast.NONE.
     """
 
     k: int | Unset = 4
@@ -33,6 +43,7 @@ class DemoSpec:
     source_task: None | str | Unset = UNSET
     scope: DemoSpecScope | Unset = DemoSpecScope.PER_EXAMPLE
     balanced: bool | Unset = True
+    contrast: DemoSpecContrast | Unset = DemoSpecContrast.NONE
 
     def to_dict(self) -> dict[str, Any]:
         k = self.k
@@ -55,6 +66,10 @@ class DemoSpec:
 
         balanced = self.balanced
 
+        contrast: str | Unset = UNSET
+        if not isinstance(self.contrast, Unset):
+            contrast = self.contrast.value
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -70,6 +85,8 @@ class DemoSpec:
             field_dict["scope"] = scope
         if balanced is not UNSET:
             field_dict["balanced"] = balanced
+        if contrast is not UNSET:
+            field_dict["contrast"] = contrast
 
         return field_dict
 
@@ -105,6 +122,13 @@ class DemoSpec:
 
         balanced = d.pop("balanced", UNSET)
 
+        _contrast = d.pop("contrast", UNSET)
+        contrast: DemoSpecContrast | Unset
+        if isinstance(_contrast, Unset):
+            contrast = UNSET
+        else:
+            contrast = DemoSpecContrast(_contrast)
+
         demo_spec = cls(
             k=k,
             selection=selection,
@@ -112,6 +136,7 @@ class DemoSpec:
             source_task=source_task,
             scope=scope,
             balanced=balanced,
+            contrast=contrast,
         )
 
         return demo_spec

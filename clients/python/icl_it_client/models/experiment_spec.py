@@ -49,10 +49,12 @@ class ExperimentSpec:
             extraction (ExtractionSpec | Unset):
             metrics (list[ExperimentSpecMetricsItem] | Unset):
             controls (list[ExperimentSpecControlsItem] | Unset): IT-shaped controls that perturb the model as much as tuning
-                does: cross_adapter (each input through the adapter tuned on another example's demonstrations), shuffled_labels
-                (an adapter tuned on the same inputs with shuffled labels), random_lora (a random LoRA with the tuned adapter's
-                per-layer norm); random_init: the whole procedure on a random-init copy of each model; untuned_adapter: the
-                zero-step adapter, which equals the anchor by construction (an identity check, not a control).
+                does: cross_adapter (each input through every adapter of its group, tuned on the other examples' demonstrations;
+                groups of at least 16 where n allows), shuffled_labels (an adapter tuned on the same inputs with shuffled
+                labels), random_lora (a random LoRA scaled per example until its hidden-state shift at the report layer is as
+                long as the tuned adapter's); random_init: the whole procedure on a random-init copy of each model;
+                untuned_adapter: the zero-step adapter, which equals the anchor by construction (an identity check, not a
+                control).
             seeds (list[int] | Unset):
             sweep (ExperimentSpecSweep | Unset): Grid over dotted fields, e.g. {'demos.k': [1, 4, 16]}. Shorthand for one
                 study named 'main'.
