@@ -138,6 +138,7 @@ def scale_random_lora(
     out.figures["it_state_norm"][rows] = target
     out.figures["random_lora_state_norm"][rows] = norm
     out.figures["random_lora_scale"][rows] = scale
+    out.figures["random_lora_rounds"][rows] = round_ + 1
 
 
 def _matched(norm: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -83,15 +83,18 @@ def test_fraction_moves_with_every_extraction_batch(tiny_model_dir: Path) -> Non
         controls=["cross_adapter", "shuffled_labels", "random_lora"],
     )
     seen: list[tuple[float, int, str]] = []
-    engine.run(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
+    out = engine.run(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
     fractions = [done / total for done, total, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1
     for prefix in ("anchor ", "icl "):
         stages = [s for _, _, s in seen if s.startswith(prefix)]
         assert stages == [f"{prefix}{d}/4" for d in range(1, 5)], seen
     it_states = [d for d, _, s in seen if s.endswith("IT states")]
-    # 4 prompts x (own adapter, shuffled, cross, random) extractions, each batch distinct
-    assert len(it_states) == 16 and len(set(it_states)) == 16
+    # 4 prompts through: own adapter, shuffled twin, each of the 4 adapters (cross), and the
+    # random LoRA once per scaling round; each batch a distinct, rising value below 1
+    (rounds,) = set(out.states.meta["random_lora_rounds"])
+    assert len(it_states) == 4 + 4 + 16 + 4 * int(rounds)
+    assert len(set(it_states)) == len(it_states) and max(it_states) < seen[-1][1]
 
 
 def test_single_adapter_path_reports_every_tuning_step(tiny_model_dir: Path) -> None:
