@@ -65,6 +65,12 @@ PAPER: dict[str, dict[str, Any]] = {
         "claim": "Base and chat LLaMA-2 both show it; no template contrast is reported as such.",
         "expect": "positive",
     },
+    "demo_specificity": {
+        "claim": "(Not in the paper, which finds that convergence depends on the "
+        "demonstrations.) With sets made to differ across examples (one label dominating, or "
+        "the label words swapped), ICL should agree with its own adapter more than with others.",
+        "expect": "positive",
+    },
     "model": {
         "claim": "LLaMA-2 7B and 13B, base and chat, all show the convergence.",
         "expect": "positive",

@@ -98,7 +98,8 @@ def choose_demo_sets(
     ranked = run.demos.selection != "random"
     pool_emb = embed([ex.text for ex in pool]) if ranked else None
     contrast = _check_contrast(run, data, demo_data)
-    levels = contrast_levels([ex.label for ex in examples], max(len(label_set), 1))
+    gold = [ex.label if data.is_classification else "" for ex in examples]
+    levels = contrast_levels(gold, max(len(label_set), 1))  # by position without labels
 
     def one(seed: list[int], query: np.ndarray | None, level: int = 0) -> DemoSet:
         rng = np.random.default_rng(seed)
