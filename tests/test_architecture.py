@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,43 @@ def test_no_copied_blocks(room: str) -> None:
     files = _py_files(ROOT / room)
     repeats = duplicate_blocks(files)
     assert not repeats, f"{DUPLICATE_WINDOW}+ identical code lines repeated:\n" + "\n".join(repeats)
+
+
+# Storage keys and an experiment's file layout have one owner: services/common/layout.py
+# (artifacts.py validates key parts). Anywhere else, a key built by hand is a second owner.
+LAYOUT_OWNERS = {"services/common/layout.py", "services/common/artifacts.py"}
+_HAND_BUILT_KEY = re.compile(
+    r"""artifact_key\(|f?["'](experiments|runs|datasets|figures)/|/ ["'](runs|figures)["']"""
+)
+
+
+def hand_built_keys(files: list[Path]) -> list[str]:
+    """Lines outside the layout owners that build a storage key or an output path."""
+    found = []
+    for path in files:
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in LAYOUT_OWNERS:
+            continue
+        for no, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if _HAND_BUILT_KEY.search(code) and not code.lstrip().startswith(('"', "'")):
+                found.append(f"{rel}:{no}: {line.strip()}")
+    return found
+
+
+def test_hand_built_key_finder_finds_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('key = f"experiments/{eid}/runs/{rid}/states.safetensors"\n')
+    bad2 = tmp_path / "bad2.py"
+    bad2.write_text('k = artifact_key("experiments", eid)\np = out / "runs" / key\n')
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert len(hand_built_keys([bad, bad2])) == 3
+    finally:
+        ROOT = saved
+
+
+def test_storage_keys_are_built_only_in_layout() -> None:
+    found = hand_built_keys(_py_files(SERVICES))
+    assert not found, "storage keys built outside services/common/layout.py:\n" + "\n".join(found)

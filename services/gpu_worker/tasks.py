@@ -29,16 +29,17 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_ready
 
 from services.common import jobs
-from services.common.artifacts import ArtifactStore, artifact_key
+from services.common.artifacts import ArtifactStore
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
 from services.common.db import add_event, dispose_engines, session_scope
 from services.common.hidden_states import sha256_hex
 from services.common.jobs import Claim, ClaimOutcome, ErrorCode
+from services.common.layout import PROMPTS_FILE, STATES_FILE, run_file_key
 from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
 from services.common.settings import get_settings
 from services.common.spec import RunConfig
 from services.gpu_worker.run_metrics import observe_run
-from services.gpu_worker.steps import PROMPTS_FILE, STATES_FILE, extract_run
+from services.gpu_worker.steps import extract_run
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine
@@ -82,10 +83,6 @@ def get_engine() -> Engine:
 
 def store() -> ArtifactStore:
     return ArtifactStore(get_settings().artifacts)
-
-
-def run_artifact_key(experiment_id: str, run_id: str, name: str) -> str:
-    return artifact_key("experiments", experiment_id, "runs", run_id, name)
 
 
 def error_code_for(exc: BaseException) -> ErrorCode:
@@ -292,7 +289,7 @@ def execute_run(
                 progress=_progress_writer(run_id, experiment_id, worker_id),
                 should_cancel=_cancel_reader(experiment_id),
             )
-        keys = {name: run_artifact_key(experiment_id, run_id, name) for name in run.files}
+        keys = {name: run_file_key(experiment_id, run_id, name) for name in run.files}
         for name, data in run.files.items():
             artifacts.put(keys[name], data)
     except Cancelled:
