@@ -10,14 +10,16 @@ spec is a 422 naming its field and never reaches a worker.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
+from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from services.common import limits
+from services.common.hidden_states import Condition
+from services.common.run_identity import config_digest
 from services.common.spec_sections import (
     MAX_DEMOS,
     MAX_EXPLICIT_TEXT_CHARS,
@@ -73,11 +75,32 @@ Metric = Literal[
     "shared_fraction",
 ]
 ALL_METRICS: tuple[Metric, ...] = get_args(Metric)
-Control = Literal[
-    "cross_adapter", "shuffled_labels", "random_lora", "random_init", "untuned_adapter"
-]
+
+
+class Control(StrEnum):
+    """A control of the spec's ``controls``."""
+
+    CROSS_ADAPTER = "cross_adapter"
+    SHUFFLED_LABELS = "shuffled_labels"
+    RANDOM_LORA = "random_lora"
+    RANDOM_INIT = "random_init"  # the whole procedure on a random-init copy of each model
+    UNTUNED_ADAPTER = "untuned_adapter"  # an identity check, not a control
+
+    @property
+    def condition(self) -> Condition:
+        """The condition an IT-shaped control's states are stored under (KeyError for
+        random_init, which reruns everything on another model instead)."""
+        return _CONDITION_OF[self]
+
+
+_CONDITION_OF = {
+    Control.CROSS_ADAPTER: Condition.IT_CROSS,
+    Control.SHUFFLED_LABELS: Condition.IT_SHUFFLED,
+    Control.RANDOM_LORA: Condition.IT_RANDOM,
+    Control.UNTUNED_ADAPTER: Condition.IT_UNTUNED,
+}
 # Controls computed inside every real run as extra IT-shaped conditions (engine).
-IT_CONTROLS = ("cross_adapter", "shuffled_labels", "random_lora")
+IT_CONTROLS = (Control.CROSS_ADAPTER, Control.SHUFFLED_LABELS, Control.RANDOM_LORA)
 
 SWEEPABLE = {
     "model.name",
@@ -172,7 +195,7 @@ class ExperimentSpec(StrictModel):
         default_factory=lambda: list(ALL_METRICS), min_length=1, max_length=len(ALL_METRICS)
     )
     controls: list[Control] = Field(
-        ["cross_adapter", "shuffled_labels", "random_lora", "random_init"],
+        [*IT_CONTROLS, Control.RANDOM_INIT],
         max_length=5,
         description="IT-shaped controls that perturb the model as much as tuning does: "
         "cross_adapter (each input through every adapter of its group, tuned on the other "
@@ -264,7 +287,7 @@ class RunConfig(StrictModel):
     lora: LoraSpec
     extraction: ExtractionSpec
     untuned_adapter: bool = False
-    it_controls: list[Literal["cross_adapter", "shuffled_labels", "random_lora"]] = Field(
+    it_controls: list[Control] = Field(
         default_factory=list, description="IT-shaped controls computed in this run."
     )
     report_layer: int | None = Field(
@@ -284,45 +307,7 @@ class RunConfig(StrictModel):
         """Identifies the configuration without its seed (runs aggregated over seeds), as
         computed: see ``computed_config``."""
         payload = self.model_dump(mode="json", exclude={"key", "studies", "seed", "factors"})
-        return _digest(computed_config(payload))
-
-
-def _digest(payload: Any) -> str:
-    raw = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-def _resolved_steps(lora: dict[str, Any], k: Any) -> Any:
-    """``LoraSpec.steps_for`` on a raw section (before validation)."""
-    if lora.get("max_steps") is not None:
-        return lora["max_steps"]
-    if lora.get("steps_per_demo") is not None:
-        return lora["steps_per_demo"] * k
-    return lora.get("epochs", LoraSpec.model_fields["epochs"].default)
-
-
-def computed_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's configuration (JSON form) reduced to what it computes, for its key and cell.
-
-    The IT budget is hashed as the resolved number of full-batch steps, so ``epochs: 8``
-    and ``steps_per_demo: 2`` at k = 4 are one configuration (one run, one cell), and
-    options at their defaults that older runs lacked (``demos.contrast: none``,
-    ``report_layer: None``) leave the hash as it was: runs with a plain ``epochs`` budget
-    keep the keys and cells they had."""
-    out = json.loads(json.dumps(config))
-    lora, demos = out.get("lora"), out.get("demos")
-    if isinstance(lora, dict) and isinstance(demos, dict):
-        try:
-            steps = _resolved_steps(lora, demos.get("k"))
-        except TypeError:  # an invalid point; validation names it
-            steps = None
-        if steps is not None:
-            lora.update(epochs=steps, steps_per_demo=None, max_steps=None)
-        if demos.get("contrast") == "none":
-            demos.pop("contrast")
-    if out.get("report_layer", 0) is None:
-        out.pop("report_layer")
-    return out
+        return config_digest(payload)
 
 
 def _set_dotted(base: dict[str, Any], dotted: str, value: Any) -> None:
@@ -355,7 +340,7 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
                 "it_controls": it_controls if control == "none" else [],
                 "report_layer": spec.report_layer,
             }
-            key = _digest(computed_config(body))
+            key = config_digest(body)
             if key in by_key:  # same configuration reached from another study
                 if study not in by_key[key]["studies"]:
                     by_key[key]["studies"].append(study)

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from services.common.hidden_states import Condition
+from services.common.spec import Control
 from services.gpu_worker.conditions import ConditionArrays, States
 from services.gpu_worker.multi_lora import MultiLora, random_lora_like
 from services.gpu_worker.plan import RANDOM_LORA_ROUNDS, RunPlan
@@ -74,18 +76,18 @@ def extract_tuned_group(group: TunedGroup, lora: MultiLora, model: nn.Module, se
     plan, rows, of, m = group.plan, group.rows, group.adapter_of, len(group.adapters)
     passes = _Passes(plan.extractions_after_tuning(group.adapters), group.on_extract)
 
-    def put(condition: str, of_row: list[int]) -> States:
+    def put(condition: Condition, of_row: list[int]) -> States:
         got = group.extract(rows, lora.routing(of_row), passes.on_batch(1))
         passes.advance(1)
         group.out.put(condition, rows, got)
         return got
 
-    it = put("it", of)
-    if "shuffled_labels" in plan.controls:
-        put("it_shuffled", [j + m for j in of])
-    if "cross_adapter" in plan.controls and m >= 2:
+    it = put(Condition.IT, of)
+    if Control.SHUFFLED_LABELS in plan.controls:
+        put(Condition.IT_SHUFFLED, [j + m for j in of])
+    if Control.CROSS_ADAPTER in plan.controls and m >= 2:
         _extract_cross(group, lora, passes)
-    if "random_lora" in plan.controls:
+    if Control.RANDOM_LORA in plan.controls:
         scale_random_lora(group, model, lora, seed + 1, it, passes)
 
 
@@ -102,7 +104,9 @@ def _extract_cross(group: TunedGroup, lora: MultiLora, passes: _Passes) -> None:
     h = got[0].reshape(len(rows), m, *got[0].shape[1:])
     lp = got[1].reshape(len(rows), m, *got[1].shape[1:])
     nxt = [(j + 1) % m for j in of]
-    group.out.put("it_cross", rows, (h[np.arange(len(rows)), nxt], lp[np.arange(len(rows)), nxt]))
+    group.out.put(
+        Condition.IT_CROSS, rows, (h[np.arange(len(rows)), nxt], lp[np.arange(len(rows)), nxt])
+    )
 
 
 def scale_random_lora(
@@ -134,7 +138,7 @@ def scale_random_lora(
         _rescale(rand, new / np.where(scale > 0, scale, 1.0))
         scale = new
     passes.advance(RANDOM_LORA_ROUNDS - 1 - round_)  # rounds not needed
-    out.put("it_random", rows, got)
+    out.put(Condition.IT_RANDOM, rows, got)
     out.figures["it_state_norm"][rows] = target
     out.figures["random_lora_state_norm"][rows] = norm
     out.figures["random_lora_scale"][rows] = scale

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from services.common.hidden_states import RunStates
+from services.common.hidden_states import Condition, RunStates
+from services.common.spec import Control
 from services.gpu_worker.plan import RunPlan
 
 States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n, n_labels]
@@ -46,7 +47,13 @@ class ConditionArrays:
 
     @classmethod
     def empty(
-        cls, conditions: list[str], n: int, layers: int, d: int, n_labels: int, width: int = 0
+        cls,
+        conditions: list[Condition],
+        n: int,
+        layers: int,
+        d: int,
+        n_labels: int,
+        width: int = 0,
     ) -> ConditionArrays:
         out = cls(
             {c: np.full((n, layers, d), np.nan, np.float32) for c in conditions},
@@ -147,7 +154,7 @@ def assemble(
 
 def _figures_meta(plan: RunPlan, out: ConditionArrays) -> dict[str, Any]:
     """The random-LoRA figures per example (None where not computed), and the layer."""
-    if "random_lora" not in plan.controls:
+    if Control.RANDOM_LORA not in plan.controls:
         return {}
     figures = {
         name: [None if np.isnan(x) else float(x) for x in values]

@@ -18,7 +18,8 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from services.common.datasets import Dataset, Example
-from services.common.spec import LoraSpec, RunConfig
+from services.common.hidden_states import Condition
+from services.common.spec import Control, LoraSpec, RunConfig
 from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
 from services.gpu_worker.selection import (
     DemoSet,
@@ -27,13 +28,6 @@ from services.gpu_worker.selection import (
     select_demos,
     verbalize,
 )
-
-# IT-shaped control -> the condition its states are stored under
-CONDITION_OF = {
-    "cross_adapter": "it_cross",
-    "shuffled_labels": "it_shuffled",
-    "random_lora": "it_random",
-}
 
 # Adapters per group at least (where n allows) when every input runs through every
 # adapter of its group (cross_adapter): the cross matrix of a group is m x m.
@@ -185,14 +179,14 @@ class RunPlan:
         return [p.ids for p in self.icl_prompts]
 
     @property
-    def it_conditions(self) -> list[str]:
+    def it_conditions(self) -> list[Condition]:
         """The adapter conditions extracted, in storage order."""
-        names = ["it", *(CONDITION_OF[c] for c in self.controls)]
-        return names + (["it_untuned"] if self.run.untuned_adapter else [])
+        names = [Condition.IT, *(Control(c).condition for c in self.controls)]
+        return names + ([Condition.IT_UNTUNED] if self.run.untuned_adapter else [])
 
     @property
-    def conditions(self) -> list[str]:
-        return ["anchor", "icl", *self.it_conditions]
+    def conditions(self) -> list[Condition]:
+        return [Condition.ANCHOR, Condition.ICL, *self.it_conditions]
 
     @property
     def skipped_controls(self) -> list[str]:
@@ -250,7 +244,7 @@ class RunPlan:
     def cross_width(self) -> int:
         """Adapter slots per example in the cross matrix (the largest group), 0 when no
         input runs through the other adapters of its group."""
-        return max(map(len, self.groups)) if "cross_adapter" in self.controls else 0
+        return max(map(len, self.groups)) if Control.CROSS_ADAPTER in self.controls else 0
 
     def report_layer(self, n_layers: int) -> int:
         """The layer the analysis reports at (``report_layer``, clamped; default the final
@@ -262,9 +256,9 @@ class RunPlan:
         """Passes over the group's inputs after tuning: IT states, the shuffled twins', the
         random LoRA's scaling rounds, and every input through each adapter of the group."""
         controls = self.controls
-        crossed = len(group) if "cross_adapter" in controls and len(group) >= 2 else 0
-        rounds = RANDOM_LORA_ROUNDS if "random_lora" in controls else 0
-        return 1 + int("shuffled_labels" in controls) + rounds + crossed
+        crossed = len(group) if Control.CROSS_ADAPTER in controls and len(group) >= 2 else 0
+        rounds = RANDOM_LORA_ROUNDS if Control.RANDOM_LORA in controls else 0
+        return 1 + int(Control.SHUFFLED_LABELS in controls) + rounds + crossed
 
 
 def plan_run(
@@ -320,7 +314,7 @@ def plan_run(
             )
         )
     per_group = max(1, max_adapters // (2 if "shuffled_labels" in controls else 1))
-    min_group = CROSS_GROUP_MIN if "cross_adapter" in controls else 2
+    min_group = CROSS_GROUP_MIN if Control.CROSS_ADAPTER in controls else 2
     return RunPlan(
         run=run,
         data=data,

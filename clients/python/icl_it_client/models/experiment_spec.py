@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.experiment_spec_controls_item import ExperimentSpecControlsItem
+from ..models.control import Control
 from ..models.experiment_spec_metrics_item import ExperimentSpecMetricsItem
 from ..models.experiment_spec_scale import ExperimentSpecScale
 from ..types import UNSET, Unset
@@ -48,8 +48,8 @@ class ExperimentSpec:
             lora (LoraSpec | Unset): LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj).
             extraction (ExtractionSpec | Unset):
             metrics (list[ExperimentSpecMetricsItem] | Unset):
-            controls (list[ExperimentSpecControlsItem] | Unset): IT-shaped controls that perturb the model as much as tuning
-                does: cross_adapter (each input through every adapter of its group, tuned on the other examples' demonstrations;
+            controls (list[Control] | Unset): IT-shaped controls that perturb the model as much as tuning does:
+                cross_adapter (each input through every adapter of its group, tuned on the other examples' demonstrations;
                 groups of at least 16 where n allows), shuffled_labels (an adapter tuned on the same inputs with shuffled
                 labels), random_lora (a random LoRA scaled per example until its hidden-state shift at the report layer is as
                 long as the tuned adapter's); random_init: the whole procedure on a random-init copy of each model;
@@ -77,7 +77,7 @@ class ExperimentSpec:
     lora: LoraSpec | Unset = UNSET
     extraction: ExtractionSpec | Unset = UNSET
     metrics: list[ExperimentSpecMetricsItem] | Unset = UNSET
-    controls: list[ExperimentSpecControlsItem] | Unset = UNSET
+    controls: list[Control] | Unset = UNSET
     seeds: list[int] | Unset = UNSET
     sweep: ExperimentSpecSweep | Unset = UNSET
     studies: list[StudySpec] | Unset = UNSET
@@ -306,11 +306,11 @@ class ExperimentSpec:
                 metrics.append(metrics_item)
 
         _controls = d.pop("controls", UNSET)
-        controls: list[ExperimentSpecControlsItem] | Unset = UNSET
+        controls: list[Control] | Unset = UNSET
         if _controls is not UNSET:
             controls = []
             for controls_item_data in _controls:
-                controls_item = ExperimentSpecControlsItem(controls_item_data)
+                controls_item = Control(controls_item_data)
 
                 controls.append(controls_item)
 
