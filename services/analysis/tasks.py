@@ -57,16 +57,20 @@ def _start_reconciler(**_: Any) -> None:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
 @app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
 def analyze_run(run_id: str) -> str:
+    """Celery task: analyse one extracted run (``analyze_run_now``); retried on transient errors."""
     return analyze_run_now(run_id, store())
 
 
 @app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
 def finalize_experiment(experiment_id: str) -> str:
+    """Celery task: summarise and finish an experiment once all its runs are terminal
+    (``finalize_experiment_now``)."""
     return finalize_experiment_now(experiment_id, store())
 
 

@@ -42,6 +42,8 @@ def create_app(
     queue: TaskQueue | None = None,
     run_migrations: bool = True,
 ) -> FastAPI:
+    """The FastAPI app: logging, tracing, routes, error handlers, metrics and docs; the database is
+    migrated at startup unless ``run_migrations`` is False."""
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -21,7 +21,8 @@ T = TypeVar("T", bound="Experiment")
 
 @_attrs_define
 class Experiment:
-    """
+    """An experiment with its resolved spec and its runs.
+
     Attributes:
         id (str):
         name (str):
@@ -29,7 +30,7 @@ class Experiment:
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
-        progress (Progress):
+        progress (Progress): How far an experiment is, in runs.
         error (ErrorInfo | None):
         spec (ExperimentResolvedSpec): The ExperimentSpec as stored (defaults filled in).
         runs (list[RunSummary]):

@@ -19,7 +19,8 @@ T = TypeVar("T", bound="ExperimentSummary")
 
 @_attrs_define
 class ExperimentSummary:
-    """
+    """An experiment as listed: status, times and progress.
+
     Attributes:
         id (str):
         name (str):
@@ -27,7 +28,7 @@ class ExperimentSummary:
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
-        progress (Progress):
+        progress (Progress): How far an experiment is, in runs.
         error (ErrorInfo | None):
     """
 

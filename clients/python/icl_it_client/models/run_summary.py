@@ -19,7 +19,8 @@ T = TypeVar("T", bound="RunSummary")
 
 @_attrs_define
 class RunSummary:
-    """
+    """One run of an experiment: its configuration's factors, status and progress.
+
     Attributes:
         id (str):
         index (int):
