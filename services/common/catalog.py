@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class KnownModel:
+    """A model a spec can name: where it comes from (embedded or the Hub), its Hub id and its
+    size."""
+
     name: str
     source: str  # "embedded" | "hub"
     hf_id: str | None
@@ -79,6 +82,9 @@ def model_not_allowed(name: str, hub_patterns: str) -> str | None:
 
 @dataclass(frozen=True)
 class TaskInfo:
+    """A builtin task: its data file, kind, label set and the field names of its plain prompt
+    template."""
+
     name: str
     kind: str  # "classification" | "translation"
     file: str

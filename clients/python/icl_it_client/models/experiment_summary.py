@@ -24,7 +24,7 @@ class ExperimentSummary:
     Attributes:
         id (str):
         name (str):
-        status (ExperimentStatus):
+        status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):

@@ -25,7 +25,7 @@ class RunSummary:
         id (str):
         index (int):
         key (str): Content hash of the run's resolved configuration.
-        status (RunStatus):
+        status (RunStatus): The states of a run.
         stage (None | str):
         progress (float):
         attempts (int): Deliveries to a GPU worker (> 1 after a redelivery).
