@@ -59,6 +59,8 @@ def _observe(out: RunOutput) -> None:
 
 
 def observe_gpu_memory() -> None:
+    """Set the GPU memory gauges (allocated, reserved, peak) of the current device; a no-op before
+    CUDA is in use."""
     import torch
 
     if not (torch.cuda.is_available() and torch.cuda.is_initialized()):

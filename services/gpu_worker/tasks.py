@@ -82,6 +82,7 @@ def get_engine() -> Engine:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
@@ -107,6 +108,8 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
 def run_experiment_run(run_id: str) -> str:
+    """Celery task: compute one run on this worker's engine (``execute_run``); retried on transient
+    errors."""
     return execute_run(run_id, get_engine(), store(), app.send_task)
 
 
