@@ -63,14 +63,13 @@ def store() -> ArtifactStore:
 
 @app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
 def analyze_run(run_id: str) -> str:
-    """Celery task: analyse one extracted run (``analyze_run_now``); retried on transient errors."""
+    """Celery task: ``analyze_run_now`` with the configured store; retried on transient errors."""
     return analyze_run_now(run_id, store())
 
 
 @app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
 def finalize_experiment(experiment_id: str) -> str:
-    """Celery task: summarise and finish an experiment once all its runs are terminal
-    (``finalize_experiment_now``)."""
+    """Celery task: ``finalize_experiment_now``; retried on transient errors."""
     return finalize_experiment_now(experiment_id, store())
 
 

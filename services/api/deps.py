@@ -39,8 +39,7 @@ _bearer = HTTPBearer(
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the owner of the API key (or the anonymous ``local``), and whether the key is
-    an admin key."""
+    """Who is calling: the key's owner (or the anonymous ``local``) and whether it is admin."""
 
     owner: str
     admin: bool = False
@@ -74,7 +73,7 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A database session for the request, closed when the response is sent."""
+    """A database session for the request, closed when the request is done."""
     with request.app.state.sessionmaker() as session:
         yield session
 
@@ -117,8 +116,7 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: Annotated[Session, Depends(get_session)],
 ) -> Principal:
-    """Authenticate the bearer key (401 if missing, unknown or revoked) and apply its rate limit
-    (429)."""
+    """Authenticate the bearer key (401: missing, unknown or revoked), then rate-limit it (429)."""
     settings: Settings = request.app.state.settings
     if credentials is None:
         if request.headers.get("authorization"):
@@ -163,8 +161,7 @@ def get_owned_experiment(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> db.Experiment:
-    """The experiment in the path, if the caller owns it or is an admin; otherwise 404, as if it did
-    not exist."""
+    """The path's experiment if the caller owns it or is admin; else 404, as if it were absent."""
     experiment = session.get(db.Experiment, experiment_id) if db.is_id(experiment_id) else None
     if experiment is None or not (principal.admin or experiment.owner == principal.owner):
         raise NotFound(f"experiment {experiment_id[:64]!r} not found")

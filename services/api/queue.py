@@ -50,6 +50,6 @@ class CeleryTaskQueue:
         self.celery.send_task(TASK_FINALIZE, args=[experiment_id], retry=True)
 
     def ping(self) -> None:
-        """Raise if a connection to the broker cannot be made within about two seconds."""
+        """Raise if the broker does not accept a connection (2 s timeout, one retry)."""
         with self.celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)

@@ -31,8 +31,7 @@ READY_TIMEOUT_S = 120.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` now (the OS picks it; another process could still take
-    it)."""
+    """A TCP port free on ``host`` now (the OS picks it; another process may still take it)."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

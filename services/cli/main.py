@@ -318,8 +318,7 @@ def _add_local_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``icl-it`` entry point: parse, run the subcommand, return its exit code (0 when the
-    reader of stdout goes away)."""
+    """The ``icl-it`` entry point; returns the exit code (0 when the reader of stdout goes away)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)

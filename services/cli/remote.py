@@ -124,8 +124,7 @@ def wait_for(
 
 
 def format_status(experiment: Experiment) -> str:
-    """The experiment as ``icl-it status`` prints it: status, progress, times, then one line per
-    run."""
+    """The experiment as ``icl-it status`` prints it: status, progress, times, one line per run."""
     p = experiment.progress
     lines = [
         f"{experiment.id}  {experiment.name}",

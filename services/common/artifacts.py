@@ -18,8 +18,7 @@ _KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 def artifact_key(*parts: str) -> str:
-    """Join validated parts into a key; a part with ``..``, a slash or other characters is a
-    ValueError."""
+    """Join parts into a key; a part outside ``[A-Za-z0-9_.-]``, or with ``..``, is a ValueError."""
     for part in parts:
         if not _KEY_PART.match(part) or ".." in part:
             raise ValueError(f"invalid artifact key part {part!r}")
@@ -28,8 +27,7 @@ def artifact_key(*parts: str) -> str:
 
 @dataclass
 class ArtifactStore:
-    """Bytes under keys at ``url`` (a local directory or any fsspec URL); writes are atomic
-    renames."""
+    """Bytes under keys at ``url`` (a local directory or any fsspec URL), written by rename."""
 
     url: str
 
@@ -44,8 +42,7 @@ class ArtifactStore:
         return f"{self.root}/{key}"
 
     def put(self, key: str, data: bytes) -> None:
-        """Write ``data`` under ``key`` through a temporary file and a rename, replacing any earlier
-        bytes."""
+        """Write ``data`` under ``key`` via a temporary file and a rename."""
         path = self._path(key)
         parent = path.rsplit("/", 1)[0]
         self.fs.makedirs(parent, exist_ok=True)

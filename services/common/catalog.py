@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class KnownModel:
-    """A model a spec can name: where it comes from (embedded or the Hub), its Hub id and its
-    size."""
+    """A model a spec can name: its source (embedded or the Hub), Hub id and size."""
 
     name: str
     source: str  # "embedded" | "hub"
@@ -82,8 +81,7 @@ def model_not_allowed(name: str, hub_patterns: str) -> str | None:
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """A builtin task: its data file, kind, label set and the field names of its plain prompt
-    template."""
+    """A builtin task: data file, kind, labels and the field names of its plain prompt template."""
 
     name: str
     kind: str  # "classification" | "translation"

@@ -41,8 +41,7 @@ def time_limits(settings: Settings) -> dict[str, int]:
 
 
 def visibility_timeout(settings: Settings) -> int:
-    """Seconds the broker waits before redelivering an unacknowledged task; by default an hour past
-    the run time limit."""
+    """Seconds before the broker redelivers an unacked task; default: the run time limit + 1 h."""
     return settings.visibility_timeout_s or settings.task_time_limit_s + 3600
 
 

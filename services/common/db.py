@@ -242,8 +242,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """A new engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys, others a pre-
-    pinged pool."""
+    """A new engine: SQLite with WAL, a busy timeout and foreign keys; others pooled, pre-pinged."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

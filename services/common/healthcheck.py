@@ -38,8 +38,7 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Check a URL or a heartbeat file; exit code 0 when healthy, 1 otherwise (for container
-    healthchecks)."""
+    """Check a URL or a heartbeat file, for container healthchecks; exit code 0 when healthy."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", nargs="?", help="an HTTP URL that must answer 200")
     parser.add_argument("--heartbeat", type=Path, help="a file the worker touches")

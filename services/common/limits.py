@@ -78,7 +78,7 @@ def min_runs(sweeps: list[dict[str, list[Any]]], n_seeds: int) -> int:
 
 
 def check_run_count(sweeps: list[dict[str, list[Any]]], n_seeds: int, max_runs: int) -> None:
-    """Refuse a spec that expands to more than ``max_runs`` runs, before its runs are built."""
+    """Refuse a spec whose runs surely exceed ``max_runs`` (a lower bound, before expanding it)."""
     n = min_runs(sweeps, n_seeds)
     if n > max_runs:
         raise ValueError(f"spec expands to at least {n} runs (max {max_runs}: MAX_RUNS)")

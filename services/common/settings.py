@@ -149,8 +149,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        """The SQLAlchemy URL: DATABASE_URL (``postgresql://`` gets the psycopg driver) or SQLite
-        under the home directory."""
+        """DATABASE_URL (``postgresql://`` gets psycopg) or SQLite in the home directory."""
         if self.database_url:
             url = self.database_url
             if url.startswith("postgresql://"):
@@ -172,8 +171,7 @@ class Settings(BaseSettings):
 
     @property
     def model_cache_dir(self) -> Path:
-        """Where the embedded model is prepared: ICL_IT_MODEL_CACHE, or ``models`` under the home
-        directory."""
+        """Where the embedded model is prepared: ICL_IT_MODEL_CACHE or ``<home>/models``."""
         return (self.model_cache or self.home / "models").resolve()
 
     @property

@@ -44,8 +44,7 @@ class ExtractedRun:
 
     @property
     def shape(self) -> list[int]:
-        """The hidden states' shape, ``[example, condition, layer, d_model]``, as recorded on the
-        run row."""
+        """The hidden states' shape ``[example, condition, layer, d_model]``, for the run row."""
         return [int(n) for n in self.output.states.hidden.shape]
 
     @property

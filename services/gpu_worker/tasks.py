@@ -108,8 +108,7 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
 def run_experiment_run(run_id: str) -> str:
-    """Celery task: compute one run on this worker's engine (``execute_run``); retried on transient
-    errors."""
+    """Celery task: ``execute_run`` on this worker's engine; retried on transient errors."""
     return execute_run(run_id, get_engine(), store(), app.send_task)
 
 

@@ -105,8 +105,7 @@ class Stack:
         return self
 
     def start_one(self, name: str, argv: list[str]) -> subprocess.Popen[str]:
-        """Start one child process in its own process group, its output streamed to the log with its
-        name as prefix."""
+        """Start a child in its own process group; its output goes to the log, prefixed by name."""
         proc = subprocess.Popen(
             argv,
             env=self.env,

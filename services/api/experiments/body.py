@@ -19,8 +19,7 @@ from services.common.spec import ExperimentSpec
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw request body, refused with a 413 once it is over ``limit`` bytes (declared or
-    streamed)."""
+    """The raw body; a 413 once it is over ``limit`` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is limited to {limit} bytes")
@@ -33,8 +32,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_spec(raw: bytes) -> ExperimentSpec:
-    """Parse and validate a submitted spec, raising the errors FastAPI would (``loc`` starting with
-    ``body``)."""
+    """Parse and validate a spec, raising FastAPI's own errors (``loc`` starting with ``body``)."""
     try:
         data: Any = json.loads(raw)
     except UnicodeDecodeError as exc:

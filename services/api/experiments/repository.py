@@ -106,8 +106,7 @@ def page_for_owner(
 
 
 def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db.Experiment | None:
-    """The experiment if it exists and belongs to ``owner`` (``owner=None``: anyone's), else
-    None."""
+    """The experiment if it belongs to ``owner`` (``owner=None``: anyone's), else None."""
     experiment = session.get(db.Experiment, experiment_id)
     if experiment is None or (owner is not None and experiment.owner != owner):
         return None
@@ -142,8 +141,7 @@ def run_progress(session: Session, experiment_ids: list[str]) -> dict[str, float
 def events_page(
     session: Session, experiment_id: str, after: int | None, limit: int
 ) -> tuple[Sequence[db.Event], bool]:
-    """Up to ``limit`` events of an experiment with an id above ``after``, oldest first, and whether
-    more follow."""
+    """Up to ``limit`` events with an id above ``after``, oldest first, and whether more follow."""
     query = select(db.Event).where(db.Event.experiment_id == experiment_id)
     if after is not None:
         query = query.where(db.Event.id > after)

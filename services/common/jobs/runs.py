@@ -198,8 +198,7 @@ def heartbeat(
 
 
 def cancel_requested(s: Session, experiment_id: str) -> bool:
-    """True when the experiment is being cancelled (or no longer exists): running work should
-    stop."""
+    """True when the experiment is being cancelled or is gone: running work should stop."""
     status = s.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
     return status is None or status in CANCEL_REQUESTED
 
@@ -275,8 +274,7 @@ def _end_run(
 
 
 def fail_run(s: Session, run: Run | str, code: ErrorCode, message: str, note: str) -> bool:
-    """Mark a run failed with an error code and message, unless it has already ended; True if this
-    call ended it."""
+    """Mark a run failed with a code and message unless it has ended; True if this call ended it."""
     return _end_run(s, run, RunStatus.FAILED, code.value, message[:4000], note)
 
 
