@@ -57,16 +57,21 @@ def _start_reconciler(**_: Any) -> None:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
 @app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
 def consume_states(run_id: str) -> str:
+    """Celery task: ``consume_states_with`` with the configured store; retried on transient
+    errors."""
     return consume_states_with(run_id, store())
 
 
 @app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
 def consume_experiment(experiment_id: str) -> str:
+    """Celery task: ``consume_experiment_with`` with the configured store (finalize once
+    every run has ended)."""
     return consume_experiment_with(experiment_id, store())
 
 

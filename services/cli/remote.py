@@ -64,14 +64,17 @@ def submit_spec(client: ApiClient, spec: Any, idempotency_key: str | None = None
 
 
 def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
+    """The experiment with its runs (``GET /v1/experiments/{id}``)."""
     return sdk(client).experiment(experiment_id)
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
+    """A finished experiment's results document."""
     return sdk(client).results_json(experiment_id)
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:
+    """A finished experiment's HTML report."""
     return sdk(client).report(experiment_id)
 
 
@@ -121,6 +124,7 @@ def wait_for(
 
 
 def format_status(experiment: Experiment) -> str:
+    """The experiment as ``icl-it status`` prints it: status, progress, times, one line per run."""
     p = experiment.progress
     lines = [
         f"{experiment.id}  {experiment.name}",

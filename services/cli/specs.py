@@ -38,6 +38,7 @@ def load_spec(
 
 
 def format_validation(exc: Exception) -> str:
+    """A spec's validation errors as ``field.path: message`` lines, for the terminal."""
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):

@@ -55,6 +55,8 @@ QueueSize = Callable[[str], int | None]
 
 @dataclass
 class Pass:
+    """What one reconciler pass did: the ids of the runs and experiments it repaired, by action."""
+
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -63,6 +65,7 @@ class Pass:
     finalized: list[str] = field(default_factory=list)
 
     def any(self) -> bool:
+        """True when the pass changed or re-sent anything."""
         return any(getattr(self, f) for f in self.__dataclass_fields__)
 
 

@@ -59,6 +59,7 @@ def _observe(out: RunOutput) -> None:
 
 
 def observe_gpu_memory() -> None:
+    """Set the GPU memory gauges (allocated, reserved, peak); a no-op until CUDA is used."""
     import torch
 
     if not (torch.cuda.is_available() and torch.cuda.is_initialized()):

@@ -39,14 +39,17 @@ class ExtractedRun:
 
     @property
     def states(self) -> bytes:
+        """The bytes of ``states.safetensors``."""
         return self.files[STATES_FILE]
 
     @property
     def shape(self) -> list[int]:
+        """The hidden states' shape ``[example, condition, layer, d_model]``, for the run row."""
         return [int(n) for n in self.output.states.hidden.shape]
 
     @property
     def timings(self) -> dict[str, float]:
+        """Seconds per engine stage, as recorded on the run row."""
         return {stage: float(s) for stage, s in self.output.timings.items()}
 
 

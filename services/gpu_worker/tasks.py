@@ -77,6 +77,7 @@ def get_engine() -> Engine:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
@@ -102,6 +103,7 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
 def consume_run(run_id: str) -> str:
+    """Celery task: ``consume_run_with`` on this worker's engine; retried on transient errors."""
     return consume_run_with(run_id, get_engine(), store(), app.send_task)
 
 

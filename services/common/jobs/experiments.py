@@ -20,6 +20,8 @@ from services.common.status import (
 
 
 class CancelOutcome(enum.StrEnum):
+    """What a cancel request did to an experiment; on ``FINALISE`` the caller queues the summary."""
+
     FINISHED = "finished"  # it had already succeeded or failed: nothing to cancel
     UNCHANGED = "unchanged"  # already cancelling or cancelled
     CANCELLED = "cancelled"  # nothing had run: cancelled at once
