@@ -1,6 +1,6 @@
 """Similarity and accuracy metrics over hidden states (numpy only, no torch).
 
-Shapes follow ``services.common.hidden_states``:
+Shapes follow ``services.common.storage.hidden_states``:
 
     hidden of one condition: [n_examples, n_layers+2, d_model]
     layer 0 = embeddings; 1..n_layers = each decoder block's output; n_layers+1 = final
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from services.common.hidden_states import Condition, Pair
+from services.common.storage.hidden_states import Condition, Pair
 
 # The pairs (``hidden_states.Pair``) each kind of measure is computed for, with their
 # conditions. A pair is skipped when a condition is missing. State similarity: the paper's

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
-from services.common.hidden_states import Condition, RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
+from services.common.storage.hidden_states import Condition, RunStates
 
 
 def jsonable(x: Any) -> Any:

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from services.api.errors import NotFound, TooManyRequests, Unauthorized
 from services.api.queue import TaskQueue
-from services.common import db, keys
-from services.common.artifacts import ArtifactStore
-from services.common.settings import Settings
+from services.common import db
+from services.common.db import keys
+from services.common.runtime.settings import Settings
+from services.common.storage.artifacts import ArtifactStore
 
 LOCAL_OWNER = "local"
 

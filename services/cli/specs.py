@@ -57,10 +57,10 @@ def with_local_dataset(spec: ExperimentSpec, path: Path) -> ExperimentSpec:
     """
     import hashlib
 
-    from services.common.artifacts import ArtifactStore
-    from services.common.datasets import parse_jsonl
-    from services.common.layout import dataset_key
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
+    from services.common.storage.artifacts import ArtifactStore
+    from services.common.storage.datasets import parse_jsonl
+    from services.common.storage.layout import dataset_key
 
     raw = path.read_bytes()
     parse_jsonl(raw.decode("utf-8"), name=path.name)  # the same checks as an upload

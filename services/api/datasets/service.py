@@ -10,9 +10,9 @@ from services.api.datasets import repository as repo
 from services.api.datasets import schemas
 from services.api.errors import Invalid, NotFound
 from services.common import db
-from services.common.artifacts import ArtifactStore
-from services.common.datasets import DatasetError, parse_jsonl
-from services.common.layout import dataset_key
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.datasets import DatasetError, parse_jsonl
+from services.common.storage.layout import dataset_key
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 

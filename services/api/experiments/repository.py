@@ -9,8 +9,8 @@ from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import db
+from services.common.db.status import TERMINAL, ExperimentStatus, RunStatus
 from services.common.spec import RunConfig
-from services.common.status import TERMINAL, ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:

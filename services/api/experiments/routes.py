@@ -25,7 +25,7 @@ from services.api.errors import (
 from services.api.experiments import artifacts, export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
-from services.common import exports
+from services.common.storage import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
 MAX_SPEC_BYTES = 256 * 1024

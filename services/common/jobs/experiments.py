@@ -9,14 +9,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Experiment, Run, add_event, utcnow
-from services.common.jobs.runs import changed_rows, refresh_completed_runs
-from services.common.status import (
+from services.common.db.status import (
     CANCEL_REQUESTED,
     TERMINAL,
     ErrorCode,
     ExperimentStatus,
     RunStatus,
 )
+from services.common.jobs.runs import changed_rows, refresh_completed_runs
 
 
 class CancelOutcome(enum.StrEnum):

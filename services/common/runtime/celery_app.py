@@ -17,7 +17,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 GPU_QUEUE = "gpu"
 ANALYSIS_QUEUE = "analysis"

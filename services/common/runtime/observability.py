@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 CONTEXT_KEYS = ("experiment_id", "run_id", "task_id", "task")
 _context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(

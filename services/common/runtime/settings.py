@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_BROKER_PREFIX",
         description="Prefix of every Redis key the broker writes (one Redis, many stacks).",
     )
-    # -- operations: logs, metrics, shutdown (services/common/observability.py) ----------
+    # -- operations: logs, metrics, shutdown (services/common/runtime/observability.py) ----------
     log_format: str = Field(
         "auto",
         pattern="^(auto|json|text)$",

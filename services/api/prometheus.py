@@ -23,9 +23,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common import db, metrics, observability
-from services.common.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
-from services.common.status import ExperimentStatus
+from services.common import db
+from services.common.db.status import ExperimentStatus
+from services.common.runtime import observability, prometheus
+from services.common.runtime.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
 
 access_log = logging.getLogger("icl_it.access")
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope.get("method", "?")
             if route != "/metrics":
-                metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                metrics.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
+                prometheus.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                prometheus.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
             if self.access_log_on and route not in ("/healthz", "/metrics"):
                 params = scope.get("path_params") or {}
                 with observability.log_context(experiment_id=params.get("experiment_id")):

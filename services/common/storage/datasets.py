@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from services.common.artifacts import ArtifactStore
-from services.common.catalog import BUILTIN_TASKS, TaskInfo
-from services.common.layout import dataset_key
+from services.common.spec.catalog import BUILTIN_TASKS, TaskInfo
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.layout import dataset_key
 
 MAX_ROWS = 20_000
 MAX_TEXT_CHARS = 2_000

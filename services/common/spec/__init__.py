@@ -18,9 +18,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from services.common import limits
-from services.common.hidden_states import Condition
-from services.common.spec_sections import (
+from services.common.spec import limits
+from services.common.spec.sections import (
     MAX_DEMOS,
     MAX_EXPLICIT_TEXT_CHARS,
     MAX_INFERENCE_EXAMPLES,
@@ -38,6 +37,7 @@ from services.common.spec_sections import (
     StrictModel,
     TemplateSpec,
 )
+from services.common.storage.hidden_states import Condition
 
 __all__ = [
     "ALL_METRICS",
@@ -229,7 +229,7 @@ class ExperimentSpec(StrictModel):
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("preset"):
-            from services.common.presets import apply_preset
+            from services.common.spec.presets import apply_preset
 
             return apply_preset(data)
         return data
