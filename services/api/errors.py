@@ -90,6 +90,10 @@ class PayloadTooLarge(ProblemError):
     status, kind, title = 413, "payload-too-large", "Payload too large"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Invalid(ProblemError):
     status, kind, title = 422, "validation-error", "Request validation failed"
 
