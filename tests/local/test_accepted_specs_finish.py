@@ -88,6 +88,7 @@ def spec_body(draw: st.DrawFn, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": draw(NAMES),
         "model": {"name": model},
+        "data": {"task": draw(st.sampled_from(["sentiment", "topic", "translation_en_fr"]))},
         "inference": {"n": draw(st.integers(1, 5)), "seed": draw(st.integers(0, 3))},
         "demos": {"k": draw(st.integers(1, 4))},
         "lora": {"epochs": 1},
