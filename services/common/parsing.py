@@ -47,7 +47,11 @@ class ParseError(ValueError):
     """Text that is not, or not within the limits of, the expected JSON/YAML."""
 
     def __init__(
-        self, msg: str, kind: str = "parse_error", line: int | None = None, column: int | None = None
+        self,
+        msg: str,
+        kind: str = "parse_error",
+        line: int | None = None,
+        column: int | None = None,
     ):
         where = f" (line {line}, column {column})" if line is not None else ""
         super().__init__(msg + where)
@@ -95,7 +99,8 @@ def load_json(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
             text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant
         )
     except json.JSONDecodeError as exc:
-        raise ParseError(f"not valid JSON: {exc.msg}", "json_invalid", exc.lineno, exc.colno)
+        msg = f"not valid JSON: {exc.msg}"
+        raise ParseError(msg, "json_invalid", exc.lineno, exc.colno) from None
     except RecursionError:
         raise ParseError(f"nested deeper than {max_depth} levels", "too_deep") from None
     except ParseError:
@@ -131,14 +136,20 @@ class BoundedSafeLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            raise _mark_error("YAML aliases (*name) are not allowed", "yaml_alias", self.peek_event())
+            raise _mark_error(
+                "YAML aliases (*name) are not allowed", "yaml_alias", self.peek_event()
+            )
         self._nodes += 1
         if self._nodes > MAX_YAML_NODES:
-            raise _mark_error(f"more than {MAX_YAML_NODES} YAML nodes", "too_large", self.peek_event())
+            raise _mark_error(
+                f"more than {MAX_YAML_NODES} YAML nodes", "too_large", self.peek_event()
+            )
         if self._depth >= self._max_depth and self.check_event(
             yaml.SequenceStartEvent, yaml.MappingStartEvent
         ):
-            raise _mark_error(f"nested deeper than {self._max_depth} levels", "too_deep", self.peek_event())
+            raise _mark_error(
+                f"nested deeper than {self._max_depth} levels", "too_deep", self.peek_event()
+            )
         self._depth += 1
         try:
             node = super().compose_node(parent, index)
@@ -150,7 +161,9 @@ class BoundedSafeLoader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node: Any) -> int:
         if len(str(node.value).replace("_", "").lstrip("+-")) > MAX_INT_DIGITS:
-            raise _mark_error(f"integer with more than {MAX_INT_DIGITS} digits", "int_too_large", node)
+            raise _mark_error(
+                f"integer with more than {MAX_INT_DIGITS} digits", "int_too_large", node
+            )
         return int(super().construct_yaml_int(node))
 
     def construct_yaml_float(self, node: Any) -> float:

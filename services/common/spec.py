@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from services.common import limits
-from services.common.sweep_values import canonical_overrides, canonical_sweep_values
 from services.common.spec_sections import (
     MAX_DEMOS,
     MAX_EXPLICIT_TEXT_CHARS,
@@ -37,6 +36,7 @@ from services.common.spec_sections import (
     StrictModel,
     TemplateSpec,
 )
+from services.common.sweep_values import canonical_overrides, canonical_sweep_values
 
 __all__ = [
     "ALL_METRICS",

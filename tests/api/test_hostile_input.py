@@ -53,7 +53,9 @@ async def _upload(client: httpx.AsyncClient, raw: bytes) -> httpx.Response:
     ("raw", "kind"), [(DEEP_JSON, "too_deep"), (HUGE_INT_JSON, "int_too_large")]
 )
 async def test_submit_deep_json_and_huge_ints_are_422(client, raw, kind):
-    r = await client.post("/v1/experiments", content=raw, headers={"content-type": "application/json"})
+    r = await client.post(
+        "/v1/experiments", content=raw, headers={"content-type": "application/json"}
+    )
     body = assert_problem(r, 422)
     assert body["errors"][0]["type"] == kind and body["errors"][0]["loc"][0] == "body"
 
@@ -111,7 +113,9 @@ async def test_parse_spec_still_parses_a_spec(client):
         "sweep": {"demos.k": [1, 2]},
         "label_noise": 0.5,
     }
-    r = await client.post("/ui/parse-spec", content=b'{"name": "j"}', headers={"content-type": "application/json"})
+    r = await client.post(
+        "/ui/parse-spec", content=b'{"name": "j"}', headers={"content-type": "application/json"}
+    )
     assert r.json() == {"name": "j"}
     empty = await client.post("/ui/parse-spec", content=b"", headers=YAML)
     assert empty.status_code == 200 and empty.json() == {}
@@ -143,9 +147,7 @@ async def test_parse_spec_body_is_capped_while_streaming(client):
 # --- accepted specs that can never finish ---------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "factor", ["$\\undefinedcmd$", "x" * 40_000, "demos.selection", "lora.r"]
-)
+@pytest.mark.parametrize("factor", ["$\\undefinedcmd$", "x" * 40_000, "demos.selection", "lora.r"])
 async def test_factor_must_be_a_swept_field(client, factor):
     study = {"name": "s", "sweep": {"demos.k": [1, 2]}, "factor": factor}
     body = assert_problem(await submit(client, {**SPEC, "studies": [study]}), 422)
@@ -167,9 +169,7 @@ async def test_names_follow_the_artifact_key_rule(client, patch):
     assert "'..'" in body["detail"]
 
 
-@pytest.mark.parametrize(
-    "bad", ["nul\x00here", "esc\x1b[31m", "lone \ud800 surrogate", "del\x7f"]
-)
+@pytest.mark.parametrize("bad", ["nul\x00here", "esc\x1b[31m", "lone \ud800 surrogate", "del\x7f"])
 async def test_dataset_rows_follow_the_submit_rule_for_text(client, bad):
     for row in (_row(bad, "good"), _row("fine", bad)):
         body = assert_problem(await _upload(client, _jsonl(row)), 422)  # sent as \\uXXXX
@@ -185,7 +185,7 @@ async def test_sweep_values_that_coincide_are_refused_by_name(client):
     spec = {**SPEC, "sweep": {"demos.k": [1, 1.0, "1", " 1", "+1", "01"]}}
     body = assert_problem(await submit(client, spec), 422)
     assert body["errors"][0]["loc"] == ["body", "sweep"]
-    assert "repeats a value: 1 (given as 1, 1.0, \"1\", \" 1\", \"+1\", \"01\")" in body["detail"]
+    assert 'repeats a value: 1 (given as 1, 1.0, "1", " 1", "+1", "01")' in body["detail"]
 
 
 async def test_sweep_values_are_stored_canonical(client):

@@ -95,7 +95,9 @@ def spec_body(draw: st.DrawFn, model: str) -> dict[str, Any]:
         "lora": {"epochs": 1},
         "controls": draw(st.lists(st.sampled_from(CONTROLS), max_size=3, unique=True)),
         "seeds": draw(st.lists(st.integers(0, 2), min_size=1, max_size=2, unique=True)),
-        "metrics": draw(st.lists(st.sampled_from(ALL_METRICS), min_size=1, max_size=2, unique=True)),
+        "metrics": draw(
+            st.lists(st.sampled_from(ALL_METRICS), min_size=1, max_size=2, unique=True)
+        ),
         "report_layer": draw(st.one_of(st.none(), st.integers(0, 6))),
     }
     if draw(st.booleans()):
