@@ -5,7 +5,7 @@
 Starts the API (uvicorn, one process, embedded SQLite in a temporary ICL_IT_HOME) with a
 fresh key, reads its resident memory (VmRSS) once it answers, posts a body of nested
 aliases to ``POST /ui/parse-spec`` (as application/yaml, with the key; an older API that
-reads any type gets the same bytes), and reads VmRSS again. Prints one JSON line: the
+reads any type gets the same bytes), and reads VmRSS (and the peak, VmHWM) again. Prints one JSON line: the
 body's size, the answer's status, size and time, and RSS before/after in MB.
 """
 
@@ -36,11 +36,12 @@ def alias_body(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or its peak so far (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field}")
 
 
 def free_port() -> int:
@@ -87,12 +88,12 @@ def main() -> None:
         )
         elapsed = time.perf_counter() - t0
         time.sleep(0.5)
-        after = rss_mb(server.pid)
+        after, peak = rss_mb(server.pid), rss_mb(server.pid, "VmHWM")
         print(json.dumps({
             "levels": args.levels, "body_bytes": len(body.encode()), "status": r.status_code,
             "answer_bytes": len(r.content), "seconds": round(elapsed, 3),
             "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
-            "rss_added_mb": round(after - before, 1),
+            "rss_added_mb": round(after - before, 1), "rss_peak_mb": round(peak, 1),
         }))  # fmt: skip
     finally:
         server.terminate()
