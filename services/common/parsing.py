@@ -52,9 +52,10 @@ class ParseError(ValueError):
         kind: str = "parse_error",
         line: int | None = None,
         column: int | None = None,
+        reason: str | None = None,
     ):
         where = f" (line {line}, column {column})" if line is not None else ""
-        super().__init__(msg + where)
+        super().__init__(msg + where + (f": {reason}" if reason else ""))
         self.msg, self.kind, self.line, self.column = msg, kind, line, column
 
 
@@ -198,8 +199,8 @@ def load_yaml(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ParseError(f"not valid YAML: {exc.problem}", "yaml_error", line, column) from None
+        raise ParseError("not valid YAML/JSON", "yaml_error", line, column, exc.problem) from None
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-        raise ParseError(f"not valid YAML: {type(exc).__name__}", "yaml_error") from None
+        raise ParseError("not valid YAML/JSON", "yaml_error", reason=type(exc).__name__) from None
     finally:
         loader.dispose()
