@@ -14,25 +14,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.common.spec_sections import (
-    DataSpec,
-    DemoSpec,
-    ExtractionSpec,
-    InferenceSpec,
-    LoraSpec,
-    ModelSpec,
-    StrictModel,
-    TemplateSpec,
-)
+from services.common import spec_sections as sections
 
-SECTION_MODELS: dict[str, type[StrictModel]] = {
-    "model": ModelSpec,
-    "data": DataSpec,
-    "inference": InferenceSpec,
-    "demos": DemoSpec,
-    "template": TemplateSpec,
-    "lora": LoraSpec,
-    "extraction": ExtractionSpec,
+SECTION_MODELS: dict[str, type[sections.StrictModel]] = {
+    "model": sections.ModelSpec,
+    "data": sections.DataSpec,
+    "inference": sections.InferenceSpec,
+    "demos": sections.DemoSpec,
+    "template": sections.TemplateSpec,
+    "lora": sections.LoraSpec,
+    "extraction": sections.ExtractionSpec,
 }
 
 
