@@ -22,8 +22,8 @@ def load_spec(
 
     data: dict[str, Any] = {}
     if path:
-        raw = Path(path).read_bytes()
-        data = (load_json(raw) if path.endswith(".json") else load_yaml(raw)) or {}
+        text = Path(path).read_bytes()
+        data = (load_json(text) if path.endswith(".json") else load_yaml(text)) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a spec file holds a mapping of fields")
     if preset:
