@@ -148,8 +148,7 @@ def run_to_the_end(spec: ExperimentSpec, engine: Any, tokenizer: Any, n_layers: 
     import jsonschema
 
     from services.analysis.pipeline import experiment_files, run_analysis
-    from services.common.artifacts import artifact_key
-    from services.gpu_worker.tasks import run_artifact_key
+    from services.common import layout
 
     stored = json.loads(json.dumps(spec.model_dump(mode="json")))
     assert ExperimentSpec.model_validate(stored) == spec  # what the workers read back
@@ -157,13 +156,13 @@ def run_to_the_end(spec: ExperimentSpec, engine: Any, tokenizer: Any, n_layers: 
     analyses = []
     for i, run in enumerate(expand_runs(spec)):
         plan = engine.plan(run, tokenizer)
-        for name in ("states.safetensors", "prompts.json", "analysis.json"):
-            run_artifact_key(experiment_id, f"{i:032x}", name)
+        for name in (*layout.RUN_FILES, layout.ANALYSIS_FILE):
+            layout.run_file_key(experiment_id, f"{i:032x}", name)
         analyses.append(run_analysis(run, states_like(plan, n_layers, i), spec.metrics))
     out = experiment_files(spec, analyses)
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(out.results)
     for path in out.files:
-        artifact_key("experiments", experiment_id, *path.split("/"))
+        layout.experiment_file_key(experiment_id, path)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from services.api.datasets import schemas
 from services.api.errors import Invalid, NotFound
 from services.common import db
 from services.common.artifacts import ArtifactStore
-from services.common.datasets import DatasetError, parse_jsonl, upload_key
+from services.common.datasets import DatasetError, parse_jsonl
+from services.common.layout import dataset_key
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -40,7 +41,7 @@ def create_dataset(
         kind, rows = parse_jsonl(text, name="body")
     except DatasetError as exc:
         raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
-    key = upload_key(dataset_id)
+    key = dataset_key(dataset_id)
     store.put(key, raw)
     row = db.Dataset(
         id=dataset_id,
