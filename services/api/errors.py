@@ -105,6 +105,10 @@ class PayloadTooLarge(ProblemError):
     status, kind, title = 413, "payload-too-large", "Payload too large"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Invalid(ProblemError):
     """422: the request is well formed but a field is invalid."""
 

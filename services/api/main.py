@@ -22,6 +22,7 @@ from services.api.experiments.schemas import ResultsTable
 from services.api.openapi import install_openapi
 from services.api.prometheus import install_metrics
 from services.api.queue import CeleryTaskQueue, TaskQueue
+from services.api.spec_text import router as spec_text_router
 from services.common import db
 from services.common.runtime import observability
 from services.common.runtime.settings import Settings, get_settings
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(experiments_router)
     app.include_router(datasets_router)
     app.include_router(catalog_router)
+    app.include_router(spec_text_router)
     dashboard.install(app)
     return app
 

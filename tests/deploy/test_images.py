@@ -108,7 +108,9 @@ def test_image_conventions(dockerfile: Path):
     users = re.findall(r"^USER (.+)$", text, re.M)
     assert users and all(re.fullmatch(r"\d+(:\d+)?", u) for u in users) and users[-1] != "0"
     assert re.search(
-        r'^HEALTHCHECK .*\\\n\s+CMD \["python", "-m", "services\.common\.runtime\.healthcheck"', text, re.M
+        r'^HEALTHCHECK .*\\\n\s+CMD \["python", "-m", "services\.common\.runtime\.healthcheck"',
+        text,
+        re.M,
     )
     assert re.search(r"^CMD \[", text, re.M)
     # fast rebuilds: dependencies are installed before the code is copied

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
         "",
         validation_alias="ICL_IT_HUB_MODELS",
         description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
-        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty (the default): only the "
+        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'), matched per '/'-separated part ('*' "
+        "never crosses a '/'); empty (the default): only the "
         "catalog's names and local directories under ICL_IT_MODEL_DIRS. Checked at submit "
         "and by the worker.",
     )

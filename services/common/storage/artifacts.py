@@ -14,13 +14,33 @@ from dataclasses import dataclass
 
 import fsspec
 
-_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+MAX_KEY_PART = 128
+
+
+def key_part_pattern(max_length: int = MAX_KEY_PART) -> str:
+    """The characters a key part may have, as a regex of at most ``max_length`` characters
+    (the spec's names use it with a shorter length; ``..`` is refused on top of it)."""
+    return rf"^[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{max_length - 1}}}$"
+
+
+_KEY_PART = re.compile(key_part_pattern())
+
+
+def key_part_problem(part: str) -> str | None:
+    """Why ``part`` cannot be one part of an artifact key (None: it can). Names a spec
+    gives (experiment, studies) are checked with this at submit, since they become parts
+    of figure file names."""
+    if not _KEY_PART.match(part):
+        return f"must match {key_part_pattern()}"
+    if ".." in part:
+        return "must not contain '..'"
+    return None
 
 
 def artifact_key(*parts: str) -> str:
     """Join parts into a key; a part outside ``[A-Za-z0-9_.-]``, or with ``..``, is a ValueError."""
     for part in parts:
-        if not _KEY_PART.match(part) or ".." in part:
+        if key_part_problem(part) is not None:
             raise ValueError(f"invalid artifact key part {part!r}")
     return "/".join(parts)
 
