@@ -2,7 +2,7 @@
 
     run_similarities(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
 
-The pure computation; ``analysis.pipeline.run_analysis`` is the pipeline step over it.
+The pure computation; ``analysis.pipeline.analyze_run`` is the pipeline step over it.
 
 Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
 computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
-from services.common.hidden_states import Condition, RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
+from services.common.storage.hidden_states import Condition, RunStates
 
 
 def jsonable(x: Any) -> Any:

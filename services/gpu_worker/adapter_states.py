@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from services.common.hidden_states import Condition
 from services.common.spec import Control
+from services.common.storage.hidden_states import Condition
 from services.gpu_worker.conditions import ConditionArrays, States
 from services.gpu_worker.multi_lora import MultiLora, random_lora_like
 from services.gpu_worker.plan import RANDOM_LORA_ROUNDS, RunPlan

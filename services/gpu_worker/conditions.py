@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from services.common.hidden_states import Condition, RunStates
 from services.common.spec import Control
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.plan import RunPlan
 
 States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n, n_labels]

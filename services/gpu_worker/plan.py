@@ -3,7 +3,7 @@
 ``plan_run`` lays out a run: its inference examples and their demonstration sets, the
 anchor and ICL prompts, one adapter per distinct demonstration set (init seed, training
 pairs, and the shuffled-label twin when that control runs), how the adapters are grouped
-for training, and which conditions are extracted. ``Engine.run`` executes a plan; the
+for training, and which conditions are extracted. ``Engine.execute`` executes a plan; the
 benchmark's baseline executes the same plan another way, so both compute the same science
 on the same examples, prompts and seeds.
 """
@@ -17,9 +17,9 @@ from functools import cached_property
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
-from services.common.datasets import Dataset, Example
-from services.common.hidden_states import Condition
 from services.common.spec import Control, LoraSpec, RunConfig
+from services.common.storage.datasets import Dataset, Example
+from services.common.storage.hidden_states import Condition
 from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
 from services.gpu_worker.selection import (
     DemoSet,

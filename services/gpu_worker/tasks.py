@@ -1,6 +1,6 @@
 """GPU queue task: one run of an experiment, from its row to hidden-state artifacts.
 
-``run_experiment_run(run_id)`` is idempotent on the run id. A redelivered task (the
+``consume_run(run_id)`` is idempotent on the run id. A redelivered task (the
 worker process died, Celery put the message back) claims the same row again, rewrites
 the same artifact keys and updates the same row; it never adds runs. A run whose
 artifacts are already recorded is not recomputed: its analysis is enqueued again.
@@ -11,7 +11,7 @@ the analysis task. A reader that sees a key on a row can always fetch the artifa
 While it computes, the task's process beats (``runs.heartbeat_at``), records progress and
 checks for a cancel (``gpu_worker.liveness``); the reconciler requeues a run whose holder
 went silent. Status changes go through
-``services.common.jobs``; connection errors are retried (``services.common.retry``), and a
+``services.common.jobs``; connection errors are retried (``services.common.runtime.retry``), and a
 follow-up task that cannot be sent is sent again by the reconciler, since the row says
 it is due.
 """
@@ -27,17 +27,22 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_ready
 
 from services.common import jobs
-from services.common.artifacts import ArtifactStore
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
 from services.common.db import dispose_engines, session_scope
-from services.common.hidden_states import sha256_hex
 from services.common.jobs import Claim, ClaimOutcome, ErrorCode
-from services.common.layout import PROMPTS_FILE, STATES_FILE, run_file_key
-from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
-from services.common.settings import get_settings
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
+from services.common.runtime.retry import (
+    TASK_RETRY_OPTIONS,
+    is_transient,
+    retry_transient,
+    send_safely,
+)
+from services.common.runtime.settings import get_settings
 from services.common.spec import RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import sha256_hex
+from services.common.storage.layout import PROMPTS_FILE, STATES_FILE, run_file_key
 from services.gpu_worker.liveness import cancel_reader, heartbeat, progress_writer
-from services.gpu_worker.run_metrics import observe_run
+from services.gpu_worker.run_telemetry import observe_run
 from services.gpu_worker.steps import extract_run
 
 if TYPE_CHECKING:
@@ -61,7 +66,7 @@ def _init_worker_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_reconciler(**_: Any) -> None:
     """The main process (no CUDA) reconciles at start and then periodically."""
-    from services.common.reconciler import start_reconciler
+    from services.common.jobs.reconciler import start_reconciler
 
     start_reconciler(app)
 
@@ -77,12 +82,13 @@ def get_engine() -> Engine:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
 def error_code_for(exc: BaseException) -> ErrorCode:
     """A stable error code for an exception raised by the engine."""
-    from services.common.datasets import DatasetError
+    from services.common.storage.datasets import DatasetError
     from services.gpu_worker.models import ModelLoadError
 
     if isinstance(exc, SoftTimeLimitExceeded):
@@ -101,15 +107,16 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
-def run_experiment_run(run_id: str) -> str:
-    return execute_run(run_id, get_engine(), store(), app.send_task)
+def consume_run(run_id: str) -> str:
+    """Celery task: ``consume_run_with`` on this worker's engine; retried on transient errors."""
+    return consume_run_with(run_id, get_engine(), store(), app.send_task)
 
 
 @task_failure.connect
 def _on_hard_time_limit(
     sender: Any = None, exception: Any = None, args: Any = None, **_: Any
 ) -> None:
-    """The hard time limit killed the child, so ``execute_run`` never recorded the end.
+    """The hard time limit killed the child, so ``consume_run_with`` never recorded the end.
 
     Runs in the worker's main process (no CUDA there); the message is acknowledged.
     """
@@ -161,7 +168,7 @@ def _claim(run_id: str, worker_id: str) -> Claim | ClaimOutcome:
         return claimed
 
 
-def execute_run(
+def consume_run_with(
     run_id: str,
     engine: Engine,
     artifacts: ArtifactStore,

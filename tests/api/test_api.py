@@ -302,7 +302,7 @@ async def test_hub_model_policy_is_a_422_at_submit(tmp_path):
     """ICL_IT_HUB_MODELS limits which Hub ids a spec may name; catalog names always pass."""
     from services.api.main import create_app
     from services.common.db import migrate
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     class Queue:
         runs: list[str] = []

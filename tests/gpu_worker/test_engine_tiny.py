@@ -12,8 +12,8 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.engine import Cancelled, Engine
 from tests.gpu_worker.reference import independent_states
 
@@ -46,7 +46,7 @@ def _rel_err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def output(engine, tiny_dir):
-    return _run(tiny_dir), engine.run(_run(tiny_dir))
+    return _run(tiny_dir), engine.execute(_run(tiny_dir))
 
 
 def test_shapes_and_names(output) -> None:
@@ -176,13 +176,13 @@ def test_untuned_adapter_equals_anchor_and_tuning_moves_states(output) -> None:
 
 def test_two_runs_with_the_same_seed_give_the_same_numbers(engine, tiny_dir, output) -> None:
     _, first = output
-    again = engine.run(_run(tiny_dir))
+    again = engine.execute(_run(tiny_dir))
     np.testing.assert_array_equal(again.states.hidden, first.states.hidden)
     np.testing.assert_array_equal(again.states.label_logprobs, first.states.label_logprobs)
 
 
 def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:
-    out = engine.run(_run(tiny_dir, demos={"k": 2, "scope": "shared"}))
+    out = engine.execute(_run(tiny_dir, demos={"k": 2, "scope": "shared"}))
     assert len(out.tuning) == 1 and len(out.tuning[0]["examples"]) == 4
     demos = {tuple(d["example_id"] for d in p["demos"]) for p in out.prompts}
     assert len(demos) == 1
@@ -191,7 +191,7 @@ def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:
 def test_shared_demonstrations_are_computed_once_and_match(engine, tiny_dir) -> None:
     """scope: shared puts the same demonstrations in front of every ICL prompt; the engine
     runs that prefix once (KV cache) and the states still match full batch-1 forwards."""
-    out = engine.run(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
+    out = engine.execute(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
     ids = [p["conditions"]["icl"]["token_ids"] for p in out.prompts]
     shared = min(
         next((j for j, (a, b) in enumerate(zip(ids[0], other, strict=False)) if a != b), 0)
@@ -213,7 +213,7 @@ def test_cancellation_is_checked_between_steps(engine, tiny_dir) -> None:
         return len(calls) > 3
 
     with pytest.raises(Cancelled):
-        engine.run(_run(tiny_dir), should_cancel=should_cancel)
+        engine.execute(_run(tiny_dir), should_cancel=should_cancel)
 
 
 def test_random_init_control_uses_fresh_weights(engine, tiny_dir, output) -> None:
@@ -225,7 +225,7 @@ def test_random_init_control_uses_fresh_weights(engine, tiny_dir, output) -> Non
         controls=["random_init"],
     )
     control = [r for r in expand_runs(spec) if r.control == "random_init"][0]
-    out = engine.run(control)
+    out = engine.execute(control)
     assert out.states.meta["model"]["random_init"] is True
     assert not np.allclose(out.states.hidden[:, 0, -1], output[1].states.hidden[:, 0, -1])
 
@@ -306,7 +306,7 @@ def test_padding_slots_of_a_smaller_group_are_marked(engine, tiny_dir, monkeypat
     monkeypatch.setattr(plan_module, "CROSS_GROUP_MIN", 2)
     run = _run(tiny_dir, inference={"n": 5, "seed": 2}, lora={"epochs": 1})
     small = Engine(settings=engine.settings, device=engine.device, max_adapters=4)
-    st = small.run(run).states
+    st = small.execute(run).states
     assert st.cross_adapter.tolist() == [
         [0, 1, -1],
         [0, 1, -1],
@@ -345,7 +345,7 @@ def test_random_lora_is_scaled_to_the_tuned_state_shift(output) -> None:
 def test_random_lora_is_scaled_at_the_spec_report_layer(engine, tiny_dir) -> None:
     run = _run(tiny_dir, report_layer=2, lora={"epochs": 2, "lr": 5e-3})
     assert run.report_layer == 2
-    st = engine.run(run).states
+    st = engine.execute(run).states
     assert st.meta["random_lora_layer"] == 2
     anchor = st.condition("anchor")[:, 2]
     it_norm = np.linalg.norm(st.condition("it")[:, 2] - anchor, axis=-1)

@@ -21,11 +21,11 @@ from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
 from services.common import db, jobs
-from services.common.artifacts import ArtifactStore
-from services.common.limits import control_char_problem
-from services.common.settings import Settings
+from services.common.db.status import ExperimentStatus, RunStatus
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.spec.limits import control_char_problem
+from services.common.storage.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -215,11 +215,11 @@ def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.
     if outcome == jobs.CancelOutcome.FINISHED:
         raise Conflict(f"experiment already {experiment.status}")
     session.commit()
-    if outcome == jobs.CancelOutcome.FINALISE:
+    if outcome == jobs.CancelOutcome.FINALIZE:
         try:
             queue.enqueue_finalize(experiment.id)
-        except Exception:  # the reconciler finalises it (all its runs are terminal)
-            log.warning("could not queue the finalisation of %s", experiment.id)
+        except Exception:  # the reconciler finalizes it (all its runs are terminal)
+            log.warning("could not queue the finalization of %s", experiment.id)
     session.refresh(experiment)
     return experiment
 

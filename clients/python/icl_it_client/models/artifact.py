@@ -14,7 +14,8 @@ T = TypeVar("T", bound="Artifact")
 
 @_attrs_define
 class Artifact:
-    """
+    """A downloadable file of an experiment or of one of its runs.
+
     Attributes:
         id (str):
         kind (ArtifactKind): The kinds of downloadable file the API lists under an experiment.

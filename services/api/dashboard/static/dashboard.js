@@ -442,7 +442,7 @@ async function submitPage() {
     $("#submit-state").textContent = "submitting…";
     try {
       const text = form.elements.spec_text.value;
-      const spec = await (await api("/ui/parse-spec", { method: "POST", headers: { "Content-Type": "text/plain" }, body: text })).json();
+      const spec = await (await api("/ui/parse-spec", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: text })).json();
       for (const input of form.querySelectorAll("input[name], select[name]")) {
         const value = input.value.trim();
         if (!value) continue;

@@ -14,18 +14,41 @@ from dataclasses import dataclass
 
 import fsspec
 
-_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+MAX_KEY_PART = 128
+
+
+def key_part_pattern(max_length: int = MAX_KEY_PART) -> str:
+    """The characters a key part may have, as a regex of at most ``max_length`` characters
+    (the spec's names use it with a shorter length; ``..`` is refused on top of it)."""
+    return rf"^[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{max_length - 1}}}$"
+
+
+_KEY_PART = re.compile(key_part_pattern())
+
+
+def key_part_problem(part: str) -> str | None:
+    """Why ``part`` cannot be one part of an artifact key (None: it can). Names a spec
+    gives (experiment, studies) are checked with this at submit, since they become parts
+    of figure file names."""
+    if not _KEY_PART.match(part):
+        return f"must match {key_part_pattern()}"
+    if ".." in part:
+        return "must not contain '..'"
+    return None
 
 
 def artifact_key(*parts: str) -> str:
+    """Join parts into a key; a part outside ``[A-Za-z0-9_.-]``, or with ``..``, is a ValueError."""
     for part in parts:
-        if not _KEY_PART.match(part) or ".." in part:
+        if key_part_problem(part) is not None:
             raise ValueError(f"invalid artifact key part {part!r}")
     return "/".join(parts)
 
 
 @dataclass
 class ArtifactStore:
+    """Bytes under keys at ``url`` (a local directory or any fsspec URL), written by rename."""
+
     url: str
 
     def __post_init__(self) -> None:
@@ -39,6 +62,7 @@ class ArtifactStore:
         return f"{self.root}/{key}"
 
     def put(self, key: str, data: bytes) -> None:
+        """Write ``data`` under ``key`` via a temporary file and a rename."""
         path = self._path(key)
         parent = path.rsplit("/", 1)[0]
         self.fs.makedirs(parent, exist_ok=True)
@@ -48,6 +72,7 @@ class ArtifactStore:
         self.fs.mv(tmp, path)
 
     def get(self, key: str) -> bytes:
+        """The bytes stored under ``key`` (FileNotFoundError when there are none)."""
         with self.fs.open(self._path(key), "rb") as fh:
             return fh.read()
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from services.common.spec_sections import LoraSpec
+from services.common.spec.sections import LoraSpec
 
 
 def config_digest(config: dict[str, Any]) -> str:
