@@ -116,33 +116,45 @@ def scale_random_lora(
     its tuned adapter's ||BA|| per layer), then B rescaled per input until the state shift
     at the report layer, ||h_random - h_anchor||, is within ``RANDOM_LORA_TOLERANCE`` of
     the tuned adapter's ||h_it - h_anchor|| (a secant on log norm vs log scale: the shift
-    grows about linearly with a small update, less so with a large one). At most
-    ``RANDOM_LORA_ROUNDS`` passes; the figures of the last one are recorded."""
-    rows, out = group.rows, group.out
+    grows about linearly with a small update, less so with a large one). Each round runs
+    only the inputs not yet matched; at most ``RANDOM_LORA_ROUNDS`` rounds."""
+    rows, out, n_rows = group.rows, group.out, len(group.rows)
     layer = group.plan.report_layer(it[0].shape[1] - 2)
     anchor = group.anchor[0][rows][:, layer].astype(np.float64)
     target = np.linalg.norm(it[0][:, layer] - anchor, axis=-1)
     rand = random_lora_like(model, lora, group.adapter_of, seed=seed)
-    routing = rand.routing(list(range(len(rows))))
-    scale, prev = np.ones(len(rows)), None
+    hidden, logprobs = np.empty_like(it[0]), np.empty_like(it[1])
+    norm, scale, rounds = np.zeros(n_rows), np.ones(n_rows), np.zeros(n_rows)
+    active, prev, used = np.arange(n_rows), None, 0.0
     for round_ in range(RANDOM_LORA_ROUNDS):
-        got = group.extract(rows, routing, passes.on_batch(1))
-        passes.advance(1)
-        norm = np.linalg.norm(got[0][:, layer] - anchor, axis=-1)
+        units = len(active) / n_rows
+        got = group.extract(
+            [rows[k] for k in active], rand.routing(active.tolist()), passes.on_batch(units)
+        )
+        passes.advance(units)
+        used += units
+        hidden[active], logprobs[active] = got
+        norm[active] = np.linalg.norm(got[0][:, layer] - anchor[active], axis=-1)
+        rounds[active] = round_ + 1
         if round_ == 0:
             out.figures["random_lora_weight_matched_state_norm"][rows] = norm
-        if round_ == RANDOM_LORA_ROUNDS - 1 or _matched(norm, target).all():
+        todo = ~_matched(norm, target)
+        active = np.flatnonzero(todo)
+        if round_ == RANDOM_LORA_ROUNDS - 1 or not len(active):
             break
-        new = next_scale(scale, norm, target, prev)
-        prev = (scale, norm)
+        new = np.where(todo, next_scale(scale, norm, target, prev), scale)
+        prev = (scale, norm.copy())
         _rescale(rand, new / np.where(scale > 0, scale, 1.0))
         scale = new
-    passes.advance(RANDOM_LORA_ROUNDS - 1 - round_)  # rounds not needed
-    out.put(Condition.IT_RANDOM, rows, got)
-    out.figures["it_state_norm"][rows] = target
-    out.figures["random_lora_state_norm"][rows] = norm
-    out.figures["random_lora_scale"][rows] = scale
-    out.figures["random_lora_rounds"][rows] = round_ + 1
+    passes.advance(RANDOM_LORA_ROUNDS - used)  # rounds not needed
+    out.put(Condition.IT_RANDOM, rows, (hidden, logprobs))
+    for name, values in (
+        ("it_state_norm", target),
+        ("random_lora_state_norm", norm),
+        ("random_lora_scale", scale),
+        ("random_lora_rounds", rounds),
+    ):
+        out.figures[name][rows] = values
 
 
 def _matched(norm: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n
 # Per-example figures of the random-LoRA control recorded in the run's meta (engine):
 # the IT and random-LoRA state-shift norms at the report layer, the shift norm of the
 # random LoRA before scaling (its ||BA|| matched to the tuned adapter's, per layer), the
-# scale applied to that weight-matched version, and the passes the scaling took.
+# scale applied to that weight-matched version, and the rounds each input's scaling took.
 ROW_FIGURES = (
     "it_state_norm",
     "random_lora_state_norm",
