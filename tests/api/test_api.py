@@ -217,9 +217,7 @@ async def test_events_cursor(client):
     assert empty["data"] == [] and empty["next_cursor"] == rest["next_cursor"]
 
 
-async def test_broker_down_on_submit_is_202_and_the_experiment_stays_queued(
-    client, queue, api_app
-):
+async def test_broker_down_on_submit_is_202_and_the_experiment_stays_queued(client, queue, api_app):
     """The database is the source of truth: the runs wait there, marked never sent, for
     the reconciler (tests/system/test_broker_down_submit.py sends them on a real Redis)."""
     from services.common import db
