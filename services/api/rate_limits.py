@@ -32,12 +32,15 @@ def make_storage(settings: Settings) -> Storage:
     """Redis (shared by the replicas) when REDIS_URL is set, else this process's memory."""
     if not settings.redis_url:
         return MemoryStorage()
-    return storage_from_string(
+    storage = storage_from_string(
         settings.redis_url,
         key_prefix=f"{settings.broker_prefix}limits",
-        socket_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,  # a Redis that hangs must not hang every request
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )
+    if not isinstance(storage, Storage):  # an async+ scheme: not for these sync routes
+        raise ValueError(f"REDIS_URL scheme not usable for rate limits: {settings.redis_url}")
+    return storage
 
 
 class RequestLimits:

@@ -194,7 +194,11 @@ def test_another_keys_experiments_are_not_visible(
 def test_a_foreign_page_cannot_frame_the_dashboard(page: Any, surface_stack: Any) -> None:
     """Clickjacking: frame-ancestors 'none' (and X-Frame-Options) keep /ui/submit out of
     any frame; Chromium shows its error page instead of the form."""
+    foreign = surface_stack.url.replace("127.0.0.1", "localhost")  # another origin
+    assert foreign != surface_stack.url
+    page.goto(f"{foreign}/healthz")
     page.set_content(f'<iframe id="f" src="{surface_stack.url}/ui/submit"></iframe>')
+    assert page.evaluate("location.origin") == foreign
     page.wait_for_timeout(1500)  # the frame has loaded (or been refused) by now
     framed = page.frame_locator("#f")
     assert framed.locator("#submit-form").count() == 0
