@@ -102,8 +102,9 @@ def get_principal(
 ) -> Principal:
     settings: Settings = request.app.state.settings
     row = keys.find_active(session, credentials.credentials) if credentials else None
-    if row is None:
-        _check_address(request, settings)
+    anonymous = settings.allow_anonymous and not request.headers.get("authorization")
+    if row is None and not anonymous:
+        _check_address(request, settings)  # every request of this branch is a 401
     if credentials is None:
         if request.headers.get("authorization"):
             raise Unauthorized("use 'Authorization: Bearer <api key>'", headers=_CHALLENGE)
@@ -113,11 +114,14 @@ def get_principal(
                 "an operator creates one with: icl-it keys create --name NAME)",
                 headers=_CHALLENGE,
             )
-        return Principal(owner=LOCAL_OWNER)
-    if row is None:
+        principal = Principal(owner=LOCAL_OWNER)
+        limited_as = f"{LOCAL_OWNER}@{_client_address(request)}"  # a key's rate, per address
+    elif row is None:
         raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
-    principal = Principal(owner=row.owner, admin=row.admin, key_id=row.id)
-    wait = _limits(request).wait_key(principal.owner)
+    else:
+        principal = Principal(owner=row.owner, admin=row.admin, key_id=row.id)
+        limited_as = principal.owner
+    wait = _limits(request).wait_key(limited_as)
     if wait > 0:
         raise TooManyRequests(
             f"rate limit of {settings.rate_limit_per_min} requests per minute per API key "

@@ -2,9 +2,10 @@
 
 - Per API key: ``ICL_IT_RATE_LIMIT`` requests a minute and at most ``ICL_IT_RATE_BURST``
   in any one second (moving windows).
-- Per client address, for requests without a valid key (none, unknown, revoked, and
-  the anonymous owner of ``ICL_IT_ALLOW_ANONYMOUS``): ``ICL_IT_RATE_LIMIT_ANONYMOUS`` a
-  minute, so that guessing keys or hammering the 401 path costs the caller, not us.
+- Per client address, for requests without a valid key (none, unknown, revoked: every
+  one a 401): ``ICL_IT_RATE_LIMIT_ANONYMOUS`` a minute, so that guessing keys or
+  hammering the 401 path costs the caller, not us. Under ``ICL_IT_ALLOW_ANONYMOUS`` a
+  request without a key gets a key's limits, counted per client address.
 
 The counters live in Redis when ``REDIS_URL`` is set (every replica shares them, under
 the stack's ``ICL_IT_BROKER_PREFIX``), else in this process (the embedded stack has one
@@ -39,7 +40,7 @@ def make_storage(settings: Settings) -> Storage:
         socket_connect_timeout=REDIS_TIMEOUT_S,
     )
     if not isinstance(storage, Storage):  # an async+ scheme: not for these sync routes
-        raise ValueError(f"REDIS_URL scheme not usable for rate limits: {settings.redis_url}")
+        raise ValueError("REDIS_URL: an async+ scheme cannot back the rate limits")
     return storage
 
 

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
         ge=1,
         validation_alias="ICL_IT_RATE_LIMIT_ANONYMOUS",
         description="Requests per minute per client address without a valid key (none, "
-        "unknown or revoked, or the anonymous owner); more is a 429.",
+        "unknown or revoked: the 401s); more is a 429.",
     )
     max_active_experiments: int = Field(
         20,

@@ -214,6 +214,14 @@ async def test_requests_without_a_valid_key_are_limited_per_address(tmp_path, ap
         assert (await good.get("/v1/experiments")).status_code == 200
 
 
+async def test_anonymous_mode_gets_a_keys_rate_per_address(tmp_path, api_app):
+    app = _app(tmp_path, api_app, ICL_IT_ALLOW_ANONYMOUS=True, ICL_IT_RATE_LIMIT_ANONYMOUS=2,
+               ICL_IT_RATE_BURST=4)  # fmt: skip
+    async with _client(app, None) as c:
+        codes = [(await c.get("/v1/experiments")).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 200, 429], codes  # the burst of a key, not the 401 limit
+
+
 async def test_rate_limit_is_shared_by_replicas_through_redis(tmp_path, api_app, redis_url):
     prefix = f"icl_it_test_{uuid.uuid4().hex[:8]}:"
     shared = dict(REDIS_URL=redis_url, ICL_IT_BROKER_PREFIX=prefix, ICL_IT_RATE_BURST=4)
