@@ -57,7 +57,7 @@ from peft import get_peft_model
 from tqdm import tqdm
 
 from services.analysis.per_run import run_similarities
-from services.common.hidden_states import RunStates
+from services.common.hidden_states import Condition, RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.gpu_worker.engine import Engine
@@ -188,7 +188,7 @@ class Baseline:
             hidden=hidden,
             label_logprobs=logits,
             labels=plan.labels,
-            conditions=conds,
+            conditions=[Condition(c) for c in conds],
             example_ids=plan.example_ids,
             label_names=plan.label_names,
             meta={"run_key": run.key, "path": "baseline"},

@@ -133,7 +133,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def wait_ready(client: Any, stack: Any, timeout_s: float = 120) -> None:
+    """Until the stack's /readyz answers ok; raises if a process died or on the timeout."""
+    from services.cli import remote as client_cli
+
+    deadline = time.monotonic() + timeout_s
+    while not client_cli.is_ready(client):
+        stack.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"/readyz not ok after {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Time the same spec in-process and through the running services, in one run."""
     args = parse_args(argv)
     command = start("bench.services", argv)
 
@@ -165,12 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t = time.perf_counter()
             stack.start()
             client = client_cli.make_client(stack.url, api_key=stack.api_key)
-            deadline = time.monotonic() + 120
-            while not client_cli.is_ready(client):
-                stack.check_alive()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("/readyz not ok after 120 s")
-                time.sleep(0.25)
+            wait_ready(client, stack)
             wall["stack_start"] = time.perf_counter() - t
             paths = ["in_process", "services"]
             if args.order == "services-first":

@@ -20,20 +20,21 @@ from typing import Any
 from celery.signals import worker_process_init, worker_ready
 from sqlalchemy import select
 
-from services.analysis.pipeline import (
-    ANALYSIS_FILE,
-    REPORT_FILE,
-    RESULTS_FILE,
-    experiment_files,
-    json_bytes,
-    run_analysis,
-)
+from services.analysis.pipeline import experiment_files, run_analysis
 from services.common import jobs, worker_signals
-from services.common.artifacts import ArtifactStore, artifact_key
+from services.common.artifacts import ArtifactStore
 from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
 from services.common.db import Experiment, Run, dispose_engines, session_scope
 from services.common.hidden_states import RunStates, sha256_hex
 from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
+from services.common.layout import (
+    ANALYSIS_FILE,
+    REPORT_FILE,
+    RESULTS_FILE,
+    experiment_file_key,
+    json_bytes,
+    run_file_key,
+)
 from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
 from services.common.settings import get_settings
 from services.common.spec import ExperimentSpec, RunConfig
@@ -98,7 +99,7 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
             raise RuntimeError(f"artifact {states_key} does not match its recorded sha256")
         states = RunStates.from_bytes(data)
         analysis = run_analysis(RunConfig.model_validate(config), states, metrics, timings)
-        key = artifact_key("experiments", experiment_id, "runs", run_id, ANALYSIS_FILE)
+        key = run_file_key(experiment_id, run_id, ANALYSIS_FILE)
         artifacts.put(key, json_bytes(analysis))
     except Exception as exc:  # recorded on the row; the worker lives on
         if is_transient(exc):
@@ -171,9 +172,7 @@ def _write_summary(
     report.html and figures/<name>.png. Returns the results' and the report's keys."""
     analyses = [json.loads(artifacts.get(key)) for key in analysis_keys]
     out = experiment_files(ExperimentSpec.model_validate(spec), analyses)
-    keys = {
-        path: artifact_key("experiments", experiment_id, *path.split("/")) for path in out.files
-    }
+    keys = {path: experiment_file_key(experiment_id, path) for path in out.files}
     for path, data in out.files.items():
         artifacts.put(keys[path], data)
     return keys[RESULTS_FILE], keys[REPORT_FILE]

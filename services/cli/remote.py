@@ -356,12 +356,13 @@ def export(args: argparse.Namespace) -> int:
 def local_table(path: Path, table: str) -> Any:
     """The export table of an in-process run's output (``icl-it run --out DIR``)."""
     from services.common import exports
+    from services.common.layout import ANALYSIS_FILE, RESULTS_FILE, local_run_dir
 
     root = path if path.is_dir() else path.parent
-    results = json.loads((root / "results.json").read_text())
+    results = json.loads((root / RESULTS_FILE).read_text())
     name = root.name
     if table == "cells":
         return exports.cell_table(results, name)
     keys = [run["key"] for run in results.get("runs", [])]
-    analyses = [json.loads((root / "runs" / k / "analysis.json").read_text()) for k in keys]
+    analyses = [json.loads((local_run_dir(root, k) / ANALYSIS_FILE).read_text()) for k in keys]
     return exports.example_table(analyses, name)

@@ -5,8 +5,11 @@ the files as artifacts, the in-process runner (``local.runner.extract_runs``) wr
 under ``runs/<run key>/``. Both therefore store the same bytes:
 
     states.safetensors   hidden states [example, condition, layer, d_model] (+ log-probs)
-    prompts.json         exact prompt text and token ids of every condition, the
-                         adapters' tuning record, and the run's stage timings
+    prompts.json         exact prompt text and token ids of every condition and the
+                         adapters' tuning record
+
+The stage timings go on the run's record (``ExtractedRun.timings``), not into a file:
+see ``common.layout``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from services.common.layout import PROMPTS_FILE, RUN_FILES, STATES_FILE
 from services.common.spec import RunConfig
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine, RunOutput
 
-STATES_FILE = "states.safetensors"
-PROMPTS_FILE = "prompts.json"
-RUN_FILES = (STATES_FILE, PROMPTS_FILE)
+__all__ = ["PROMPTS_FILE", "RUN_FILES", "STATES_FILE", "ExtractedRun", "extract_run"]
 
 Progress = Callable[[float, int, str], None]
 
@@ -68,7 +70,6 @@ def prompts_json(config: RunConfig, output: RunOutput) -> bytes:
         "run_key": config.key,
         "prompts": output.prompts,
         "tuning": output.tuning,
-        "timings": {stage: float(s) for stage, s in output.timings.items()},
     }
     return json.dumps(payload, default=_plain).encode()
 

@@ -7,14 +7,8 @@ import json
 import pytest
 
 from services.analysis.per_run import run_similarities
-from services.analysis.pipeline import (
-    REPORT_FILE,
-    RESULTS_FILE,
-    experiment_files,
-    figure_file,
-    run_analysis,
-    summed_timings,
-)
+from services.analysis.pipeline import experiment_files, run_analysis, summed_timings
+from services.common.layout import REPORT_FILE, RESULTS_FILE, figure_file
 from services.common.spec import ExperimentSpec, expand_runs
 from tests.analysis.test_summarize_report import N_EX, synthetic_states
 

@@ -170,13 +170,13 @@ def test_reconcile_cli_runs_one_pass(env, capsys):
 def test_the_worker_beats_while_it_computes(env):
     import time
 
-    from services.gpu_worker.tasks import _heartbeat
+    from services.gpu_worker.liveness import heartbeat
 
     _, run_ids = make_experiment()
     me = jobs.worker_identity()
     assert isinstance(claim(run_ids[0], me), jobs.Claim)
     age_heartbeat(run_ids[0], 60)
-    with _heartbeat(run_ids[0], me, every_s=0.05):
+    with heartbeat(run_ids[0], me, every_s=0.05):
         time.sleep(0.5)
     beat = row(db.Run, run_ids[0]).heartbeat_at
     assert db.utcnow() - beat < timedelta(seconds=5)

@@ -200,7 +200,7 @@ def test_cancel_stops_at_a_step_boundary_and_skips_queued_runs(env, monkeypatch)
 
     engine.cancel_requested = cancel  # type: ignore[method-assign]
     sent = Sent()
-    monkeypatch.setattr("services.gpu_worker.tasks.CANCEL_CHECK_EVERY_S", 0.0)
+    monkeypatch.setattr("services.gpu_worker.liveness.CANCEL_CHECK_EVERY_S", 0.0)
     assert execute_run(run_ids[0], engine, env["store"], sent) == "cancelled"
     # the cancel request itself cancelled the queued run: its task finds it cancelled
     assert execute_run(run_ids[1], FakeEngine(), env["store"], sent) == "already_cancelled"

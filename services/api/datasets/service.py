@@ -12,7 +12,8 @@ from services.api.datasets import schemas
 from services.api.errors import Conflict, Invalid, NotFound
 from services.common import db
 from services.common.artifacts import ArtifactStore
-from services.common.datasets import DatasetError, parse_jsonl, upload_key
+from services.common.datasets import DatasetError, parse_jsonl
+from services.common.layout import dataset_key
 from services.common.owner_lock import lock_owner
 from services.common.settings import Settings
 
@@ -47,7 +48,7 @@ def create_dataset(
         raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
     lock_owner(session, owner)  # the quota check and the insert, atomically
     check_quota(session, owner, len(raw), settings)
-    key = upload_key(dataset_id)
+    key = dataset_key(dataset_id)
     store.put(key, raw)
     row = db.Dataset(
         id=dataset_id,

@@ -22,7 +22,7 @@ from services.api.errors import (
     PROBLEM_RESPONSES,
     PROBLEM_RESPONSES_JSON,
 )
-from services.api.experiments import export, schemas, service
+from services.api.experiments import artifacts, export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
@@ -205,7 +205,7 @@ def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
 def list_artifacts(
     experiment: ExperimentDep, session: SessionDep, store: StoreDep
 ) -> schemas.ArtifactList:
-    return service.list_artifacts(session, store, experiment)
+    return artifacts.list_artifacts(session, store, experiment)
 
 
 @router.get(
@@ -217,7 +217,7 @@ def list_artifacts(
 def download_artifact(
     experiment: ExperimentDep, artifact_id: str, session: SessionDep, store: StoreDep
 ) -> Response:
-    artifact, key, filename = service.find_artifact(session, store, experiment, artifact_id)
+    artifact, key, filename = artifacts.find_artifact(session, store, experiment, artifact_id)
     path = store.local_path(key)
     if path is not None:
         return FileResponse(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.common.layout import ArtifactKind
 from services.common.status import ExperimentStatus, RunStatus
 
 
@@ -76,9 +77,6 @@ class EventList(BaseModel):
     data: list[Event]
     has_more: bool
     next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
-
-
-ArtifactKind = Literal["states", "prompts", "analysis", "results", "report", "figure"]
 
 
 class Artifact(BaseModel):

@@ -17,7 +17,7 @@ class Artifact:
     """
     Attributes:
         id (str):
-        kind (ArtifactKind):
+        kind (ArtifactKind): The kinds of downloadable file the API lists under an experiment.
         run_id (None | str):
         media_type (str):
         size_bytes (int | None):
