@@ -1,7 +1,7 @@
 """Issue 19 part B, in-process: security headers, bounded error echoes, /metrics behind a
 key, the access log, private state files, dataset quotas and DELETE, rate limits per
 client address and shared across replicas through Redis, the active-experiment quota
-under 8 parallel submits on Postgres. Each test failed on the code before the fix.
+under 8 parallel submits on Postgres and SQLite. Each test failed on the code before the fix.
 """
 
 from __future__ import annotations
@@ -239,10 +239,10 @@ async def test_rate_limit_is_shared_by_replicas_through_redis(tmp_path, api_app,
         r.delete(k)
 
 
-async def test_active_quota_holds_under_parallel_submits_on_postgres(
-    tmp_path, api_app, postgres_url
-):
-    app = _app(tmp_path, api_app, DATABASE_URL=postgres_url, ICL_IT_MAX_ACTIVE_EXPERIMENTS=2)
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+async def test_active_quota_holds_under_parallel_submits(tmp_path, api_app, database, request):
+    url = request.getfixturevalue("postgres_url") if database == "postgres" else None
+    app = _app(tmp_path, api_app, DATABASE_URL=url, ICL_IT_MAX_ACTIVE_EXPERIMENTS=2)
     key = _key(app, f"parallel-{uuid.uuid4().hex[:6]}")
     async with _client(app, key) as c:
         answers = await asyncio.gather(*(submit(c) for _ in range(8)))
