@@ -2,7 +2,7 @@
 
     run_similarities(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
 
-The pure computation; ``analysis.pipeline.run_analysis`` is the pipeline step over it.
+The pure computation; ``analysis.pipeline.analyze_run`` is the pipeline step over it.
 
 Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
 computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.

@@ -1,7 +1,7 @@
 """The analysis steps of the pipeline, called by both orchestrators.
 
-    run_analysis(config, states, metrics, timings) -> analysis.json document of one run
-    experiment_files(spec, analyses)               -> results.json, report.html, figures/*
+    analyze_run(config, states, metrics, timings) -> analysis.json document of one run
+    analyze_experiment(spec, analyses)               -> results.json, report.html, figures/*
 
 The Celery tasks (``analysis.tasks``) store what these return as artifacts under
 ``experiments/<id>/``; the in-process runner (``local.runner``) writes the same bytes
@@ -26,7 +26,7 @@ from services.common.layout import FIGURES_DIR, REPORT_FILE, RESULTS_FILE, figur
 from services.common.spec import ExperimentSpec, RunConfig
 
 
-def run_analysis(
+def analyze_run(
     config: RunConfig,
     states: RunStates,
     metrics: Iterable[str],
@@ -64,7 +64,7 @@ class ExperimentFiles:
         return {k[len(prefix) :]: v for k, v in self.files.items() if k.startswith(prefix)}
 
 
-def experiment_files(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> ExperimentFiles:
+def analyze_experiment(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> ExperimentFiles:
     """results.json (with the summed timings), the figures, and report.html showing them."""
     from services.analysis.figures import make_figures
     from services.analysis.report import render_report_html

@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
             return 2
     from services.common.spec import expand_runs
-    from services.local.runner import run_in_process
+    from services.local.runner import run_experiment
 
     runs = expand_runs(spec)
     out = Path(args.out)
@@ -58,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")
         bar.refresh()
 
-    results = run_in_process(spec, out, on_progress=on_progress)
+    results = run_experiment(spec, out, on_progress=on_progress)
     bar.n = len(runs)
     bar.close()
     print(summary_table(results))
@@ -292,7 +292,7 @@ def _add_local_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_keys)
 
     sub.add_parser(
-        "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
+        "reconcile", help="requeue silent runs, re-send lost tasks, finalize (one pass)"
     ).set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")

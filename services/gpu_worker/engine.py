@@ -209,7 +209,7 @@ class Engine:
             max_adapters=self.max_adapters,
         )
 
-    def run(
+    def execute(
         self,
         run: RunConfig,
         *,

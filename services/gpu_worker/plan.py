@@ -3,7 +3,7 @@
 ``plan_run`` lays out a run: its inference examples and their demonstration sets, the
 anchor and ICL prompts, one adapter per distinct demonstration set (init seed, training
 pairs, and the shuffled-label twin when that control runs), how the adapters are grouped
-for training, and which conditions are extracted. ``Engine.run`` executes a plan; the
+for training, and which conditions are extracted. ``Engine.execute`` executes a plan; the
 benchmark's baseline executes the same plan another way, so both compute the same science
 on the same examples, prompts and seeds.
 """

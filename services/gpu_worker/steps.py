@@ -1,7 +1,7 @@
 """The GPU step of the pipeline: one RunConfig -> the run's files, as bytes.
 
-Called by both orchestrators: the Celery task (``gpu_worker.tasks.execute_run``) stores
-the files as artifacts, the in-process runner (``local.runner.extract_runs``) writes them
+Called by both orchestrators: the Celery task (``gpu_worker.tasks.consume_run_with``) stores
+the files as artifacts, the in-process runner (``local.runner.run_extraction``) writes them
 under ``runs/<run key>/``. Both therefore store the same bytes:
 
     states.safetensors   hidden states [example, condition, layer, d_model] (+ log-probs)
@@ -58,7 +58,7 @@ def extract_run(
     should_cancel: Callable[[], bool] | None = None,
 ) -> ExtractedRun:
     """Run the engine for one configuration; ``engine.Cancelled`` propagates."""
-    output = engine.run(config, progress=progress, should_cancel=should_cancel)
+    output = engine.execute(config, progress=progress, should_cancel=should_cancel)
     files = {STATES_FILE: output.states.to_bytes(), PROMPTS_FILE: prompts_json(config, output)}
     return ExtractedRun(output, files)
 

@@ -1,6 +1,6 @@
 """GPU queue task: one run of an experiment, from its row to hidden-state artifacts.
 
-``run_experiment_run(run_id)`` is idempotent on the run id. A redelivered task (the
+``consume_run(run_id)`` is idempotent on the run id. A redelivered task (the
 worker process died, Celery put the message back) claims the same row again, rewrites
 the same artifact keys and updates the same row; it never adds runs. A run whose
 artifacts are already recorded is not recomputed: its analysis is enqueued again.
@@ -101,15 +101,15 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
-def run_experiment_run(run_id: str) -> str:
-    return execute_run(run_id, get_engine(), store(), app.send_task)
+def consume_run(run_id: str) -> str:
+    return consume_run_with(run_id, get_engine(), store(), app.send_task)
 
 
 @task_failure.connect
 def _on_hard_time_limit(
     sender: Any = None, exception: Any = None, args: Any = None, **_: Any
 ) -> None:
-    """The hard time limit killed the child, so ``execute_run`` never recorded the end.
+    """The hard time limit killed the child, so ``consume_run_with`` never recorded the end.
 
     Runs in the worker's main process (no CUDA there); the message is acknowledged.
     """
@@ -161,7 +161,7 @@ def _claim(run_id: str, worker_id: str) -> Claim | ClaimOutcome:
         return claimed
 
 
-def execute_run(
+def consume_run_with(
     run_id: str,
     engine: Engine,
     artifacts: ArtifactStore,

@@ -1,7 +1,7 @@
 """Run an experiment in-process: the engine, then the analysis, into one output directory.
 
 The same step functions as the Celery tasks (``gpu_worker.steps.extract_run``,
-``analysis.pipeline.run_analysis`` and ``experiment_files``), so this writes the same
+``analysis.pipeline.analyze_run`` and ``analyze_experiment``), so this writes the same
 files with the same contents as the artifacts of an experiment run through the
 services, laid out by run key instead of run id (``common.layout`` names every file).
 A run's record, which the services keep in its database row, is ``runs/<key>/run.json``.
@@ -35,7 +35,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def run_in_process(
+def run_experiment(
     spec: ExperimentSpec,
     out: Path,
     *,
@@ -43,11 +43,11 @@ def run_in_process(
     on_progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Run every RunConfig of ``spec`` with one warm engine; returns the results document."""
-    extract_runs(spec, out, engine=engine, on_progress=on_progress)
-    return analyze_outputs(spec, out)
+    run_extraction(spec, out, engine=engine, on_progress=on_progress)
+    return run_analyses(spec, out)
 
 
-def extract_runs(
+def run_extraction(
     spec: ExperimentSpec,
     out: Path,
     *,
@@ -83,10 +83,10 @@ def extract_runs(
     return computed
 
 
-def analyze_outputs(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
+def run_analyses(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
     """The analysis half, from the stored states alone: per-run analysis.json, then
     results.json, figures/ and report.html. Rerunnable after the analysis code changes."""
-    from services.analysis.pipeline import experiment_files, run_analysis
+    from services.analysis.pipeline import analyze_experiment, analyze_run
     from services.common.hidden_states import RunStates
 
     analyses: list[dict[str, Any]] = []
@@ -94,10 +94,10 @@ def analyze_outputs(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
         run_dir = local_run_dir(out, run.key)
         states = RunStates.from_bytes((run_dir / STATES_FILE).read_bytes())
         timings = json.loads((run_dir / RUN_RECORD_FILE).read_text())["timings"]
-        analysis = run_analysis(run, states, spec.metrics, timings)
+        analysis = analyze_run(run, states, spec.metrics, timings)
         write_bytes(run_dir / ANALYSIS_FILE, json_bytes(analysis))
         analyses.append(analysis)
-    outputs = experiment_files(spec, analyses)
+    outputs = analyze_experiment(spec, analyses)
     for path, data in outputs.files.items():
         write_bytes(out / path, data)
     return outputs.results

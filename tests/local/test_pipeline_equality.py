@@ -18,7 +18,7 @@ import pytest
 from services.common.layout import RUN_RECORD_FILE, SPEC_FILE
 from services.common.settings import Settings
 from services.common.spec import ExperimentSpec
-from services.local.runner import run_in_process
+from services.local.runner import run_experiment
 
 pytestmark = pytest.mark.services
 
@@ -68,7 +68,7 @@ def _in_process(spec: ExperimentSpec, out: Path, tiny_model_dir: Path) -> dict[s
     try:
         settings = Settings(ICL_IT_MODEL_DIRS=str(tiny_model_dir.parent))
         engine = Engine(settings=settings, device=torch.device("cpu"))
-        return run_in_process(spec, out, engine=engine)
+        return run_experiment(spec, out, engine=engine)
     finally:
         torch.set_num_threads(threads)
 

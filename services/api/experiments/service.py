@@ -227,11 +227,11 @@ def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.
     if outcome == jobs.CancelOutcome.FINISHED:
         raise Conflict(f"experiment already {experiment.status}")
     session.commit()
-    if outcome == jobs.CancelOutcome.FINALISE:
+    if outcome == jobs.CancelOutcome.FINALIZE:
         try:
             queue.enqueue_finalize(experiment.id)
-        except Exception:  # the reconciler finalises it (all its runs are terminal)
-            log.warning("could not queue the finalisation of %s", experiment.id)
+        except Exception:  # the reconciler finalizes it (all its runs are terminal)
+            log.warning("could not queue the finalization of %s", experiment.id)
     session.refresh(experiment)
     return experiment
 
