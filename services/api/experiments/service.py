@@ -33,6 +33,7 @@ QUOTA_RETRY_AFTER_S = 30
 
 
 def request_hash(spec: dict[str, Any]) -> str:
+    """The canonical JSON's sha256: what an Idempotency-Key replay must match."""
     return hashlib.sha256(
         json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
