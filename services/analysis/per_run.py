@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
+from services.analysis.causal import run_causal
 from services.common.hidden_states import RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
 
@@ -135,5 +136,6 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "final_loss": meta.get("it_final_loss"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
             },
+            "causal": run_causal(states),
         }
     )
