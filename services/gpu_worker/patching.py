@@ -90,7 +90,9 @@ def shift_added(block: nn.Module, shifts: torch.Tensor) -> Iterator[None]:
         patched[:, -1, :] += shifts.to(patched.dtype)
         return (patched, *out[1:]) if isinstance(out, tuple) else patched
 
-    handle = block.register_forward_hook(add)
+    # first among the block's hooks: transformers records hidden_states with its own
+    # forward hooks, which then see the patched output
+    handle = block.register_forward_hook(add, prepend=True)
     try:
         yield
     finally:
