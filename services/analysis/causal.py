@@ -126,8 +126,8 @@ def cell_causal(
 ) -> dict[str, Any] | None:
     """A cell's check per patched block (see the module docstring); None when its runs did
     not patch (or patched different blocks)."""
-    got = [r.get("causal") for r in runs]
-    if not got or any(g is None or g["layers"] != got[0]["layers"] for g in got):
+    got: list[dict[str, Any]] = [r["causal"] for r in runs if r.get("causal") is not None]
+    if not got or len(got) < len(runs) or any(g["layers"] != got[0]["layers"] for g in got):
         return None
     first = got[0]
     layers, n_layers = list(first["layers"]), int(runs[0]["n_layers"])

@@ -99,6 +99,14 @@ def shift_added(block: nn.Module, shifts: torch.Tensor) -> Iterator[None]:
         handle.remove()
 
 
+def output_head(model: nn.Module) -> nn.Module:
+    """The model's output head (hidden state -> logits; found through peft wrappers)."""
+    head = model.get_output_embeddings()  # type: ignore[operator]
+    if not isinstance(head, nn.Module):
+        raise ValueError(f"{type(model).__name__} has no output head")
+    return head
+
+
 @torch.no_grad()
 def output_logprobs(head: nn.Module, final_states: np.ndarray) -> torch.Tensor:
     """final_states [b, d_model] (final-norm outputs) -> log-softmax of the head's logits
@@ -187,7 +195,7 @@ def _patch_block(
     """Every (example, shift source, partner) patched at ``block`` -> (label_logprobs
     [n, shift, partner, n_labels], KL [n, shift, partner, reference])."""
     n, n_part = pair.shape
-    head = model.get_output_embeddings()
+    head = output_head(model)
     blocks = decoder_blocks(model, states.n_layers)
     shape = (n, len(CAUSAL_SHIFTS), n_part)  # one patched pass per (example, source, partner)
     ex, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
@@ -224,7 +232,7 @@ def task_vector_check(
     layers, skipped = resolve_layers(spec, states.n_layers)
     pair = partners(states.hidden.shape[0], spec.cross)
     got = [_patch_block(model, states, anchor_ids, b, pair, **extract) for b in layers]
-    head = model.get_output_embeddings()
+    head = output_head(model)
     arrays = {
         "causal_layers": np.array(layers, dtype=np.int64),
         "causal_partner": pair.astype(np.int64),
