@@ -149,7 +149,7 @@ def cell_causal(
                     )
                     for k in range(len(layers))
                 ]
-                for m in MEASURES[1:]
+                for m in MEASURES
             }
     unpatched = {
         cond: {m: _stats(_seed_mean(runs, example_ids, ("unpatched", cond, m))) for m in kls}

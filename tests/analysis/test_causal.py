@@ -12,6 +12,7 @@ import pytest
 
 from services.analysis.causal import headline_layer, run_causal
 from services.analysis.per_run import run_similarities
+from services.analysis.report import render_report_html
 from services.analysis.summarize import summarize_experiment
 from services.common.hidden_states import CAUSAL_AXES, CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
@@ -96,6 +97,8 @@ def test_per_run_values_match_plain_numpy() -> None:
     np.testing.assert_allclose(
         got["patched"]["it"]["cross"]["kl_icl"], kl[:, :, 1, 1:, 0].mean(-1), rtol=1e-6
     )
+    mass = np.exp(lp[:, :, 0, 1:].astype(np.float64)).sum(-1).mean(-1)
+    np.testing.assert_allclose(got["patched"]["icl"]["cross"]["label_mass"], mass, rtol=1e-6)
     np.testing.assert_allclose(got["patched"]["icl"]["own"]["label_mass"], 0.95, rtol=1e-5)
     np.testing.assert_allclose(got["patched"]["icl"]["cross"]["label_mass"], 0.65, rtol=1e-5)
     np.testing.assert_array_equal(got["patched"]["icl"]["own"]["accuracy"], 1.0)
@@ -150,3 +153,14 @@ def test_headline_layer_rule() -> None:
     assert headline_layer([3, 6, 9], report_layer=6, n_layers=12) == 6
     assert headline_layer([3, 6, 12], report_layer=13, n_layers=12) == 6
     assert headline_layer([12], report_layer=13, n_layers=12) == 12
+
+
+def test_report_shows_the_check_per_patched_layer() -> None:
+    results = summarize([causal_arrays(5, 0.3)])
+    html = render_report_html(results, figures={})
+    assert "Task-vector check (activation patching)" in html
+    for name in ("block_2", "block_4", "block_6"):
+        assert f'<td class="l">{name.split("_")[1]} {name}</td>' in html
+    assert "KL(ICL || IT)" in html
+    no_check = render_report_html(summarize([None]), figures={})
+    assert "Task-vector check" not in no_check
