@@ -87,11 +87,12 @@ def run_causal(states: RunStates) -> dict[str, Any] | None:
 def _seed_mean(
     runs: list[dict[str, Any]], example_ids: list[str], path: tuple[str, ...]
 ) -> np.ndarray:
-    """The per-example array at ``path`` inside each run's "causal", aligned on
-    ``example_ids`` and averaged over the runs (seeds): examples are the sample units."""
+    """The per-example array at ``path`` inside each run's analysis (e.g. ("causal",
+    "patched", "icl", "own", "kl_it")), aligned on ``example_ids`` and averaged over the
+    runs (seeds): examples are the sample units."""
     stacked = []
     for r in runs:
-        v: Any = r["causal"]
+        v: Any = r
         for key in path:
             v = v[key]
         x = np.array(v, dtype=np.float64)  # None (JSON null) -> NaN
@@ -137,7 +138,9 @@ def cell_causal(
     for shift, sides in first["patched"].items():
         for side in sides:
             for m in MEASURES:
-                values[shift, side, m] = _seed_mean(runs, example_ids, ("patched", shift, side, m))
+                values[shift, side, m] = _seed_mean(
+                    runs, example_ids, ("causal", "patched", shift, side, m)
+                )
         patched[shift] = {
             side: {m: _stats(values[shift, side, m]) for m in MEASURES} for side in sides
         }
@@ -152,7 +155,13 @@ def cell_causal(
                 for m in MEASURES
             }
     unpatched = {
-        cond: {m: _stats(_seed_mean(runs, example_ids, ("unpatched", cond, m))) for m in kls}
+        cond: {
+            m: _stats(_seed_mean(runs, example_ids, ("causal", "unpatched", cond, m))) for m in kls
+        }
+        | {
+            m: _stats(_seed_mean(runs, example_ids, (src, cond)))
+            for m, src in (("label_mass", "label_mass"), ("accuracy", "correct"))
+        }
         for cond, kls in first["unpatched"].items()
     }
     out = {
@@ -195,8 +204,12 @@ def _shift_sentence(c: dict[str, Any], shift: str, other: str, k: int) -> str:
             f"(own - cross {t['mean_diff']:.3g}, 95% CI {t['ci_low']:.3g} to "
             f"{t['ci_high']:.3g}, p={t['p_value']:.2g})"
         )
+    un = c["unpatched"]
     mass = _at(side[OWN]["label_mass"], k)
-    return text + f", with label mass {mass:.2f}"
+    return text + (
+        f", and its label mass from {_at(un['anchor']['label_mass'], 0):.2f} to {mass:.2f} "
+        f"({other.upper()}'s: {_at(un[other]['label_mass'], 0):.2f})"
+    )
 
 
 def causal_statement(c: dict[str, Any]) -> str:
