@@ -13,6 +13,10 @@ and, as controls that perturb the model as much as tuning does (``it_controls``)
     it_random    base + a random LoRA with the tuned adapter's per-layer norm ||BA||
     it_untuned   base + the adapter before any step: equals the anchor (identity check)
 
+Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's own
+output, the final norm's output; see ``extraction``). With ``causal.enabled``, the shifts
+are then patched into zero-shot passes (the task-vector check, ``patching``).
+
 What a run computes is decided first (``plan.RunPlan``); the engine executes the plan. It
 keeps models warm (one load per process and model), computes each anchor once per (model,
 prompt ids), batches extraction (left padding, grouped by length, bounded by a padded-token
@@ -35,7 +39,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from services.common.artifacts import ArtifactStore
-from services.common.datasets import Dataset, load_builtin, load_upload, upload_key
+from services.common.datasets import Dataset, load_task
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import RunConfig
@@ -188,13 +192,7 @@ class Engine:
 
     def dataset(self, task: str) -> Dataset:
         if task not in self._datasets:
-            if task.startswith("upload:"):
-                dataset_id = task.split(":", 1)[1]
-                store = ArtifactStore(self.settings.artifacts)
-                raw = store.get(upload_key(dataset_id)).decode("utf-8")
-                self._datasets[task] = load_upload(dataset_id, raw)
-            else:
-                self._datasets[task] = load_builtin(task)
+            self._datasets[task] = load_task(task, ArtifactStore(self.settings.artifacts))
         return self._datasets[task]
 
     # -- the run -----------------------------------------------------------------------
@@ -213,7 +211,7 @@ class Engine:
             max_adapters=self.max_adapters,
         )
 
-    def run(
+    def execute(
         self,
         run: RunConfig,
         *,

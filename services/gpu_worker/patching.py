@@ -37,6 +37,7 @@ from services.common.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
     CAUSAL_UNPATCHED,
+    Condition,
     RunStates,
 )
 from services.common.spec import CausalSpec
@@ -200,7 +201,7 @@ def _patch_block(
     shape = (n, len(CAUSAL_SHIFTS), n_part)  # one patched pass per (example, source, partner)
     ex, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
     j = pair[ex, part]  # whose shift each row carries
-    anchor = states.condition("anchor")[:, block]
+    anchor = states.condition(Condition.ANCHOR)[:, block]
     source = np.stack([states.condition(c)[:, block] for c in CAUSAL_SHIFTS])  # [S, n, d]
     shifts = source[src, j] - anchor[j]
     n_labels = states.label_logprobs.shape[-1]

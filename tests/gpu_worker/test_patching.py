@@ -125,7 +125,7 @@ def patched_run(engine, tiny_dir):
         "causal": {"enabled": True, "layers": [2, 4, 7], "cross": 2},
     }
     run = expand_runs(ExperimentSpec.model_validate(body))[0]
-    return engine.run(run)
+    return engine.execute(run)
 
 
 def test_engine_stores_the_arrays_with_named_axes(patched_run) -> None:

@@ -4,6 +4,7 @@ from .artifact import Artifact
 from .artifact_kind import ArtifactKind
 from .artifact_list import ArtifactList
 from .causal_spec import CausalSpec
+from .control import Control
 from .data_spec import DataSpec
 from .dataset import Dataset
 from .dataset_kind import DatasetKind
@@ -18,7 +19,6 @@ from .experiment import Experiment
 from .experiment_list import ExperimentList
 from .experiment_resolved_spec import ExperimentResolvedSpec
 from .experiment_spec import ExperimentSpec
-from .experiment_spec_controls_item import ExperimentSpecControlsItem
 from .experiment_spec_metrics_item import ExperimentSpecMetricsItem
 from .experiment_spec_scale import ExperimentSpecScale
 from .experiment_spec_sweep import ExperimentSpecSweep
@@ -138,6 +138,7 @@ __all__ = (
     "ArtifactKind",
     "ArtifactList",
     "CausalSpec",
+    "Control",
     "Dataset",
     "DatasetKind",
     "DataSpec",
@@ -152,7 +153,6 @@ __all__ = (
     "ExperimentList",
     "ExperimentResolvedSpec",
     "ExperimentSpec",
-    "ExperimentSpecControlsItem",
     "ExperimentSpecMetricsItem",
     "ExperimentSpecScale",
     "ExperimentSpecSweep",
