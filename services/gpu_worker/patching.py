@@ -231,6 +231,8 @@ def task_vector_check(
     ``causal_*`` arrays of ``hidden_states.CAUSAL_AXES``, meta entries). ``extract``:
     pad_id, label_ids, batch_size, token_budget of the extraction passes."""
     layers, skipped = resolve_layers(spec, states.n_layers)
+    if not layers:  # every requested block beyond the model's depth: nothing to patch
+        return {}, {"causal_layers_skipped": skipped, "causal_head_check_max_abs": None}
     pair = partners(states.hidden.shape[0], spec.cross)
     got = [_patch_block(model, states, anchor_ids, b, pair, **extract) for b in layers]
     head = output_head(model)

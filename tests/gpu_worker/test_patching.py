@@ -20,6 +20,7 @@ from services.gpu_worker.patching import (
     partners,
     patched_pass,
     resolve_layers,
+    task_vector_check,
 )
 
 PROMPTS = [[1, 17, 4021, 318, 262, 905], [1, 905, 11, 12, 13, 14, 15, 16, 17, 18, 19]]
@@ -161,3 +162,19 @@ def test_the_whole_shift_at_the_last_block_reproduces_icl_and_it(patched_run) ->
     un = st.causal["causal_kl_unpatched"]  # [n, (anchor, icl, it), (icl, it)]
     assert np.abs(un[:, 1, 0]).max() < 1e-6 and np.abs(un[:, 2, 1]).max() < 1e-6
     assert un[:, 0, 0].min() > 1e-3  # the anchor's output is not ICL's
+
+
+def test_blocks_beyond_the_model_skip_the_check_and_say_so(model) -> None:
+    n, layers, d = 2, model.config.num_hidden_layers, model.config.hidden_size
+    states = RunStates(
+        hidden=np.zeros((n, 3, layers + 2, d), np.float32),
+        label_logprobs=np.zeros((n, 3, 0), np.float32),
+        labels=np.full(n, -1, np.int64),
+        conditions=["anchor", "icl", "it"],
+        example_ids=["a", "b"],
+        label_names=[],
+    )
+    arrays, meta = task_vector_check(
+        model, states, PROMPTS, CausalSpec(layers=[layers + 1, 40]), pad_id=0, label_ids=[]
+    )
+    assert arrays == {} and meta["causal_layers_skipped"] == [layers + 1, 40]
