@@ -25,7 +25,7 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
-from services.common.hidden_states import (
+from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
     CAUSAL_UNPATCHED,

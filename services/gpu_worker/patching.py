@@ -33,14 +33,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from services.common.hidden_states import (
+from services.common.spec import CausalSpec
+from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
     CAUSAL_UNPATCHED,
     Condition,
     RunStates,
 )
-from services.common.spec import CausalSpec
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.plan import RunPlan
 from services.gpu_worker.tuning import AdapterSlots

@@ -14,8 +14,8 @@ from services.analysis.causal import headline_layer, run_causal
 from services.analysis.per_run import run_similarities
 from services.analysis.report import render_report_html
 from services.analysis.summarize import summarize_experiment
-from services.common.hidden_states import CAUSAL_AXES, CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import CAUSAL_AXES, CONDITIONS, RunStates
 
 SCHEMA_PATH = Path(__file__).parents[2] / "services/common/schemas/results.schema.json"
 N_EX, N_LAYERS, D, N_CROSS = 10, 6, 8, 3

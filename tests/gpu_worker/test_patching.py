@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from services.common.hidden_states import CAUSAL_AXES, RunStates
 from services.common.spec import CausalSpec, ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import CAUSAL_AXES, RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.patching import (
     decoder_blocks,
