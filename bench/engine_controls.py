@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.storage.hidden_states import RunStates
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.engine import Engine
 
 CONTROLS = ["cross_adapter", "shuffled_labels", "random_lora"]
@@ -53,8 +53,8 @@ def cross_figures(st: RunStates) -> dict[str, Any]:
     off = ~np.eye(n, dtype=bool)
     lp = st.label_logprobs
     accuracy = {
-        c: float((lp[:, st.conditions.index(c)].argmax(-1) == st.labels).mean())
-        for c in ("anchor", "icl", "it")
+        str(c): float((lp[:, st.conditions.index(c)].argmax(-1) == st.labels).mean())
+        for c in (Condition.ANCHOR, Condition.ICL, Condition.IT)
     }
     through_others = (st.cross_label_logprobs[:, :n].argmax(-1) == st.labels[:, None])[off]
     return {

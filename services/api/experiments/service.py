@@ -1,4 +1,6 @@
-"""Experiment logic: record a spec and queue its runs, read state back, cancel."""
+"""Experiment commands: record a spec and queue its runs (deferred to the reconciler while
+the broker is down), and cancel. The read side is ``views``; the downloadable files are
+``artifacts``."""
 
 from __future__ import annotations
 
@@ -11,21 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.api.errors import (
-    RETRY_AFTER_S,
     Conflict,
     Invalid,
     TooManyRequests,
-    Unavailable,
 )
-from services.api.experiments import checks, schemas
+from services.api.experiments import checks
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
 from services.common import db, jobs
-from services.common.db.status import ExperimentStatus, RunStatus
+from services.common.db.owner_lock import lock_owner
 from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
 from services.common.spec.limits import control_char_problem
-from services.common.storage.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +33,7 @@ QUOTA_RETRY_AFTER_S = 30
 
 
 def request_hash(spec: dict[str, Any]) -> str:
+    """The canonical JSON's sha256: what an Idempotency-Key replay must match."""
     return hashlib.sha256(
         json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
@@ -64,6 +64,10 @@ def create_experiment(
         existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest), False
+    runs = expand_runs(spec)
+    checks.check_models(spec, runs, settings)
+    lock_owner(session, owner)  # count and insert atomically, across API processes
+    checks.check_tasks(session, owner, runs)  # under the lock: no upload deleted meanwhile
     active = repo.count_active(session, owner)
     if active >= settings.max_active_experiments:
         raise TooManyRequests(
@@ -71,9 +75,6 @@ def create_experiment(
             f"{settings.max_active_experiments} (ICL_IT_MAX_ACTIVE_EXPERIMENTS)",
             headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
         )
-    runs = expand_runs(spec)
-    checks.check_tasks(session, owner, runs)
-    checks.check_models(spec, runs, settings)
     try:
         experiment, run_ids = repo.insert_experiment(
             session,
@@ -102,18 +103,30 @@ def create_experiment(
     try:
         queue.enqueue_runs(run_ids)
     except Exception as exc:
-        log.exception("could not queue the runs of experiment %s", experiment.id)
-        message = "the task broker is unreachable; submit again later"
-        jobs.finish_experiment(
-            session,
-            experiment.id,
-            jobs.ExperimentStatus.FAILED,
-            error_code=jobs.ErrorCode.BROKER_UNAVAILABLE,
-            error_message=message,
-        )
-        session.commit()
-        raise Unavailable(message, headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+        defer_dispatch(session, experiment.id, run_ids, exc)
     return experiment, True
+
+
+def defer_dispatch(
+    session: Session, experiment_id: str, run_ids: list[str], exc: Exception
+) -> None:
+    """The broker did not take the runs: they stay queued in the database (the source of
+    truth), marked never sent, and the reconciler sends them once the broker answers
+    again (``services/common/jobs/reconciler.py``). The submission still succeeded."""
+    log.warning(
+        "broker unreachable (%s); experiment %s stays queued for the reconciler",
+        type(exc).__name__,
+        experiment_id,
+    )
+    repo.mark_not_dispatched(session, run_ids)
+    db.add_event(
+        session,
+        experiment_id,
+        "experiment.dispatch_deferred",
+        "the task broker is unreachable; the runs stay queued and are sent when it is back",
+        level="warning",
+    )
+    session.commit()
 
 
 def _replay(existing: db.Experiment, digest: str) -> db.Experiment:
@@ -123,90 +136,6 @@ def _replay(existing: db.Experiment, digest: str) -> db.Experiment:
             f"(experiment {existing.id})"
         )
     return existing
-
-
-def _error(code: str | None, message: str | None) -> schemas.ErrorInfo | None:
-    return schemas.ErrorInfo(code=code, message=message or "") if code else None
-
-
-def _progress(experiment: db.Experiment, progressed: float) -> schemas.Progress:
-    """progressed: finished runs count 1, running runs their own progress, read from the
-    runs in one statement (one snapshot), so the fraction never steps back when a run
-    moves from running to finished between two reads."""
-    total = experiment.total_runs
-    fraction = 1.0 if experiment.status == jobs.ExperimentStatus.SUCCEEDED else 0.0
-    if total and experiment.status != jobs.ExperimentStatus.SUCCEEDED:
-        fraction = min(progressed / total, 1.0)
-    return schemas.Progress(
-        completed_runs=experiment.completed_runs, total_runs=total, fraction=round(fraction, 4)
-    )
-
-
-def summary(experiment: db.Experiment, progressed: float = 0.0) -> schemas.ExperimentSummary:
-    return schemas.ExperimentSummary(
-        id=experiment.id,
-        name=experiment.name,
-        status=ExperimentStatus(experiment.status),
-        created_at=experiment.created_at,
-        started_at=experiment.started_at,
-        finished_at=experiment.finished_at,
-        progress=_progress(experiment, progressed),
-        error=_error(experiment.error_code, experiment.error_message),
-    )
-
-
-def run_summary(run: db.Run) -> schemas.RunSummary:
-    return schemas.RunSummary(
-        id=run.id,
-        index=run.index,
-        key=run.key,
-        status=RunStatus(run.status),
-        stage=run.stage,
-        progress=run.progress,
-        attempts=run.attempts,
-        studies=run.studies,
-        factors=run.factors,
-        control=run.config.get("control", "none"),
-        seed=run.config.get("seed", 0),
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        error=_error(run.error_code, run.error_message),
-    )
-
-
-def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
-    runs = repo.runs_of(session, experiment.id)
-    progressed = sum(
-        1.0
-        if r.status in jobs.TERMINAL
-        else r.progress
-        if r.status == jobs.RunStatus.RUNNING
-        else 0.0
-        for r in runs
-    )
-    return schemas.Experiment(
-        **summary(experiment, progressed).model_dump(),
-        spec=experiment.spec,
-        runs=[run_summary(r) for r in runs],
-    )
-
-
-def list_experiments(
-    session: Session, owner: str | None, limit: int, after: str | None
-) -> schemas.ExperimentList:
-    """Newest first; ``owner=None`` lists every owner's (admin keys)."""
-    cursor = None
-    if after is not None:
-        cursor = repo.get_for_owner(session, owner, after) if db.is_id(after) else None
-        if cursor is None:
-            raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
-    rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
-    progressed = repo.run_progress(session, [r.id for r in rows])
-    return schemas.ExperimentList(
-        data=[summary(r, progressed.get(r.id, 0.0)) for r in rows],
-        has_more=has_more,
-        next_cursor=rows[-1].id if has_more and rows else None,
-    )
 
 
 def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.Experiment:
@@ -222,43 +151,3 @@ def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.
             log.warning("could not queue the finalization of %s", experiment.id)
     session.refresh(experiment)
     return experiment
-
-
-def events(
-    session: Session, experiment: db.Experiment, after: int | None, limit: int
-) -> schemas.EventList:
-    rows, has_more = repo.events_page(session, experiment.id, after, limit)
-    return schemas.EventList(
-        data=[
-            schemas.Event(
-                id=e.id,
-                created_at=e.created_at,
-                level=e.level,
-                type=e.type,
-                message=e.message,
-                run_id=e.run_id,
-                data=e.data,
-            )
-            for e in rows
-        ],
-        has_more=has_more,
-        next_cursor=str(rows[-1].id) if rows else (str(after) if after is not None else None),
-    )
-
-
-def results(store: ArtifactStore, experiment: db.Experiment) -> dict[str, Any]:
-    if experiment.results_key is None:
-        raise Conflict(_not_ready(experiment, "results"))
-    return json.loads(store.get(experiment.results_key))
-
-
-def report(store: ArtifactStore, experiment: db.Experiment) -> str:
-    if experiment.report_key is None:
-        raise Conflict(_not_ready(experiment, "report"))
-    return store.get(experiment.report_key).decode()
-
-
-def _not_ready(experiment: db.Experiment, what: str) -> str:
-    if experiment.status in jobs.TERMINAL:
-        return f"experiment {experiment.status} without a {what} (no run succeeded)"
-    return f"experiment is {experiment.status}; the {what} exist once it has finished"
