@@ -312,13 +312,9 @@ class RunConfig(StrictModel):
     it_controls: list[Control] = Field(
         default_factory=list, description="IT-shaped controls computed in this run."
     )
-    report_layer: int | None = Field(
-        None,
-        ge=0,
-        le=513,
-        description="The experiment's report layer (None = the final norm's output): where "
-        "the random-LoRA control is scaled to move the state as far as tuning does.",
-    )
+    # the experiment's report layer (None: the final norm's output): where the random-LoRA
+    # control is scaled to move the state as far as tuning does
+    report_layer: int | None = Field(None, ge=0, le=513)
 
     @property
     def it_steps(self) -> int:
@@ -326,8 +322,7 @@ class RunConfig(StrictModel):
 
     @property
     def cell(self) -> str:
-        """Identifies the configuration without its seed (runs aggregated over seeds), as
-        computed: see ``computed_config``."""
+        """The configuration as computed (``computed_config``) without its seed."""
         payload = self.model_dump(mode="json", exclude={"key", "studies", "seed", "factors"})
         return config_digest(payload)
 
