@@ -15,6 +15,7 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
+from services.analysis.decomposition import pairing_tests, seed_averaged_pairing
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
 from services.common.hidden_states import layer_names
 
@@ -37,6 +38,7 @@ class Cell:
     per_example: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_ex, L]
     per_seed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_seeds, L]
     report_layer: int = 0
+    pairing: dict[str, Any] | None = None  # seed-averaged pairing matrices (decomposition)
 
     @property
     def first(self) -> dict[str, Any]:
@@ -98,6 +100,7 @@ def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | Non
                 pos = {e: k for k, e in enumerate(r["example_ids"])}
                 stacked.append(v[[pos[e] for e in ids]])
             cell.per_example.setdefault(metric, {})[pair] = _nanmean0(np.stack(stacked))
+    cell.pairing = seed_averaged_pairing(runs, ids)
     last = cell.n_layers + 1  # the final norm's output
     cell.report_layer = last if report_layer is None else min(report_layer, last)
     return cell
@@ -146,9 +149,11 @@ def primary_values(cell: Cell) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def primary(cell: Cell) -> dict[str, Any] | None:
-    """Matched vs mismatched shift cosine of ICL-IT: per-layer difference curve, the
-    paired test at the report layer and at the last block, and the family-wise test
-    over every layer. None when the cell lacks the shift metrics (e.g. one example)."""
+    """Matched vs mismatched shift cosine of ICL-IT: the pairing-permutation test (the
+    primary test) and its decomposition at the report layer; per-layer difference curve;
+    the row-mean sign-flip test at the report layer and at the last block (secondary:
+    conservative when the rows share IT shifts), and the family-wise test over every layer
+    (on the same row means). None when the cell lacks the shift metrics."""
     both = primary_values(cell)
     if both is None:
         return None
@@ -161,6 +166,10 @@ def primary(cell: Cell) -> dict[str, Any] | None:
     return {
         "measure": "shift_cosine - shift_cosine_mismatched (icl_it)",
         "layer": cell.report_layer,
+        **pairing_tests(cell.pairing, cell.report_layer, len(cell.example_ids)),
+        "secondary": "test, test_last_block and family_wise are sign-flip tests on the row "
+        "means (secondary figures: the rows share the same IT shifts, so they are "
+        "conservative); pairing_test is the primary test",
         "test": at(cell.report_layer),
         "last_block_layer": cell.last_block,
         "test_last_block": at(cell.last_block),

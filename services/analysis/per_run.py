@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
+from services.analysis.shift_matrices import cross_row_values, pairing_matrices
 from services.common.hidden_states import RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
 
@@ -80,6 +81,28 @@ def measure(
     raise ValueError(f"unknown metric {metric!r}")
 
 
+# metric -> the pair the cross-adapter condition's per-example values go under
+_CROSS_PAIRS = {
+    "shift_cosine": "icl_it_cross",
+    "shift_projection": "icl_it_cross",
+    "shift_norm": "anchor_it_cross",
+}
+
+
+def _every_adapter_values(
+    values: dict[str, dict[str, Any]], states: RunStates, shifts: dict[str, np.ndarray]
+) -> None:
+    """With every input through every adapter of its group, the cross-adapter values
+    average over all the group's other adapters (not one neighbour). Also the random
+    LoRA's shift norm under the pair icl_it_random, beside the IT shift's (anchor_it)."""
+    for metric, got in cross_row_values(states, shifts).items():
+        if metric in values:
+            values[metric][_CROSS_PAIRS[metric]] = got
+    norms = values.get("shift_norm", {})
+    if "anchor_it_random" in norms:
+        norms["icl_it_random"] = norms["anchor_it_random"]
+
+
 def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
     """Per-run result, JSON-serializable (NaN -> null).
 
@@ -107,6 +130,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             if extra is not None:
                 cka_null[pair] = extra
         values[metric] = per_pair
+    _every_adapter_values(values, states, shifts)
     lp = states.label_logprobs
     meta = states.meta
     return jsonable(
@@ -125,6 +149,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             "example_ids": list(states.example_ids),
             "label_names": list(states.label_names),
             "values": values,
+            "pairing": pairing_matrices(states, shifts) if has_anchor else None,
             "cka_null": cka_null,
             "correct": {c: M.correct(lp[:, j], states.labels) for j, c in enumerate(conds)},
             "accuracy": {c: M.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)},
@@ -134,6 +159,8 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "steps": meta.get("it_steps"),
                 "final_loss": meta.get("it_final_loss"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
+                "it_state_norm": meta.get("it_state_norm"),
+                "random_lora_state_norm": meta.get("random_lora_state_norm"),
             },
         }
     )
