@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis.pairing import pairing_permutation_test
+from services.analysis.pairing import no_pairing_test, pairing_permutation_test
 from services.analysis.shift_matrices import MATRICES
-from services.analysis.stats import unattainable_test
 
 # name in results.json -> (matrix, what the diagonal and the off-diagonal are)
 DECOMPOSITION = {
@@ -72,7 +71,7 @@ def pairing_tests(pairing: dict[str, Any] | None, layer: int, n: int) -> dict[st
     input_specific} or None without the cross-adapter extraction}, at one layer."""
     if pairing is None or "matched" not in pairing:
         return {
-            "pairing_test": unattainable_test("no pairing matrices (fewer than 2 examples)"),
+            "pairing_test": no_pairing_test("no pairing matrices (fewer than 2 examples)"),
             "decomposition": None,
         }
     blocks = pairing["blocks"]

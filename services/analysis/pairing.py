@@ -133,6 +133,17 @@ def _inverted_interval(
     return edge(-1.0), edge(1.0)
 
 
+def no_pairing_test(reason: str, alpha: float = ALPHA) -> dict[str, Any]:
+    """A pairing test's shape when none was possible (the reason is its method)."""
+    return {
+        **unattainable_test(reason, alpha),
+        "n_permutations": 0,
+        "exact": False,
+        "n_blocks": 0,
+        "null_sd": None,
+    }
+
+
 def mde_normal(null_sd: float, alpha: float, power: float = POWER) -> float:
     """Smallest true difference detected with the given power by a two-sided test at alpha
     whose statistic has sd null_sd: (z_{1-alpha/2} + z_power) * sd (normal approximation)."""
@@ -147,6 +158,7 @@ def pairing_permutation_test(
     draws: int = MC_DRAWS,
     seed: int = 0,
     exact_max: int = EXACT_MAX_PERMUTATIONS,
+    interval: bool = True,
 ) -> dict[str, Any]:
     """Test whether row i's own column (the diagonal) scores higher than the other columns
     of its block, by permuting the pairing within blocks (see the module docstring).
@@ -154,13 +166,13 @@ def pairing_permutation_test(
     a: [n, n]; blocks: row-index lists (default one block of all rows). Returns the shape
     of every paired test (n, mean_a = mean diagonal, mean_b = mean off-diagonal, mean_diff,
     ci_low/ci_high from inverting this test, p_value, min_attainable_p, method, alpha,
-    significant) plus n_permutations (enumerated or drawn), exact, n_blocks, null_sd and
+    significant; interval=False skips the interval, for simulations) plus n_permutations (enumerated or drawn), exact, n_blocks, null_sd and
     mde (normal approximation at 80% power and this alpha).
     """
     a = np.asarray(a, dtype=np.float64)
     blocks = complete_blocks(a, blocks if blocks is not None else [range(a.shape[0])])
     if not blocks:
-        return unattainable_test("fewer than 2 complete rows in every block", alpha)
+        return no_pairing_test("fewer than 2 complete rows in every block", alpha)
     order = np.concatenate(blocks)
     sub = np.full((len(order), len(order)), np.nan)
     sizes = np.concatenate([np.full(len(b), len(b), dtype=np.float64) for b in blocks])
@@ -182,7 +194,7 @@ def pairing_permutation_test(
     obs = float(_null_statistics(sub, sizes, identity)[0][0])
     p = _p_of_shift(stat, c, obs, 0.0, not exact)
     floor = 1.0 / total if exact else 1.0 / (draws + 1)
-    lo, hi = _inverted_interval(stat, c, obs, alpha, not exact)
+    lo, hi = _inverted_interval(stat, c, obs, alpha, not exact) if interval else (None, None)
     null_sd = float(np.std(stat))
     diag = np.array([a[i, i] for i in order])
     return {

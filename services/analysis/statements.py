@@ -134,8 +134,11 @@ def _levels(levels: list[Any]) -> str:
 
 PRIMARY_MEASURE = (
     "matched minus mismatched shift cosine: cos(ICL shift of example i, IT shift of i) "
-    "minus the mean of cos(ICL shift of i, IT shift of j) over the other examples j, "
-    "whose adapters were tuned on other demonstrations"
+    "minus the mean of cos(ICL shift of i, IT shift of j) over the other examples j of its "
+    "adapter group, whose adapters were tuned on other demonstrations; tested by permuting "
+    "the pairing (which IT shift goes with which ICL shift) within adapter groups, and "
+    "split into own − cross adapter (demonstration-specific) plus cross adapter − "
+    "mismatched (comes with the input)"
 )
 
 
@@ -208,14 +211,15 @@ def _primary_level(
     n_family: int | None,
     alpha: float,
 ) -> str:
-    """The primary test at one level: the verdict, its numbers, and what limits it."""
+    """The primary (pairing) test at one level: the verdict, its numbers, what it could
+    have detected, its decomposition, and what limits it."""
     where = f"{factor}={lv}, " if factor else ""
-    p_claim = t.get("p_holm_study", t["p_value"])
+    p_claim, basis = _claim_p(t, n_levels, n_family)
     significant = p_claim is not None and p_claim < alpha
     nums = (
         f"matched {fmt_num(t['mean_a'])} vs mismatched {fmt_num(t['mean_b'])}, "
-        f"difference {fmt_num(t['mean_diff'])} (95% CI {fmt_num(t['ci_low'])} to "
-        f"{fmt_num(t['ci_high'])}; p={fmt_p(t['p_value'])}"
+        f"difference {fmt_num(t['mean_diff'])} ({ci_text(t)}; pairing-permutation "
+        f"p={fmt_p(t['p_value'])}"
         + (_holm_txt(t, "p_holm_study", "the study's levels") if n_levels > 1 else "")
         + _holm_txt(t, "p_holm_experiment", f"the experiment's {n_family} primary tests")
         + f"; n={t['n']} {n_unit})"
@@ -233,12 +237,86 @@ def _primary_level(
             "than with the IT shifts of examples tuned on other demonstrations (within "
             "the noise)"
         )
-    return f"At {at}, {where}{verdict}: {nums}.{_caveats(t, n_family, alpha)}"
+    return (
+        f"At {at}, {where}{verdict} ({basis}): {nums}."
+        + detectable_text("matched − mismatched", t, t.get("mde_experiment"))
+        + decomposition_text(t.get("decomposition"))
+        + _secondary_text(t.get("row_mean_sign_flip"))
+        + _caveats(t, n_family, alpha)
+    )
+
+
+def _claim_p(t: dict[str, Any], n_levels: int, n_family: int | None) -> tuple[Any, str]:
+    """The p a verdict follows, and its basis in words: the experiment-wide Holm when the
+    experiment has several studies, else Holm over the study's levels, else the test."""
+    if n_family and t.get("p_holm_experiment") is not None:
+        return t["p_holm_experiment"], f"verdict on Holm over the experiment's {n_family} tests"
+    if n_levels > 1 and t.get("p_holm_study") is not None:
+        return t["p_holm_study"], "verdict on Holm within this study only"
+    return t["p_value"], "verdict on this test alone"
+
+
+def ci_text(t: dict[str, Any]) -> str:
+    """'95% CI a to b', or why there is no bounded interval."""
+    lo, hi = t.get("ci_low"), t.get("ci_high")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "95% CI unbounded: with this n no result can reach p<0.05"
+    return f"95% CI {fmt_num(lo)} to {fmt_num(hi)}"
+
+
+def detectable_text(what: str, t: dict[str, Any], mde_family: Any = None) -> str:
+    """'This run could detect matched − mismatched >= 0.031 (80% power); it found 0.054.'"""
+    mde = mde_family if mde_family is not None else t.get("mde")
+    level = "the experiment-wide Holm level" if mde_family is not None else "alpha"
+    if t.get("n", 0) == 0:
+        return ""
+    if mde is None:
+        return f" With n={t['n']} this run could not detect {what} of any size."
+    return (
+        f" This run could detect {what} >= {fmt_num(mde)} (80% power at {level}); it found "
+        f"{fmt_num(t['mean_diff'])}."
+    )
+
+
+def decomposition_text(parts: dict[str, Any] | None) -> str:
+    """The two tested parts of matched − mismatched, each with its CI, p and mde."""
+    if not parts:
+        return (
+            " No decomposition: the run did not pass every input through every adapter of "
+            "its group (cross_hidden), so own vs cross adapter is not separated."
+        )
+    out = " Decomposition (pairing-permutation tests within adapter groups):"
+    names = {
+        "demonstration_specific": "demonstration-specific (own − cross adapter)",
+        "input_specific": "comes with the input (cross adapter − mismatched)",
+    }
+    for key, label in names.items():
+        t = parts.get(key)
+        if not t or t.get("n", 0) == 0:
+            continue
+        word = "significant" if t["significant"] else "within the noise"
+        could = f"could detect >= {fmt_num(t['mde'])}" if t.get("mde") is not None else (
+            "could detect no effect of any size"
+        )
+        out += (
+            f" {label} {fmt_num(t['mean_diff'])} ({ci_text(t)}; p={fmt_p(t['p_value'])}, "
+            f"{word}; n={t['n']}; this run {could});"
+        )
+    return out.rstrip(";") + "."
+
+
+def _secondary_text(t: dict[str, Any] | None) -> str:
+    if not t or t.get("n", 0) == 0:
+        return ""
+    return (
+        f" Secondary figure (sign-flip test on row means, conservative when the rows share "
+        f"IT shifts): p={fmt_p(t['p_value'])}."
+    )
 
 
 def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
-    """Sentences that qualify a primary test: its power, the experiment-wide correction,
-    the cross-adapter control, and a shared demonstration set."""
+    """Sentences that qualify a primary test: its smallest attainable p, the
+    experiment-wide correction, and a shared demonstration set."""
     floor = t.get("min_attainable_p")
     out = ""
     if floor is not None and not math.isnan(floor):
@@ -249,23 +327,6 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
                 f" No test of this size can survive the experiment-wide correction "
                 f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
             )
-    cross = t.get("cross_adapter")
-    if cross and cross.get("n", 0) > 0:
-        if cross["significant"] and cross["mean_diff"] > 0:
-            tail = "so part of the agreement is specific to the demonstrations"
-        elif cross["significant"]:
-            tail = "so another example's adapter agrees MORE: the agreement is not specific"
-        else:
-            tail = (
-                "within the noise: this run cannot separate the demonstrations' "
-                "contribution from the input's"
-            )
-        out += (
-            f" Against the cross-adapter control (the same input through the adapter "
-            f"tuned on another example's demonstrations) the matched shift cosine is "
-            f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
-            f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
-        )
     if t.get("shared_demonstrations"):
         out += (
             " Every example here shares one demonstration set (demos.scope: shared), so "

@@ -124,8 +124,10 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
 
 
 def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
-    """The cell's primary test (matched vs mismatched shift cosine) with its last-block and
-    family-wise companions and the cross-adapter contrast; None without the shift metrics."""
+    """The cell's primary test: the pairing-permutation test of matched vs mismatched
+    shift cosine, with its decomposition (own - cross adapter; cross adapter - mismatched,
+    each tested), the row-mean sign-flip test (secondary), the last-block and family-wise
+    companions and the cross-adapter control; None without the shift metrics."""
     p = primary(c)
     if p is None:
         return None
@@ -133,14 +135,16 @@ def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
         **where,
         "metric": "shift_cosine",
         "layer": p["layer"],
+        **p["pairing_test"],
         "a": "matched",
         "b": "mismatched",
-        **p["test"],
+        "row_mean_sign_flip": p["test"],
+        "decomposition": p["decomposition"],
         "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
         "family_wise": p["family_wise"],
         "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
-        # same input through another example's adapter: the purest
-        # demonstration-specific contrast (the mismatched one also changes input)
+        # the cross-adapter condition's matched shift cosine (every adapter of the group
+        # when the run extracted them; else the one-neighbour it_cross condition)
         "cross_adapter": paired(
             c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
         ),

@@ -19,6 +19,7 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
+from services.analysis.stats import ALPHA
 from services.analysis.cells import (
     Cell,
     arr,
@@ -30,6 +31,7 @@ from services.analysis.cells import (
     primary_values,
     stat_block,
 )
+from services.analysis.pairing import mde_normal
 from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
 from services.analysis.studies import canonical, study_tests
@@ -52,12 +54,16 @@ CONVENTIONS: dict[str, Any] = {
         "icl_it": "ICL vs IT (LoRA tuned on the example's own demonstrations)",
         "anchor_icl": "anchor (zero-shot, base model) vs ICL; for shift metrics, the ICL shift",
         "anchor_it": "anchor vs IT; for shift metrics, the IT shift",
-        "icl_it_cross": "ICL vs this input through the adapter tuned on ANOTHER example's "
-        "demonstrations (cross-adapter control)",
+        "icl_it_cross": "ICL vs this input through the adapters tuned on the OTHER examples' "
+        "demonstrations (cross-adapter control: every other adapter of the example's "
+        "group when the run extracted every input through every adapter, else one "
+        "neighbour's)",
         "icl_it_shuffled": "ICL vs an adapter tuned on the same demonstration inputs with "
         "shuffled labels (control)",
-        "icl_it_random": "ICL vs a random LoRA with the tuned adapter's per-layer norm ||BA|| "
-        "(control: as large a perturbation, no learned direction)",
+        "icl_it_random": "ICL vs a random LoRA (control: no learned direction; scaled until "
+        "its state shift at the report layer matches the tuned adapter's where the run "
+        "records it_state_norm / random_lora_state_norm, else matched on ||BA||, which moves "
+        "the state far less); shift_norm under this pair is the random LoRA's shift norm",
         "icl_it_untuned": "ICL vs the zero-step adapter, which equals the anchor by "
         "construction (an identity check, not a control)",
     },
@@ -87,11 +93,22 @@ CONVENTIONS: dict[str, Any] = {
     "seeds; no pseudo-replication) with a two-sided 95% Student-t interval; CKA and shared "
     "fraction: over seeds. Tests: the 95% interval obtained by inverting the test itself, "
     "so an interval excludes 0 exactly when p < 0.05.",
-    "tests": "Paired two-sided sign-flip permutation tests over inference examples (exact "
-    "over all 2^n patterns for n <= 16, the smallest attainable p printed). Every layer: "
-    "Westfall-Young max-T permutation (family-wise). Holm over the levels of a study and "
-    "over every primary test of the experiment. Factor trend: Spearman rho (numeric "
-    "levels) or between-level sum of squares, levels permuted within each example.",
+    "tests": "Primary: the pairing-permutation test on M[i, j] = cos(ICL shift_i, IT "
+    "shift_j): mean(diagonal) - mean(off-diagonal), null from permuting the pairing within "
+    "adapter groups (exact over every pairing up to 8!, else 100000 Monte Carlo draws with "
+    "+1; n_permutations recorded), its interval by inverting it; the same test on "
+    "C[i, j] = cos(ICL shift_i, shift of input i through adapter j) (demonstration_"
+    "specific) and on the input-relabelling matrix (input_specific). Secondary: two-sided "
+    "sign-flip tests over inference examples on row means (exact over all 2^n patterns "
+    "for n <= 16). Every test reports min_attainable_p and mde, the minimum detectable "
+    "effect at 80% power at its alpha (normal approximation from the null's sd; "
+    "mde_experiment at Holm's strictest step over the experiment's primary tests). Every "
+    "layer: Westfall-Young step-down max-T sign-flip permutation (family-wise). Holm over "
+    "the levels of a study and over every primary test of the experiment; verdicts follow "
+    "the experiment-wide Holm when there are several studies. Factor trend: Spearman rho "
+    "(numeric levels), Page's L for ordered levels (demos.selection most -> random -> "
+    "least similar), else between-level sum of squares, levels permuted within each "
+    "example.",
     "accuracy": "Argmax over the label tokens' log-probabilities at the last prompt token "
     "(Wilson 95% interval over labelled seed x example pairs); label_mass: the probability "
     "on the label tokens, which shows whether a condition learned the answer format.",
@@ -178,7 +195,17 @@ def _adjust_across_studies(studies: list[dict[str, Any]]) -> int:
     for s in studies:
         for t in s["primary_tests"]:
             t["p_holm_experiment"] = adjusted.get(t["cell"])
+            t["mde_experiment"] = _mde_at(t, ALPHA / max(1, len(ids)))
     return len(ids)
+
+
+def _mde_at(test: dict[str, Any], alpha: float) -> float | None:
+    """A pairing test's mde at another alpha (Holm's strictest step over the family);
+    None when it cannot reach that alpha."""
+    sd, floor = test.get("null_sd"), test.get("min_attainable_p")
+    if sd is None or floor is None or not np.isfinite(sd) or floor >= alpha:
+        return None
+    return mde_normal(sd, alpha)
 
 
 def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None) -> dict[str, str]:
