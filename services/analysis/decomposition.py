@@ -50,9 +50,7 @@ def seed_averaged_pairing(
         if not all(r["pairing"].get(name) is not None for r in same):
             continue
         out[name] = [
-            np.mean(
-                [np.array(r["pairing"][name][k], dtype=np.float64) for r in same], axis=0
-            )
+            np.mean([np.array(r["pairing"][name][k], dtype=np.float64) for r in same], axis=0)
             for k in range(len(blocks))
         ]
     return out

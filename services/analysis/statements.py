@@ -295,8 +295,10 @@ def decomposition_text(parts: dict[str, Any] | None) -> str:
         if not t or t.get("n", 0) == 0:
             continue
         word = "significant" if t["significant"] else "within the noise"
-        could = f"could detect >= {fmt_num(t['mde'])}" if t.get("mde") is not None else (
-            "could detect no effect of any size"
+        could = (
+            f"could detect >= {fmt_num(t['mde'])}"
+            if t.get("mde") is not None
+            else ("could detect no effect of any size")
         )
         out += (
             f" {label} {fmt_num(t['mean_diff'])} ({ci_text(t)}; p={fmt_p(t['p_value'])}, "

@@ -159,7 +159,6 @@ def paired_difference_test(
     a, b = a[ok], b[ok]
     d = a - b
     n = int(d.size)
-    nan = float("nan")
     if n == 0:
         return unattainable_test("no paired samples", alpha)
     signs, exact = sign_patterns(n, n_resamples, np.random.default_rng(seed))

@@ -19,7 +19,6 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
-from services.analysis.stats import ALPHA
 from services.analysis.cells import (
     Cell,
     arr,
@@ -34,6 +33,7 @@ from services.analysis.cells import (
 from services.analysis.pairing import mde_normal
 from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
+from services.analysis.stats import ALPHA
 from services.analysis.studies import canonical, study_tests
 from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS
 from services.common.spec import ExperimentSpec
@@ -205,7 +205,7 @@ def _mde_at(test: dict[str, Any], alpha: float) -> float | None:
     sd, floor = test.get("null_sd"), test.get("min_attainable_p")
     if sd is None or floor is None or not np.isfinite(sd) or floor >= alpha:
         return None
-    return mde_normal(sd, alpha)
+    return mde_normal(sd, alpha, shift_sd=test.get("null_shift_sd") or 0.0)
 
 
 def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None) -> dict[str, str]:
