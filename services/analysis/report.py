@@ -156,7 +156,7 @@ def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, 
 
 def _trend_text(t: dict[str, Any]) -> str:
     sig = "significant" if t["significant"] else "within the noise"
-    stat = "Spearman rho" if t["kind"] == "spearman" else "between-level SS"
+    stat = {"spearman": "Spearman rho", "page": "Page's L"}.get(t["kind"], "between-level SS")
     return (
         f"{stat}={fmt_num(t['statistic'], 3)}, p={fmt_p(t['p_value'])}, n={t['n']}; {sig}. "
         f"{t['method']}."

@@ -99,21 +99,27 @@ def _many_levels(
 
 
 def _paper_trend(trend: dict[str, Any], factor: str) -> str:
+    return "ICL–IT similarity: " + trend_text(trend, factor)
+
+
+def trend_text(trend: dict[str, Any], factor: str) -> str:
+    """A trend test in words: a null trend gets no direction ("no detectable trend")."""
+    p_txt = f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)}"
     if not trend.get("significant"):
+        return f"no detectable trend across {factor} ({p_txt})."
+    if trend["kind"] == "page":
         return (
-            f"Across {factor}, the change in ICL–IT similarity is within the noise "
-            f"(p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+            f"significantly falls along the ordered levels of {factor} (Page's "
+            f"L={trend['statistic']:.0f}, {p_txt})."
         )
     if trend["kind"] == "spearman":
         return (
-            f"ICL–IT similarity significantly {trend['direction']} with {factor} "
-            f"(Spearman rho={trend['statistic']:.2f}, p={fmt_p(trend['p_value'])}, "
-            f"n={trend['n']})."
+            f"significantly {trend['direction']} with {factor} (Spearman "
+            f"rho={trend['statistic']:.2f}, {p_txt})."
         )
     return (
-        f"ICL–IT similarity differs significantly across {factor} "
-        f"(range of level means {fmt_num(trend['slope'])}, p={fmt_p(trend['p_value'])}, "
-        f"n={trend['n']})."
+        f"differs significantly across {factor} (range of level means "
+        f"{fmt_num(trend['slope'])}, {p_txt})."
     )
 
 
@@ -338,17 +344,8 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
 
 
 def _primary_trend(trend: dict[str, Any], factor: str) -> str:
-    word = "significantly " + trend["direction"] if trend.get("significant") else None
-    return (
-        f"Across {factor}, the demonstration-specific difference "
-        + (
-            f"{word} (Spearman rho={trend['statistic']:.2f}, "
-            if word and trend["kind"] == "spearman"
-            else f"differs significantly (range {fmt_num(trend['slope'])}, "
-            if word
-            else "changes within the noise ("
-        )
-        + f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+    return "The demonstration-specific difference (matched − mismatched): " + trend_text(
+        trend, factor
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from services.analysis import metrics as M
 from services.analysis import stats as S
 from services.analysis.cells import Cell, paired, primary
-from services.analysis.trends import trend_test
+from services.analysis.trends import ordered_levels, page_trend, trend_test
 from services.analysis.vocabulary import PAPER_METRICS
 from services.common.spec import StudySpec
 
@@ -48,10 +48,13 @@ def canonical(v: Any) -> str:
 
 
 def _trend(
-    levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
+    levels: list[Any],
+    columns: list[np.ndarray | None],
+    units: list[list[Any]],
+    factor: str | None = None,
 ) -> dict[str, Any] | None:
     """Trend of one per-unit value across levels (one cell per level), blocked on the
-    units every level shares."""
+    units every level shares; Page's L test when the factor's levels are ordered."""
     if any(v is None for v in columns):
         return None
     common = [u for u in units[0] if all(u in us for us in units[1:])]
@@ -59,6 +62,9 @@ def _trend(
     cols = [np.asarray(v) for v in columns]
     if blocked:
         cols = [v[[us.index(u) for u in common]] for v, us in zip(cols, units, strict=True)]
+    order = ordered_levels(factor, levels)
+    if blocked and order is not None:
+        return page_trend(cols, levels, order)
     return trend_test(cols, levels, blocked=blocked)
 
 
@@ -176,7 +182,7 @@ def _slice_trends(
     """Trends across the levels of one slice: the primary difference, then the paper's
     ICL–IT similarity of each state similarity metric."""
     trends = []
-    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
+    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group], factor)
     if t is not None:
         trends.append(
             {
@@ -189,7 +195,7 @@ def _slice_trends(
         )
     for metric in (m for m in metrics if m in PAPER_METRICS):
         cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
-        t = _trend(levels, cols, [c.units(metric) for c in group])
+        t = _trend(levels, cols, [c.units(metric) for c in group], factor)
         if t is not None:
             trends.append(
                 {

@@ -103,6 +103,65 @@ def trend_test(
     }
 
 
+# Factors whose levels are ordered, listed from the level predicted to give the highest
+# similarity to the lowest (the paper: more similar demonstrations, more convergence).
+ORDERED_LEVELS: dict[str, tuple[Any, ...]] = {
+    "demos.selection": ("most_similar", "random", "least_similar"),
+}
+
+
+def ordered_levels(factor: str | None, levels: Sequence[Any]) -> list[Any] | None:
+    """The levels in their predicted order when the factor is ordered and has at least 3
+    of them (Page's test needs 3); else None."""
+    order = ORDERED_LEVELS.get(factor or "")
+    if order is None or len(levels) < 3 or any(lv not in order for lv in levels):
+        return None
+    return [lv for lv in order if lv in levels]
+
+
+def page_trend(
+    values: Sequence[Any], levels: Sequence[Any], order: Sequence[Any], alpha: float = ALPHA
+) -> dict[str, Any]:
+    """Page's L test (scipy.stats.page_trend_test) of the ordered alternative: similarity
+    falls along ``order`` (first level highest), blocked on the aligned units. One-sided by
+    construction: a trend the other way is "no detectable trend", not its opposite."""
+    y, _ = _trend_design(values, blocked=True)  # [n_blocks, n_levels] in ``levels`` order
+    ranks = [len(order) - order.index(lv) for lv in levels]  # highest rank = first in order
+    means = [float(y[:, i].mean()) if len(y) else float("nan") for i in range(len(levels))]
+    base = {
+        "levels": list(levels),
+        "level_means": means,
+        "n": int(y.size),
+        "n_blocks": int(y.shape[0]),
+        "blocked": True,
+        "alpha": alpha,
+        "kind": "page",
+    }
+    if y.shape[0] < 2 or np.all(y == y.flat[0]):
+        return {
+            **base,
+            "statistic": float("nan"),
+            "slope": float("nan"),
+            "direction": "none",
+            "p_value": float("nan"),
+            "method": "not enough varying observations",
+            "significant": False,
+        }
+    res = sps.page_trend_test(y, predicted_ranks=ranks)
+    first, last = means[levels.index(order[0])], means[levels.index(order[-1])]
+    p = float(res.pvalue)
+    return {
+        **base,
+        "statistic": float(res.statistic),
+        "slope": float(last - first),
+        "direction": ("decreases" if p < alpha else "none"),
+        "p_value": p,
+        "method": f"Page's L test ({res.method}), one-sided: similarity falls from "
+        f"{order[0]} to {order[-1]}; slope = mean at {order[-1]} minus mean at {order[0]}",
+        "significant": bool(p < alpha),
+    }
+
+
 def _trend_design(values: Sequence[Any], blocked: bool) -> tuple[np.ndarray, np.ndarray]:
     """Observations y [n_blocks, m] and the level index of each column [m]: blocked, one
     column per level and blocks with a NaN dropped; else one block of every non-NaN value."""
