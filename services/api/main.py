@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.api import dashboard, health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
+from services.api.design.routes import router as design_router
 from services.api.deps import warn_if_anonymous
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(experiments_router)
     app.include_router(datasets_router)
     app.include_router(catalog_router)
+    app.include_router(design_router)
     dashboard.install(app)
     return app
 

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.results_cell_primary_type_1_decomposition_type_1 import ResultsCellPrimaryType1DecompositionType1
     from ..models.results_family_wise import ResultsFamilyWise
     from ..models.results_layer_stats import ResultsLayerStats
     from ..models.results_paired_test import ResultsPairedTest
+    from ..models.results_pairing_test import ResultsPairingTest
 
 
 T = TypeVar("T", bound="ResultsCellPrimaryType1")
@@ -26,7 +28,13 @@ class ResultsCellPrimaryType1:
         test_last_block (ResultsPairedTest):
         difference (ResultsLayerStats):
         family_wise (ResultsFamilyWise):
+        pairing_test (ResultsPairingTest): Pairing-permutation test: mean(diagonal) - mean(off-diagonal) of a score
+            matrix, null from permuting the pairing within adapter groups; CI by inverting the same test (null = unbounded).
+        decomposition (None | ResultsCellPrimaryType1DecompositionType1): matched - mismatched = demonstration_specific
+            (own - cross adapter) + input_specific (cross adapter - mismatched); null when the run has no cross-adapter
+            extraction (cross_hidden).
         last_block_layer (int | Unset):
+        secondary (str | Unset):
     """
 
     measure: str
@@ -35,9 +43,14 @@ class ResultsCellPrimaryType1:
     test_last_block: ResultsPairedTest
     difference: ResultsLayerStats
     family_wise: ResultsFamilyWise
+    pairing_test: ResultsPairingTest
+    decomposition: None | ResultsCellPrimaryType1DecompositionType1
     last_block_layer: int | Unset = UNSET
+    secondary: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.results_cell_primary_type_1_decomposition_type_1 import ResultsCellPrimaryType1DecompositionType1  # noqa: PLC0415
+
         measure = self.measure
 
         layer = self.layer
@@ -50,7 +63,17 @@ class ResultsCellPrimaryType1:
 
         family_wise = self.family_wise.to_dict()
 
+        pairing_test = self.pairing_test.to_dict()
+
+        decomposition: dict[str, Any] | None
+        if isinstance(self.decomposition, ResultsCellPrimaryType1DecompositionType1):
+            decomposition = self.decomposition.to_dict()
+        else:
+            decomposition = self.decomposition
+
         last_block_layer = self.last_block_layer
+
+        secondary = self.secondary
 
         field_dict: dict[str, Any] = {}
 
@@ -62,18 +85,24 @@ class ResultsCellPrimaryType1:
                 "test_last_block": test_last_block,
                 "difference": difference,
                 "family_wise": family_wise,
+                "pairing_test": pairing_test,
+                "decomposition": decomposition,
             }
         )
         if last_block_layer is not UNSET:
             field_dict["last_block_layer"] = last_block_layer
+        if secondary is not UNSET:
+            field_dict["secondary"] = secondary
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.results_cell_primary_type_1_decomposition_type_1 import ResultsCellPrimaryType1DecompositionType1  # noqa: PLC0415
         from ..models.results_family_wise import ResultsFamilyWise  # noqa: PLC0415
         from ..models.results_layer_stats import ResultsLayerStats  # noqa: PLC0415
         from ..models.results_paired_test import ResultsPairedTest  # noqa: PLC0415
+        from ..models.results_pairing_test import ResultsPairingTest  # noqa: PLC0415
 
         d = dict(src_dict)
         measure = d.pop("measure")
@@ -88,7 +117,26 @@ class ResultsCellPrimaryType1:
 
         family_wise = ResultsFamilyWise.from_dict(d.pop("family_wise"))
 
+        pairing_test = ResultsPairingTest.from_dict(d.pop("pairing_test"))
+
+        def _parse_decomposition(data: object) -> None | ResultsCellPrimaryType1DecompositionType1:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                decomposition_type_1 = ResultsCellPrimaryType1DecompositionType1.from_dict(data)
+
+                return decomposition_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ResultsCellPrimaryType1DecompositionType1, data)
+
+        decomposition = _parse_decomposition(d.pop("decomposition"))
+
         last_block_layer = d.pop("last_block_layer", UNSET)
+
+        secondary = d.pop("secondary", UNSET)
 
         results_cell_primary_type_1 = cls(
             measure=measure,
@@ -97,7 +145,10 @@ class ResultsCellPrimaryType1:
             test_last_block=test_last_block,
             difference=difference,
             family_wise=family_wise,
+            pairing_test=pairing_test,
+            decomposition=decomposition,
             last_block_layer=last_block_layer,
+            secondary=secondary,
         )
 
         return results_cell_primary_type_1

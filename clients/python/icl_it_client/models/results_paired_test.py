@@ -23,6 +23,8 @@ class ResultsPairedTest:
         alpha (float):
         significant (bool):
         min_attainable_p (float | None):
+        mde (float | None): Minimum detectable effect: the smallest true difference this test detects with 80% power at
+            its alpha (null when no result of this n can reach alpha).
     """
 
     n: int
@@ -36,6 +38,7 @@ class ResultsPairedTest:
     alpha: float
     significant: bool
     min_attainable_p: float | None
+    mde: float | None
 
     def to_dict(self) -> dict[str, Any]:
         n = self.n
@@ -67,6 +70,9 @@ class ResultsPairedTest:
         min_attainable_p: float | None
         min_attainable_p = self.min_attainable_p
 
+        mde: float | None
+        mde = self.mde
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -82,6 +88,7 @@ class ResultsPairedTest:
                 "alpha": alpha,
                 "significant": significant,
                 "min_attainable_p": min_attainable_p,
+                "mde": mde,
             }
         )
 
@@ -147,6 +154,13 @@ class ResultsPairedTest:
 
         min_attainable_p = _parse_min_attainable_p(d.pop("min_attainable_p"))
 
+        def _parse_mde(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        mde = _parse_mde(d.pop("mde"))
+
         results_paired_test = cls(
             n=n,
             mean_a=mean_a,
@@ -159,6 +173,7 @@ class ResultsPairedTest:
             alpha=alpha,
             significant=significant,
             min_attainable_p=min_attainable_p,
+            mde=mde,
         )
 
         return results_paired_test
