@@ -180,24 +180,24 @@ def pairing_permutation_test(
     at 80% power and this alpha).
     """
     a = np.asarray(a, dtype=np.float64)
-    blocks = complete_blocks(a, blocks if blocks is not None else [range(a.shape[0])])
-    if not blocks:
+    kept = complete_blocks(a, blocks if blocks is not None else [range(a.shape[0])])
+    if not kept:
         return no_pairing_test("fewer than 2 complete rows in every block", alpha)
-    order = np.concatenate(blocks)
+    order = np.concatenate(kept)
     sub = np.full((len(order), len(order)), np.nan)
-    sizes = np.concatenate([np.full(len(b), len(b), dtype=np.float64) for b in blocks])
+    sizes = np.concatenate([np.full(len(b), len(b), dtype=np.float64) for b in kept])
     pos = 0
-    for b in blocks:
+    for b in kept:
         sub[pos : pos + len(b), pos : pos + len(b)] = a[np.ix_(b, b)]
         pos += len(b)
     n = len(order)
-    total = n_pairings(blocks)
+    total = n_pairings(kept)
     exact = total <= exact_max
     identity = np.arange(n)[None, :]
     if exact:
-        pairings = [_exact_pairings(blocks)]
+        pairings = [_exact_pairings(kept)]
     else:
-        pairings = list(_random_pairings(blocks, draws, np.random.default_rng(seed)))
+        pairings = list(_random_pairings(kept, draws, np.random.default_rng(seed)))
     parts = [_null_statistics(sub, sizes, p) for p in pairings]
     stat = np.concatenate([s for s, _ in parts])
     c = np.concatenate([cc for _, cc in parts])
@@ -221,12 +221,12 @@ def pairing_permutation_test(
             if exact
             else f"Monte Carlo pairing permutation ({draws} draws of {total:.3g} pairings, +1"
         )
-        + f", within {len(blocks)} block(s)); CI by inverting the same test",
+        + f", within {len(kept)} block(s)); CI by inverting the same test",
         "alpha": alpha,
         "significant": bool(p < alpha),
         "n_permutations": int(len(stat)),
         "exact": bool(exact),
-        "n_blocks": len(blocks),
+        "n_blocks": len(kept),
         "null_sd": null_sd,
         "null_shift_sd": shift_sd,
         "mde": None if floor >= alpha else mde_normal(null_sd, alpha, shift_sd=shift_sd),

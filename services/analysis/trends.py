@@ -18,6 +18,17 @@ from scipy import stats as sps
 from services.analysis.stats import ALPHA, RESAMPLE_CHUNK
 
 
+# The fields of a trend test that could not be computed.
+_NO_TREND: dict[str, Any] = {
+    "statistic": float("nan"),
+    "slope": float("nan"),
+    "direction": "none",
+    "p_value": float("nan"),
+    "method": "not enough varying observations",
+    "significant": False,
+}
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -67,16 +78,7 @@ def trend_test(
     present = [levels[i] for i in range(n_lv) if counts[i] > 0]
     distinct_x = len({float(v) for v in present}) if numeric else len(present)
     if n_obs < 3 or distinct_x < 2 or np.all(y == y.flat[0]):
-        return {
-            **base,
-            "kind": kind,
-            "statistic": float("nan"),
-            "slope": float("nan"),
-            "direction": "none",
-            "p_value": float("nan"),
-            "method": "not enough varying observations",
-            "significant": False,
-        }
+        return {**base, "kind": kind, **_NO_TREND}
     if numeric:
         stat, data, slope = _spearman(y, np.asarray([float(v) for v in levels])[x_idx])
     else:
@@ -138,15 +140,7 @@ def page_trend(
         "kind": "page",
     }
     if y.shape[0] < 2 or np.all(y == y.flat[0]):
-        return {
-            **base,
-            "statistic": float("nan"),
-            "slope": float("nan"),
-            "direction": "none",
-            "p_value": float("nan"),
-            "method": "not enough varying observations",
-            "significant": False,
-        }
+        return {**base, **_NO_TREND}
     res = sps.page_trend_test(y, predicted_ranks=ranks)
     first, last = means[levels.index(order[0])], means[levels.index(order[-1])]
     p = float(res.pvalue)

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from services.api import dashboard, health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
-from services.api.design.routes import router as design_router
 from services.api.deps import warn_if_anonymous
+from services.api.design.routes import router as design_router
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
