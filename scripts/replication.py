@@ -6,10 +6,11 @@
 
 Each study is judged on the demonstration-specific measure (matched minus mismatched
 shift cosine of ICL and IT, the primary test of the report), against the direction the
-paper reports. The verdict follows from the study's own tests: *agrees* (same direction,
-significant after Holm over the study's levels, and for a convergence claim also beyond
-the cross-adapter control), *same direction, within the noise*,
-*opposite direction, within the noise*, *disagrees* (opposite and significant). Every
+paper reports. The verdict follows from the tests: *agrees* (same direction, significant
+after the experiment-wide Holm, and for a convergence claim also demonstration-specific:
+own − cross adapter), *partly agrees*, *same direction, within the noise*, *no detectable
+trend* (a null trend gets no direction), *not measurable* (IT did not learn the answer
+format at a level), *disagrees* (opposite and significant). Every
 "likely reason" is computed from the results (shift norms, label mass, shared
 fractions, sample size, the cross-adapter contrast), never written in advance.
 """
@@ -77,14 +78,60 @@ def _at(cell: dict[str, Any], metric: str, pair: str) -> float | None:
     return None if block is None else block["mean"][cell["report_layer"]]
 
 
+def _claim_p(t: dict[str, Any]) -> float:
+    """The p a verdict follows: Holm over the experiment's primary tests when the document
+    has it (a cell sits in several studies), else Holm over the study's levels."""
+    for key in ("p_holm_experiment", "p_holm_study", "p_value"):
+        if t.get(key) is not None:
+            return float(t[key])
+    return 1.0
+
+
+def _part(name: str, t: dict[str, Any] | None) -> str:
+    """One tested part of the decomposition: estimate, p, n and what the run could see."""
+    if not t or not t.get("n"):
+        return ""
+    return (
+        f"; {name} {fmt_ci(t['mean_diff'], t['ci_low'], t['ci_high'])} "
+        f"(p={fmt_p(t['p_value'])}, n={t['n']}{_mde(t)})"
+    )
+
+
+def _mde(t: dict[str, Any]) -> str:
+    """', mde 0.031' (what the test could detect at 80% power); older documents have none."""
+    if "mde" not in t:
+        return ""
+    return f", mde {fmt_num(t['mde'])}" if t["mde"] is not None else ", no effect detectable"
+
+
 def _level_row(t: dict[str, Any]) -> str:
     lv = "" if t["level"] is None else f"{t['level']}: "
-    holm = t.get("p_holm_study")
+    holm = t.get("p_holm_experiment", t.get("p_holm_study"))
+    parts = t.get("decomposition") or {}
     return (
         f"{lv}{fmt_ci(t['mean_diff'], t['ci_low'], t['ci_high'])} (p={fmt_p(t['p_value'])}"
         + (f", Holm {fmt_p(holm)}" if holm is not None else "")
-        + ")"
+        + f", n={t['n']}{_mde(t)})"
+        + _part("own − cross", parts.get("demonstration_specific"))
+        + _part("cross − mismatched", parts.get("input_specific"))
+        + ("" if parts else _part("own − cross (one neighbour)", t.get("cross_adapter")))
     )
+
+
+def _demo_specific(t: dict[str, Any]) -> dict[str, Any] | None:
+    """The demonstration-specific test of a level: the decomposition's own − cross part,
+    or (older documents) the one-neighbour cross-adapter control."""
+    return (t.get("decomposition") or {}).get("demonstration_specific") or t.get("cross_adapter")
+
+
+def _unlearned_levels(study: dict[str, Any], cells: dict[str, Any]) -> list[Any]:
+    """Levels where IT did not learn the answer format (IT label mass < 0.5)."""
+    out = []
+    for t in study["primary_tests"]:
+        mass = (cells[t["cell"]].get("label_mass") or {}).get("it", {}).get("mean")
+        if mass is not None and mass < 0.5:
+            out.append(t["level"])
+    return out
 
 
 def _direction(study: dict[str, Any], expect: Any) -> tuple[str | None, bool]:
@@ -92,16 +139,17 @@ def _direction(study: dict[str, Any], expect: Any) -> tuple[str | None, bool]:
     tests = study["primary_tests"]
     trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
     if isinstance(expect, str) and expect in ("increases", "decreases"):
-        if trend is None or trend["direction"] == "none":
+        if trend is None or not trend["significant"] or trend["direction"] == "none":
             return None, False
-        return ("same" if trend["direction"] == expect else "opposite"), bool(trend["significant"])
+        return ("same" if trend["direction"] == expect else "opposite"), True
     lo, hi = expect
     by = {json.dumps(t["level"]): t for t in tests}
     a, b = by.get(json.dumps(lo)), by.get(json.dumps(hi))
     if a is None or b is None or a["mean_diff"] is None or b["mean_diff"] is None:
         return None, False
-    sig = bool(trend and trend["significant"])
-    return ("same" if b["mean_diff"] > a["mean_diff"] else "opposite"), sig
+    if not (trend and trend["significant"]):  # a null trend has no direction
+        return None, False
+    return ("same" if b["mean_diff"] > a["mean_diff"] else "opposite"), True
 
 
 def _reasons(
@@ -127,12 +175,21 @@ def _reasons(
         mass = (cell.get("label_mass") or {}).get("it", {}).get("mean")
         if mass is not None and mass < 0.5:
             out.append(f"IT did not learn the answer format{lv}: label mass {fmt_num(mass, 2)}")
-    cross = [t["cross_adapter"] for t in study["primary_tests"] if t.get("cross_adapter")]
+    cross = [c for t in study["primary_tests"] if (c := _demo_specific(t)) and c.get("n")]
     if cross and not any(c["significant"] and c["mean_diff"] > 0 for c in cross):
-        c = cross[0]
+        diffs = [c["mean_diff"] for c in cross]
+        ps = [c["p_value"] for c in cross]
+        mdes = [c["mde"] for c in cross if c.get("mde") is not None]
+        span = (
+            f"{fmt_num(diffs[0])}, p={fmt_p(ps[0])}"
+            if len(cross) == 1
+            else f"{fmt_num(min(diffs))} to {fmt_num(max(diffs))} over {len(cross)} levels, "
+            f"p {fmt_p(min(ps))} to {fmt_p(max(ps))}"
+        )
+        could = f"; it could detect >= {fmt_num(min(mdes))}" if mdes else ""
         out.append(
-            "the same input through another example's adapter agrees about as much "
-            f"(matched minus cross-adapter {fmt_num(c['mean_diff'])}, p={fmt_p(c['p_value'])})"
+            "the same input through other examples' adapters agrees about as much "
+            f"(own − cross adapter {span}{could})"
         )
     shared = [
         s
@@ -145,16 +202,37 @@ def _reasons(
         )
     ns = sorted({t["n"] for t in study["primary_tests"]})
     floors = [t["min_attainable_p"] for t in study["primary_tests"] if t.get("min_attainable_p")]
-    if any(
-        t.get("p_holm_study") is not None and t["p_holm_study"] >= ALPHA
-        for t in study["primary_tests"]
-    ):
+    if any(_claim_p(t) >= ALPHA for t in study["primary_tests"]):
         out.append(
             f"n={ns[0]} examples per level (smallest attainable p {fmt_p(min(floors))})"
             if floors
             else f"n={ns[0]} examples per level"
         )
     return out[:4]
+
+
+def _positive_verdict(tests: list[dict[str, Any]]) -> str:
+    """A convergence claim: positive at every level on the claim's Holm level, and
+    demonstration-specific (own − cross adapter) there too, or which part is missing."""
+    sig_pos = [t for t in tests if _claim_p(t) < ALPHA and t["mean_diff"] > 0]
+    sig_neg = [t for t in tests if _claim_p(t) < ALPHA and t["mean_diff"] < 0]
+    specific = [
+        t for t in tests if (d := _demo_specific(t)) and d.get("significant") and d["mean_diff"] > 0
+    ]
+    if sig_neg:
+        return "disagrees"
+    if sig_pos and len(specific) == len(sig_pos) == len(tests):
+        return "agrees"
+    if len(sig_pos) == len(tests):
+        return "not shown: the agreement comes with the input (own − cross adapter null)"
+    if sig_pos:
+        return (
+            f"partly agrees ({len(sig_pos)} of {len(tests)} levels; demonstration-specific at "
+            f"{len(specific)})"
+        )
+    if all(t["mean_diff"] > 0 for t in tests):
+        return "same direction, within the noise"
+    return "not shown (within the noise)"
 
 
 def _verdict(
@@ -168,45 +246,33 @@ def _verdict(
     measured = "; ".join(_level_row(t) for t in tests)
     trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
     if trend is not None:
-        measured += f"; trend {trend['direction']} (p={fmt_p(trend['p_value'])}, n={trend['n']})"
+        word = trend["direction"] if trend["significant"] else "no detectable trend"
+        kind = "Page's L, " if trend["kind"] == "page" else ""
+        measured += f"; trend {word} ({kind}p={fmt_p(trend['p_value'])}, n={trend['n']})"
     raw = [t for t in study["tests"] if t["metric"] == "cosine" and t["a"] == "icl_it"]
     if raw:
         measured += "; paper's raw cosine ICL–IT vs anchor–ICL: " + ", ".join(
             f"{fmt_num(t['mean_a'], 2)} vs {fmt_num(t['mean_b'], 2)}" for t in raw
         )
     if expect == "positive" or expect is None:
-        sig_pos = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] > 0]
-        sig_neg = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] < 0]
-        specific = [
-            t
-            for t in tests
-            if (t.get("cross_adapter") or {}).get("significant")
-            and t["cross_adapter"]["mean_diff"] > 0
-        ]
-        if sig_neg:
-            verdict = "disagrees"
-        elif len(sig_pos) == len(tests) and len(specific) == len(tests):
-            verdict = "agrees"
-        elif len(sig_pos) == len(tests):
-            verdict = "not shown: the agreement comes with the input (cross-adapter control)"
-        elif sig_pos:
-            verdict = "partly agrees (some levels)"
-        elif all(t["mean_diff"] > 0 for t in tests):
-            verdict = "same direction, within the noise"
-        else:
-            verdict = "not shown (within the noise)"
+        verdict = _positive_verdict(tests)
     else:
         direction, sig = _direction(study, expect)
         verdict = (
             {
                 ("same", True): "agrees",
-                ("same", False): "same direction, within the noise",
                 ("opposite", True): "disagrees",
-                ("opposite", False): "opposite direction, within the noise",
-            }.get((direction, sig), "not measured")
+            }.get((direction, sig), "no detectable trend")
             if direction
-            else "not measured"
+            else "no detectable trend"
         )
+        unlearned = _unlearned_levels(study, cells)
+        if unlearned:
+            verdict = (
+                "not measurable: IT did not learn the answer format at "
+                + ", ".join(str(lv) for lv in unlearned)
+                + (f" (the trend alone would read: {verdict})" if direction else "")
+            )
     if study["name"] == "it_budget":
         verdict += " (no paper value)"
     reasons = _reasons(study, cells, main) if not verdict.startswith("agrees") else []
@@ -263,8 +329,13 @@ def _header(results: dict[str, Any], command: str, main: dict[str, Any] | None) 
         "**The measure.** Both conditions mostly learn the answer format, so most of each "
         "shift from the anchor is common to every example. Each study is judged on the "
         "demonstration-specific measure: " + results["conventions"].get("primary", "") + " "
-        "Values are the mean difference [95% CI by inverting the exact sign-flip test] "
-        "with p and Holm over the study's levels; the paper's raw cosine is shown beside it.",
+        "Values are the mean difference [95% CI by inverting the pairing-permutation test] "
+        "with p, Holm (over the experiment's primary tests when there are several studies, "
+        "which is what the verdicts follow), n and the minimum detectable effect (mde, 80% "
+        "power), then its two tested parts: own − cross adapter (demonstration-specific) and "
+        "cross adapter − mismatched (comes with the input). A trend that is not significant "
+        "gets no direction; a level where IT did not learn the answer format (IT label mass "
+        "< 0.5) makes a trend not measurable. The paper's raw cosine is shown beside it.",
         "",
         "The paper column paraphrases the paper's qualitative findings; this machine cannot "
         "reach the paper, so check the wording against its figures before citing.",
