@@ -376,7 +376,8 @@ def _controls(results: dict[str, Any], main: dict[str, Any] | None) -> list[str]
         )
         lines.append(f"- Main cell, shift norms: {norms}.")
     for cell in results["cells"]:
-        t = (cell.get("primary") or {}).get("test")
+        prim = cell.get("primary") or {}
+        t = prim.get("pairing_test") or prim.get("test")
         if cell["control"] == "random_init" and t:
             lines.append(
                 f"- Random-init model, the same matched − mismatched measure: "

@@ -39,6 +39,7 @@ class Cell:
     per_seed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_seeds, L]
     report_layer: int = 0
     pairing: dict[str, Any] | None = None  # seed-averaged pairing matrices (decomposition)
+    primary_result: dict[str, Any] | None = None  # ``primary`` computed once per cell
 
     @property
     def first(self) -> dict[str, Any]:
@@ -154,6 +155,12 @@ def primary(cell: Cell) -> dict[str, Any] | None:
     the row-mean sign-flip test at the report layer and at the last block (secondary:
     conservative when the rows share IT shifts), and the family-wise test over every layer
     (on the same row means). None when the cell lacks the shift metrics."""
+    if cell.primary_result is None:
+        cell.primary_result = _primary(cell)
+    return cell.primary_result
+
+
+def _primary(cell: Cell) -> dict[str, Any] | None:
     both = primary_values(cell)
     if both is None:
         return None

@@ -335,6 +335,12 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
                 f" No test of this size can survive the experiment-wide correction "
                 f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
             )
+    norms = t.get("shift_norms") or {}
+    if norms.get("it") is not None and norms.get("random_lora") is not None:
+        out += (
+            f" Shift norm at this layer: IT {fmt_num(norms['it'], 2)}, random LoRA "
+            f"{fmt_num(norms['random_lora'], 2)}."
+        )
     if t.get("shared_demonstrations"):
         out += (
             " Every example here shares one demonstration set (demos.scope: shared), so "

@@ -149,12 +149,23 @@ def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
         "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
         "family_wise": p["family_wise"],
         "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
+        "shift_norms": _shift_norms(c, p["layer"]),
         # the cross-adapter condition's matched shift cosine (every adapter of the group
         # when the run extracted them; else the one-neighbour it_cross condition)
         "cross_adapter": paired(
             c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
         ),
     }
+
+
+def _shift_norms(c: Cell, layer: int) -> dict[str, float | None]:
+    """Mean shift norm at the layer of IT and of the random LoRA (the control must move the
+    state as far as tuning does to control anything)."""
+    out: dict[str, float | None] = {}
+    for name, pair in (("it", "anchor_it"), ("random_lora", "anchor_it_random")):
+        v = c.values_at("shift_norm", pair, layer)
+        out[name] = float(np.nanmean(v)) if v is not None and np.isfinite(v).any() else None
+    return out
 
 
 def _paper_tests(c: Cell, where: dict[str, Any], metrics: list[str]) -> list[dict[str, Any]]:

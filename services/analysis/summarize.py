@@ -27,7 +27,7 @@ from services.analysis.cells import (
     it_final_losses,
     paired,
     point,
-    primary_values,
+    primary,
     stat_block,
 )
 from services.analysis.pairing import mde_normal
@@ -35,7 +35,7 @@ from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
 from services.analysis.stats import ALPHA
 from services.analysis.studies import canonical, study_tests
-from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS
+from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS, fmt_p
 from services.common.spec import ExperimentSpec
 
 __all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
@@ -246,16 +246,15 @@ def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None)
 
 
 def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
-    """Real cell id -> the primary test of its random-init copy (same configuration)."""
+    """Real cell id -> the pairing test of its random-init copy (same configuration)."""
     real = {canonical(c.config): c.id for c in cells if c.control == "none"}
     out = {}
     for c in cells:
         if c.control != "random_init" or canonical(c.config) not in real:
             continue
-        both = primary_values(c)
-        if both is not None:
-            m, mm, layer = *both, c.report_layer
-            out[real[canonical(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
+        got = primary(c)
+        if got is not None:
+            out[real[canonical(c.config)]] = got["pairing_test"]
     return out
 
 
@@ -267,13 +266,14 @@ def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, 
         if rnd and rnd.get("n"):
             verdict = (
                 "so the matched-mismatched contrast also measures input-specific agreement; "
-                "the cross-adapter contrast is the demonstration-specific test"
+                "own − cross adapter is the demonstration-specific test"
                 if rnd["significant"] and rnd["mean_diff"] > 0
                 else "within the noise"
             )
             return (
                 f" On a random-init copy of the model the same contrast is "
-                f"{rnd['mean_diff']:.3f} (p={rnd['p_value']:.2g}, n={rnd['n']}), {verdict}."
+                f"{rnd['mean_diff']:.3f} (pairing p={fmt_p(rnd['p_value'])}, n={rnd['n']}), "
+                f"{verdict}."
             )
     return ""
 

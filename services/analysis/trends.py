@@ -17,7 +17,6 @@ from scipy import stats as sps
 
 from services.analysis.stats import ALPHA, RESAMPLE_CHUNK
 
-
 # The fields of a trend test that could not be computed.
 _NO_TREND: dict[str, Any] = {
     "statistic": float("nan"),
