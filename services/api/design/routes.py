@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.api.deps import CurrentPrincipal
 from services.common.design import DesignRequest, DesignResult, design
 
 router = APIRouter(prefix="/v1", tags=["design"])
@@ -19,5 +20,6 @@ router = APIRouter(prefix="/v1", tags=["design"])
     "cell, the minimum detectable effect at that n, and the compute it implies on the "
     "benchmarked machine (bench/results).",
 )
-def post_design(body: DesignRequest) -> DesignResult:
+def post_design(body: DesignRequest, _: CurrentPrincipal) -> DesignResult:
+    """A key is needed, as for every /v1 request (and it counts against the rate limit)."""
     return design(body)

@@ -62,7 +62,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: DesignRequest,
 ) -> Response[DesignResult | HTTPValidationError]:
     """Power design: n per cell for a target effect
@@ -96,7 +96,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: DesignRequest,
 ) -> DesignResult | HTTPValidationError | None:
     """Power design: n per cell for a target effect
@@ -125,7 +125,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: DesignRequest,
 ) -> Response[DesignResult | HTTPValidationError]:
     """Power design: n per cell for a target effect
@@ -157,7 +157,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: DesignRequest,
 ) -> DesignResult | HTTPValidationError | None:
     """Power design: n per cell for a target effect
