@@ -34,8 +34,8 @@ class DesignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     effect: float = Field(0.02, ge=0.001, le=2, description="Target own − cross difference.")
-    alpha: float = Field(0.05, gt=0, lt=1, description="Family-wise level.")
-    power: float = Field(0.8, gt=0, lt=1)
+    alpha: float = Field(0.05, ge=1e-6, le=0.5, description="Family-wise level.")
+    power: float = Field(0.8, ge=0.5, le=0.999)
     n_tests: int = Field(
         1, ge=1, le=1000, description="Primary tests in the Holm family (a preset's count)."
     )
@@ -111,7 +111,7 @@ def n_for_effect(effect: float, sd_unit: float, alpha: float, power: float) -> i
     """Smallest n with (z_{1-alpha/2} + z_power) sd_unit / sqrt(n) <= effect, and at least
     enough pairings (n! > 1/alpha) for the exact test to reach alpha at all."""
     n = max(2, math.ceil(((_z(1 - alpha / 2) + _z(power)) * sd_unit / effect) ** 2))
-    while math.factorial(n) * alpha <= 1:
+    while n < 20 and math.factorial(n) * alpha <= 1:  # 20! * 1e-9 > 1: never past 20
         n += 1
     return n
 

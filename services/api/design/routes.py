@@ -6,14 +6,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.api.deps import CurrentPrincipal
+from services.api.errors import BAD_JSON_RESPONSE, PROBLEM_RESPONSES
 from services.common.design import DesignRequest, DesignResult, design
 
-router = APIRouter(prefix="/v1", tags=["design"])
+router = APIRouter(prefix="/v1", tags=["design"], responses=PROBLEM_RESPONSES)
 
 
 @router.post(
     "/design",
     response_model=DesignResult,
+    responses=BAD_JSON_RESPONSE,
     summary="Power design: n per cell for a target effect",
     description="Target effect (own − cross adapter), alpha, power and the Holm family size, "
     "optionally a pilot results.json for the per-example sd -> the inference examples per "

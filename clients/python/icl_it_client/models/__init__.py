@@ -33,7 +33,6 @@ from .get_results_table_type_0 import GetResultsTableType0
 from .health import Health
 from .health_checks import HealthChecks
 from .health_status import HealthStatus
-from .http_validation_error import HTTPValidationError
 from .inference_spec import InferenceSpec
 from .lora_spec import LoraSpec
 from .lora_spec_loss_on import LoraSpecLossOn
@@ -129,8 +128,6 @@ from .task import Task
 from .task_list import TaskList
 from .template_spec import TemplateSpec
 from .template_spec_kind import TemplateSpecKind
-from .validation_error import ValidationError
-from .validation_error_context import ValidationErrorContext
 
 __all__ = (
     "Artifact",
@@ -166,7 +163,6 @@ __all__ = (
     "Health",
     "HealthChecks",
     "HealthStatus",
-    "HTTPValidationError",
     "InferenceSpec",
     "LoraSpec",
     "LoraSpecLossOn",
@@ -254,6 +250,4 @@ __all__ = (
     "TaskList",
     "TemplateSpec",
     "TemplateSpecKind",
-    "ValidationError",
-    "ValidationErrorContext",
 )

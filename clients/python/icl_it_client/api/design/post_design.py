@@ -7,7 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.design_request import DesignRequest
 from ...models.design_result import DesignResult
-from ...models.http_validation_error import HTTPValidationError
+from ...models.problem import Problem
 from ...types import Response
 
 
@@ -30,18 +30,51 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> DesignResult | HTTPValidationError | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DesignResult | Problem | None:
     if response.status_code == 200:
         response_200 = DesignResult.from_dict(response.json())
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -51,7 +84,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DesignResult | HTTPValidationError]:
+) -> Response[DesignResult | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -64,7 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: DesignRequest,
-) -> Response[DesignResult | HTTPValidationError]:
+) -> Response[DesignResult | Problem]:
     """Power design: n per cell for a target effect
 
      Target effect (own − cross adapter), alpha, power and the Holm family size, optionally a pilot
@@ -80,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DesignResult | HTTPValidationError]
+        Response[DesignResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -98,7 +131,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: DesignRequest,
-) -> DesignResult | HTTPValidationError | None:
+) -> DesignResult | Problem | None:
     """Power design: n per cell for a target effect
 
      Target effect (own − cross adapter), alpha, power and the Holm family size, optionally a pilot
@@ -114,7 +147,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DesignResult | HTTPValidationError
+        DesignResult | Problem
     """
 
     return sync_detailed(
@@ -127,7 +160,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: DesignRequest,
-) -> Response[DesignResult | HTTPValidationError]:
+) -> Response[DesignResult | Problem]:
     """Power design: n per cell for a target effect
 
      Target effect (own − cross adapter), alpha, power and the Holm family size, optionally a pilot
@@ -143,7 +176,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DesignResult | HTTPValidationError]
+        Response[DesignResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -159,7 +192,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: DesignRequest,
-) -> DesignResult | HTTPValidationError | None:
+) -> DesignResult | Problem | None:
     """Power design: n per cell for a target effect
 
      Target effect (own − cross adapter), alpha, power and the Holm family size, optionally a pilot
@@ -175,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DesignResult | HTTPValidationError
+        DesignResult | Problem
     """
 
     return (
