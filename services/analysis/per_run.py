@@ -2,7 +2,7 @@
 
     run_similarities(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
 
-The pure computation; ``analysis.pipeline.run_analysis`` is the pipeline step over it.
+The pure computation; ``analysis.pipeline.analyze_run`` is the pipeline step over it.
 
 Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
 computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
@@ -11,13 +11,14 @@ computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis.shift_matrices import cross_row_values, pairing_matrices
-from services.common.hidden_states import RunStates
+from services.common.hidden_states import Condition, RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
 
 
@@ -45,10 +46,10 @@ def _per_layer(fn: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def measure(
     metric: str,
-    a: str,
-    b: str,
+    a: Condition,
+    b: Condition,
     states: RunStates,
-    shifts: dict[str, np.ndarray],
+    shifts: Mapping[Condition, np.ndarray],
     anchor_mu: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
@@ -90,7 +91,7 @@ _CROSS_PAIRS = {
 
 
 def _every_adapter_values(
-    values: dict[str, dict[str, Any]], states: RunStates, shifts: dict[str, np.ndarray]
+    values: dict[str, dict[str, Any]], states: RunStates, shifts: Mapping[Condition, np.ndarray]
 ) -> None:
     """With every input through every adapter of its group, the cross-adapter values
     average over all the group's other adapters (not one neighbour). Also the random

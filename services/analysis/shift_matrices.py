@@ -24,12 +24,13 @@ The states' optional arrays (written by the GPU worker; absent in older files):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from services.analysis import metrics as M
-from services.common.hidden_states import RunStates
+from services.common.hidden_states import Condition, RunStates
 
 MATRICES = ("matched", "own_cross", "input")
 
@@ -98,10 +99,12 @@ def block_matrices(
     return out
 
 
-def pairing_matrices(states: RunStates, shifts: dict[str, np.ndarray]) -> dict[str, Any] | None:
+def pairing_matrices(
+    states: RunStates, shifts: Mapping[Condition, np.ndarray]
+) -> dict[str, Any] | None:
     """Every block's matrices, JSON-ready: {"blocks": [[example_id, ...]], "cross": bool,
     "matched" | "own_cross" | "input": [per block [L][m][m]]}. None without ICL and IT."""
-    if "icl" not in shifts or "it" not in shifts or len(states.example_ids) < 2:
+    if Condition.ICL not in shifts or Condition.IT not in shifts or len(states.example_ids) < 2:
         return None
     arrays = cross_arrays(states)
     n = len(states.example_ids)
@@ -110,7 +113,9 @@ def pairing_matrices(states: RunStates, shifts: dict[str, np.ndarray]) -> dict[s
     else:
         blocks = adapter_blocks(arrays[1])
         cross = (arrays[0], arrays[1], states.condition("anchor"))
-    per_block = [block_matrices(shifts["icl"], shifts["it"], cross, b) for b in blocks]
+    per_block = [
+        block_matrices(shifts[Condition.ICL], shifts[Condition.IT], cross, b) for b in blocks
+    ]
     out: dict[str, Any] = {
         "blocks": [[states.example_ids[i] for i in b] for b in blocks],
         "cross": cross is not None,
@@ -121,23 +126,25 @@ def pairing_matrices(states: RunStates, shifts: dict[str, np.ndarray]) -> dict[s
     return out
 
 
-def cross_row_values(states: RunStates, shifts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def cross_row_values(
+    states: RunStates, shifts: Mapping[Condition, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Per-example values of the cross-adapter condition over every other adapter of the
     group (replacing the one-neighbour it_cross): shift_cosine (the mean off-diagonal of
     C's row), shift_projection and shift_norm (means over the same adapters), each
     [n, L]; NaN for an example outside every group. {} for older files."""
     arrays = cross_arrays(states)
-    if arrays is None or "icl" not in shifts:
+    if arrays is None or Condition.ICL not in shifts:
         return {}
     hidden, adapter = arrays
     anchor = states.condition("anchor")
-    n, n_layers = shifts["icl"].shape[:2]
+    n, n_layers = shifts[Condition.ICL].shape[:2]
     vals = {k: np.full((n, n_layers), np.nan) for k in ("cos", "proj", "norm")}
     for block in adapter_blocks(adapter):
         off = ~np.eye(len(block), dtype=bool)
         for layer in range(n_layers):
             s = _cross_shifts(hidden, adapter, anchor, block, layer)  # [k, j, d]
-            s_icl = shifts["icl"][block, None, layer]  # [k, 1, d]
+            s_icl = shifts[Condition.ICL][block, None, layer]  # [k, 1, d]
             per = {
                 "cos": M.cosine(s_icl, s),
                 "proj": M.shift_projection(np.broadcast_to(s_icl, s.shape), s),

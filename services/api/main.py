@@ -43,6 +43,8 @@ def create_app(
     queue: TaskQueue | None = None,
     run_migrations: bool = True,
 ) -> FastAPI:
+    """The app from ``settings``: logging, tracing, routes, error handlers, metrics and docs.
+    ``queue`` replaces Celery (tests); the database is migrated at startup if ``run_migrations``."""
     settings = settings or get_settings()
 
     @asynccontextmanager

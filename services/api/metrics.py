@@ -91,6 +91,8 @@ class StateCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Scrape-time gauges: experiments by status and queue depths; a family whose source is down
+        is left out."""
         experiments = GaugeMetricFamily(
             "icl_it_experiments", "Experiments by status (from the database).", labels=["status"]
         )
@@ -138,6 +140,8 @@ def queue_depths(queue: Any) -> dict[str, int]:
 
 
 def install_metrics(app: FastAPI, *, access_log_on: bool) -> None:
+    """Add the request-metrics middleware and the ``GET /metrics`` route (process metrics plus the
+    state gauges)."""
     app.add_middleware(MetricsMiddleware, access_log_on=access_log_on)
     state = CollectorRegistry(auto_describe=False)
     state.register(StateCollector(app))

@@ -27,6 +27,8 @@ RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``icl-it run``: run a spec in this process (no services) with a progress bar, then print the
+    summary table; 2 on an invalid spec or dataset."""
     from tqdm import tqdm
 
     try:
@@ -41,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
             return 2
     from services.common.spec import expand_runs
-    from services.local.runner import run_in_process
+    from services.local.runner import run_experiment
 
     runs = expand_runs(spec)
     out = Path(args.out)
@@ -60,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")
         bar.refresh()
 
-    results = run_in_process(spec, out, on_progress=on_progress)
+    results = run_experiment(spec, out, on_progress=on_progress)
     bar.n = len(runs)
     bar.close()
     print(summary_table(results))
@@ -69,12 +71,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def summary_table(results: dict[str, Any]) -> str:
+    """The plain-text summary table of a results document (``analysis.tables.summary_table``)."""
     from services.analysis.tables import summary_table as table
 
     return str(table(results))
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    """``icl-it models``: list the catalog's models with their size and source."""
     from services.common.catalog import KNOWN_MODELS
 
     for m in KNOWN_MODELS.values():
@@ -83,6 +87,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    """``icl-it tasks``: list the builtin tasks with their row counts and labels."""
     from services.common.catalog import BUILTIN_TASKS
     from services.common.datasets import load_builtin
 
@@ -94,6 +99,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_tiny(args: argparse.Namespace) -> int:
+    """``icl-it make-tiny-model``: write a tiny random-init Llama (for tests) and print its path."""
     from services.gpu_worker.models import save_tiny_llama
 
     print(save_tiny_llama(Path(args.dir), seed=args.seed))
@@ -101,6 +107,7 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """``icl-it up``: run the API and both workers on this machine until Ctrl-C."""
     from services.common.settings import get_settings
     from services.local.stack import run_stack
 
@@ -155,6 +162,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
+    """``icl-it completion SHELL``: print the shell completion script."""
     sys.stdout.write(completion_script(build_parser(), args.shell))
     return 0
 
@@ -169,6 +177,7 @@ def _client_cmd(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``icl-it`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="icl-it",
         description=DESCRIPTION,
@@ -295,7 +304,7 @@ def _add_local_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_keys)
 
     sub.add_parser(
-        "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
+        "reconcile", help="requeue silent runs, re-send lost tasks, finalize (one pass)"
     ).set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")
@@ -312,6 +321,7 @@ def _add_local_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``icl-it`` entry point; returns the exit code (0 when the reader of stdout goes away)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)

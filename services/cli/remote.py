@@ -64,14 +64,17 @@ def submit_spec(client: ApiClient, spec: Any, idempotency_key: str | None = None
 
 
 def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
+    """The experiment with its runs (``GET /v1/experiments/{id}``)."""
     return sdk(client).experiment(experiment_id)
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
+    """A finished experiment's results document."""
     return sdk(client).results_json(experiment_id)
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:
+    """A finished experiment's HTML report."""
     return sdk(client).report(experiment_id)
 
 
@@ -121,6 +124,7 @@ def wait_for(
 
 
 def format_status(experiment: Experiment) -> str:
+    """The experiment as ``icl-it status`` prints it: status, progress, times, one line per run."""
     p = experiment.progress
     lines = [
         f"{experiment.id}  {experiment.name}",
@@ -356,12 +360,13 @@ def export(args: argparse.Namespace) -> int:
 def local_table(path: Path, table: str) -> Any:
     """The export table of an in-process run's output (``icl-it run --out DIR``)."""
     from services.common import exports
+    from services.common.layout import ANALYSIS_FILE, RESULTS_FILE, local_run_dir
 
     root = path if path.is_dir() else path.parent
-    results = json.loads((root / "results.json").read_text())
+    results = json.loads((root / RESULTS_FILE).read_text())
     name = root.name
     if table == "cells":
         return exports.cell_table(results, name)
     keys = [run["key"] for run in results.get("runs", [])]
-    analyses = [json.loads((root / "runs" / k / "analysis.json").read_text()) for k in keys]
+    analyses = [json.loads((local_run_dir(root, k) / ANALYSIS_FILE).read_text()) for k in keys]
     return exports.example_table(analyses, name)

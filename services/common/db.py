@@ -48,6 +48,7 @@ _ID = re.compile(ID_PATTERN)
 
 
 def new_id() -> str:
+    """A new row id: 32 lowercase hex digits (uuid4)."""
     return uuid.uuid4().hex
 
 
@@ -57,6 +58,7 @@ def is_id(value: str) -> bool:
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (what every timestamp column stores)."""
     return datetime.now(UTC)
 
 
@@ -67,6 +69,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Store aware datetimes in UTC; a naive one is a ValueError rather than a guess."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -74,6 +77,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Read back an aware UTC datetime (SQLite returns naive ones)."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -92,6 +96,8 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The declarative base: constraint names for migrations; datetime and JSON column types."""
+
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
         datetime: UTCDateTime(),
@@ -103,6 +109,8 @@ class Base(DeclarativeBase):
 
 
 class Experiment(Base):
+    """A submitted experiment: its owner, resolved spec, status, run counts and result keys."""
+
     __tablename__ = "experiments"
     __table_args__ = (
         UniqueConstraint("owner", "idempotency_key", name="uq_experiments_owner_idempotency"),
@@ -128,6 +136,8 @@ class Experiment(Base):
 
 
 class Run(Base):
+    """One run of an experiment: its configuration, status, attempts, progress and artifact keys."""
+
     __tablename__ = "runs"
     __table_args__ = (
         UniqueConstraint("experiment_id", "key", name="uq_runs_experiment_key"),
@@ -166,6 +176,8 @@ class Run(Base):
 
 
 class Event(Base):
+    """One entry of an experiment's event log (the ``events`` route reads them in id order)."""
+
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_experiment_id_id", "experiment_id", "id"),)
 
@@ -230,6 +242,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """A new engine: SQLite with WAL, a busy timeout and foreign keys; others pooled, pre-pinged."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -263,10 +276,12 @@ def _cached(url: str) -> tuple[Engine, sessionmaker[Session]]:
 
 
 def get_engine(url: str | None = None) -> Engine:
+    """The process's engine for ``url`` (default: the settings'), created once."""
     return _cached(url or get_settings().db_url)[0]
 
 
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
+    """The process's session factory for ``url`` (default: the settings'), created once."""
     return _cached(url or get_settings().db_url)[1]
 
 
@@ -308,6 +323,7 @@ def add_event(
     level: str = "info",
     data: dict[str, Any] | None = None,
 ) -> None:
+    """Append an event to the experiment's log (in the caller's transaction)."""
     session.execute(
         insert(Event).values(
             experiment_id=experiment_id,

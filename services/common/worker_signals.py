@@ -54,6 +54,7 @@ def install(service: str) -> None:
 
 
 def service_name() -> str:
+    """The name this worker process was installed under (for logs and traces)."""
     return _service
 
 
@@ -152,10 +153,12 @@ def _on_child_exit(pid: int | None = None, **_: Any) -> None:
 
 
 def heartbeat_file() -> Path | None:
+    """The heartbeat file from the settings, or None when there is none."""
     return get_settings().heartbeat_file
 
 
 def touch_heartbeat() -> None:
+    """Update the heartbeat file's modification time, if one is configured."""
     path = heartbeat_file()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,11 +176,13 @@ class Heartbeat(bootsteps.StartStopStep):
         self.tref: Any = None
 
     def start(self, worker: Any) -> None:
+        """Touch the heartbeat file now and then every ``HEARTBEAT_EVERY_S`` seconds."""
         if heartbeat_file() is not None:
             touch_heartbeat()
             self.tref = worker.timer.call_repeatedly(HEARTBEAT_EVERY_S, touch_heartbeat)
 
     def stop(self, worker: Any) -> None:
+        """Stop touching the heartbeat file."""
         if self.tref is not None:
             self.tref.cancel()
             self.tref = None

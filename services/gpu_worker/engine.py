@@ -38,7 +38,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from services.common.artifacts import ArtifactStore
-from services.common.datasets import Dataset, load_builtin, load_upload, upload_key
+from services.common.datasets import Dataset, load_task
 from services.common.hidden_states import RunStates
 from services.common.settings import Settings, get_settings
 from services.common.spec import RunConfig
@@ -190,13 +190,7 @@ class Engine:
 
     def dataset(self, task: str) -> Dataset:
         if task not in self._datasets:
-            if task.startswith("upload:"):
-                dataset_id = task.split(":", 1)[1]
-                store = ArtifactStore(self.settings.artifacts)
-                raw = store.get(upload_key(dataset_id)).decode("utf-8")
-                self._datasets[task] = load_upload(dataset_id, raw)
-            else:
-                self._datasets[task] = load_builtin(task)
+            self._datasets[task] = load_task(task, ArtifactStore(self.settings.artifacts))
         return self._datasets[task]
 
     # -- the run -----------------------------------------------------------------------
@@ -215,7 +209,7 @@ class Engine:
             max_adapters=self.max_adapters,
         )
 
-    def run(
+    def execute(
         self,
         run: RunConfig,
         *,

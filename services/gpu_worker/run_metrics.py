@@ -1,6 +1,6 @@
 """Metrics of one GPU run, read from what the engine returns (``RunOutput``): stage
 durations, tokens per second, adapters per second, and the process's CUDA memory.
-Called by the task layer after ``engine.run``; the engine itself records nothing."""
+Called by the task layer after ``Engine.execute``; the engine itself records nothing."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def _observe(out: RunOutput) -> None:
 
 
 def observe_gpu_memory() -> None:
+    """Set the GPU memory gauges (allocated, reserved, peak); a no-op until CUDA is used."""
     import torch
 
     if not (torch.cuda.is_available() and torch.cuda.is_initialized()):

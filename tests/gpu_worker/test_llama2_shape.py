@@ -34,7 +34,7 @@ def test_llama2_shapes_and_conventions(llama2_engine, kind: str) -> None:
         lora={"epochs": 1},
         controls=["untuned_adapter"],
     )
-    out = engine.run(expand_runs(spec)[0])
+    out = engine.execute(expand_runs(spec)[0])
     st = out.states
     # examples, conditions, embeddings + 2 blocks + final norm
     assert st.hidden.shape == (2, 4, 4, 4096)

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["catalog"])
 
 @router.get("/models", response_model=schemas.ModelList, summary="Known models")
 def list_models() -> schemas.ModelList:
+    """The models a spec can name in ``model``, with their source and size."""
     return schemas.ModelList(
         data=[
             schemas.Model(
@@ -37,6 +38,7 @@ def _n_rows(task: str) -> int:
 
 @router.get("/tasks", response_model=schemas.TaskList, summary="Builtin tasks")
 def list_tasks() -> schemas.TaskList:
+    """The builtin tasks a spec can name in ``data.task``, with their labels and row counts."""
     return schemas.TaskList(
         data=[
             schemas.Task(

@@ -32,6 +32,8 @@ def run_analyses(session: Session, store: ArtifactStore, experiment: db.Experime
 def table(
     session: Session, store: ArtifactStore, experiment: db.Experiment, which: ExportTable
 ) -> exports.Table:
+    """One long table of a finished experiment: ``cells`` from the results document, ``examples``
+    from the per-run analyses."""
     results = service.results(store, experiment)  # 409 until finished, like the document
     if which == "cells":
         return exports.cell_table(results, experiment.id)
@@ -39,4 +41,5 @@ def table(
 
 
 def filename(experiment: db.Experiment, which: ExportTable, fmt: ExportFormat) -> str:
+    """The download name of an exported table, e.g. ``<id>-cells.csv``."""
     return f"{experiment.id}-{which}.{fmt}"

@@ -2,7 +2,7 @@
 
 The API, the GPU worker, the analysis worker and the reconciler call these; none of them
 writes a status itself. Each transition is a conditional UPDATE (``WHERE status IN ...``),
-so concurrent callers (a redelivered task, two finalisers, the API cancelling while a
+so concurrent callers (a redelivered task, two finalizers, the API cancelling while a
 worker finishes, two reconcilers) change a row at most once. Transitions take a session
 and never commit: the caller commits, then acknowledges its message or answers.
 
