@@ -189,7 +189,7 @@ def primary_statement(
             where = f" ({factor}={lv})" if factor else ""
             sentences.append(
                 f"At the last block's own output (before the final norm){where}: difference "
-                f"{fmt_num(t['mean_diff'])}, p={fmt_p(t['p_value'])}."
+                f"{fmt_num(t['mean_diff'])}, p={fmt_p(t['p_value'])} (sign-flip on row means)."
             )
     for lv, f in fwer:
         where = f" ({factor}={lv})" if factor else ""
@@ -200,7 +200,7 @@ def primary_statement(
         )
         sentences.append(
             f"Over all {n_tested} layers with a defined shift{where}, family-wise "
-            f"(max-T permutation): {at_layers}"
+            f"(step-down max-T sign-flip on row means): {at_layers}"
         )
     if trend is not None and factor:
         sentences.append(_primary_trend(trend, factor))
@@ -273,7 +273,7 @@ def ci_text(t: dict[str, Any]) -> str:
 def detectable_text(what: str, t: dict[str, Any], mde_family: Any = None) -> str:
     """'This run could detect matched − mismatched >= 0.031 (80% power); it found 0.054.'"""
     mde = mde_family if mde_family is not None else t.get("mde")
-    level = "the experiment-wide Holm level" if mde_family is not None else "alpha"
+    level = "the experiment-wide Holm level" if mde_family is not None else f"alpha={t['alpha']:g}"
     if t.get("n", 0) == 0:
         return ""
     if mde is None:
