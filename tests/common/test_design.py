@@ -53,3 +53,16 @@ async def test_post_design_answers_the_same_as_the_cli(client) -> None:
     assert r.json()["n_per_cell"] == design(DesignRequest(**body)).n_per_cell
     bad = await client.post("/v1/design", json={"effect": -1})
     assert bad.status_code == 422
+
+
+def test_the_powered_scale_is_what_the_design_command_chose() -> None:
+    """presets.SCALES["powered"]["n"] is the output of `icl-it design --effect 0.02
+    --n-tests 13 --pilot docs/reports/duan2023-default/results.json`."""
+    from services.common.presets import SCALES
+    from services.common.spec import ExperimentSpec
+
+    pilot = json.loads(PILOT.read_text())
+    chosen = design(DesignRequest(effect=0.02, n_tests=13, pilot=pilot)).n_per_cell
+    assert SCALES["powered"]["n"] == chosen
+    spec = ExperimentSpec(preset="duan2023", scale="powered")
+    assert spec.inference.n == chosen
