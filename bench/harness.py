@@ -57,9 +57,9 @@ from peft import get_peft_model
 from tqdm import tqdm
 
 from services.analysis.per_run import run_similarities
-from services.common.hidden_states import Condition, RunStates
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from services.cli import remote as client_cli
     from services.cli.demo import free_port
-    from services.common.settings import Settings, get_settings
+    from services.common.runtime.settings import Settings, get_settings
     from services.gpu_worker.engine import Engine
     from services.local.runner import run_experiment
     from services.local.stack import Stack

@@ -253,9 +253,9 @@ def test_no_copied_blocks(tree: str) -> None:
     assert not repeats, f"{DUPLICATE_WINDOW}+ identical code lines repeated:\n" + "\n".join(repeats)
 
 
-# Storage keys and an experiment's file layout have one owner: services/common/layout.py
+# Storage keys and an experiment's file layout have one owner: services/common/storage/layout.py
 # (artifacts.py validates key parts). Anywhere else, a key built by hand is a second owner.
-LAYOUT_OWNERS = {"services/common/layout.py", "services/common/artifacts.py"}
+LAYOUT_OWNERS = {"services/common/storage/layout.py", "services/common/storage/artifacts.py"}
 _HAND_BUILT_KEY = re.compile(
     r"""artifact_key\(|f?["'](experiments|runs|datasets|figures)/|/ ["'](runs|figures)["']"""
 )
@@ -290,4 +290,6 @@ def test_hand_built_key_finder_finds_one(tmp_path: Path) -> None:
 
 def test_storage_keys_are_built_only_in_layout() -> None:
     found = hand_built_keys(_py_files(SERVICES))
-    assert not found, "storage keys built outside services/common/layout.py:\n" + "\n".join(found)
+    assert not found, "storage keys built outside services/common/storage/layout.py:\n" + "\n".join(
+        found
+    )

@@ -17,7 +17,7 @@ from services.analysis import metrics as M
 from services.analysis import stats as S
 from services.analysis.decomposition import pairing_tests, seed_averaged_pairing
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
-from services.common.hidden_states import layer_names
+from services.common.storage.hidden_states import layer_names
 
 # The primary measure: matched minus mismatched shift cosine of the ICL-IT pair.
 PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")

@@ -1,6 +1,6 @@
 """Similarity and accuracy metrics over hidden states (numpy only, no torch).
 
-Shapes follow ``services.common.hidden_states``:
+Shapes follow ``services.common.storage.hidden_states``:
 
     hidden of one condition: [n_examples, n_layers+2, d_model]
     layer 0 = embeddings; 1..n_layers = each decoder block's output; n_layers+1 = final
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from services.common.hidden_states import Condition, Pair
+from services.common.storage.hidden_states import Condition, Pair
 
 # The pairs (``hidden_states.Pair``) each kind of measure is computed for, with their
 # conditions. A pair is skipped when a condition is missing. State similarity: the paper's
@@ -276,7 +276,8 @@ def correct(label_scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     out = np.full(labels.shape[0], np.nan)
     ok = (labels >= 0) & np.all(np.isfinite(logits), axis=-1)
-    out[ok] = (np.argmax(logits[ok], axis=-1) == labels[ok]).astype(np.float64)
+    if ok.any():  # argmax of no rows raises when there are no labels (translation: [n, 0])
+        out[ok] = (np.argmax(logits[ok], axis=-1) == labels[ok]).astype(np.float64)
     return out
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis.shift_matrices import cross_row_values, pairing_matrices
-from services.common.hidden_states import Condition, RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
+from services.common.storage.hidden_states import Condition, RunStates
 
 
 def jsonable(x: Any) -> Any:

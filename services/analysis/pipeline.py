@@ -21,9 +21,15 @@ from typing import Any
 
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
-from services.common.hidden_states import RunStates
-from services.common.layout import FIGURES_DIR, REPORT_FILE, RESULTS_FILE, figure_path, json_bytes
 from services.common.spec import ExperimentSpec, RunConfig
+from services.common.storage.hidden_states import RunStates
+from services.common.storage.layout import (
+    FIGURES_DIR,
+    REPORT_FILE,
+    RESULTS_FILE,
+    figure_path,
+    json_bytes,
+)
 
 
 def analyze_run(

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
-from services.common.hidden_states import Condition, RunStates
+from services.common.storage.hidden_states import Condition, RunStates
 
 MATRICES = ("matched", "own_cross", "input")
 

@@ -21,13 +21,17 @@ from celery.signals import worker_process_init, worker_ready
 from sqlalchemy import select
 
 from services.analysis.pipeline import analyze_experiment, analyze_run
-from services.common import jobs, worker_signals
-from services.common.artifacts import ArtifactStore
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
+from services.common import jobs
 from services.common.db import Experiment, Run, dispose_engines, session_scope
-from services.common.hidden_states import RunStates, sha256_hex
 from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
-from services.common.layout import (
+from services.common.runtime import worker_signals
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
+from services.common.runtime.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
+from services.common.runtime.settings import get_settings
+from services.common.spec import ExperimentSpec, RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import RunStates, sha256_hex
+from services.common.storage.layout import (
     ANALYSIS_FILE,
     REPORT_FILE,
     RESULTS_FILE,
@@ -35,9 +39,6 @@ from services.common.layout import (
     json_bytes,
     run_file_key,
 )
-from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
-from services.common.settings import get_settings
-from services.common.spec import ExperimentSpec, RunConfig
 
 log = logging.getLogger(__name__)
 worker_signals.install("analysis-worker")  # JSON logs, metrics, heartbeat, traces
@@ -51,7 +52,7 @@ def _init_worker_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_reconciler(**_: Any) -> None:
     """The main process reconciles at start and then periodically."""
-    from services.common.reconciler import start_reconciler
+    from services.common.jobs.reconciler import start_reconciler
 
     start_reconciler(app)
 

@@ -10,8 +10,8 @@ from typing import Protocol
 
 from celery import Celery
 
-from services.common.celery_app import TASK_FINALIZE, TASK_RUN, make_celery
-from services.common.settings import Settings
+from services.common.runtime.celery_app import TASK_FINALIZE, TASK_RUN, make_celery
+from services.common.runtime.settings import Settings
 
 
 class TaskQueue(Protocol):

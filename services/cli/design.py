@@ -13,7 +13,7 @@ from typing import Any
 
 
 def cmd_design(args: argparse.Namespace) -> int:
-    from services.common.design import DesignRequest, design
+    from services.common.spec.design import DesignRequest, design
 
     pilot = json.loads(Path(args.pilot).read_text()) if args.pilot else None
     try:

@@ -79,7 +79,7 @@ def summary_table(results: dict[str, Any]) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """``icl-it models``: list the catalog's models with their size and source."""
-    from services.common.catalog import KNOWN_MODELS
+    from services.common.spec.catalog import KNOWN_MODELS
 
     for m in KNOWN_MODELS.values():
         print(f"{m.name:20s} {m.params:>6s}  {m.source:8s} {m.description}")
@@ -88,8 +88,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """``icl-it tasks``: list the builtin tasks with their row counts and labels."""
-    from services.common.catalog import BUILTIN_TASKS
-    from services.common.datasets import load_builtin
+    from services.common.spec.catalog import BUILTIN_TASKS
+    from services.common.storage.datasets import load_builtin
 
     for name in BUILTIN_TASKS:
         ds = load_builtin(name)
@@ -108,7 +108,7 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """``icl-it up``: run the API and both workers on this machine until Ctrl-C."""
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
     from services.local.stack import run_stack
 
     settings = get_settings()
@@ -117,12 +117,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Manage API keys directly in the database (the operator's side; no API call)."""
-    from services.common import db, keys
+    from services.common import db
+    from services.common.db import keys
 
     db.migrate()
     with db.session_scope() as s:
         if args.keys_command == "create":
-            row, key = keys.create_key(s, args.name, admin=args.admin)
+            try:
+                row, key = keys.create_key(s, args.name, admin=args.admin)
+            except ValueError as exc:  # the name (shown escaped: it may hold ESC etc.)
+                print(f"icl-it keys create: --name {args.name!r}: {exc}", file=sys.stderr)
+                return 2
             s.commit()
             print(f"created key {row.id} ({row.name}{', admin' if row.admin else ''})")
             print("the key (shown once; store it, e.g. export ICL_IT_API_KEY=...):")
@@ -148,8 +153,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """One reconciler pass by hand (the workers run it at start and periodically)."""
     from services.common import db
-    from services.common.celery_app import make_celery
-    from services.common.reconciler import broker_queue_size, reconcile_once
+    from services.common.jobs.reconciler import broker_queue_size, reconcile_once
+    from services.common.runtime.celery_app import make_celery
 
     db.migrate()
     app = make_celery()

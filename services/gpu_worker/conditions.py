@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from services.common.hidden_states import Condition, RunStates
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.plan import RunPlan
 
 States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n, n_labels]

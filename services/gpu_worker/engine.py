@@ -37,11 +37,11 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from services.common.artifacts import ArtifactStore
-from services.common.datasets import Dataset, load_task
-from services.common.hidden_states import RunStates
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.datasets import Dataset, load_task
+from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.conditions import (
     ConditionArrays,
     States,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from services.common import jobs
 from services.common.db import add_event, session_scope
-from services.common.retry import is_transient
+from services.common.runtime.retry import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS, is_local_model, model_not_allowed
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ModelSpec
+from services.common.spec.catalog import (
+    EMBEDDED_MODEL,
+    KNOWN_MODELS,
+    is_local_model,
+    model_not_allowed,
+)
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -152,6 +157,11 @@ def resolve_source(spec: ModelSpec, settings: Settings | None = None) -> tuple[s
     problem = model_not_allowed(name, settings.hub_models)
     if problem is not None:
         raise ModelLoadError(problem)
+    if Path(name).exists():  # transformers would load it as a directory, unchecked
+        raise ModelLoadError(
+            f"Hub id {name!r} also names a path relative to this worker's directory; "
+            "name local models by absolute path under ICL_IT_MODEL_DIRS"
+        )
     return "hub", name
 
 

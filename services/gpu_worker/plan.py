@@ -17,9 +17,9 @@ from functools import cached_property
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
-from services.common.datasets import Dataset, Example
-from services.common.hidden_states import Condition
 from services.common.spec import Control, LoraSpec, RunConfig
+from services.common.storage.datasets import Dataset, Example
+from services.common.storage.hidden_states import Condition
 from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
 from services.gpu_worker.selection import DemoSet, Embedder, select_demos
 

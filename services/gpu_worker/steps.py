@@ -9,7 +9,7 @@ under ``runs/<run key>/``. Both therefore store the same bytes:
                          adapters' tuning record
 
 The stage timings go on the run's record (``ExtractedRun.timings``), not into a file:
-see ``common.layout``.
+see ``common.storage.layout``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from services.common.layout import PROMPTS_FILE, RUN_FILES, STATES_FILE
 from services.common.spec import RunConfig
+from services.common.storage.layout import PROMPTS_FILE, RUN_FILES, STATES_FILE
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine, RunOutput

@@ -11,7 +11,7 @@ the analysis task. A reader that sees a key on a row can always fetch the artifa
 While it computes, the task's process beats (``runs.heartbeat_at``), records progress and
 checks for a cancel (``gpu_worker.liveness``); the reconciler requeues a run whose holder
 went silent. Status changes go through
-``services.common.jobs``; connection errors are retried (``services.common.retry``), and a
+``services.common.jobs``; connection errors are retried (``services.common.runtime.retry``), and a
 follow-up task that cannot be sent is sent again by the reconciler, since the row says
 it is due.
 """
@@ -27,17 +27,22 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_ready
 
 from services.common import jobs
-from services.common.artifacts import ArtifactStore
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
 from services.common.db import dispose_engines, session_scope
-from services.common.hidden_states import sha256_hex
 from services.common.jobs import Claim, ClaimOutcome, ErrorCode
-from services.common.layout import PROMPTS_FILE, STATES_FILE, run_file_key
-from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
-from services.common.settings import get_settings
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
+from services.common.runtime.retry import (
+    TASK_RETRY_OPTIONS,
+    is_transient,
+    retry_transient,
+    send_safely,
+)
+from services.common.runtime.settings import get_settings
 from services.common.spec import RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import sha256_hex
+from services.common.storage.layout import PROMPTS_FILE, STATES_FILE, run_file_key
 from services.gpu_worker.liveness import cancel_reader, heartbeat, progress_writer
-from services.gpu_worker.run_metrics import observe_run
+from services.gpu_worker.run_telemetry import observe_run
 from services.gpu_worker.steps import extract_run
 
 if TYPE_CHECKING:
@@ -61,7 +66,7 @@ def _init_worker_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_reconciler(**_: Any) -> None:
     """The main process (no CUDA) reconciles at start and then periodically."""
-    from services.common.reconciler import start_reconciler
+    from services.common.jobs.reconciler import start_reconciler
 
     start_reconciler(app)
 
@@ -83,7 +88,7 @@ def store() -> ArtifactStore:
 
 def error_code_for(exc: BaseException) -> ErrorCode:
     """A stable error code for an exception raised by the engine."""
-    from services.common.datasets import DatasetError
+    from services.common.storage.datasets import DatasetError
     from services.gpu_worker.models import ModelLoadError
 
     if isinstance(exc, SoftTimeLimitExceeded):

@@ -3,7 +3,7 @@
 The same step functions as the Celery tasks (``gpu_worker.steps.extract_run``,
 ``analysis.pipeline.analyze_run`` and ``analyze_experiment``), so this writes the same
 files with the same contents as the artifacts of an experiment run through the
-services, laid out by run key instead of run id (``common.layout`` names every file).
+services, laid out by run key instead of run id (``common.storage.layout`` names every file).
 A run's record, which the services keep in its database row, is ``runs/<key>/run.json``.
 """
 
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.common.layout import (
+from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.layout import (
     ANALYSIS_FILE,
     RUN_RECORD_FILE,
     SPEC_FILE,
@@ -22,7 +23,6 @@ from services.common.layout import (
     json_bytes,
     local_run_dir,
 )
-from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 
 RunProgress = Callable[[int, int, RunConfig, float, int, str], None]
 
@@ -87,7 +87,7 @@ def run_analyses(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
     """The analysis half, from the stored states alone: per-run analysis.json, then
     results.json, figures/ and report.html. Rerunnable after the analysis code changes."""
     from services.analysis.pipeline import analyze_experiment, analyze_run
-    from services.common.hidden_states import RunStates
+    from services.common.storage.hidden_states import RunStates
 
     analyses: list[dict[str, Any]] = []
     for run in expand_runs(spec):

@@ -86,7 +86,7 @@ class Stack:
         make sure the local API key exists (``$ICL_IT_HOME/api_key``)."""
         code = (
             "from services.common.db import migrate; migrate(); "
-            "from services.common.keys import ensure_local_key; ensure_local_key()"
+            "from services.common.db.keys import ensure_local_key; ensure_local_key()"
         )
         subprocess.run([sys.executable, "-c", code], env=self.env, check=True)
 
@@ -182,7 +182,7 @@ class Stack:
 
 def run_stack(host: str | None = None, port: int | None = None) -> int:
     """Run the API and both workers in the foreground until Ctrl-C / SIGTERM."""
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port

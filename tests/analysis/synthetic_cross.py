@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.common.hidden_states import RunStates
+from services.common.storage.hidden_states import RunStates
 
 N_LAYERS, D = 2, 32
 

@@ -8,8 +8,8 @@ import pytest
 
 from services.analysis.per_run import run_similarities
 from services.analysis.pipeline import analyze_experiment, analyze_run, summed_timings
-from services.common.layout import REPORT_FILE, RESULTS_FILE, figure_file
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.layout import REPORT_FILE, RESULTS_FILE, figure_file
 from tests.analysis.test_summarize_report import N_EX, synthetic_states
 
 

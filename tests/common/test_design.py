@@ -1,4 +1,4 @@
-"""The power design (services.common.design), from the CLI and over HTTP."""
+"""The power design (services.common.spec.design), from the CLI and over HTTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from services.cli.main import main
-from services.common.design import DesignRequest, bench_per_example, design, n_for_effect
+from services.common.spec.design import DesignRequest, bench_per_example, design, n_for_effect
 
 PILOT = Path(__file__).resolve().parents[2] / "docs/reports/duan2023-default/results.json"
 
@@ -58,7 +58,7 @@ async def test_post_design_answers_the_same_as_the_cli(client) -> None:
 def test_the_powered_scale_is_what_the_design_command_chose() -> None:
     """presets.SCALES["powered"]["n"] is the output of `icl-it design --effect 0.02
     --n-tests 13 --pilot docs/reports/duan2023-default/results.json`."""
-    from services.common.presets import SCALES
+    from services.common.spec.presets import SCALES
     from services.common.spec import ExperimentSpec
 
     pilot = json.loads(PILOT.read_text())

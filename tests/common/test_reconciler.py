@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import delete
 
 from services.common import db, jobs
-from services.common.reconciler import reconcile_once
-from services.common.settings import get_settings
+from services.common.jobs.reconciler import reconcile_once
+from services.common.runtime.settings import get_settings
 from tests.gpu_worker.test_tasks import FakeEngine, Sent, make_experiment, row
 from tests.gpu_worker.test_tasks import env as tasks_env  # noqa: F401
 

@@ -9,8 +9,8 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.engine import Cancelled
 from tests.gpu_worker.reference import independent_states
 

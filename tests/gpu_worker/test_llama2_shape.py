@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
 from tests.gpu_worker.llama2_shape import save_llama2_shaped
 

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from services.common import db
-from services.common.artifacts import ArtifactStore
-from services.common.hidden_states import RunStates, sha256_hex
-from services.common.settings import get_settings
+from services.common.runtime.settings import get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import RunStates, sha256_hex
 
 SPEC = {"name": "tasks", "inference": {"n": 5}, "demos": {"k": 2}, "seeds": [0, 1], "controls": []}
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common.layout import RUN_RECORD_FILE, SPEC_FILE
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec
+from services.common.storage.layout import RUN_RECORD_FILE, SPEC_FILE
 from services.local.runner import run_experiment
 
 pytestmark = pytest.mark.services

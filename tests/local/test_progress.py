@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 
 def test_fraction_moves_with_every_tuning_step(tiny_model_dir: Path) -> None:

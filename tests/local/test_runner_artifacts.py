@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 from services.local.runner import run_experiment
 
 

@@ -1,4 +1,4 @@
-"""/v1/models and /v1/tasks: what a spec can name (from services.common.catalog)."""
+"""/v1/models and /v1/tasks: what a spec can name (from services.common.spec.catalog)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from functools import cache
 from fastapi import APIRouter
 
 from services.api.catalog import schemas
-from services.common.catalog import BUILTIN_TASKS, KNOWN_MODELS
-from services.common.datasets import load_builtin
+from services.common.spec.catalog import BUILTIN_TASKS, KNOWN_MODELS
+from services.common.storage.datasets import load_builtin
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 

@@ -1,5 +1,5 @@
 """/v1/design: the n per cell that detects a target effect, before a run (the same
-computation as ``icl-it design``; services.common.design)."""
+computation as ``icl-it design``; services.common.spec.design)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from services.api.deps import CurrentPrincipal
 from services.api.errors import BAD_JSON_RESPONSE, PROBLEM_RESPONSES
-from services.common.design import DesignRequest, DesignResult, design
+from services.common.spec.design import DesignRequest, DesignResult, design
 
 router = APIRouter(prefix="/v1", tags=["design"], responses=PROBLEM_RESPONSES)
 

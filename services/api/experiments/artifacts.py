@@ -2,7 +2,7 @@
 
 An artifact id maps to a storage key recorded on a row (the experiment's results and
 report, each run's states, prompts and analysis) or found under the experiment's figures
-folder. Names, media types and suffixes come from ``common.layout``.
+folder. Names, media types and suffixes come from ``common.storage.layout``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ from services.api.errors import NotFound
 from services.api.experiments import repository as repo
 from services.api.experiments import schemas
 from services.common import db
-from services.common.artifacts import ArtifactStore
-from services.common.layout import MEDIA_TYPES, SUFFIXES, ArtifactKind, figure_id, figures_prefix
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.layout import (
+    MEDIA_TYPES,
+    SUFFIXES,
+    ArtifactKind,
+    figure_id,
+    figures_prefix,
+)
 
 
 def _artifacts(
@@ -73,4 +79,4 @@ def find_artifact(
         if artifact.id == artifact_id:
             filename = f"{experiment.id}-{artifact.id}.{SUFFIXES[artifact.kind]}"
             return artifact, key, filename
-    raise NotFound(f"artifact {artifact_id!r} not found")
+    raise NotFound(f"artifact {artifact_id[:64]!r} not found")

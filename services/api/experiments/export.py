@@ -1,6 +1,6 @@
 """Results as long tables (CSV, Parquet, JSON records): ``GET .../results?format=&table=``.
 
-The table code is ``services.common.exports`` (shared with ``icl-it export``); this module
+The table code is ``services.common.storage.exports`` (shared with ``icl-it export``); this module
 only reads what it needs from the artifact store.
 """
 
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from services.api.experiments import repository as repo
 from services.api.experiments import service
-from services.common import db, exports
-from services.common.artifacts import ArtifactStore
+from services.common import db
+from services.common.storage import exports
+from services.common.storage.artifacts import ArtifactStore
 
 ExportFormat = Literal["json", "csv", "parquet"]
 ExportTable = Literal["cells", "examples"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common import db
+from services.common.db.status import TERMINAL, ExperimentStatus, RunStatus
 from services.common.spec import RunConfig
-from services.common.status import TERMINAL, ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:
@@ -84,6 +84,11 @@ def count_active(session: Session, owner: str) -> int:
         )
         or 0
     )
+
+
+def mark_not_dispatched(session: Session, run_ids: list[str]) -> None:
+    """The broker did not take these runs' tasks: the reconciler's next pass sends them."""
+    session.execute(update(db.Run).where(db.Run.id.in_(run_ids)).values(dispatched_at=None))
 
 
 def page_for_owner(

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.common.layout import ArtifactKind
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.db.status import ExperimentStatus, RunStatus
+from services.common.storage.layout import ArtifactKind
 
 
 class Progress(BaseModel):

@@ -9,18 +9,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Experiment, Run, add_event, utcnow
-from services.common.jobs.runs import changed_rows, refresh_completed_runs
-from services.common.status import (
+from services.common.db.status import (
     CANCEL_REQUESTED,
     TERMINAL,
     ErrorCode,
     ExperimentStatus,
     RunStatus,
 )
+from services.common.jobs.runs import changed_rows, refresh_completed_runs
 
 
 class CancelOutcome(enum.StrEnum):
-    """What a cancel request did to an experiment; on ``FINALISE`` the caller queues the summary."""
+    """What a cancel request did to an experiment; on ``FINALIZE`` the caller queues the summary."""
 
     FINISHED = "finished"  # it had already succeeded or failed: nothing to cancel
     UNCHANGED = "unchanged"  # already cancelling or cancelled

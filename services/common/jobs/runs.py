@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from services.common.db import Experiment, Run, add_event, utcnow
 
 # the statuses and error codes, imported from here by callers of the transitions
-from services.common.status import (
+from services.common.db.status import (
     CANCEL_REQUESTED,
     TERMINAL,
     ErrorCode,

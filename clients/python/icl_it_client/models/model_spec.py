@@ -19,7 +19,7 @@ class ModelSpec:
         Attributes:
             name (str | Unset): Known short name (e.g. smollm2-135m, llama-2-7b, llama-2-7b-chat), a Hugging Face id
                 (org/name) or an allowed local directory. Default: 'smollm2-135m'.
-            revision (None | str | Unset): Hub revision.
+            revision (None | str | Unset): Hub revision: a branch, tag or commit (no '..', no leading '/').
             dtype (ModelSpecDtype | Unset): auto = bfloat16 on CUDA, float32 on CPU. Default: ModelSpecDtype.AUTO.
     """
 

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import ApiKey, is_id, new_id, session_scope, utcnow
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 PREFIX = "iclit_"
 LOCAL_KEY_NAME = "local"

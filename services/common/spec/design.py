@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BENCH_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+BENCH_RESULTS = Path(__file__).resolve().parents[3] / "bench" / "results"
 # The audit's figure on the default run (per-example sd of own − cross at final_norm).
 DEFAULT_SD_UNIT = 0.031
 

@@ -33,9 +33,9 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from services.common import metrics, observability
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
-from services.common.settings import get_settings
+from services.common.runtime import observability, prometheus
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
+from services.common.runtime.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def _ids_for(task_name: str, args: tuple[Any, ...]) -> dict[str, str | None]:
 # -- per task -----------------------------------------------------------------------------
 def _sent_at(task: Any) -> float | None:
     request = getattr(task, "request", None)
-    value = getattr(request, metrics.SENT_AT_HEADER, None)
+    value = getattr(request, prometheus.SENT_AT_HEADER, None)
     if value is None:
-        value = (getattr(request, "headers", None) or {}).get(metrics.SENT_AT_HEADER)
+        value = (getattr(request, "headers", None) or {}).get(prometheus.SENT_AT_HEADER)
     try:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
@@ -107,7 +107,7 @@ def _on_task_start(
     if sent_at is not None:
         info = getattr(getattr(task, "request", None), "delivery_info", None) or {}
         queue = info.get("routing_key") or "?"
-        metrics.QUEUE_WAIT.labels(queue).observe(max(time.time() - sent_at, 0.0))
+        prometheus.QUEUE_WAIT.labels(queue).observe(max(time.time() - sent_at, 0.0))
 
 
 @task_postrun.connect(weak=False)
@@ -118,7 +118,7 @@ def _on_task_end(
     if started is None:
         return
     t0, token = started
-    metrics.TASK_DURATION.labels(getattr(task, "name", "?"), state or "?").observe(
+    prometheus.TASK_DURATION.labels(getattr(task, "name", "?"), state or "?").observe(
         time.perf_counter() - t0
     )
     with suppress(ValueError):  # bound in another context (not in prefork)

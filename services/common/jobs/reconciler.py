@@ -35,17 +35,17 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from services.common import jobs
-from services.common.celery_app import (
+from services.common.db import Experiment, Run, session_scope, utcnow
+from services.common.jobs import CANCEL_REQUESTED, TERMINAL, RunStatus
+from services.common.runtime.celery_app import (
     ANALYSIS_QUEUE,
     GPU_QUEUE,
     TASK_ANALYZE,
     TASK_FINALIZE,
     TASK_RUN,
 )
-from services.common.db import Experiment, Run, session_scope, utcnow
-from services.common.jobs import CANCEL_REQUESTED, TERMINAL, RunStatus
-from services.common.retry import send_safely
-from services.common.settings import Settings, get_settings
+from services.common.runtime.retry import send_safely
+from services.common.runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Container healthchecks, standard library only (they run every few seconds).
 
-    python -m services.common.healthcheck http://127.0.0.1:8000/healthz
-    python -m services.common.healthcheck --heartbeat FILE --max-age 60
+    python -m services.common.runtime.healthcheck http://127.0.0.1:8000/healthz
+    python -m services.common.runtime.healthcheck --heartbeat FILE --max-age 60
 
 The first asks the API; the second checks that a worker's main loop touched its
-heartbeat file recently (``services.common.worker_signals`` touches it from the worker's
+heartbeat file recently (``services.common.runtime.worker_signals`` touches it from the worker's
 timer, so a stuck event loop, not only a dead process, turns the container unhealthy).
 Exit status 0 is healthy, 1 unhealthy.
 """

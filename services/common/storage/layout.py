@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from services.common.artifacts import artifact_key
+from services.common.storage.artifacts import artifact_key
 
 # A run's files
 STATES_FILE = "states.safetensors"
