@@ -58,8 +58,8 @@ async def test_post_design_answers_the_same_as_the_cli(client) -> None:
 def test_the_powered_scale_is_what_the_design_command_chose() -> None:
     """presets.SCALES["powered"]["n"] is the output of `icl-it design --effect 0.02
     --n-tests 13 --pilot docs/reports/duan2023-default/results.json`."""
-    from services.common.spec.presets import SCALES
     from services.common.spec import ExperimentSpec
+    from services.common.spec.presets import SCALES
 
     pilot = json.loads(PILOT.read_text())
     chosen = design(DesignRequest(effect=0.02, n_tests=13, pilot=pilot)).n_per_cell
