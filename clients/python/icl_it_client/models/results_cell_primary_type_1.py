@@ -28,12 +28,13 @@ class ResultsCellPrimaryType1:
         test_last_block (ResultsPairedTest):
         difference (ResultsLayerStats):
         family_wise (ResultsFamilyWise):
-        pairing_test (ResultsPairingTest): Pairing-permutation test: mean(diagonal) - mean(off-diagonal) of a score
-            matrix, null from permuting the pairing within adapter groups; CI by inverting the same test (null = unbounded).
-        decomposition (None | ResultsCellPrimaryType1DecompositionType1): matched - mismatched = demonstration_specific
-            (own - cross adapter) + input_specific (cross adapter - mismatched); null when the run has no cross-adapter
-            extraction (cross_hidden).
         last_block_layer (int | Unset):
+        pairing_test (ResultsPairingTest | Unset): Pairing-permutation test: mean(diagonal) - mean(off-diagonal) of a
+            score matrix, null from permuting the pairing within adapter groups; CI by inverting the same test (null =
+            unbounded).
+        decomposition (None | ResultsCellPrimaryType1DecompositionType1 | Unset): matched - mismatched =
+            demonstration_specific (own - cross adapter) + input_specific (cross adapter - mismatched); null when the run
+            has no cross-adapter extraction (cross_hidden).
         secondary (str | Unset):
     """
 
@@ -43,9 +44,9 @@ class ResultsCellPrimaryType1:
     test_last_block: ResultsPairedTest
     difference: ResultsLayerStats
     family_wise: ResultsFamilyWise
-    pairing_test: ResultsPairingTest
-    decomposition: None | ResultsCellPrimaryType1DecompositionType1
     last_block_layer: int | Unset = UNSET
+    pairing_test: ResultsPairingTest | Unset = UNSET
+    decomposition: None | ResultsCellPrimaryType1DecompositionType1 | Unset = UNSET
     secondary: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,15 +64,19 @@ class ResultsCellPrimaryType1:
 
         family_wise = self.family_wise.to_dict()
 
-        pairing_test = self.pairing_test.to_dict()
+        last_block_layer = self.last_block_layer
 
-        decomposition: dict[str, Any] | None
-        if isinstance(self.decomposition, ResultsCellPrimaryType1DecompositionType1):
+        pairing_test: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.pairing_test, Unset):
+            pairing_test = self.pairing_test.to_dict()
+
+        decomposition: dict[str, Any] | None | Unset
+        if isinstance(self.decomposition, Unset):
+            decomposition = UNSET
+        elif isinstance(self.decomposition, ResultsCellPrimaryType1DecompositionType1):
             decomposition = self.decomposition.to_dict()
         else:
             decomposition = self.decomposition
-
-        last_block_layer = self.last_block_layer
 
         secondary = self.secondary
 
@@ -85,12 +90,14 @@ class ResultsCellPrimaryType1:
                 "test_last_block": test_last_block,
                 "difference": difference,
                 "family_wise": family_wise,
-                "pairing_test": pairing_test,
-                "decomposition": decomposition,
             }
         )
         if last_block_layer is not UNSET:
             field_dict["last_block_layer"] = last_block_layer
+        if pairing_test is not UNSET:
+            field_dict["pairing_test"] = pairing_test
+        if decomposition is not UNSET:
+            field_dict["decomposition"] = decomposition
         if secondary is not UNSET:
             field_dict["secondary"] = secondary
 
@@ -117,10 +124,19 @@ class ResultsCellPrimaryType1:
 
         family_wise = ResultsFamilyWise.from_dict(d.pop("family_wise"))
 
-        pairing_test = ResultsPairingTest.from_dict(d.pop("pairing_test"))
+        last_block_layer = d.pop("last_block_layer", UNSET)
 
-        def _parse_decomposition(data: object) -> None | ResultsCellPrimaryType1DecompositionType1:
+        _pairing_test = d.pop("pairing_test", UNSET)
+        pairing_test: ResultsPairingTest | Unset
+        if isinstance(_pairing_test, Unset):
+            pairing_test = UNSET
+        else:
+            pairing_test = ResultsPairingTest.from_dict(_pairing_test)
+
+        def _parse_decomposition(data: object) -> None | ResultsCellPrimaryType1DecompositionType1 | Unset:
             if data is None:
+                return data
+            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -130,11 +146,9 @@ class ResultsCellPrimaryType1:
                 return decomposition_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | ResultsCellPrimaryType1DecompositionType1, data)
+            return cast(None | ResultsCellPrimaryType1DecompositionType1 | Unset, data)
 
-        decomposition = _parse_decomposition(d.pop("decomposition"))
-
-        last_block_layer = d.pop("last_block_layer", UNSET)
+        decomposition = _parse_decomposition(d.pop("decomposition", UNSET))
 
         secondary = d.pop("secondary", UNSET)
 
@@ -145,9 +159,9 @@ class ResultsCellPrimaryType1:
             test_last_block=test_last_block,
             difference=difference,
             family_wise=family_wise,
+            last_block_layer=last_block_layer,
             pairing_test=pairing_test,
             decomposition=decomposition,
-            last_block_layer=last_block_layer,
             secondary=secondary,
         )
 

@@ -5,6 +5,8 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="ResultsPairedTest")
 
 
@@ -23,8 +25,8 @@ class ResultsPairedTest:
         alpha (float):
         significant (bool):
         min_attainable_p (float | None):
-        mde (float | None): Minimum detectable effect: the smallest true difference this test detects with 80% power at
-            its alpha (null when no result of this n can reach alpha).
+        mde (float | None | Unset): Minimum detectable effect: the smallest true difference this test detects with 80%
+            power at its alpha (null when no result of this n can reach alpha). Absent in documents written before issue 17.
     """
 
     n: int
@@ -38,7 +40,7 @@ class ResultsPairedTest:
     alpha: float
     significant: bool
     min_attainable_p: float | None
-    mde: float | None
+    mde: float | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         n = self.n
@@ -70,8 +72,11 @@ class ResultsPairedTest:
         min_attainable_p: float | None
         min_attainable_p = self.min_attainable_p
 
-        mde: float | None
-        mde = self.mde
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
 
         field_dict: dict[str, Any] = {}
 
@@ -88,9 +93,10 @@ class ResultsPairedTest:
                 "alpha": alpha,
                 "significant": significant,
                 "min_attainable_p": min_attainable_p,
-                "mde": mde,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
 
         return field_dict
 
@@ -154,12 +160,14 @@ class ResultsPairedTest:
 
         min_attainable_p = _parse_min_attainable_p(d.pop("min_attainable_p"))
 
-        def _parse_mde(data: object) -> float | None:
+        def _parse_mde(data: object) -> float | None | Unset:
             if data is None:
                 return data
-            return cast(float | None, data)
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
 
-        mde = _parse_mde(d.pop("mde"))
+        mde = _parse_mde(d.pop("mde", UNSET))
 
         results_paired_test = cls(
             n=n,
