@@ -183,3 +183,23 @@ def test_adapter_groups_are_the_permutation_blocks() -> None:
     own = mats["own_cross"][0][LAYER]
     it = mats["matched"][0][LAYER]
     np.testing.assert_allclose(np.diag(own), np.diag(it), atol=1e-6)  # own adapter = IT
+
+
+def _test_objects(node):
+    """Every paired or permutation test object of a results document."""
+    if isinstance(node, dict):
+        if {"p_value", "mean_diff", "min_attainable_p"} <= node.keys():
+            yield node
+        for value in node.values():
+            yield from _test_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _test_objects(value)
+
+
+def test_every_test_object_reports_its_mde() -> None:
+    results = summarize(cross_states(np.random.default_rng(7), 8, demo=0.5))
+    tests = list(_test_objects(results))
+    assert len(tests) >= 6  # pairing, two parts, sign-flip at two layers, controls, paper's
+    assert all("mde" in t for t in tests)
+    assert "mde_experiment" not in results["studies"][0]["primary_tests"][0]  # one study
