@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
+from services.analysis.causal import run_causal
 from services.analysis.shift_matrices import cross_row_values, pairing_matrices
 from services.common.spec import RUN_SECTIONS, RunConfig
 from services.common.storage.hidden_states import Condition, RunStates
@@ -163,5 +164,6 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "it_state_norm": meta.get("it_state_norm"),
                 "random_lora_state_norm": meta.get("random_lora_state_norm"),
             },
+            "causal": run_causal(states),
         }
     )
