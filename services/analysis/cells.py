@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.causal import cell_causal
 from services.analysis.decomposition import pairing_tests, seed_averaged_pairing
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
@@ -67,7 +67,7 @@ class Cell:
 
     def values(self, metric: str, pair: str) -> np.ndarray | None:
         """[units, L]: per example (seed-averaged), or per seed for across-example metrics."""
-        src = self.per_seed if metric in M.ACROSS_EXAMPLE_METRICS else self.per_example
+        src = self.per_seed if metric in similarity.ACROSS_EXAMPLE_METRICS else self.per_example
         return src.get(metric, {}).get(pair)
 
     def values_at(self, metric: str, pair: str, layer: int) -> np.ndarray | None:
@@ -75,7 +75,7 @@ class Cell:
         return None if v is None else v[:, layer]
 
     def units(self, metric: str) -> list[Any]:
-        return self.seeds if metric in M.ACROSS_EXAMPLE_METRICS else self.example_ids
+        return self.seeds if metric in similarity.ACROSS_EXAMPLE_METRICS else self.example_ids
 
 
 def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | None) -> Cell:
@@ -91,7 +91,7 @@ def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | Non
     for metric, per_pair in runs[0]["values"].items():
         pairs = [p for p in per_pair if all(p in r["values"].get(metric, {}) for r in runs)]
         for pair in pairs:
-            if metric in M.ACROSS_EXAMPLE_METRICS:
+            if metric in similarity.ACROSS_EXAMPLE_METRICS:
                 cell.per_seed.setdefault(metric, {})[pair] = np.stack(
                     [arr(r["values"][metric][pair]) for r in runs]
                 )
@@ -118,7 +118,7 @@ def _nanmean0(x: np.ndarray) -> np.ndarray:
 
 def stat_block(values: np.ndarray) -> dict[str, Any]:
     """values: [n, L] -> per-layer mean, std, ci_low, ci_high (Student t), n."""
-    s = S.mean_ci(values, axis=0)
+    s = stats.mean_ci(values, axis=0)
     return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
 
 
@@ -135,7 +135,7 @@ def paired(
         return None
     ua, ub = ca.units(metric), cb.units(metric)
     common = [u for u in ua if u in ub]
-    return S.paired_difference_test(
+    return stats.paired_difference_test(
         va[[ua.index(u) for u in common]], vb[[ub.index(u) for u in common]]
     )
 
@@ -169,7 +169,7 @@ def _primary(cell: Cell) -> dict[str, Any] | None:
     d = matched - mismatched  # [n_ex, L]
 
     def at(layer: int) -> dict[str, Any]:
-        return S.paired_difference_test(matched[:, layer], mismatched[:, layer])
+        return stats.paired_difference_test(matched[:, layer], mismatched[:, layer])
 
     return {
         "measure": "shift_cosine - shift_cosine_mismatched (icl_it)",
@@ -182,7 +182,7 @@ def _primary(cell: Cell) -> dict[str, Any] | None:
         "last_block_layer": cell.last_block,
         "test_last_block": at(cell.last_block),
         "difference": stat_block(d),
-        "family_wise": S.max_t_across_layers(d),
+        "family_wise": stats.max_t_across_layers(d),
     }
 
 
@@ -195,7 +195,7 @@ def _label_mass(cell: Cell) -> dict[str, Any]:
         for r in cell.runs:
             pos = {e: k for k, e in enumerate(r["example_ids"])}
             per_seed.append(arr(r["label_mass"][c])[[pos[e] for e in cell.example_ids]])
-        out[c] = S.mean_ci(_nanmean0(np.stack(per_seed)), axis=0)
+        out[c] = stats.mean_ci(_nanmean0(np.stack(per_seed)), axis=0)
         out[c].pop("single_sample", None)
     return out
 
@@ -208,7 +208,7 @@ def _accuracy(cell: Cell) -> dict[str, Any]:
         v = np.concatenate([arr(r["correct"][c]).reshape(-1) for r in cell.runs])
         v = v[~np.isnan(v)]
         k, n = int(v.sum()), int(v.size)
-        lo, hi = S.wilson_ci(k, n)
+        lo, hi = stats.wilson_ci(k, n)
         out[c] = {"mean": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi, "n": n}
     return out
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
+from services.analysis import metrics as similarity
 from services.analysis.causal import run_causal
 from services.analysis.shift_matrices import cross_row_values, pairing_matrices
 from services.common.spec import RUN_SECTIONS, RunConfig
@@ -56,30 +56,35 @@ def measure(
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
     null per layer ({"p": [L], "null_sd": [L]}), else None."""
     if metric == "cosine":
-        return _per_layer(M.cosine, states.condition(a), states.condition(b)), None
+        return _per_layer(similarity.cosine, states.condition(a), states.condition(b)), None
     if metric == "centered_cosine":
-        mu = anchor_mu if anchor_mu is not None else M.anchor_mean(states.condition("anchor"))
+        mu = (
+            anchor_mu
+            if anchor_mu is not None
+            else similarity.anchor_mean(states.condition("anchor"))
+        )
         x, y = states.condition(a), states.condition(b)
         return np.stack(
-            [M.centered_cosine(x[:, i], y[:, i], mu[i]) for i in range(mu.shape[0])], axis=1
+            [similarity.centered_cosine(x[:, i], y[:, i], mu[i]) for i in range(mu.shape[0])],
+            axis=1,
         ), None
     if metric == "cka":
         x, y = states.condition(a), states.condition(b)
-        got = [M.cka_permutation_null(x[:, i], y[:, i]) for i in range(x.shape[1])]
+        got = [similarity.cka_permutation_null(x[:, i], y[:, i]) for i in range(x.shape[1])]
         return np.array([g[0] for g in got]), {
             "p": [g[1] for g in got],
             "null_sd": [g[2] for g in got],
         }
     if metric == "shift_cosine":
-        return M.shift_cosine(shifts[a], shifts[b]), None
+        return similarity.shift_cosine(shifts[a], shifts[b]), None
     if metric == "shift_cosine_mismatched":
-        return M.shift_cosine_mismatched(shifts[a], shifts[b]), None
+        return similarity.shift_cosine_mismatched(shifts[a], shifts[b]), None
     if metric == "shift_projection":
-        return M.shift_projection(shifts[a], shifts[b]), None
+        return similarity.shift_projection(shifts[a], shifts[b]), None
     if metric == "shift_norm":  # pair anchor_<c>: the shift of c
-        return M.shift_norm(shifts[b]), None
+        return similarity.shift_norm(shifts[b]), None
     if metric == "shared_fraction":
-        return M.shared_fraction(shifts[b]), None
+        return similarity.shared_fraction(shifts[b]), None
     raise ValueError(f"unknown metric {metric!r}")
 
 
@@ -116,18 +121,18 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
     conds = list(states.conditions)
     has_anchor = "anchor" in conds
     shifts = (
-        {c: M.shift(states.condition(c), states.condition("anchor")) for c in conds}
+        {c: similarity.shift(states.condition(c), states.condition("anchor")) for c in conds}
         if has_anchor
         else {}
     )
-    anchor_mu = M.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
+    anchor_mu = similarity.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
     values: dict[str, dict[str, Any]] = {}
     cka_null: dict[str, Any] = {}
     for metric in metrics:
         if metric not in ("cosine", "cka") and not has_anchor:
             continue
         per_pair: dict[str, Any] = {}
-        for pair, (a, b) in M.pairs_for(metric, conds).items():
+        for pair, (a, b) in similarity.pairs_for(metric, conds).items():
             per_pair[pair], extra = measure(metric, a, b, states, shifts, anchor_mu)
             if extra is not None:
                 cka_null[pair] = extra
@@ -153,9 +158,13 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             "values": values,
             "pairing": pairing_matrices(states, shifts) if has_anchor else None,
             "cka_null": cka_null,
-            "correct": {c: M.correct(lp[:, j], states.labels) for j, c in enumerate(conds)},
-            "accuracy": {c: M.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)},
-            "label_mass": {c: M.label_mass(lp[:, j]) for j, c in enumerate(conds)},
+            "correct": {
+                c: similarity.correct(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "accuracy": {
+                c: similarity.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "label_mass": {c: similarity.label_mass(lp[:, j]) for j, c in enumerate(conds)},
             "it": {
                 "budget": meta.get("it_budget"),
                 "steps": meta.get("it_steps"),

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
+from services.analysis import metrics
 from services.common.storage.hidden_states import Condition, RunStates
 
 MATRICES = ("matched", "own_cross", "input")
@@ -68,7 +68,7 @@ def _cross_shifts(
     """Shifts of input k through adapter j at one layer, for k, j in the block: [m, m, d]."""
     cols = [[int(np.flatnonzero(adapter[k] == j)[0]) for j in block] for k in block]
     state = np.stack([hidden[k, cols[a], layer] for a, k in enumerate(block)])  # [m, m, d]
-    return M.shift(state, np.broadcast_to(anchor[block, None, layer], state.shape))
+    return metrics.shift(state, np.broadcast_to(anchor[block, None, layer], state.shape))
 
 
 def block_matrices(
@@ -146,9 +146,9 @@ def cross_row_values(
             s = _cross_shifts(hidden, adapter, anchor, block, layer)  # [k, j, d]
             s_icl = shifts[Condition.ICL][block, None, layer]  # [k, 1, d]
             per = {
-                "cos": M.cosine(s_icl, s),
-                "proj": M.shift_projection(np.broadcast_to(s_icl, s.shape), s),
-                "norm": M.shift_norm(s),
+                "cos": metrics.cosine(s_icl, s),
+                "proj": metrics.shift_projection(np.broadcast_to(s_icl, s.shape), s),
+                "norm": metrics.shift_norm(s),
             }
             for key, v in per.items():
                 ok = off & np.isfinite(v)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.cells import Cell, paired, primary
 from services.analysis.trends import ordered_levels, page_trend, trend_test
 from services.analysis.vocabulary import PAPER_METRICS
@@ -28,7 +28,7 @@ from services.common.spec import StudySpec
 
 
 def unit_label(metric: str, cells: list[Cell]) -> str:
-    if metric in M.ACROSS_EXAMPLE_METRICS:
+    if metric in similarity.ACROSS_EXAMPLE_METRICS:
         return "seeds"
     seeds = {len(c.runs) for c in cells}
     if seeds == {1}:
@@ -103,7 +103,9 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         if p is not None:
             primary_tests.append(p)
         tests += _paper_tests(c, where, metrics)
-    for t, adj in zip(primary_tests, S.holm([t["p_value"] for t in primary_tests]), strict=True):
+    for t, adj in zip(
+        primary_tests, stats.holm([t["p_value"] for t in primary_tests]), strict=True
+    ):
         t["p_holm_study"] = adj
     trends = []
     for sl_key, group in slices.items():

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.cells import (
     Cell,
     arr,
@@ -191,7 +191,7 @@ def _adjust_across_studies(studies: list[dict[str, Any]]) -> int:
         for t in s["primary_tests"]:
             by_cell.setdefault(t["cell"], t["p_value"])
     ids = list(by_cell)
-    adjusted = dict(zip(ids, S.holm([by_cell[i] for i in ids]), strict=True))
+    adjusted = dict(zip(ids, stats.holm([by_cell[i] for i in ids]), strict=True))
     for s in studies:
         for t in s["primary_tests"]:
             t["p_holm_experiment"] = adjusted.get(t["cell"])
@@ -325,7 +325,7 @@ def summarize_experiment(
 def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for metric, per_pair in run["values"].items():
-        if metric in M.ACROSS_EXAMPLE_METRICS:
+        if metric in similarity.ACROSS_EXAMPLE_METRICS:
             metrics[metric] = {p: {"value": arr(v)} for p, v in per_pair.items()}
         else:
             metrics[metric] = {p: stat_block(arr(v)) for p, v in per_pair.items()}
