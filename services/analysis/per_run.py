@@ -135,5 +135,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "final_loss": meta.get("it_final_loss"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
             },
+            # the compute precision the states were made in (None: states from before it)
+            "precision": (meta.get("model") or {}).get("precision"),
         }
     )

@@ -69,6 +69,8 @@ def prompts_json(config: RunConfig, output: RunOutput) -> bytes:
         "prompts": output.prompts,
         "tuning": output.tuning,
         "timings": {stage: float(s) for stage, s in output.timings.items()},
+        # the compute precision the states were made in (states are stored fp32 always)
+        "precision": (output.states.meta.get("model") or {}).get("precision"),
     }
     return json.dumps(payload, default=_plain).encode()
 
