@@ -219,7 +219,8 @@ def bench_spec(
     for p in engine_paths:
         engines[p].warm(first[p])
     baseline = None
-    if args.baseline and not any(r.control != "none" for r in expand_runs(specs["engine-fp32"])):
+    # the baseline computes anchor, ICL and IT only: it runs on specs without controls
+    if args.baseline and not specs["engine-fp32"].controls:
         fp32 = load_model(first["engine-fp32"].model, device=device, settings=settings)
         baseline = Baseline(fp32, lambda: _sync(device))
     bench = SpecBench(path.name, specs, engines, baseline, device)

@@ -35,6 +35,7 @@ GATES = {
 PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")
 CONTROL_PAIRS = ("icl_it_cross", "icl_it_shuffled", "icl_it_random")
 DIRECTION_KEYS = ("mean_diff", "slope", "estimate", "statistic")
+UNBOUNDED = {"shift_norm"}  # a norm, not a similarity: its differences are in state units
 
 
 def _layer_values(analysis: dict[str, Any], metric: str, pair: str) -> np.ndarray | None:
@@ -84,12 +85,18 @@ def per_example(
 
 
 def metric_diffs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
-    """max |a - b| per metric/pair over every run (bench.harness.compare_analyses)."""
+    """max |a - b| per metric/pair over every run (bench.harness.compare_analyses), and
+    per run. ``max_abs`` is over the bounded similarities (UNBOUNDED metrics, norms in
+    the states' units, are reported but not gated)."""
     per: dict[str, float] = {}
+    by_run: dict[str, float] = {}
     for ra, rb in zip(a, b, strict=True):
         for k, v in compare_analyses(ra, rb)["by_metric_pair"].items():
             per[k] = max(per.get(k, 0.0), v)
-    return {"max_abs": max(per.values(), default=0.0), "by_metric_pair": per}
+            if k.split("/")[0] not in UNBOUNDED:
+                by_run[ra["key"]] = max(by_run.get(ra["key"], 0.0), v)
+    bounded = [v for k, v in per.items() if k.split("/")[0] not in UNBOUNDED]
+    return {"max_abs": max(bounded, default=0.0), "by_metric_pair": per, "by_run": by_run}
 
 
 def _tests(doc: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -5,9 +5,10 @@
     float32   everything in fp32.
     bfloat16  mixed precision, as mixed-precision training does it: the decoder's frozen
               Linear weights are stored in bf16 and every matmul runs under
-              ``torch.autocast(bf16)``; embeddings, norms, the LM head's stored weight, the
-              residual stream (an fp32 residual plus a bf16 Linear output is fp32), LoRA
-              parameters, optimiser state, softmax and the loss stay fp32.
+              ``torch.autocast(bf16)`` (the LM head too: a tied head gets a bf16 copy);
+              embeddings, norms, the residual stream (an fp32 residual plus a bf16
+              Linear output is fp32), LoRA parameters, optimiser state, softmax and the
+              loss stay fp32.
     float16   the same with fp16, CUDA only (no loss scaling: prefer bfloat16).
     auto      bf16 where the device has bf16 matmul units and the accuracy gates allow
               it (see ``AUTO_BF16``), else fp32.
@@ -100,7 +101,7 @@ class Precision:
             "compute": self.name,
             "autocast": self.autocast,
             "weights": (
-                f"{self.name} (decoder Linear layers); float32 (embeddings, norms, LM head)"
+                f"{self.name} (Linear layers, LM head); float32 (embeddings, norms)"
                 if self.autocast
                 else "float32"
             ),
@@ -131,15 +132,25 @@ def resolve_precision(requested: str, device: torch.device) -> Precision:
 
 
 def store_weights(model: nn.Module, precision: Precision) -> None:
-    """Frozen Linear weights (all but the LM head) in the compute dtype, so that autocast
-    does not re-cast them on every forward; every other parameter and buffer (embeddings,
-    norms, the head, rotary tables) in fp32. In fp32 everything is fp32."""
+    """Frozen Linear weights in the compute dtype, so that autocast does not re-cast them on
+    every forward; every other parameter and buffer (embeddings, norms, rotary tables) in
+    fp32. In fp32 everything is fp32.
+
+    An LM head tied to the input embeddings gets a frozen copy of its own in the compute
+    dtype (the embeddings stay fp32): autocast would otherwise cast vocab x d_model weights
+    on every forward, and the logits come out of a bf16 matmul either way."""
     get_head = getattr(model, "get_output_embeddings", None)
     head = get_head() if callable(get_head) else None
+    get_emb = getattr(model, "get_input_embeddings", None)
+    emb = get_emb() if callable(get_emb) else None
+    if precision.autocast and isinstance(head, nn.Linear) and emb is not None:
+        if head.weight is emb.weight:
+            copy = head.weight.detach().to(precision.compute, copy=True)
+            head.weight = nn.Parameter(copy, requires_grad=False)
     for module in model.modules():
-        low = precision.autocast and isinstance(module, nn.Linear) and module is not head
+        low = precision.autocast and isinstance(module, nn.Linear)
         dtype = precision.compute if low else torch.float32
-        for name, p in module.named_parameters(recurse=False):
+        for p in module.parameters(recurse=False):
             if p.is_floating_point() and p.dtype != dtype:
                 p.data = p.data.to(dtype)
         for name, b in module.named_buffers(recurse=False):
