@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         store_weights(model, precision)
         # duck-typed: FoldedTokenizer forwards all it does not fold to a real tokenizer
         tok = cast(PreTrainedTokenizerBase, tokenizer)
-        return LoadedModel(model, tok, MODEL_NAME, "random", device, precision.compute, True, precision)
+        return LoadedModel(
+            model, tok, MODEL_NAME, "random", device, precision.compute, True, precision
+        )
 
     with RssSampler() as sampler:
         engine = Engine(settings=settings, device=device)

@@ -251,8 +251,7 @@ def summary_lines(res: dict[str, Any]) -> list[str]:
         walls = ", ".join(f"{p} {w:.1f} s" for p, w in s["wall_s"].items())
         lines.append(f"[{s['spec']}] {s['n_runs']} runs: {walls}")
         lines.append(
-            "  ratios: "
-            + ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if v is not None)
+            "  ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if v is not None)
         )
         for dtype, gf in s["matmul_peak"]["best_gflops"].items():
             lines.append(f"  matmul peak {dtype}: {gf:.0f} GFLOP/s")
@@ -304,8 +303,12 @@ def notes_line(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(prog="python -m bench.precision", description=__doc__.split("\n")[0])
-    p.add_argument("--spec", type=Path, action="append", help="default: bench spec and default.yaml")
+    p = argparse.ArgumentParser(
+        prog="python -m bench.precision", description=__doc__.split("\n")[0]
+    )
+    p.add_argument(
+        "--spec", type=Path, action="append", help="default: bench spec and default.yaml"
+    )
     p.add_argument("--quick", action="store_true", help="4 examples, 2 epochs")
     p.add_argument("--examples", type=int, default=None)
     p.add_argument("--no-baseline", dest="baseline", action="store_false")

@@ -134,8 +134,10 @@ def conclusions(doc_a: dict[str, Any], doc_b: dict[str, Any]) -> dict[str, Any]:
             changed.append({"test": path, "a": (sig_a, dir_a), "b": (sig_b, dir_b)})
     return {
         "n_tests": len(ta),
-        "n_significant": [sum(conclusion(t)[0] for t in ta.values()),
-                          sum(conclusion(t)[0] for t in tb.values())],
+        "n_significant": [
+            sum(conclusion(t)[0] for t in ta.values()),
+            sum(conclusion(t)[0] for t in tb.values()),
+        ],
         "changed": changed,
         "same": not changed,
     }

@@ -38,7 +38,9 @@ class MatmulDtypes(TorchDispatchMode):
         name = func.__name__.split(".")[0]
         if name in MATMULS:
             first = next((a for a in args if isinstance(a, torch.Tensor)), None)
-            self.counts[(name, str(first.dtype).replace("torch.", "") if first is not None else "?")] += 1
+            self.counts[
+                (name, str(first.dtype).replace("torch.", "") if first is not None else "?")
+            ] += 1
         return func(*args, **(kwargs or {}))
 
 

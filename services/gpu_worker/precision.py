@@ -143,10 +143,11 @@ def store_weights(model: nn.Module, precision: Precision) -> None:
     head = get_head() if callable(get_head) else None
     get_emb = getattr(model, "get_input_embeddings", None)
     emb = get_emb() if callable(get_emb) else None
-    if precision.autocast and isinstance(head, nn.Linear) and emb is not None:
-        if head.weight is emb.weight:
-            copy = head.weight.detach().to(precision.compute, copy=True)
-            head.weight = nn.Parameter(copy, requires_grad=False)
+    tied = isinstance(head, nn.Linear) and emb is not None and head.weight is emb.weight
+    if precision.autocast and tied:
+        assert isinstance(head, nn.Linear)
+        copy = head.weight.detach().to(precision.compute, copy=True)
+        head.weight = nn.Parameter(copy, requires_grad=False)
     for module in model.modules():
         low = precision.autocast and isinstance(module, nn.Linear)
         dtype = precision.compute if low else torch.float32

@@ -87,7 +87,9 @@ def test_bf16_load_stores_linears_low_and_the_rest_fp32(
     assert model.model.norm.weight.dtype == torch.float32
     # the tied head gets a bf16 copy of its own; the embeddings stay fp32
     assert model.lm_head.weight.dtype == torch.bfloat16
-    assert torch.equal(model.lm_head.weight.float(), model.model.embed_tokens.weight.to(torch.bfloat16).float())
+    assert torch.equal(
+        model.lm_head.weight.float(), model.model.embed_tokens.weight.to(torch.bfloat16).float()
+    )
     info = loaded.info()["precision"]
     assert info["compute"] == "bfloat16" and info["autocast"] and info["states"] == "float32"
     fp32 = load_model(spec.model_copy(update={"dtype": "float32"}), device=CPU, settings=settings)
