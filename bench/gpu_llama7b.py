@@ -26,7 +26,7 @@ import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from bench.harness import RssSampler, add_common_args, load_runs, run_and_report, start
-from services.common.settings import get_settings
+from services.common.runtime.settings import get_settings
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir
 from services.gpu_worker.precision import resolve_precision, store_weights

@@ -12,7 +12,7 @@ adapter seeds:
               freshly initialised peft adapter trained with batch 1 per demonstration
               (gradient accumulation, one AdamW step per epoch: numerically the same
               optimisation as the engine's full-batch step);
-    engine    ``Engine.run`` exactly as the service runs it.
+    engine    ``Engine.execute`` exactly as the service runs it.
 
 The paths alternate run by run (engine first on even runs, baseline first on odd runs) so
 that load from other processes on a shared machine hits both alike. Figures: wall-time
@@ -57,9 +57,9 @@ from peft import get_peft_model
 from tqdm import tqdm
 
 from services.analysis.per_run import run_similarities
-from services.common.hidden_states import RunStates
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.extraction import common_prefix_len, final_norm
 from services.gpu_worker.models import LoadedModel, load_model, pick_device, save_tiny_llama
@@ -189,7 +189,7 @@ class Baseline:
             hidden=hidden,
             label_logprobs=logits,
             labels=plan.labels,
-            conditions=conds,
+            conditions=[Condition(c) for c in conds],
             example_ids=plan.example_ids,
             label_names=plan.label_names,
             meta={"run_key": run.key, "path": "baseline"},
@@ -540,7 +540,7 @@ class _Session:
 
                 def go(engine: Engine = engine, patch: Any = patch) -> Any:
                     with patch():
-                        return engine.run(run, progress=lambda _d, _t, what: show(what))
+                        return engine.execute(run, progress=lambda _d, _t, what: show(what))
 
                 out = self.measure(path, go)
                 states, stage_t = out.states, out.timings

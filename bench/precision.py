@@ -47,9 +47,9 @@ from bench.harness import (
     start,
 )
 from bench.machine import best_peaks, compute_dtypes, machine_info, peaks
-from services.analysis.pipeline import run_analysis
+from services.analysis.pipeline import analyze_run
 from services.analysis.summarize import summarize_experiment
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import load_model, pick_device
@@ -123,10 +123,10 @@ class SpecBench:
             states, stages = self.baseline.run(self.plan(run), lambda _s: None)
             tuning: list[dict[str, Any]] = []
         else:
-            result = self.engines[path].run(run)
+            result = self.engines[path].execute(run)
             states, stages, tuning = result.states, result.timings, result.tuning
         into.add(time.perf_counter() - t0, stages)
-        into.analyses.append(run_analysis(run, states, metrics, stages))
+        into.analyses.append(analyze_run(run, states, metrics, stages))
         into.steps.append([_optimizer_steps(run, t["losses"]) for t in tuning])
 
     def plan(self, run: RunConfig) -> RunPlan:

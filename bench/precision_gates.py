@@ -1,7 +1,7 @@
 """What bf16 does to the science: the accuracy gates of bench.precision, on plain documents.
 
 Inputs are the pipeline's own documents of the same runs in two precisions: per-run
-analyses (``analysis.pipeline.run_analysis``) and the results documents
+analyses (``analysis.pipeline.analyze_run``) and the results documents
 (``summarize_experiment``). Nothing here runs a model.
 
 - ``metric_diffs``: max |a - b| of every similarity metric and pair (every example, layer);

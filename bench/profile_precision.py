@@ -60,12 +60,12 @@ def main(argv: list[str] | None = None) -> None:
     engine.warm(run)
     mode = MatmulDtypes()
     with mode:
-        engine.run(run)
+        engine.execute(run)
     print(f"model.dtype={args.dtype}: matmul calls by (op, input dtype)")
     for (op, dt), n in sorted(mode.counts.items()):
         print(f"  aten::{op:<12} {dt:<9} {n}")
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        engine.run(run)
+        engine.execute(run)
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 

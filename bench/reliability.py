@@ -42,7 +42,25 @@ def _tagged(output: str, tag: str) -> list[str]:
     return [m.group(0) for m in re.finditer(rf"\b{tag} \w+=?\S* \w+=[^{{\n]*$", output, re.M)]
 
 
+# The static part of the report: what the auth and limits tests check.
+AUTH_SECTION = [
+    "",
+    "## Auth, isolation, limits",
+    "",
+    "`tests/api/test_auth.py`: key A cannot list, read, cancel or download key B's "
+    "experiments or datasets (404); admin keys see all; unknown and revoked keys 401; "
+    "the per-key rate limit answers 429 with Retry-After; the active-experiment quota "
+    "answers 429; `icl-it keys create/list/revoke` and the local key file.  ",
+    "`tests/api/test_api_limits.py`: NUL/control characters, ids, cursors, event "
+    "ids, the sweep size (computed before expansion), models, tasks, indices and "
+    "report_layer are 4xx naming the limit; Postgres down is 503 with Retry-After and "
+    "no host in any answer; the OpenAPI document declares application/problem+json.",
+    "",
+]
+
+
 def render(output: str, seconds: float, returncode: int) -> str:
+    """docs/RELIABILITY.md from the tagged lines the fault, fuzz and load tests print."""
     faults = _tagged(output, "FAULT")
     fuzz = [_fields(line) for line in _tagged(output, "FUZZ")]
     load = [_fields(line) for line in _tagged(output, "LOAD")]
@@ -110,20 +128,7 @@ def render(output: str, seconds: float, returncode: int) -> str:
             f"| replay | - | {f['replay_p99']} |",
             f"| GET /v1/experiments/{{id}} | {f['get_p50']} | {f['get_p99']} |",
         ]
-    lines += [
-        "",
-        "## Auth, isolation, limits",
-        "",
-        "`tests/api/test_auth.py`: key A cannot list, read, cancel or download key B's "
-        "experiments or datasets (404); admin keys see all; unknown and revoked keys 401; "
-        "the per-key rate limit answers 429 with Retry-After; the active-experiment quota "
-        "answers 429; `icl-it keys create/list/revoke` and the local key file.  ",
-        "`tests/api/test_api_limits.py`: NUL/control characters, ids, cursors, event "
-        "ids, the sweep size (computed before expansion), models, tasks, indices and "
-        "report_layer are 4xx naming the limit; Postgres down is 503 with Retry-After and "
-        "no host in any answer; the OpenAPI document declares application/problem+json.",
-        "",
-    ]
+    lines += AUTH_SECTION
     return "\n".join(lines)
 
 

@@ -7,10 +7,10 @@
 One command starts the whole stack (API, GPU worker, analysis worker; ``services.local.stack``)
 and, while it idles, times the same experiment two ways:
 
-    in-process  ``services.local.runner.run_in_process``: a fresh Engine (model load included),
+    in-process  ``services.local.runner.run_experiment``: a fresh Engine (model load included),
                 every run, per-run analysis, summary, figures and report, into a directory;
     services    submit through the generated client -> API -> Celery GPU worker (its model
-                loads on the first run) -> artifact store -> analysis worker -> finalise,
+                loads on the first run) -> artifact store -> analysis worker -> finalize,
                 polled until terminal, then results.json and report.html fetched.
 
 Both start cold (the worker's engine is created at fork but loads its model on the first
@@ -133,7 +133,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def wait_ready(client: Any, stack: Any, timeout_s: float = 120) -> None:
+    """Until the stack's /readyz answers ok; raises if a process died or on the timeout."""
+    from services.cli import remote as client_cli
+
+    deadline = time.monotonic() + timeout_s
+    while not client_cli.is_ready(client):
+        stack.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"/readyz not ok after {timeout_s:.0f} s")
+        time.sleep(0.25)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Time the same spec in-process and through the running services, in one run."""
     args = parse_args(argv)
     command = start("bench.services", argv)
 
@@ -141,9 +154,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from services.cli import remote as client_cli
     from services.cli.demo import free_port
-    from services.common.settings import Settings, get_settings
+    from services.common.runtime.settings import Settings, get_settings
     from services.gpu_worker.engine import Engine
-    from services.local.runner import run_in_process
+    from services.local.runner import run_experiment
     from services.local.stack import Stack
 
     model, model_dirs = bench_model(args.model, get_settings())
@@ -165,12 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t = time.perf_counter()
             stack.start()
             client = client_cli.make_client(stack.url, api_key=stack.api_key)
-            deadline = time.monotonic() + 120
-            while not client_cli.is_ready(client):
-                stack.check_alive()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("/readyz not ok after 120 s")
-                time.sleep(0.25)
+            wait_ready(client, stack)
             wall["stack_start"] = time.perf_counter() - t
             paths = ["in_process", "services"]
             if args.order == "services-first":
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 t = time.perf_counter()
                 if name == "in_process":
                     engine = Engine(settings=inproc_settings)
-                    results[name] = run_in_process(spec, out, engine=engine)
+                    results[name] = run_experiment(spec, out, engine=engine)
                     del engine
                 else:
                     results[name] = run_services(client, spec, out, on_poll=stack.check_alive)

@@ -30,9 +30,9 @@ USER 10001:0
 
 # Worker metrics (Prometheus, all pool processes) on ICL_IT_METRICS_PORT.
 EXPOSE 9808
-# The worker's main loop touches the heartbeat file every 10 s (services/common/worker_signals.py).
+# The worker's main loop touches the heartbeat file every 10 s (services/common/runtime/worker_signals.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "services.common.healthcheck", "--heartbeat", "/tmp/icl-it-worker.heartbeat", "--max-age", "60"]
+    CMD ["python", "-m", "services.common.runtime.healthcheck", "--heartbeat", "/tmp/icl-it-worker.heartbeat", "--max-age", "60"]
 # -c: analysis processes per container; scale out with more containers.
 CMD ["celery", "--quiet", "-A", "services.analysis.tasks", "worker", "-Q", "analysis", "-c", "2", \
      "-P", "prefork", "-n", "analysis@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]

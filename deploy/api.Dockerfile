@@ -34,7 +34,7 @@ USER 10001:0
 
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "services.common.healthcheck", "http://127.0.0.1:8000/healthz"]
+    CMD ["python", "-m", "services.common.runtime.healthcheck", "http://127.0.0.1:8000/healthz"]
 # Migrates the database at startup too (Postgres advisory lock: replicas take turns);
 # the access log comes from the app (JSON, with route and experiment id), not uvicorn's.
 CMD ["uvicorn", "services.api.main:app", "--host", "0.0.0.0", "--port", "8000", \

@@ -51,7 +51,7 @@ VOLUME ["/models"]
 
 EXPOSE 9808
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
-    CMD ["python", "-m", "services.common.healthcheck", "--heartbeat", "/tmp/icl-it-worker.heartbeat", "--max-age", "60"]
+    CMD ["python", "-m", "services.common.runtime.healthcheck", "--heartbeat", "/tmp/icl-it-worker.heartbeat", "--max-age", "60"]
 # Prefork with one child: the parent only consumes; CUDA and the warm model live in the
 # child (initialised after fork). A child killed mid-task is replaced and the task
 # redelivered (acks_late + reject_on_worker_lost).

@@ -88,7 +88,7 @@ def broker_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def model_cache_dir() -> Path:
     """Where the embedded model's converted weights are cached (shared across sessions)."""
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     return Settings(ICL_IT_HOME=REPO / "var").model_cache_dir
 
@@ -99,7 +99,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Pa
 
     Specs name it by path; put its parent in ICL_IT_MODEL_DIRS.
     """
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
     from services.gpu_worker.models import save_tiny_llama
 
     root = tmp_path_factory.mktemp("tiny-models")

@@ -42,7 +42,7 @@ def test_module_does_not_import_torch(module):
 
 
 def test_celery_config_invariants():
-    from services.common.celery_app import (
+    from services.common.runtime.celery_app import (
         ANALYSIS_QUEUE,
         GPU_QUEUE,
         TASK_ANALYZE,
@@ -52,7 +52,7 @@ def test_celery_config_invariants():
         time_limits,
         visibility_timeout,
     )
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     settings = Settings(REDIS_URL="redis://127.0.0.1:6379/0", ICL_IT_BROKER_PREFIX="p:")
     app = make_celery(settings)

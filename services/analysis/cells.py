@@ -16,7 +16,7 @@ import numpy as np
 from services.analysis import metrics as M
 from services.analysis import stats as S
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
-from services.common.hidden_states import layer_names
+from services.common.storage.hidden_states import layer_names
 
 # The primary measure: matched minus mismatched shift cosine of the ICL-IT pair.
 PRIMARY = ("shift_cosine", "shift_cosine_mismatched", "icl_it")

@@ -1,6 +1,6 @@
 """Similarity and accuracy metrics over hidden states (numpy only, no torch).
 
-Shapes follow ``services.common.hidden_states``:
+Shapes follow ``services.common.storage.hidden_states``:
 
     hidden of one condition: [n_examples, n_layers+2, d_model]
     layer 0 = embeddings; 1..n_layers = each decoder block's output; n_layers+1 = final
@@ -22,25 +22,24 @@ never 0.0, and never produced by a 0/0 that would raise a RuntimeWarning.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-# Pair name -> (condition a, condition b). A pair is skipped when a condition is missing.
-# State similarity compares the two states; shift measures compare the two conditions'
-# shifts from the anchor (pairs of ICL with an IT-shaped condition).
-PAIRS: dict[str, tuple[str, str]] = {
-    "icl_it": ("icl", "it"),
-    "anchor_icl": ("anchor", "icl"),
-    "anchor_it": ("anchor", "it"),
-    "icl_it_cross": ("icl", "it_cross"),
-    "icl_it_shuffled": ("icl", "it_shuffled"),
-    "icl_it_random": ("icl", "it_random"),
-    "icl_it_untuned": ("icl", "it_untuned"),
+from services.common.storage.hidden_states import Condition, Pair
+
+# The pairs (``hidden_states.Pair``) each kind of measure is computed for, with their
+# conditions. A pair is skipped when a condition is missing. State similarity: the paper's
+# three and ICL against every IT-shaped condition; shift measures: ICL's shift against an
+# IT-shaped condition's; norm measures: a shift's size and shared part, "anchor_<c>"
+# measuring s_c = h_c - h_anchor for ICL and every condition of SHIFT_PAIRS.
+PAIRS: dict[Pair, tuple[Condition, Condition]] = {
+    p: p.conditions for p in Pair if not p.startswith("anchor_it_")
 }
-SHIFT_PAIRS = {k: v for k, v in PAIRS.items() if v[0] == "icl" and v[1] != "it_untuned"}
-# A shift's size and shared part: pair "anchor_<c>" measures s_c = h_c - h_anchor, for
-# ICL and every IT-shaped condition of SHIFT_PAIRS.
-NORM_PAIRS: dict[str, tuple[str, str]] = {
-    f"anchor_{c}": ("anchor", c) for c in ("icl", *(b for _, b in SHIFT_PAIRS.values()))
+SHIFT_PAIRS = {p: (a, b) for p, (a, b) in PAIRS.items() if a == "icl" and b != "it_untuned"}
+NORM_PAIRS: dict[Pair, tuple[Condition, Condition]] = {
+    Pair(f"anchor_{c}"): (Condition.ANCHOR, c)
+    for c in (Condition.ICL, *(b for _, b in SHIFT_PAIRS.values()))
 }
 
 # one value per (example, layer)
@@ -63,17 +62,17 @@ SHIFT_REL_EPS = 1e-6
 _REL_EPS = 1e-12
 
 
-def pairs_for(metric: str, conditions: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
+def pairs_for(metric: str, conditions: Sequence[str]) -> dict[Pair, tuple[Condition, Condition]]:
     """The pairs a metric is computed for, among those whose conditions are present."""
     table = (
         SHIFT_PAIRS if metric in SHIFT_METRICS else NORM_PAIRS if metric in NORM_METRICS else PAIRS
     )
     if metric == "shift_cosine_mismatched":
-        table = {"icl_it": PAIRS["icl_it"]}
+        table = {Pair.ICL_IT: PAIRS[Pair.ICL_IT]}
     return {k: (a, b) for k, (a, b) in table.items() if a in conditions and b in conditions}
 
 
-def available_pairs(conditions: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
+def available_pairs(conditions: Sequence[str]) -> dict[Pair, tuple[Condition, Condition]]:
     """The state-similarity PAIRS whose two conditions are both present, in PAIRS order."""
     return pairs_for("cosine", conditions)
 

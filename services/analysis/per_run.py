@@ -2,7 +2,7 @@
 
     run_similarities(run, states, metrics) -> {"values": {metric: {pair: ...}}, ...}
 
-The pure computation; ``analysis.pipeline.run_analysis`` is the pipeline step over it.
+The pure computation; ``analysis.pipeline.analyze_run`` is the pipeline step over it.
 
 Per-example metrics give values[metric][pair] as [n_examples][n_layers+2]; metrics
 computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
@@ -11,13 +11,14 @@ computed across examples (cka, shared_fraction) give [n_layers+2]. NaN -> null.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from services.analysis import metrics as M
-from services.common.hidden_states import RunStates
 from services.common.spec import RUN_SECTIONS, RunConfig
+from services.common.storage.hidden_states import Condition, RunStates
 
 
 def jsonable(x: Any) -> Any:
@@ -44,10 +45,10 @@ def _per_layer(fn: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def measure(
     metric: str,
-    a: str,
-    b: str,
+    a: Condition,
+    b: Condition,
     states: RunStates,
-    shifts: dict[str, np.ndarray],
+    shifts: Mapping[Condition, np.ndarray],
     anchor_mu: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation

@@ -1,7 +1,7 @@
 """The analysis steps of the pipeline, called by both orchestrators.
 
-    run_analysis(config, states, metrics, timings) -> analysis.json document of one run
-    experiment_files(spec, analyses)               -> results.json, report.html, figures/*
+    analyze_run(config, states, metrics, timings) -> analysis.json document of one run
+    analyze_experiment(spec, analyses)               -> results.json, report.html, figures/*
 
 The Celery tasks (``analysis.tasks``) store what these return as artifacts under
 ``experiments/<id>/``; the in-process runner (``local.runner``) writes the same bytes
@@ -15,28 +15,24 @@ the figures are drawn.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, RunConfig
-
-ANALYSIS_FILE = "analysis.json"
-RESULTS_FILE = "results.json"
-REPORT_FILE = "report.html"
-FIGURES_DIR = "figures"
-
-
-def json_bytes(payload: Any) -> bytes:
-    """How every JSON document of the pipeline is written: compact, NaN never written."""
-    return json.dumps(payload, allow_nan=False).encode()
+from services.common.storage.hidden_states import RunStates
+from services.common.storage.layout import (
+    FIGURES_DIR,
+    REPORT_FILE,
+    RESULTS_FILE,
+    figure_path,
+    json_bytes,
+)
 
 
-def run_analysis(
+def analyze_run(
     config: RunConfig,
     states: RunStates,
     metrics: Iterable[str],
@@ -59,12 +55,6 @@ def summed_timings(analyses: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     return total
 
 
-def figure_file(key: str) -> str:
-    """File name of a figure, from its figures.figure_key: 'layers/main/cosine' ->
-    'layers-main-cosine.png' (study names and cell ids are file-name safe)."""
-    return key.replace("/", "-") + ".png"
-
-
 @dataclass(frozen=True)
 class ExperimentFiles:
     """The experiment-level outputs: the results document and every file, by relative
@@ -80,7 +70,7 @@ class ExperimentFiles:
         return {k[len(prefix) :]: v for k, v in self.files.items() if k.startswith(prefix)}
 
 
-def experiment_files(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> ExperimentFiles:
+def analyze_experiment(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> ExperimentFiles:
     """results.json (with the summed timings), the figures, and report.html showing them."""
     from services.analysis.figures import make_figures
     from services.analysis.report import render_report_html
@@ -89,6 +79,6 @@ def experiment_files(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> Ex
     results["timings"] = summed_timings(analyses)
     figures = make_figures(results)
     files = {RESULTS_FILE: json_bytes(results)}
-    files.update({f"{FIGURES_DIR}/{figure_file(k)}": png for k, png in figures.items()})
+    files.update({figure_path(k): png for k, png in figures.items()})
     files[REPORT_FILE] = render_report_html(results, figures).encode()
     return ExperimentFiles(results, files)

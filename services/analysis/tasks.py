@@ -2,11 +2,11 @@
 
 No torch here, directly or through an import: this worker runs on small CPU images.
 
-``analyze_run(run_id)`` reads the run's hidden states from the artifact store, writes the
-per-run analysis artifact, marks the run succeeded, and finalises the experiment when
-it was the last run. ``finalize_experiment(experiment_id)`` is also sent on its own by
-the GPU worker (a run failed or was cancelled) and by the API (cancel). Finalising is
-idempotent and race-safe: any number of finalisers may compute the summary, but the
+``consume_states(run_id)`` reads the run's hidden states from the artifact store, writes the
+per-run analysis artifact, marks the run succeeded, and finalizes the experiment when
+it was the last run. ``consume_experiment(experiment_id)`` (finalize) is also sent on its own by
+the GPU worker (a run failed or was cancelled) and by the API (cancel). Finalizing is
+idempotent and race-safe: any number of finalizers may compute the summary, but the
 conditional UPDATE in ``finish_experiment`` lets exactly one of them finish it.
 """
 
@@ -20,23 +20,25 @@ from typing import Any
 from celery.signals import worker_process_init, worker_ready
 from sqlalchemy import select
 
-from services.analysis.pipeline import (
+from services.analysis.pipeline import analyze_experiment, analyze_run
+from services.common import jobs
+from services.common.db import Experiment, Run, dispose_engines, session_scope
+from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
+from services.common.runtime import worker_signals
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
+from services.common.runtime.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
+from services.common.runtime.settings import get_settings
+from services.common.spec import ExperimentSpec, RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import RunStates, sha256_hex
+from services.common.storage.layout import (
     ANALYSIS_FILE,
     REPORT_FILE,
     RESULTS_FILE,
-    experiment_files,
+    experiment_file_key,
     json_bytes,
-    run_analysis,
+    run_file_key,
 )
-from services.common import jobs, worker_signals
-from services.common.artifacts import ArtifactStore, artifact_key
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
-from services.common.db import Experiment, Run, dispose_engines, session_scope
-from services.common.hidden_states import RunStates, sha256_hex
-from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatus
-from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
-from services.common.settings import get_settings
-from services.common.spec import ExperimentSpec, RunConfig
 
 log = logging.getLogger(__name__)
 worker_signals.install("analysis-worker")  # JSON logs, metrics, heartbeat, traces
@@ -50,31 +52,36 @@ def _init_worker_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_reconciler(**_: Any) -> None:
     """The main process reconciles at start and then periodically."""
-    from services.common.reconciler import start_reconciler
+    from services.common.jobs.reconciler import start_reconciler
 
     start_reconciler(app)
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
 
 
 @app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
-def analyze_run(run_id: str) -> str:
-    return analyze_run_now(run_id, store())
+def consume_states(run_id: str) -> str:
+    """Celery task: ``consume_states_with`` with the configured store; retried on transient
+    errors."""
+    return consume_states_with(run_id, store())
 
 
 @app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
-def finalize_experiment(experiment_id: str) -> str:
-    return finalize_experiment_now(experiment_id, store())
+def consume_experiment(experiment_id: str) -> str:
+    """Celery task: ``consume_experiment_with`` with the configured store (finalize once
+    every run has ended)."""
+    return consume_experiment_with(experiment_id, store())
 
 
 # ---------------------------------------------------------------------------------------
 
 
-def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
-    """The body of the ``analyze_run`` task: the run's analysis.json artifact from its
-    stored states (``pipeline.run_analysis``), then the run's and experiment's rows."""
+def consume_states_with(run_id: str, artifacts: ArtifactStore) -> str:
+    """The body of the ``consume_states`` task: the run's analysis.json artifact from its
+    stored states (``pipeline.analyze_run``), then the run's and experiment's rows."""
     with session_scope() as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -86,7 +93,7 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         config, metrics, expected_sha = run.config, exp.spec["metrics"], run.states_sha256
         timings = run.timings or {}
     if status in TERMINAL:  # a redelivered task after the run was finished
-        finalize_experiment_now(experiment_id, artifacts)
+        consume_experiment_with(experiment_id, artifacts)
         return "already_" + status
     if states_key is None:
         log.warning("run %s has no hidden states yet; dropping the task", run_id)
@@ -97,8 +104,8 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         if sha256_hex(data) != expected_sha:
             raise RuntimeError(f"artifact {states_key} does not match its recorded sha256")
         states = RunStates.from_bytes(data)
-        analysis = run_analysis(RunConfig.model_validate(config), states, metrics, timings)
-        key = artifact_key("experiments", experiment_id, "runs", run_id, ANALYSIS_FILE)
+        analysis = analyze_run(RunConfig.model_validate(config), states, metrics, timings)
+        key = run_file_key(experiment_id, run_id, ANALYSIS_FILE)
         artifacts.put(key, json_bytes(analysis))
     except Exception as exc:  # recorded on the row; the worker lives on
         if is_transient(exc):
@@ -108,11 +115,11 @@ def analyze_run_now(run_id: str, artifacts: ArtifactStore) -> str:
         _commit(
             lambda s: jobs.fail_run(s, run_id, ErrorCode.ANALYSIS_ERROR, message, "analysis failed")
         )
-        finalize_experiment_now(experiment_id, artifacts)
+        consume_experiment_with(experiment_id, artifacts)
         return "failed"
 
     _commit(lambda s: jobs.record_analysis(s, run_id, key))
-    finalize_experiment_now(experiment_id, artifacts)
+    consume_experiment_with(experiment_id, artifacts)
     return "succeeded"
 
 
@@ -125,7 +132,7 @@ def _commit(change: Callable[[Any], object]) -> None:
     retry_transient(attempt, what="recording an analysis")
 
 
-def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str:
+def consume_experiment_with(experiment_id: str, artifacts: ArtifactStore) -> str:
     """Summarise and finish the experiment once every run is terminal; else a no-op."""
     with session_scope() as s:
         exp = s.get(Experiment, experiment_id)
@@ -167,13 +174,11 @@ def finalize_experiment_now(experiment_id: str, artifacts: ArtifactStore) -> str
 def _write_summary(
     experiment_id: str, spec: dict[str, Any], analysis_keys: list[str], artifacts: ArtifactStore
 ) -> tuple[str, str]:
-    """Store ``pipeline.experiment_files`` under experiments/<id>/: results.json,
+    """Store ``pipeline.analyze_experiment`` under experiments/<id>/: results.json,
     report.html and figures/<name>.png. Returns the results' and the report's keys."""
     analyses = [json.loads(artifacts.get(key)) for key in analysis_keys]
-    out = experiment_files(ExperimentSpec.model_validate(spec), analyses)
-    keys = {
-        path: artifact_key("experiments", experiment_id, *path.split("/")) for path in out.files
-    }
+    out = analyze_experiment(ExperimentSpec.model_validate(spec), analyses)
+    keys = {path: experiment_file_key(experiment_id, path) for path in out.files}
     for path, data in out.files.items():
         artifacts.put(keys[path], data)
     return keys[RESULTS_FILE], keys[REPORT_FILE]

@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from services.api.errors import NotFound, TooManyRequests, Unauthorized
 from services.api.queue import TaskQueue
-from services.common import db, keys
-from services.common.artifacts import ArtifactStore
-from services.common.settings import Settings
+from services.common import db
+from services.common.db import keys
+from services.common.runtime.settings import Settings
+from services.common.storage.artifacts import ArtifactStore
 
 LOCAL_OWNER = "local"
 
@@ -39,6 +40,8 @@ _bearer = HTTPBearer(
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: the key's owner (or the anonymous ``local``) and whether it is admin."""
+
     owner: str
     admin: bool = False
     key_id: str | None = None
@@ -66,19 +69,23 @@ class RateLimiter:
 
 
 def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (not re-read from the environment)."""
     return request.app.state.settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A database session for the request, closed when the request is done."""
     with request.app.state.sessionmaker() as session:
         yield session
 
 
 def get_store(request: Request) -> ArtifactStore:
+    """The app's artifact store."""
     return request.app.state.store
 
 
 def get_queue(request: Request) -> TaskQueue:
+    """The app's task queue (replaced by an in-memory recorder in tests)."""
     return request.app.state.queue
 
 
@@ -87,6 +94,7 @@ log = logging.getLogger(__name__)
 
 
 def warn_if_anonymous(settings: Settings) -> None:
+    """Log a warning at start when requests without an API key are accepted."""
     if settings.allow_anonymous:
         log.warning(
             "ICL_IT_ALLOW_ANONYMOUS is set: requests without an API key are accepted "
@@ -109,6 +117,7 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: Annotated[Session, Depends(get_session)],
 ) -> Principal:
+    """Authenticate the bearer key (401: missing, unknown or revoked), then rate-limit it (429)."""
     settings: Settings = request.app.state.settings
     if credentials is None:
         if request.headers.get("authorization"):
@@ -136,6 +145,7 @@ def get_principal(
 
 
 def get_owner(principal: Annotated[Principal, Depends(get_principal)]) -> str:
+    """The owner the request acts for: what it creates is visible to this owner only."""
     return principal.owner
 
 
@@ -152,6 +162,7 @@ def get_owned_experiment(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> db.Experiment:
+    """The path's experiment if the caller owns it or is admin; else 404, as if it were absent."""
     experiment = session.get(db.Experiment, experiment_id) if db.is_id(experiment_id) else None
     if experiment is None or not (principal.admin or experiment.owner == principal.owner):
         raise NotFound(f"experiment {experiment_id[:64]!r} not found")

@@ -28,12 +28,16 @@ TYPE_BASE = "https://icl-it.invalid/problems/"
 
 
 class ProblemItem(BaseModel):
+    """One invalid field of a request: where it is, what is wrong, and the error type."""
+
     loc: list[str | int] = Field(description="Where the problem is, e.g. body.demos.k.")
     msg: str
     type: str
 
 
 class Problem(BaseModel):
+    """The body of every error response (RFC 9457 problem details)."""
+
     type: str = Field(description="URI naming the kind of problem.")
     title: str
     status: int
@@ -61,6 +65,7 @@ class ProblemError(Exception):
         self.headers = headers
 
     def problem(self) -> Problem:
+        """The problem document this exception answers with."""
         return Problem(
             type=TYPE_BASE + self.kind,
             title=self.title,
@@ -71,30 +76,43 @@ class ProblemError(Exception):
 
 
 class BadRequest(ProblemError):
+    """400: the request cannot be read (for example a body that is not UTF-8)."""
+
     status, kind, title = 400, "bad-request", "Bad request"
 
 
 class Unauthorized(ProblemError):
+    """401: no API key, or an unknown or revoked one."""
+
     status, kind, title = 401, "unauthorized", "Unauthorized"
 
 
 class NotFound(ProblemError):
+    """404: no such resource, or one owned by someone else."""
+
     status, kind, title = 404, "not-found", "Not found"
 
 
 class Conflict(ProblemError):
+    """409: the request conflicts with the resource's current state."""
+
     status, kind, title = 409, "conflict", "Conflict"
 
 
 class PayloadTooLarge(ProblemError):
+    """413: the body is over the route's size limit."""
+
     status, kind, title = 413, "payload-too-large", "Payload too large"
 
 
 class Invalid(ProblemError):
+    """422: the request is well formed but a field is invalid."""
+
     status, kind, title = 422, "validation-error", "Request validation failed"
 
     @classmethod
     def at(cls, loc: Sequence[str | int], msg: str, type: str = "value_error") -> Invalid:
+        """A 422 with one error at ``loc``, e.g. ``["body", "demos", "k"]``."""
         return cls(
             f"{'.'.join(map(str, loc))}: {msg}",
             errors=[ProblemItem(loc=list(loc), msg=msg, type=type)],
@@ -102,10 +120,14 @@ class Invalid(ProblemError):
 
 
 class TooManyRequests(ProblemError):
+    """429: the key's rate limit or active-experiment quota is reached."""
+
     status, kind, title = 429, "too-many-requests", "Too many requests"
 
 
 class Unavailable(ProblemError):
+    """503: a dependency (the database or the broker) is down; the client should retry."""
+
     status, kind, title = 503, "unavailable", "Service unavailable"
 
 
@@ -113,6 +135,7 @@ RETRY_AFTER_S = 5  # seconds a client should wait after a 503 (a dependency is d
 
 
 def database_unavailable() -> Unavailable:
+    """The 503 answered while the database cannot be reached, with a Retry-After header."""
     return Unavailable(
         "the database is unavailable; try again shortly",
         headers={"Retry-After": str(RETRY_AFTER_S)},
@@ -156,6 +179,7 @@ PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A problem document as an ``application/problem+json`` response with its status code."""
     return JSONResponse(
         jsonable_encoder(problem),
         status_code=problem.status,
@@ -186,6 +210,8 @@ _STATUS_TITLES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with a problem document: raised problems, validation errors, HTTP errors,
+    a down database (503) and anything unexpected (500, details only in the log)."""
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:

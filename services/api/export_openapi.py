@@ -7,6 +7,7 @@ import sys
 
 
 def openapi_json() -> str:
+    """The API's OpenAPI document as formatted JSON, built without a database."""
     from services.api.main import create_app
 
     return json.dumps(create_app(run_migrations=False).openapi(), indent=2) + "\n"

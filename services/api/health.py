@@ -19,12 +19,15 @@ router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
+    """Whether the API (and, for readiness, each dependency it checks) is up."""
+
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
 def healthz() -> Health:
+    """Liveness: the process answers. Touches no dependency."""
     return Health(status="ok")
 
 

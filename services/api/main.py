@@ -19,13 +19,14 @@ from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
 from services.api.experiments.schemas import ResultsTable
-from services.api.metrics import install_metrics
 from services.api.openapi import install_openapi
+from services.api.prometheus import install_metrics
 from services.api.queue import CeleryTaskQueue, TaskQueue
-from services.common import db, observability
-from services.common.artifacts import ArtifactStore
-from services.common.settings import Settings, get_settings
+from services.common import db
+from services.common.runtime import observability
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec
+from services.common.storage.artifacts import ArtifactStore
 
 DESCRIPTION = """\
 Test whether in-context learning behaves like implicit instruction tuning
@@ -42,6 +43,8 @@ def create_app(
     queue: TaskQueue | None = None,
     run_migrations: bool = True,
 ) -> FastAPI:
+    """The app from ``settings``: logging, tracing, routes, error handlers, metrics and docs.
+    ``queue`` replaces Celery (tests); the database is migrated at startup if ``run_migrations``."""
     settings = settings or get_settings()
 
     @asynccontextmanager

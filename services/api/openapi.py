@@ -130,6 +130,8 @@ def _add_schemas(schema: dict[str, Any], extra: dict[str, Any]) -> None:
 
 
 def install_openapi(app: FastAPI, extra_models: Sequence[type[BaseModel]] = ()) -> None:
+    """Replace ``app.openapi`` with one that adds the problem media type, ``extra_models`` and the
+    results schemas, built once and cached."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:

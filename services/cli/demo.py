@@ -31,6 +31,7 @@ READY_TIMEOUT_S = 120.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (the OS picks it; another process may still take it)."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -86,6 +87,8 @@ def _wait_ready(stack: Any, client: Any) -> None:
 
 
 def run_demo(spec_path: Path, out: Path) -> int:
+    """Start the embedded stack, run ``spec_path`` through the client, write the report and results
+    to ``out`` and stop the stack; returns the exit code."""
     from services.cli import remote as client_cli
     from services.cli.specs import format_validation, load_spec
     from services.local.stack import Stack
@@ -164,6 +167,7 @@ def run_demo(spec_path: Path, out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m services.cli.demo [SPEC] [--out DIR]``; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="python -m services.cli.demo",
         description=__doc__,

@@ -36,7 +36,7 @@ environment (client):
   icl-it keys create --name NAME [--admin] | keys list | keys revoke ID_OR_NAME
 """
 
-# Settings without a description in services/common/settings.py get one here.
+# Settings without a description in services/common/runtime/settings.py get one here.
 _SETTING_HELP = {
     "DATABASE_URL": "Postgres URL (default: SQLite under $ICL_IT_HOME)",
     "REDIS_URL": "Celery broker (default: Celery's SQLAlchemy transport on SQLite)",
@@ -51,12 +51,12 @@ _SETTING_HELP = {
 
 
 def settings_help() -> str:
-    """Every setting of services.common.settings.Settings, by its environment variable."""
+    """Every setting of services.common.runtime.settings.Settings, by its environment variable."""
     import textwrap
 
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
-    lines = ["environment (services; services/common/settings.py):"]
+    lines = ["environment (services; services/common/runtime/settings.py):"]
     for name, field in Settings.model_fields.items():
         env = str(field.validation_alias or name.upper())
         text = _SETTING_HELP.get(env) or (field.description or "").strip()

@@ -25,6 +25,8 @@ RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``icl-it run``: run a spec in this process (no services) with a progress bar, then print the
+    summary table; 2 on an invalid spec or dataset."""
     from tqdm import tqdm
 
     try:
@@ -39,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
             return 2
     from services.common.spec import expand_runs
-    from services.local.runner import run_in_process
+    from services.local.runner import run_experiment
 
     runs = expand_runs(spec)
     out = Path(args.out)
@@ -58,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.set_description(f"run {i + 1}/{n} [{run.control}] {label} seed={run.seed}: {stage}")
         bar.refresh()
 
-    results = run_in_process(spec, out, on_progress=on_progress)
+    results = run_experiment(spec, out, on_progress=on_progress)
     bar.n = len(runs)
     bar.close()
     print(summary_table(results))
@@ -67,13 +69,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def summary_table(results: dict[str, Any]) -> str:
+    """The plain-text summary table of a results document (``analysis.tables.summary_table``)."""
     from services.analysis.tables import summary_table as table
 
     return str(table(results))
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from services.common.catalog import KNOWN_MODELS
+    """``icl-it models``: list the catalog's models with their size and source."""
+    from services.common.spec.catalog import KNOWN_MODELS
 
     for m in KNOWN_MODELS.values():
         print(f"{m.name:20s} {m.params:>6s}  {m.source:8s} {m.description}")
@@ -81,8 +85,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from services.common.catalog import BUILTIN_TASKS
-    from services.common.datasets import load_builtin
+    """``icl-it tasks``: list the builtin tasks with their row counts and labels."""
+    from services.common.spec.catalog import BUILTIN_TASKS
+    from services.common.storage.datasets import load_builtin
 
     for name in BUILTIN_TASKS:
         ds = load_builtin(name)
@@ -92,6 +97,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_tiny(args: argparse.Namespace) -> int:
+    """``icl-it make-tiny-model``: write a tiny random-init Llama (for tests) and print its path."""
     from services.gpu_worker.models import save_tiny_llama
 
     print(save_tiny_llama(Path(args.dir), seed=args.seed))
@@ -99,7 +105,8 @@ def cmd_tiny(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from services.common.settings import get_settings
+    """``icl-it up``: run the API and both workers on this machine until Ctrl-C."""
+    from services.common.runtime.settings import get_settings
     from services.local.stack import run_stack
 
     settings = get_settings()
@@ -108,7 +115,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Manage API keys directly in the database (the operator's side; no API call)."""
-    from services.common import db, keys
+    from services.common import db
+    from services.common.db import keys
 
     db.migrate()
     with db.session_scope() as s:
@@ -139,8 +147,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """One reconciler pass by hand (the workers run it at start and periodically)."""
     from services.common import db
-    from services.common.celery_app import make_celery
-    from services.common.reconciler import broker_queue_size, reconcile_once
+    from services.common.jobs.reconciler import broker_queue_size, reconcile_once
+    from services.common.runtime.celery_app import make_celery
 
     db.migrate()
     app = make_celery()
@@ -153,6 +161,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
+    """``icl-it completion SHELL``: print the shell completion script."""
     sys.stdout.write(completion_script(build_parser(), args.shell))
     return 0
 
@@ -167,6 +176,7 @@ def _client_cmd(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``icl-it`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="icl-it",
         description=DESCRIPTION,
@@ -292,7 +302,7 @@ def _add_local_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_keys)
 
     sub.add_parser(
-        "reconcile", help="requeue silent runs, re-send lost tasks, finalise (one pass)"
+        "reconcile", help="requeue silent runs, re-send lost tasks, finalize (one pass)"
     ).set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("models", help="list known model names; `models pull NAME` downloads one")
@@ -309,6 +319,7 @@ def _add_local_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``icl-it`` entry point; returns the exit code (0 when the reader of stdout goes away)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)

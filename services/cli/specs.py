@@ -38,6 +38,7 @@ def load_spec(
 
 
 def format_validation(exc: Exception) -> str:
+    """A spec's validation errors as ``field.path: message`` lines, for the terminal."""
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
@@ -56,13 +57,14 @@ def with_local_dataset(spec: ExperimentSpec, path: Path) -> ExperimentSpec:
     """
     import hashlib
 
-    from services.common.artifacts import ArtifactStore
-    from services.common.datasets import parse_jsonl, upload_key
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
+    from services.common.storage.artifacts import ArtifactStore
+    from services.common.storage.datasets import parse_jsonl
+    from services.common.storage.layout import dataset_key
 
     raw = path.read_bytes()
     parse_jsonl(raw.decode("utf-8"), name=path.name)  # the same checks as an upload
     dataset_id = hashlib.sha256(raw).hexdigest()[:32]
-    ArtifactStore(get_settings().artifacts).put(upload_key(dataset_id), raw)
+    ArtifactStore(get_settings().artifacts).put(dataset_key(dataset_id), raw)
     data = spec.data.model_copy(update={"task": f"upload:{dataset_id}"})
     return spec.model_copy(update={"data": data})

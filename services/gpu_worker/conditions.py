@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from services.common.hidden_states import RunStates
+from services.common.storage.hidden_states import Condition, RunStates
 from services.gpu_worker.plan import RunPlan
 
 States = tuple[np.ndarray, np.ndarray]  # hidden [n, L+2, d], label log-probs [n, n_labels]
@@ -28,7 +28,7 @@ class ConditionArrays:
 
     @classmethod
     def empty(
-        cls, conditions: list[str], n: int, layers: int, d: int, n_labels: int
+        cls, conditions: list[Condition], n: int, layers: int, d: int, n_labels: int
     ) -> ConditionArrays:
         return cls(
             {c: np.full((n, layers, d), np.nan, np.float32) for c in conditions},

@@ -36,11 +36,11 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from services.common.artifacts import ArtifactStore
-from services.common.datasets import Dataset, load_builtin, load_upload, upload_key
-from services.common.hidden_states import RunStates
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import RunConfig
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.datasets import Dataset, load_task
+from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.conditions import (
     ConditionArrays,
     States,
@@ -189,13 +189,7 @@ class Engine:
 
     def dataset(self, task: str) -> Dataset:
         if task not in self._datasets:
-            if task.startswith("upload:"):
-                dataset_id = task.split(":", 1)[1]
-                store = ArtifactStore(self.settings.artifacts)
-                raw = store.get(upload_key(dataset_id)).decode("utf-8")
-                self._datasets[task] = load_upload(dataset_id, raw)
-            else:
-                self._datasets[task] = load_builtin(task)
+            self._datasets[task] = load_task(task, ArtifactStore(self.settings.artifacts))
         return self._datasets[task]
 
     # -- the run -----------------------------------------------------------------------
@@ -214,7 +208,7 @@ class Engine:
             max_adapters=self.max_adapters,
         )
 
-    def run(
+    def execute(
         self,
         run: RunConfig,
         *,

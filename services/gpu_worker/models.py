@@ -30,9 +30,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from services.common.catalog import EMBEDDED_MODEL, KNOWN_MODELS, is_local_model, model_not_allowed
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ModelSpec
+from services.common.spec.catalog import (
+    EMBEDDED_MODEL,
+    KNOWN_MODELS,
+    is_local_model,
+    model_not_allowed,
+)
 from services.gpu_worker.precision import (
     Precision,
     PrecisionError,

@@ -3,7 +3,7 @@
 ``plan_run`` lays out a run: its inference examples and their demonstration sets, the
 anchor and ICL prompts, one adapter per distinct demonstration set (init seed, training
 pairs, and the shuffled-label twin when that control runs), how the adapters are grouped
-for training, and which conditions are extracted. ``Engine.run`` executes a plan; the
+for training, and which conditions are extracted. ``Engine.execute`` executes a plan; the
 benchmark's baseline executes the same plan another way, so both compute the same science
 on the same examples, prompts and seeds.
 """
@@ -17,17 +17,11 @@ from functools import cached_property
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
-from services.common.datasets import Dataset, Example
-from services.common.spec import LoraSpec, RunConfig
+from services.common.spec import Control, LoraSpec, RunConfig
+from services.common.storage.datasets import Dataset, Example
+from services.common.storage.hidden_states import Condition
 from services.gpu_worker.prompts import Demo, Prompt, PromptBuilder, TrainingPair
 from services.gpu_worker.selection import DemoSet, Embedder, select_demos
-
-# IT-shaped control -> the condition its states are stored under
-CONDITION_OF = {
-    "cross_adapter": "it_cross",
-    "shuffled_labels": "it_shuffled",
-    "random_lora": "it_random",
-}
 
 _SHARED_DEMOS = 0x5A  # rng stream of the one demonstration set of demos.scope: shared
 _SHUFFLE = 0x5F  # seed stream of the shuffled-label permutations
@@ -151,14 +145,14 @@ class RunPlan:
         return [p.ids for p in self.icl_prompts]
 
     @property
-    def it_conditions(self) -> list[str]:
+    def it_conditions(self) -> list[Condition]:
         """The adapter conditions extracted, in storage order."""
-        names = ["it", *(CONDITION_OF[c] for c in self.controls)]
-        return names + (["it_untuned"] if self.run.untuned_adapter else [])
+        names = [Condition.IT, *(Control(c).condition for c in self.controls)]
+        return names + ([Condition.IT_UNTUNED] if self.run.untuned_adapter else [])
 
     @property
-    def conditions(self) -> list[str]:
-        return ["anchor", "icl", *self.it_conditions]
+    def conditions(self) -> list[Condition]:
+        return [Condition.ANCHOR, Condition.ICL, *self.it_conditions]
 
     @property
     def skipped_controls(self) -> list[str]:

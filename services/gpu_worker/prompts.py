@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from services.common.catalog import TaskInfo
+from services.common.spec.catalog import TaskInfo
 
 
 class TemplateError(ValueError):

@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from services.common.datasets import Dataset, Example
 from services.common.spec import DemoSpec, InferenceSpec
+from services.common.storage.datasets import Dataset, Example
 
 Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> [n, d] unit-norm
 

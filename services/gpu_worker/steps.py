@@ -1,12 +1,15 @@
 """The GPU step of the pipeline: one RunConfig -> the run's files, as bytes.
 
-Called by both orchestrators: the Celery task (``gpu_worker.tasks.execute_run``) stores
-the files as artifacts, the in-process runner (``local.runner.extract_runs``) writes them
+Called by both orchestrators: the Celery task (``gpu_worker.tasks.consume_run_with``) stores
+the files as artifacts, the in-process runner (``local.runner.run_extraction``) writes them
 under ``runs/<run key>/``. Both therefore store the same bytes:
 
     states.safetensors   hidden states [example, condition, layer, d_model] (+ log-probs)
-    prompts.json         exact prompt text and token ids of every condition, the
-                         adapters' tuning record, and the run's stage timings
+    prompts.json         exact prompt text and token ids of every condition and the
+                         adapters' tuning record
+
+The stage timings go on the run's record (``ExtractedRun.timings``), not into a file:
+see ``common.storage.layout``.
 """
 
 from __future__ import annotations
@@ -17,13 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from services.common.spec import RunConfig
+from services.common.storage.layout import PROMPTS_FILE, RUN_FILES, STATES_FILE
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine, RunOutput
 
-STATES_FILE = "states.safetensors"
-PROMPTS_FILE = "prompts.json"
-RUN_FILES = (STATES_FILE, PROMPTS_FILE)
+__all__ = ["PROMPTS_FILE", "RUN_FILES", "STATES_FILE", "ExtractedRun", "extract_run"]
 
 Progress = Callable[[float, int, str], None]
 
@@ -37,14 +39,17 @@ class ExtractedRun:
 
     @property
     def states(self) -> bytes:
+        """The bytes of ``states.safetensors``."""
         return self.files[STATES_FILE]
 
     @property
     def shape(self) -> list[int]:
+        """The hidden states' shape ``[example, condition, layer, d_model]``, for the run row."""
         return [int(n) for n in self.output.states.hidden.shape]
 
     @property
     def timings(self) -> dict[str, float]:
+        """Seconds per engine stage, as recorded on the run row."""
         return {stage: float(s) for stage, s in self.output.timings.items()}
 
 
@@ -56,7 +61,7 @@ def extract_run(
     should_cancel: Callable[[], bool] | None = None,
 ) -> ExtractedRun:
     """Run the engine for one configuration; ``engine.Cancelled`` propagates."""
-    output = engine.run(config, progress=progress, should_cancel=should_cancel)
+    output = engine.execute(config, progress=progress, should_cancel=should_cancel)
     files = {STATES_FILE: output.states.to_bytes(), PROMPTS_FILE: prompts_json(config, output)}
     return ExtractedRun(output, files)
 
@@ -68,7 +73,6 @@ def prompts_json(config: RunConfig, output: RunOutput) -> bytes:
         "run_key": config.key,
         "prompts": output.prompts,
         "tuning": output.tuning,
-        "timings": {stage: float(s) for stage, s in output.timings.items()},
         # the compute precision the states were made in (states are stored fp32 always)
         "precision": (output.states.meta.get("model") or {}).get("precision"),
     }

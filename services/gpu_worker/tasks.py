@@ -1,6 +1,6 @@
 """GPU queue task: one run of an experiment, from its row to hidden-state artifacts.
 
-``run_experiment_run(run_id)`` is idempotent on the run id. A redelivered task (the
+``consume_run(run_id)`` is idempotent on the run id. A redelivered task (the
 worker process died, Celery put the message back) claims the same row again, rewrites
 the same artifact keys and updates the same row; it never adds runs. A run whose
 artifacts are already recorded is not recomputed: its analysis is enqueued again.
@@ -8,9 +8,10 @@ artifacts are already recorded is not recomputed: its analysis is enqueued again
 Order of writes: artifacts, then the row (keys, checksum, shape), then events, then
 the analysis task. A reader that sees a key on a row can always fetch the artifact.
 
-While it computes, the task's process beats (``runs.heartbeat_at``) from a thread; the
-reconciler requeues a run whose holder went silent. Status changes go through
-``services.common.jobs``; connection errors are retried (``services.common.retry``), and a
+While it computes, the task's process beats (``runs.heartbeat_at``), records progress and
+checks for a cancel (``gpu_worker.liveness``); the reconciler requeues a run whose holder
+went silent. Status changes go through
+``services.common.jobs``; connection errors are retried (``services.common.runtime.retry``), and a
 follow-up task that cannot be sent is sent again by the reconciler, since the row says
 it is due.
 """
@@ -19,35 +20,35 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure, worker_process_init, worker_ready
 
 from services.common import jobs
-from services.common.artifacts import ArtifactStore, artifact_key
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
-from services.common.db import add_event, dispose_engines, session_scope
-from services.common.hidden_states import sha256_hex
+from services.common.db import dispose_engines, session_scope
 from services.common.jobs import Claim, ClaimOutcome, ErrorCode
-from services.common.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient, send_safely
-from services.common.settings import get_settings
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
+from services.common.runtime.retry import (
+    TASK_RETRY_OPTIONS,
+    is_transient,
+    retry_transient,
+    send_safely,
+)
+from services.common.runtime.settings import get_settings
 from services.common.spec import RunConfig
-from services.gpu_worker.run_metrics import observe_run
-from services.gpu_worker.steps import PROMPTS_FILE, STATES_FILE, extract_run
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import sha256_hex
+from services.common.storage.layout import PROMPTS_FILE, STATES_FILE, run_file_key
+from services.gpu_worker.liveness import cancel_reader, heartbeat, progress_writer
+from services.gpu_worker.run_telemetry import observe_run
+from services.gpu_worker.steps import extract_run
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import Engine
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY_S = 1.0  # row updates from the progress callback, at most this often
-PROGRESS_EVENT_STEP = 0.1  # a run.progress event each time a run moved this much further
-CANCEL_CHECK_EVERY_S = 0.5
 
 _engine: Engine | None = None
 
@@ -65,7 +66,7 @@ def _init_worker_process(**_: Any) -> None:
 @worker_ready.connect
 def _start_reconciler(**_: Any) -> None:
     """The main process (no CUDA) reconciles at start and then periodically."""
-    from services.common.reconciler import start_reconciler
+    from services.common.jobs.reconciler import start_reconciler
 
     start_reconciler(app)
 
@@ -81,16 +82,13 @@ def get_engine() -> Engine:
 
 
 def store() -> ArtifactStore:
+    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
     return ArtifactStore(get_settings().artifacts)
-
-
-def run_artifact_key(experiment_id: str, run_id: str, name: str) -> str:
-    return artifact_key("experiments", experiment_id, "runs", run_id, name)
 
 
 def error_code_for(exc: BaseException) -> ErrorCode:
     """A stable error code for an exception raised by the engine."""
-    from services.common.datasets import DatasetError
+    from services.common.storage.datasets import DatasetError
     from services.gpu_worker.models import ModelLoadError
 
     if isinstance(exc, SoftTimeLimitExceeded):
@@ -109,15 +107,16 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 
 
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
-def run_experiment_run(run_id: str) -> str:
-    return execute_run(run_id, get_engine(), store(), app.send_task)
+def consume_run(run_id: str) -> str:
+    """Celery task: ``consume_run_with`` on this worker's engine; retried on transient errors."""
+    return consume_run_with(run_id, get_engine(), store(), app.send_task)
 
 
 @task_failure.connect
 def _on_hard_time_limit(
     sender: Any = None, exception: Any = None, args: Any = None, **_: Any
 ) -> None:
-    """The hard time limit killed the child, so ``execute_run`` never recorded the end.
+    """The hard time limit killed the child, so ``consume_run_with`` never recorded the end.
 
     Runs in the worker's main process (no CUDA there); the message is acknowledged.
     """
@@ -155,92 +154,6 @@ def _write(change: Callable[[Any], object], run_id: str) -> str | None:
     return retry_transient(attempt, what=f"recording run {run_id}")
 
 
-@contextmanager
-def _heartbeat(run_id: str, worker_id: str, every_s: float) -> Iterator[None]:
-    """Beat from a thread while the run computes; a failed beat (database down) is
-    logged and tried again at the next beat."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(every_s):
-            try:
-                with session_scope() as s:
-                    jobs.heartbeat(s, run_id, worker_id)
-                    s.commit()
-            except Exception as exc:
-                log.warning("run %s: heartbeat failed (%s)", run_id, type(exc).__name__)
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id[:8]}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
-def _progress_writer(
-    run_id: str, experiment_id: str, worker_id: str
-) -> Callable[[float, int, str], None]:
-    """Progress into the run row (with the heartbeat) and the events: one at each new
-    phase, and one each time the run moved PROGRESS_EVENT_STEP further."""
-    last_time, last_phase, last_event = 0.0, "", -1.0
-
-    def progress(done: float, total: int, stage: str) -> None:
-        nonlocal last_time, last_phase, last_event
-        now = time.monotonic()
-        phase = stage.split(" ", 1)[0]  # "adapter 3/30" -> one phase for all adapters
-        new_phase = phase != last_phase
-        if not new_phase and now - last_time < PROGRESS_EVERY_S:
-            return
-        last_time, last_phase = now, phase
-        fraction = min(max(done / total, 0.0), 1.0) if total else 0.0
-        emit = new_phase or fraction - last_event >= PROGRESS_EVENT_STEP
-        try:
-            with session_scope() as s:
-                jobs.heartbeat(s, run_id, worker_id, stage=stage, progress=fraction)
-                if emit:
-                    last_event = fraction
-                    add_event(
-                        s,
-                        experiment_id,
-                        "run.progress",
-                        f"{stage} ({fraction:.0%})",
-                        run_id=run_id,
-                        level="debug",
-                        data={"stage": stage, "done": done, "total": total, "fraction": fraction},
-                    )
-                s.commit()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("run %s: progress not recorded (%s)", run_id, type(exc).__name__)
-
-    return progress
-
-
-def _cancel_reader(experiment_id: str) -> Callable[[], bool]:
-    """Reads the experiment's status at most every CANCEL_CHECK_EVERY_S seconds; while the
-    database is unreachable the run goes on (the next check will tell)."""
-    last_time, cancel = 0.0, False
-
-    def should_cancel() -> bool:
-        nonlocal last_time, cancel
-        now = time.monotonic()
-        if not cancel and now - last_time >= CANCEL_CHECK_EVERY_S:
-            last_time = now
-            try:
-                with session_scope() as s:
-                    cancel = jobs.cancel_requested(s, experiment_id)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("cancel check failed (%s); going on", type(exc).__name__)
-        return cancel
-
-    return should_cancel
-
-
 def _claim(run_id: str, worker_id: str) -> Claim | ClaimOutcome:
     settings = get_settings()
     with session_scope() as s:
@@ -255,7 +168,7 @@ def _claim(run_id: str, worker_id: str) -> Claim | ClaimOutcome:
         return claimed
 
 
-def execute_run(
+def consume_run_with(
     run_id: str,
     engine: Engine,
     artifacts: ArtifactStore,
@@ -285,14 +198,14 @@ def execute_run(
 
     settings = get_settings()
     try:
-        with _heartbeat(run_id, worker_id, settings.heartbeat_timeout_s / 4):
+        with heartbeat(run_id, worker_id, settings.heartbeat_timeout_s / 4):
             run = extract_run(
                 engine,
                 config,
-                progress=_progress_writer(run_id, experiment_id, worker_id),
-                should_cancel=_cancel_reader(experiment_id),
+                progress=progress_writer(run_id, experiment_id, worker_id),
+                should_cancel=cancel_reader(experiment_id),
             )
-        keys = {name: run_artifact_key(experiment_id, run_id, name) for name in run.files}
+        keys = {name: run_file_key(experiment_id, run_id, name) for name in run.files}
         for name, data in run.files.items():
             artifacts.put(keys[name], data)
     except Cancelled:

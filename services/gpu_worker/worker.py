@@ -10,8 +10,8 @@ and keeps its models warm across tasks.
 from __future__ import annotations
 
 import services.gpu_worker.tasks  # noqa: F401  (registers the task and the child init)
-from services.common import worker_signals
-from services.common.celery_app import app
+from services.common.runtime import worker_signals
+from services.common.runtime.celery_app import app
 
 worker_signals.install("gpu-worker")  # JSON logs, metrics, heartbeat, traces
 

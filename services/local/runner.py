@@ -1,17 +1,10 @@
 """Run an experiment in-process: the engine, then the analysis, into one output directory.
 
 The same step functions as the Celery tasks (``gpu_worker.steps.extract_run``,
-``analysis.pipeline.run_analysis`` and ``experiment_files``), so this writes the same
+``analysis.pipeline.analyze_run`` and ``analyze_experiment``), so this writes the same
 files with the same contents as the artifacts of an experiment run through the
-services, laid out by run key instead of run id. Layout of ``out``:
-
-    results.json                  the results document (schema: results.schema.json)
-    report.html                   self-contained report with the figures
-    figures/*.png                 layer-wise curves per study and metric (and factor plots)
-    runs/<run key>/states.safetensors   hidden states [example, condition, layer, d_model]
-    runs/<run key>/prompts.json   exact prompt text and token ids of every condition
-    runs/<run key>/analysis.json  per-example, per-layer similarities of that run
-    spec.json                     the resolved spec (the services keep it in its row)
+services, laid out by run key instead of run id (``common.storage.layout`` names every file).
+A run's record, which the services keep in its database row, is ``runs/<key>/run.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.layout import (
+    ANALYSIS_FILE,
+    RUN_RECORD_FILE,
+    SPEC_FILE,
+    STATES_FILE,
+    json_bytes,
+    local_run_dir,
+)
 
 RunProgress = Callable[[int, int, RunConfig, float, int, str], None]
 
@@ -34,7 +35,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def run_in_process(
+def run_experiment(
     spec: ExperimentSpec,
     out: Path,
     *,
@@ -42,11 +43,11 @@ def run_in_process(
     on_progress: RunProgress | None = None,
 ) -> dict[str, Any]:
     """Run every RunConfig of ``spec`` with one warm engine; returns the results document."""
-    extract_runs(spec, out, engine=engine, on_progress=on_progress)
-    return analyze_outputs(spec, out)
+    run_extraction(spec, out, engine=engine, on_progress=on_progress)
+    return run_analyses(spec, out)
 
 
-def extract_runs(
+def run_extraction(
     spec: ExperimentSpec,
     out: Path,
     *,
@@ -57,16 +58,15 @@ def extract_runs(
     """The GPU half: states.safetensors and prompts.json of every run under out/runs/.
     With ``resume``, runs whose states are already there are skipped. Returns the keys
     of the runs computed now."""
-    from services.analysis.pipeline import json_bytes
     from services.gpu_worker.engine import Engine
-    from services.gpu_worker.steps import STATES_FILE, extract_run
+    from services.gpu_worker.steps import extract_run
 
     engine = engine or Engine()
     runs = expand_runs(spec)
-    write_bytes(out / "spec.json", json_bytes(spec.model_dump(mode="json")))
+    write_bytes(out / SPEC_FILE, json_bytes(spec.model_dump(mode="json")))
     computed: list[str] = []
     for i, run in enumerate(runs):
-        run_dir = out / "runs" / run.key
+        run_dir = local_run_dir(out, run.key)
         if resume and (run_dir / STATES_FILE).exists():
             continue
 
@@ -77,31 +77,27 @@ def extract_runs(
         extracted = extract_run(engine, run, progress=progress)
         for name, data in extracted.files.items():
             write_bytes(run_dir / name, data)
+        record = {"run_key": run.key, "timings": extracted.timings}
+        write_bytes(run_dir / RUN_RECORD_FILE, json_bytes(record))
         computed.append(run.key)
     return computed
 
 
-def analyze_outputs(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
+def run_analyses(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
     """The analysis half, from the stored states alone: per-run analysis.json, then
     results.json, figures/ and report.html. Rerunnable after the analysis code changes."""
-    from services.analysis.pipeline import (
-        ANALYSIS_FILE,
-        experiment_files,
-        json_bytes,
-        run_analysis,
-    )
-    from services.common.hidden_states import RunStates
-    from services.gpu_worker.steps import PROMPTS_FILE, STATES_FILE
+    from services.analysis.pipeline import analyze_experiment, analyze_run
+    from services.common.storage.hidden_states import RunStates
 
     analyses: list[dict[str, Any]] = []
     for run in expand_runs(spec):
-        run_dir = out / "runs" / run.key
+        run_dir = local_run_dir(out, run.key)
         states = RunStates.from_bytes((run_dir / STATES_FILE).read_bytes())
-        timings = json.loads((run_dir / PROMPTS_FILE).read_text()).get("timings", {})
-        analysis = run_analysis(run, states, spec.metrics, timings)
+        timings = json.loads((run_dir / RUN_RECORD_FILE).read_text())["timings"]
+        analysis = analyze_run(run, states, spec.metrics, timings)
         write_bytes(run_dir / ANALYSIS_FILE, json_bytes(analysis))
         analyses.append(analysis)
-    outputs = experiment_files(spec, analyses)
+    outputs = analyze_experiment(spec, analyses)
     for path, data in outputs.files.items():
         write_bytes(out / path, data)
     return outputs.results

@@ -33,6 +33,7 @@ WORKER_APPS = {"gpu": "services.gpu_worker.worker", "analysis": "services.analys
 
 
 def api_argv(host: str, port: int) -> list[str]:
+    """The command line of the API process (uvicorn; the access log is the app's own)."""
     return [
         sys.executable, "-m", "uvicorn", "services.api.main:app",
         "--host", host, "--port", str(port), "--no-access-log",
@@ -77,6 +78,7 @@ class Stack:
 
     @property
     def url(self) -> str:
+        """The API's base URL."""
         return f"http://{self.host}:{self.port}"
 
     def migrate(self) -> None:
@@ -84,7 +86,7 @@ class Stack:
         make sure the local API key exists (``$ICL_IT_HOME/api_key``)."""
         code = (
             "from services.common.db import migrate; migrate(); "
-            "from services.common.keys import ensure_local_key; ensure_local_key()"
+            "from services.common.db.keys import ensure_local_key; ensure_local_key()"
         )
         subprocess.run([sys.executable, "-c", code], env=self.env, check=True)
 
@@ -95,6 +97,7 @@ class Stack:
         return (home / "api_key").read_text().strip()
 
     def start(self) -> Stack:
+        """Migrate, then start the API and the workers as child processes; returns self."""
         self.migrate()
         for name in self.services:
             argv = api_argv(self.host, self.port) if name == "api" else worker_argv(name)
@@ -102,6 +105,7 @@ class Stack:
         return self
 
     def start_one(self, name: str, argv: list[str]) -> subprocess.Popen[str]:
+        """Start a child in its own process group; its output goes to the log, prefixed by name."""
         proc = subprocess.Popen(
             argv,
             env=self.env,
@@ -138,11 +142,13 @@ class Stack:
         raise TimeoutError(f"the API did not answer on {self.url} within {timeout:.0f}s")
 
     def check_alive(self) -> None:
+        """Raise if any child process has exited."""
         for name, proc in self.procs.items():
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {proc.returncode}")
 
     def first_exited(self) -> str | None:
+        """The name of a child process that has exited, or None while all run."""
         return next((n for n, p in self.procs.items() if p.poll() is not None), None)
 
     def stop(self, grace: float = 10.0) -> None:
@@ -176,7 +182,7 @@ class Stack:
 
 def run_stack(host: str | None = None, port: int | None = None) -> int:
     """Run the API and both workers in the foreground until Ctrl-C / SIGTERM."""
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -215,6 +221,7 @@ def _redact(url: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m services.local.stack [--host] [--port]``: run the stack in the foreground."""
     import argparse
 
     parser = argparse.ArgumentParser(description="API + GPU worker + analysis worker")

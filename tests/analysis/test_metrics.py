@@ -22,7 +22,7 @@ from services.analysis.metrics import (
     shift_cosine_mismatched,
     shift_projection,
 )
-from services.common.hidden_states import CONDITIONS
+from services.common.storage.hidden_states import CONDITIONS
 
 
 def test_cosine_known_angles():

@@ -1,4 +1,4 @@
-"""The analysis steps both orchestrators call: run_analysis and experiment_files."""
+"""The analysis steps both orchestrators call: analyze_run and analyze_experiment."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ import json
 import pytest
 
 from services.analysis.per_run import run_similarities
-from services.analysis.pipeline import (
-    REPORT_FILE,
-    RESULTS_FILE,
-    experiment_files,
-    figure_file,
-    run_analysis,
-    summed_timings,
-)
+from services.analysis.pipeline import analyze_experiment, analyze_run, summed_timings
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.layout import REPORT_FILE, RESULTS_FILE, figure_file
 from tests.analysis.test_summarize_report import N_EX, synthetic_states
 
 
@@ -31,7 +25,7 @@ def analyses(spec: ExperimentSpec) -> list[dict]:
     out = []
     for i, rc in enumerate(expand_runs(spec)):
         states = synthetic_states(rc.seed * 10 + rc.demos.k, rc.demos.k, rc.control != "none")
-        out.append(run_analysis(rc, states, spec.metrics, {"tune": 1.0 + i, "total": 2.0}))
+        out.append(analyze_run(rc, states, spec.metrics, {"tune": 1.0 + i, "total": 2.0}))
     return out
 
 
@@ -47,7 +41,7 @@ def test_run_analysis_is_run_similarities_of_the_typed_config_plus_timings(spec,
 def test_experiment_files_hold_results_report_and_every_figure(spec, analyses):
     from services.analysis.figures import make_figures
 
-    out = experiment_files(spec, analyses)
+    out = analyze_experiment(spec, analyses)
     n = len(analyses)
     assert out.results["timings"] == {"tune": sum(1.0 + i for i in range(n)), "total": 2.0 * n}
     assert json.loads(out.files[RESULTS_FILE]) == out.results

@@ -13,8 +13,8 @@ import pytest
 
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 
 N_LAYERS, D = 2, 24
 METRICS = ["cosine", "shift_cosine", "shift_cosine_mismatched", "shift_norm", "shared_fraction"]

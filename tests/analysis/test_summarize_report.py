@@ -20,8 +20,8 @@ from services.analysis.tables import (
     random_init_rows,
     summary_table,
 )
-from services.common.hidden_states import CONDITIONS, RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import CONDITIONS, RunStates
 
 SCHEMA_PATH = Path(__file__).parents[2] / "services/common/schemas/results.schema.json"
 N_EX, N_LAYERS, D = 8, 3, 12

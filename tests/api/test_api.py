@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from services.common.spec import ExperimentSpec, expand_runs
+from tests.fixtures.api import api_client
 
 pytestmark = pytest.mark.anyio
 
@@ -100,12 +101,7 @@ async def test_unknown_experiment_and_route_are_404_problems(client):
 
 async def test_another_owners_experiment_is_404(client, api_app, make_key):
     exp = (await submit(client)).json()
-    transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://test",
-        headers={"Authorization": f"Bearer {make_key('other')}"},
-    ) as other:
+    async with api_client(api_app, make_key("other")) as other:
         for path in ("", "/events", "/results", "/report", "/artifacts"):
             assert_problem(await other.get(f"/v1/experiments/{exp['id']}{path}"), 404)
         assert_problem(await other.post(f"/v1/experiments/{exp['id']}/cancel"), 404)
@@ -141,12 +137,7 @@ async def test_idempotency_key_same_body_replays_other_body_conflicts(client, qu
 
 async def test_idempotency_keys_are_per_owner(client, api_app, make_key):
     mine = (await submit(client, headers={"Idempotency-Key": "shared"})).json()
-    transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://test",
-        headers={"Authorization": f"Bearer {make_key()}"},
-    ) as other:
+    async with api_client(api_app, make_key()) as other:
         theirs = await other.post(
             "/v1/experiments",
             json={**SPEC, "name": "theirs"},
@@ -260,12 +251,7 @@ async def test_dataset_upload_and_use_in_a_spec(client, api_app, make_key):
     missing = await submit(client, {**SPEC, "data": {"task": "upload:" + "0" * 32}})
     assert ["body", "data", "task"] in [e["loc"] for e in assert_problem(missing, 422)["errors"]]
 
-    transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://test",
-        headers={"Authorization": f"Bearer {make_key()}"},
-    ) as other:
+    async with api_client(api_app, make_key()) as other:
         assert_problem(await other.get(f"/v1/datasets/{ds['id']}"), 404)
         theirs = await other.post(
             "/v1/experiments", json={**SPEC, "demos": {"k": 2, "source_task": ds["task"]}}
@@ -316,7 +302,7 @@ async def test_hub_model_policy_is_a_422_at_submit(tmp_path):
     """ICL_IT_HUB_MODELS limits which Hub ids a spec may name; catalog names always pass."""
     from services.api.main import create_app
     from services.common.db import migrate
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     class Queue:
         runs: list[str] = []

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from test_api import SPEC, assert_problem, submit
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 pytestmark = pytest.mark.anyio
 

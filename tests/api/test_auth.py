@@ -12,8 +12,9 @@ import httpx
 import pytest
 from test_api import JSONL, SPEC, assert_problem, submit
 
-from services.common import db, keys
-from services.common.settings import Settings
+from services.common import db
+from services.common.db import keys
+from services.common.runtime.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -119,7 +120,7 @@ async def test_anonymous_access_only_when_set(tmp_path, api_app, caplog):
 
 def test_keys_cli_create_list_revoke_and_the_local_key(tmp_path, monkeypatch, capsys):
     from services.cli import main as cli
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
 
     monkeypatch.setenv("ICL_IT_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 pytestmark = pytest.mark.services
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from services.common import exports
+from services.common.storage import exports
 
 pytestmark = pytest.mark.services
 

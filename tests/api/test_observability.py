@@ -20,7 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common import healthcheck
+from services.common.runtime import healthcheck
 from services.local.stack import Stack, worker_argv
 from tests.fixtures.helpers import free_port, stack_env, tiny_spec, wait_for, wait_status
 
@@ -266,9 +266,9 @@ def test_queue_depth_counts_waiting_tasks(broker, redis_url, tmp_path):
 
     import redis
 
-    from services.api.metrics import queue_depths
+    from services.api.prometheus import queue_depths
     from services.api.queue import CeleryTaskQueue
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     prefix = f"icl_it_test_depth_{uuid.uuid4().hex[:8]}:"
     settings = Settings(

@@ -171,7 +171,7 @@ def test_another_key_sees_nothing_and_a_made_up_key_is_refused(
 
 
 def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
-    from services.common.settings import Settings
+    from services.common.runtime.settings import Settings
 
     with pytest.raises(SystemExit):
         main(["--help"])
@@ -210,9 +210,10 @@ def test_run_data_stores_the_file_where_the_engine_reads_uploads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.cli.specs import load_spec, with_local_dataset
-    from services.common.artifacts import ArtifactStore
-    from services.common.datasets import load_upload, upload_key
-    from services.common.settings import get_settings
+    from services.common.runtime.settings import get_settings
+    from services.common.storage.artifacts import ArtifactStore
+    from services.common.storage.datasets import load_upload
+    from services.common.storage.layout import dataset_key
 
     monkeypatch.setenv("ICL_IT_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
@@ -222,7 +223,7 @@ def test_run_data_stores_the_file_where_the_engine_reads_uploads(
         spec = with_local_dataset(load_spec(None, None, None, []), data)
         task = spec.data.task
         assert task.startswith("upload:")
-        raw = ArtifactStore(get_settings().artifacts).get(upload_key(task.split(":", 1)[1]))
+        raw = ArtifactStore(get_settings().artifacts).get(dataset_key(task.split(":", 1)[1]))
         assert load_upload(task.split(":", 1)[1], raw.decode()).labels == ("neg", "pos")
         bad = tmp_path / "bad.jsonl"
         bad.write_text(json.dumps({"text": "x"}) + "\n")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from services.cli import remote as client_cli
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = str(REPO / "examples" / "default.yaml")

@@ -22,8 +22,8 @@ import pytest
 
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
-from services.common import exports
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage import exports
 from tests.analysis.test_summarize_report import N_EX, synthetic_states
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.artifacts import ArtifactStore
+from services.common.storage.artifacts import ArtifactStore
 
 
 @pytest.mark.parametrize("url", ["dir", "file", "memory"])

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from services.common import exports
+from services.common.storage import exports
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "reports" / "duan2023-default" / "results.json"
@@ -82,7 +82,7 @@ def test_cell_table_equals_the_committed_results_number_for_number() -> None:
 
 
 def _states(n_ex: int, n_layers: int, d: int, seed: int) -> Any:
-    from services.common.hidden_states import RunStates
+    from services.common.storage.hidden_states import RunStates
 
     rng = np.random.default_rng(seed)
     conditions = ["anchor", "icl", "it", "it_untuned"]

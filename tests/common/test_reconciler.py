@@ -1,7 +1,7 @@
 """Job-state transitions and the reconciler, in-process on SQLite and on Postgres.
 
 The reconciler gets a recording ``send_task`` and a queue size chosen by the test, so
-each repair (requeue a silent run, re-send a lost message, finalise) is seen on its own.
+each repair (requeue a silent run, re-send a lost message, finalize) is seen on its own.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import delete
 
 from services.common import db, jobs
-from services.common.reconciler import reconcile_once
-from services.common.settings import get_settings
+from services.common.jobs.reconciler import reconcile_once
+from services.common.runtime.settings import get_settings
 from tests.gpu_worker.test_tasks import FakeEngine, Sent, make_experiment, row
 from tests.gpu_worker.test_tasks import env as tasks_env  # noqa: F401
 
@@ -104,9 +104,9 @@ def test_lost_messages_are_sent_again_only_when_the_queue_is_short(env):
     assert reconcile_once(Sent(), lambda q: None, settings()).resent_runs == []
 
 
-def test_extracted_runs_get_their_analysis_and_finished_experiments_their_finalise(env):
-    from services.analysis.tasks import analyze_run_now
-    from services.gpu_worker.tasks import execute_run
+def test_extracted_runs_get_their_analysis_and_finished_experiments_their_finalize(env):
+    from services.analysis.tasks import consume_states_with
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
 
@@ -114,25 +114,25 @@ def test_extracted_runs_get_their_analysis_and_finished_experiments_their_finali
         raise ConnectionError("broker down (test)")
 
     for run_id in run_ids:  # the analysis messages are lost
-        assert execute_run(run_id, FakeEngine(), env["store"], lost) == "extracted"
+        assert consume_run_with(run_id, FakeEngine(), env["store"], lost) == "extracted"
     sent = Sent()
     out = reconcile_once(sent, lambda q: 0, settings())
-    assert sorted(out.resent_analyses) == sorted(run_ids) and out.finalised == []
+    assert sorted(out.resent_analyses) == sorted(run_ids) and out.finalized == []
     for run_id in run_ids:
-        analyze_run_now(run_id, env["store"])
+        consume_states_with(run_id, env["store"])
     assert row(db.Experiment, exp_id).status == "succeeded"
 
-    exp2, runs2 = make_experiment()  # all runs terminal, the finalise message lost
+    exp2, runs2 = make_experiment()  # all runs terminal, the finalize message lost
     with db.session_scope() as s:
         for run_id in runs2:
             jobs.fail_run(s, run_id, jobs.ErrorCode.ENGINE_ERROR, "boom", "failed")
         s.commit()
     out = reconcile_once(Sent(), lambda q: 99, settings())
-    assert out.finalised == [exp2]
+    assert out.finalized == [exp2]
 
 
 def test_cancelling_with_a_dead_holder_ends_cancelled(env):
-    from services.analysis.tasks import finalize_experiment_now
+    from services.analysis.tasks import consume_experiment_with
 
     exp_id, run_ids = make_experiment()
     claim(run_ids[0], "elsewhere:1")
@@ -142,8 +142,8 @@ def test_cancelling_with_a_dead_holder_ends_cancelled(env):
     age_heartbeat(run_ids[0], 60)
     sent = Sent()
     out = reconcile_once(sent, lambda q: 99, settings())
-    assert out.cancelled == [run_ids[0]] and out.finalised == [exp_id]
-    assert finalize_experiment_now(exp_id, env["store"]) == "cancelled"
+    assert out.cancelled == [run_ids[0]] and out.finalized == [exp_id]
+    assert consume_experiment_with(exp_id, env["store"]) == "cancelled"
 
 
 @pytest.mark.parametrize("status", ["succeeded", "failed"])
@@ -164,19 +164,19 @@ def test_reconcile_cli_runs_one_pass(env, capsys):
         s.commit()
     assert cli.main(["reconcile"]) == 0
     out = capsys.readouterr().out
-    assert f"finalised           1  {exp_id}" in out
+    assert f"finalized           1  {exp_id}" in out
 
 
 def test_the_worker_beats_while_it_computes(env):
     import time
 
-    from services.gpu_worker.tasks import _heartbeat
+    from services.gpu_worker.liveness import heartbeat
 
     _, run_ids = make_experiment()
     me = jobs.worker_identity()
     assert isinstance(claim(run_ids[0], me), jobs.Claim)
     age_heartbeat(run_ids[0], 60)
-    with _heartbeat(run_ids[0], me, every_s=0.05):
+    with heartbeat(run_ids[0], me, every_s=0.05):
         time.sleep(0.5)
     beat = row(db.Run, run_ids[0]).heartbeat_at
     assert db.utcnow() - beat < timedelta(seconds=5)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"

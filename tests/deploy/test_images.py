@@ -22,7 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from services.common import healthcheck
+from services.common.runtime import healthcheck
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -108,7 +108,9 @@ def test_image_conventions(dockerfile: Path):
     users = re.findall(r"^USER (.+)$", text, re.M)
     assert users and all(re.fullmatch(r"\d+(:\d+)?", u) for u in users) and users[-1] != "0"
     assert re.search(
-        r'^HEALTHCHECK .*\\\n\s+CMD \["python", "-m", "services\.common\.healthcheck"', text, re.M
+        r'^HEALTHCHECK .*\\\n\s+CMD \["python", "-m", "services\.common\.runtime\.healthcheck"',
+        text,
+        re.M,
     )
     assert re.search(r"^CMD \[", text, re.M)
     # fast rebuilds: dependencies are installed before the code is copied

@@ -9,16 +9,16 @@ from pathlib import Path
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from services.common import metrics
+from services.common.runtime import prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "deploy" / "monitoring"
-SCRAPE_TIME = {"icl_it_experiments", "icl_it_queue_depth"}  # services/api/metrics.py
+SCRAPE_TIME = {"icl_it_experiments", "icl_it_queue_depth"}  # services/api/prometheus.py
 
 
 def exported_names() -> set[str]:
     names = set(SCRAPE_TIME)
-    for obj in vars(metrics).values():
+    for obj in vars(prometheus).values():
         if isinstance(obj, MetricWrapperBase):
             base, kind = obj._name, obj._type  # noqa: SLF001
             suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}

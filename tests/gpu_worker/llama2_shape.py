@@ -22,7 +22,7 @@ from tokenizers import (
 )
 from transformers import LlamaConfig, LlamaForCausalLM, LlamaTokenizerFast
 
-from services.common.datasets import load_builtin
+from services.common.storage.datasets import load_builtin
 
 # The chat template shipped with meta-llama/Llama-2-7b-chat-hf (tokenizer_config.json).
 LLAMA2_CHAT_TEMPLATE = (

@@ -9,8 +9,8 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.engine import Cancelled
 from tests.gpu_worker.reference import independent_states
 
@@ -43,7 +43,7 @@ def _rel_err(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def output(engine, tiny_dir):
-    return _run(tiny_dir), engine.run(_run(tiny_dir))
+    return _run(tiny_dir), engine.execute(_run(tiny_dir))
 
 
 def test_shapes_and_names(output) -> None:
@@ -173,13 +173,13 @@ def test_untuned_adapter_equals_anchor_and_tuning_moves_states(output) -> None:
 
 def test_two_runs_with_the_same_seed_give_the_same_numbers(engine, tiny_dir, output) -> None:
     _, first = output
-    again = engine.run(_run(tiny_dir))
+    again = engine.execute(_run(tiny_dir))
     np.testing.assert_array_equal(again.states.hidden, first.states.hidden)
     np.testing.assert_array_equal(again.states.label_logprobs, first.states.label_logprobs)
 
 
 def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:
-    out = engine.run(_run(tiny_dir, demos={"k": 2, "scope": "shared"}))
+    out = engine.execute(_run(tiny_dir, demos={"k": 2, "scope": "shared"}))
     assert len(out.tuning) == 1 and len(out.tuning[0]["examples"]) == 4
     demos = {tuple(d["example_id"] for d in p["demos"]) for p in out.prompts}
     assert len(demos) == 1
@@ -188,7 +188,7 @@ def test_shared_scope_uses_one_adapter(engine, tiny_dir) -> None:
 def test_shared_demonstrations_are_computed_once_and_match(engine, tiny_dir) -> None:
     """scope: shared puts the same demonstrations in front of every ICL prompt; the engine
     runs that prefix once (KV cache) and the states still match full batch-1 forwards."""
-    out = engine.run(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
+    out = engine.execute(_run(tiny_dir, demos={"k": 4, "scope": "shared"}))
     ids = [p["conditions"]["icl"]["token_ids"] for p in out.prompts]
     shared = min(
         next((j for j, (a, b) in enumerate(zip(ids[0], other, strict=False)) if a != b), 0)
@@ -210,7 +210,7 @@ def test_cancellation_is_checked_between_steps(engine, tiny_dir) -> None:
         return len(calls) > 3
 
     with pytest.raises(Cancelled):
-        engine.run(_run(tiny_dir), should_cancel=should_cancel)
+        engine.execute(_run(tiny_dir), should_cancel=should_cancel)
 
 
 def test_random_init_control_uses_fresh_weights(engine, tiny_dir, output) -> None:
@@ -222,7 +222,7 @@ def test_random_init_control_uses_fresh_weights(engine, tiny_dir, output) -> Non
         controls=["random_init"],
     )
     control = [r for r in expand_runs(spec) if r.control == "random_init"][0]
-    out = engine.run(control)
+    out = engine.execute(control)
     assert out.states.meta["model"]["random_init"] is True
     assert not np.allclose(out.states.hidden[:, 0, -1], output[1].states.hidden[:, 0, -1])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from services.common.catalog import KNOWN_MODELS
 from services.common.spec import ModelSpec
+from services.common.spec.catalog import KNOWN_MODELS
 from services.gpu_worker.models import batch_size_for_memory, pick_dtype
 
 GIB = 1024**3

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
 from tests.gpu_worker.llama2_shape import save_llama2_shaped
 
@@ -34,7 +34,7 @@ def test_llama2_shapes_and_conventions(llama2_engine, kind: str) -> None:
         lora={"epochs": 1},
         controls=["untuned_adapter"],
     )
-    out = engine.run(expand_runs(spec)[0])
+    out = engine.execute(expand_runs(spec)[0])
     st = out.states
     # examples, conditions, embeddings + 2 blocks + final norm
     assert st.hidden.shape == (2, 4, 4, 4096)

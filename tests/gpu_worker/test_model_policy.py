@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ModelSpec
 from services.gpu_worker.models import (
     ModelLoadError,

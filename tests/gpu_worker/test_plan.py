@@ -144,7 +144,7 @@ def test_dropout_goes_through_peft_one_adapter_at_a_time(engine, tiny_dir, token
 
 
 def test_the_engine_runs_the_plan(engine, tiny_dir, plan: RunPlan) -> None:
-    out = engine.run(plan.run)
+    out = engine.execute(plan.run)
     assert [t["init_seed"] for t in out.tuning] == [a.seed for a in plan.adapters]
     assert [t["adapter"] for t in out.tuning] == [0, 1, 2, 3]
     assert out.states.conditions == plan.conditions
@@ -180,7 +180,7 @@ def test_a_last_adapter_alone_joins_the_group_before(engine, tiny_dir, tokenizer
     assert four.groups == [[0, 1], [2, 3, 4]]
     assert sorted(u for g in four.groups for u in g) == list(range(5))
     small = Engine(settings=engine.settings, device=engine.device, max_adapters=4)
-    out = small.run(plan.run)
+    out = small.execute(plan.run)
     assert [t["adapter"] for t in out.tuning] == [0, 1, 2, 3, 4]  # each tuned once
     assert np.isfinite(out.states.hidden).all()
 

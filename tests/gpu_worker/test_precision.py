@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, ModelSpec, expand_runs
 from services.gpu_worker import precision as P
 from services.gpu_worker.models import ModelLoadError, load_model, pick_precision
@@ -113,10 +113,11 @@ def _spec(tiny_model_dir: Path, dtype: str) -> ExperimentSpec:
 def test_bf16_run_records_its_precision_stores_fp32_and_agrees_with_fp32(
     tiny_model_dir: Path, model_cache_dir: Path
 ) -> None:
-    from services.analysis.pipeline import experiment_files, run_analysis
-    from services.common.hidden_states import RunStates
+    from services.analysis.pipeline import analyze_experiment, analyze_run
+    from services.common.storage.hidden_states import RunStates
+    from services.common.storage.layout import PROMPTS_FILE, STATES_FILE
     from services.gpu_worker.engine import Engine
-    from services.gpu_worker.steps import PROMPTS_FILE, STATES_FILE, extract_run
+    from services.gpu_worker.steps import extract_run
 
     engine = Engine(settings=_settings(tiny_model_dir, model_cache_dir), device=CPU)
     analyses = {}
@@ -130,8 +131,8 @@ def test_bf16_run_records_its_precision_stores_fp32_and_agrees_with_fp32(
         prompts = json.loads(extracted.files[PROMPTS_FILE])
         assert prompts["precision"]["compute"] == dtype
         assert prompts["precision"]["autocast"] == (dtype == "bfloat16")
-        analysis = run_analysis(run, states, spec.metrics)
-        results = experiment_files(spec, [analysis]).results
+        analysis = analyze_run(run, states, spec.metrics)
+        results = analyze_experiment(spec, [analysis]).results
         jsonschema.validate(results, json.loads(SCHEMA.read_text()))
         assert results["runs"][0]["precision"]["compute"] == dtype
         analyses[dtype] = analysis

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.catalog import BUILTIN_TASKS
+from services.common.spec.catalog import BUILTIN_TASKS
 from services.gpu_worker.prompts import Demo, PromptBuilder, encode
 
 SENT = BUILTIN_TASKS["sentiment"]

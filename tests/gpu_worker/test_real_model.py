@@ -27,7 +27,7 @@ def test_cached_weights_and_stored_states_match_plain_transformers_on_the_gguf(s
     spec = ExperimentSpec(
         inference={"n": 2, "seed": 3}, demos={"k": 2}, lora={"epochs": 1}, controls=[]
     )
-    out = smol_engine.run(expand_runs(spec)[0])
+    out = smol_engine.execute(expand_runs(spec)[0])
     # independent: transformers' own GGUF loader, batch 1, no padding, no engine code
     ref_model = AutoModelForCausalLM.from_pretrained(
         embedded_gguf_dir(), gguf_file=EMBEDDED_GGUF, dtype=torch.float32

@@ -5,8 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.common.datasets import Example, load_builtin
 from services.common.spec import DemoSpec, InferenceSpec
+from services.common.storage.datasets import Example, load_builtin
 from services.gpu_worker.selection import flip_labels, sample_inference, select_demos
 
 

@@ -1,4 +1,4 @@
-"""Task logic without a broker: idempotency, failures, cancellation, race-safe finalising.
+"""Task logic without a broker: idempotency, failures, cancellation, race-safe finalizing.
 
 The task bodies are called in-process with a fake engine (random states of the right
 shape), on SQLite and on the real Postgres.
@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from services.common import db
-from services.common.artifacts import ArtifactStore
-from services.common.hidden_states import RunStates, sha256_hex
-from services.common.settings import get_settings
+from services.common.runtime.settings import get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.hidden_states import RunStates, sha256_hex
 
 SPEC = {"name": "tasks", "inference": {"n": 5}, "demos": {"k": 2}, "seeds": [0, 1], "controls": []}
 
@@ -29,7 +29,7 @@ class FakeEngine:
     def __init__(self, fail: Exception | None = None, cancel_at: str | None = None):
         self.fail, self.cancel_at, self.calls = fail, cancel_at, 0
 
-    def run(self, run: RunConfig, *, progress=None, should_cancel=None):
+    def execute(self, run: RunConfig, *, progress=None, should_cancel=None):
         from services.gpu_worker.engine import Cancelled, RunOutput
 
         self.calls += 1
@@ -108,50 +108,50 @@ def row(model: Any, id: str) -> Any:
         return s.get(model, id)
 
 
-def test_run_then_analysis_then_finalise(env):
-    from services.analysis.tasks import analyze_run_now
-    from services.gpu_worker.tasks import execute_run
+def test_run_then_analysis_then_finalize(env):
+    from services.analysis.tasks import consume_states_with
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
     sent = Sent()
     for run_id in run_ids:
-        assert execute_run(run_id, FakeEngine(), env["store"], sent) == "extracted"
+        assert consume_run_with(run_id, FakeEngine(), env["store"], sent) == "extracted"
     assert sent == [("analysis.analyze_run", r) for r in run_ids]
     run = row(db.Run, run_ids[0])
     assert run.status == "running" and run.attempts == 1 and run.states_shape == [5, 3, 4, 8]
     assert env["store"].get(run.states_key) and env["store"].get(run.prompts_key)
 
-    assert analyze_run_now(run_ids[0], env["store"]) == "succeeded"
+    assert consume_states_with(run_ids[0], env["store"]) == "succeeded"
     assert row(db.Experiment, exp_id).status == "running"
-    assert analyze_run_now(run_ids[1], env["store"]) == "succeeded"
+    assert consume_states_with(run_ids[1], env["store"]) == "succeeded"
     exp = row(db.Experiment, exp_id)
     assert exp.status == "succeeded" and exp.completed_runs == 2 and exp.finished_at
     assert env["store"].get(exp.results_key).startswith(b'{"schema": "icl-it/results/v1"')
     assert b"<html" in env["store"].get(exp.report_key).lower()
     # redelivered analysis: no second finish, no new rows
     events = count(db.Event, experiment_id=exp_id)
-    assert analyze_run_now(run_ids[1], env["store"]) == "already_succeeded"
+    assert consume_states_with(run_ids[1], env["store"]) == "already_succeeded"
     assert count(db.Event, experiment_id=exp_id) == events
     assert count(db.Event, experiment_id=exp_id, type="experiment.succeeded") == 1
 
 
 def test_redelivered_run_task_rewrites_the_same_row(env):
-    from services.gpu_worker.tasks import execute_run
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
     sent = Sent()
     engine = FakeEngine()
-    assert execute_run(run_ids[0], engine, env["store"], sent) == "extracted"
+    assert consume_run_with(run_ids[0], engine, env["store"], sent) == "extracted"
     first = row(db.Run, run_ids[0])
     # delivered again after extraction: no recompute, analysis enqueued again
-    assert execute_run(run_ids[0], engine, env["store"], sent) == "extracted"
+    assert consume_run_with(run_ids[0], engine, env["store"], sent) == "extracted"
     assert engine.calls == 1 and sent[-1] == ("analysis.analyze_run", run_ids[0])
     # delivered again mid-run (worker died before recording states): recompute, same keys
     with db.session_scope() as s:
         r = s.get(db.Run, run_ids[0])
         r.states_key = None
         s.commit()
-    assert execute_run(run_ids[0], engine, env["store"], sent) == "extracted"
+    assert consume_run_with(run_ids[0], engine, env["store"], sent) == "extracted"
     again = row(db.Run, run_ids[0])
     assert engine.calls == 2 and again.attempts == 2
     assert again.states_key == first.states_key and again.prompts_key == first.prompts_key
@@ -162,23 +162,25 @@ def test_redelivered_run_task_rewrites_the_same_row(env):
 
 
 def test_engine_error_fails_the_run_and_the_experiment(env):
-    from services.analysis.tasks import analyze_run_now, finalize_experiment_now
+    from services.analysis.tasks import consume_experiment_with, consume_states_with
     from services.gpu_worker.models import ModelLoadError
-    from services.gpu_worker.tasks import execute_run
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
     sent = Sent()
     assert (
-        execute_run(run_ids[0], FakeEngine(ModelLoadError("no such model")), env["store"], sent)
+        consume_run_with(
+            run_ids[0], FakeEngine(ModelLoadError("no such model")), env["store"], sent
+        )
         == "failed"
     )
     assert sent == [("analysis.finalize_experiment", exp_id)]
     run = row(db.Run, run_ids[0])
     assert run.status == "failed" and run.error_code == "model_unavailable"
     assert "no such model" in run.error_message
-    assert finalize_experiment_now(exp_id, env["store"]) == "pending"
-    execute_run(run_ids[1], FakeEngine(), env["store"], sent)
-    analyze_run_now(run_ids[1], env["store"])
+    assert consume_experiment_with(exp_id, env["store"]) == "pending"
+    consume_run_with(run_ids[1], FakeEngine(), env["store"], sent)
+    consume_states_with(run_ids[1], env["store"])
     exp = row(db.Experiment, exp_id)
     assert exp.status == "failed" and exp.error_code == "run_failed"
     assert "1 of 2 runs failed" in exp.error_message
@@ -186,9 +188,9 @@ def test_engine_error_fails_the_run_and_the_experiment(env):
 
 
 def test_cancel_stops_at_a_step_boundary_and_skips_queued_runs(env, monkeypatch):
-    from services.analysis.tasks import finalize_experiment_now
+    from services.analysis.tasks import consume_experiment_with
     from services.common import jobs
-    from services.gpu_worker.tasks import execute_run
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
     engine = FakeEngine(cancel_at="icl")
@@ -200,48 +202,48 @@ def test_cancel_stops_at_a_step_boundary_and_skips_queued_runs(env, monkeypatch)
 
     engine.cancel_requested = cancel  # type: ignore[method-assign]
     sent = Sent()
-    monkeypatch.setattr("services.gpu_worker.tasks.CANCEL_CHECK_EVERY_S", 0.0)
-    assert execute_run(run_ids[0], engine, env["store"], sent) == "cancelled"
+    monkeypatch.setattr("services.gpu_worker.liveness.CANCEL_CHECK_EVERY_S", 0.0)
+    assert consume_run_with(run_ids[0], engine, env["store"], sent) == "cancelled"
     # the cancel request itself cancelled the queued run: its task finds it cancelled
-    assert execute_run(run_ids[1], FakeEngine(), env["store"], sent) == "already_cancelled"
+    assert consume_run_with(run_ids[1], FakeEngine(), env["store"], sent) == "already_cancelled"
     assert [r.status for r in (row(db.Run, i) for i in run_ids)] == ["cancelled", "cancelled"]
-    assert finalize_experiment_now(exp_id, env["store"]) == "cancelled"
+    assert consume_experiment_with(exp_id, env["store"]) == "cancelled"
     assert row(db.Experiment, exp_id).status == "cancelled"
 
 
 def test_poison_run_fails_after_max_attempts(env):
-    from services.gpu_worker.tasks import execute_run
+    from services.gpu_worker.tasks import consume_run_with
 
     _, run_ids = make_experiment()
     with db.session_scope() as s:
         s.get(db.Run, run_ids[0]).attempts = get_settings().max_attempts
         s.commit()
-    assert execute_run(run_ids[0], FakeEngine(), env["store"], Sent()) == "failed"
+    assert consume_run_with(run_ids[0], FakeEngine(), env["store"], Sent()) == "failed"
     assert row(db.Run, run_ids[0]).error_code == "worker_lost"
 
 
-def test_concurrent_finalisers_finish_exactly_once(env, monkeypatch):
-    from services.analysis.tasks import analyze_run_now, finalize_experiment_now
-    from services.gpu_worker.tasks import execute_run
+def test_concurrent_finalizers_finish_exactly_once(env, monkeypatch):
+    from services.analysis.tasks import consume_experiment_with, consume_states_with
+    from services.gpu_worker.tasks import consume_run_with
 
     exp_id, run_ids = make_experiment()
     for run_id in run_ids:
-        execute_run(run_id, FakeEngine(), env["store"], Sent())
-    # both runs succeed without finalising, then six finalisers start at once
+        consume_run_with(run_id, FakeEngine(), env["store"], Sent())
+    # both runs succeed without finalizing, then six finalizers start at once
     with monkeypatch.context() as m:
-        m.setattr("services.analysis.tasks.finalize_experiment_now", lambda *a: "skipped")
+        m.setattr("services.analysis.tasks.consume_experiment_with", lambda *a: "skipped")
         for run_id in run_ids:
-            analyze_run_now(run_id, env["store"])
+            consume_states_with(run_id, env["store"])
     assert row(db.Experiment, exp_id).status == "running"
 
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 
-    def finalise() -> None:
+    def finalize() -> None:
         barrier.wait()
-        outcomes.append(finalize_experiment_now(exp_id, env["store"]))
+        outcomes.append(consume_experiment_with(exp_id, env["store"]))
 
-    threads = [threading.Thread(target=finalise) for _ in range(6)]
+    threads = [threading.Thread(target=finalize) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
@@ -260,13 +262,13 @@ def test_hard_time_limit_is_recorded_by_the_main_process(env, monkeypatch):
     sent = Sent()
     monkeypatch.setattr(gpu_tasks.app, "send_task", sent)
     gpu_tasks._on_hard_time_limit(
-        sender=gpu_tasks.run_experiment_run, exception=TimeLimitExceeded(5), args=[run_ids[0]]
+        sender=gpu_tasks.consume_run, exception=TimeLimitExceeded(5), args=[run_ids[0]]
     )
     run = row(db.Run, run_ids[0])
     assert run.status == "failed" and run.error_code == "time_limit"
     assert sent == [("analysis.finalize_experiment", exp_id)]
     # other tasks and other exceptions are not this handler's business
     gpu_tasks._on_hard_time_limit(
-        sender=gpu_tasks.run_experiment_run, exception=ValueError(), args=[run_ids[1]]
+        sender=gpu_tasks.consume_run, exception=ValueError(), args=[run_ids[1]]
     )
     assert row(db.Run, run_ids[1]).status == "queued"

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec
-from services.local.runner import run_in_process
+from services.common.storage.layout import RUN_RECORD_FILE, SPEC_FILE
+from services.local.runner import run_experiment
 
 pytestmark = pytest.mark.services
 
@@ -51,7 +52,8 @@ def _local_files(out: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(out)): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "spec.json"  # the services keep the spec in its row
+        # the services keep the spec and each run's record (its timings) in their rows
+        if p.is_file() and p.name not in (SPEC_FILE, RUN_RECORD_FILE)
     }
 
 
@@ -66,7 +68,7 @@ def _in_process(spec: ExperimentSpec, out: Path, tiny_model_dir: Path) -> dict[s
     try:
         settings = Settings(ICL_IT_MODEL_DIRS=str(tiny_model_dir.parent))
         engine = Engine(settings=settings, device=torch.device("cpu"))
-        return run_in_process(spec, out, engine=engine)
+        return run_experiment(spec, out, engine=engine)
     finally:
         torch.set_num_threads(threads)
 

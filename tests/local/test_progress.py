@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 
 
 def test_fraction_moves_with_every_tuning_step(tiny_model_dir: Path) -> None:
@@ -32,7 +32,7 @@ def test_fraction_moves_with_every_tuning_step(tiny_model_dir: Path) -> None:
     )
     (run,) = expand_runs(spec)
     seen: list[tuple[float, int, str]] = []
-    engine.run(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
+    engine.execute(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
     fractions = [done / total for done, total, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
     tuning = [f for (_, _, stage), f in zip(seen, fractions, strict=True) if "step" in stage]
@@ -83,7 +83,7 @@ def test_fraction_moves_with_every_extraction_batch(tiny_model_dir: Path) -> Non
         controls=["cross_adapter", "shuffled_labels", "random_lora"],
     )
     seen: list[tuple[float, int, str]] = []
-    engine.run(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
+    engine.execute(run, progress=lambda done, total, stage: seen.append((done, total, stage)))
     fractions = [done / total for done, total, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1
     for prefix in ("anchor ", "icl "):
@@ -100,7 +100,7 @@ def test_single_adapter_path_reports_every_tuning_step(tiny_model_dir: Path) -> 
         tiny_model_dir, inference={"n": 2}, lora={"epochs": 3, "dropout": 0.1}, controls=[]
     )
     seen: list[str] = []
-    engine.run(run, progress=lambda done, total, stage: seen.append(stage))
+    engine.execute(run, progress=lambda done, total, stage: seen.append(stage))
     for u in (1, 2):
         steps = [s for s in seen if s.startswith(f"adapter {u}/2, step")]
         assert steps == [f"adapter {u}/2, step {e}/3" for e in (1, 2, 3)], seen

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
-from services.local.runner import run_in_process
+from services.common.storage.hidden_states import RunStates
+from services.local.runner import run_experiment
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def run_dir(engine, tiny_dir, tmp_path_factory):
         sweep={"demos.label_noise": [0.0, 1.0]},
     )
     out = tmp_path_factory.mktemp("run")
-    run_in_process(spec, out, engine=engine)
+    run_experiment(spec, out, engine=engine)
     return spec, out
 
 

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from services.common import db
-from services.common.hidden_states import RunStates
+from services.common.spec import ExperimentSpec
+from services.common.storage.hidden_states import RunStates
 from tests.fixtures.helpers import (
     events,
     running_stack,
@@ -100,7 +101,7 @@ def test_bad_spec_unknown_id_other_owner(client, tiny_model_dir, module_postgres
     assert ["body", "demos", "k"] in [e["loc"] for e in bad.json()["errors"]]
     assert client.get("/v1/experiments/" + "f" * 32).status_code == 404
     mine = client.get("/v1/experiments").json()["data"][0]["id"]
-    from services.common import keys
+    from services.common.db import keys
 
     with db.session_scope(module_postgres_url) as s:
         _, other_key = keys.create_key(s, "other")
@@ -200,16 +201,8 @@ def test_duan2023_smoke_preset_end_to_end(client, tiny_model_dir, module_postgre
     assert done["status"] == "succeeded", done
     results = client.get(f"/v1/experiments/{exp_id}/results").json()
     studies = {s["name"]: s for s in results["studies"]}
-    assert set(studies) == {
-        "main",
-        "n_demos",
-        "similarity",
-        "label_noise",
-        "task_mismatch",
-        "template",
-        "it_budget",
-        "model",
-    }
+    preset = ExperimentSpec(preset="duan2023", scale="smoke")
+    assert set(studies) == {study.name for study in preset.studies}
     for study in studies.values():
         assert study["statement"], study["name"]
         assert study["tests"] and study["primary_tests"], study["name"]

@@ -8,8 +8,8 @@ import numpy as np
 from scripts.replication import PAPER, _verdict, render
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
-from services.common.hidden_states import RunStates
 from services.common.spec import ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import RunStates
 
 D, N_LAYERS = 16, 2
 

@@ -20,7 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.common import db, keys
+from services.common import db
+from services.common.db import keys
 from services.local.stack import Stack
 from tests.fixtures.helpers import free_port
 

@@ -1,4 +1,4 @@
-"""/v1/models and /v1/tasks: what a spec can name (from services.common.catalog)."""
+"""/v1/models and /v1/tasks: what a spec can name (from services.common.spec.catalog)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from functools import cache
 from fastapi import APIRouter
 
 from services.api.catalog import schemas
-from services.common.catalog import BUILTIN_TASKS, KNOWN_MODELS
-from services.common.datasets import load_builtin
+from services.common.spec.catalog import BUILTIN_TASKS, KNOWN_MODELS
+from services.common.storage.datasets import load_builtin
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/models", response_model=schemas.ModelList, summary="Known models")
 def list_models() -> schemas.ModelList:
+    """The models a spec can name in ``model``, with their source and size."""
     return schemas.ModelList(
         data=[
             schemas.Model(
@@ -37,6 +38,7 @@ def _n_rows(task: str) -> int:
 
 @router.get("/tasks", response_model=schemas.TaskList, summary="Builtin tasks")
 def list_tasks() -> schemas.TaskList:
+    """The builtin tasks a spec can name in ``data.task``, with their labels and row counts."""
     return schemas.TaskList(
         data=[
             schemas.Task(

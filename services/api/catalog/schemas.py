@@ -6,6 +6,8 @@ from pydantic import BaseModel
 
 
 class Model(BaseModel):
+    """A model from the catalog; ``hf_id`` is the Hugging Face repository it is pulled from."""
+
     name: str
     source: str
     hf_id: str | None
@@ -15,10 +17,14 @@ class Model(BaseModel):
 
 
 class ModelList(BaseModel):
+    """The known models."""
+
     data: list[Model]
 
 
 class Task(BaseModel):
+    """A builtin task: its kind, label set and number of rows."""
+
     name: str
     kind: str
     description: str
@@ -27,4 +33,6 @@ class Task(BaseModel):
 
 
 class TaskList(BaseModel):
+    """The builtin tasks."""
+
     data: list[Task]

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from services.api.errors import Invalid, PayloadTooLarge
-from services.common.presets import PRESETS, SCALES
+from services.common.spec.presets import PRESETS, SCALES
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")

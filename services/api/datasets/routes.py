@@ -43,10 +43,13 @@ async def _read_limited(request: Request) -> bytes:
 async def upload_dataset(
     request: Request, session: SessionDep, store: StoreDep, owner: CurrentOwner
 ) -> schemas.Dataset:
+    """Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
+    it in a spec as ``upload:<id>``."""
     raw = await _read_limited(request)
     return await run_in_threadpool(service.create_dataset, session, store, owner, raw)
 
 
 @router.get("/{dataset_id}", response_model=schemas.Dataset, summary="Get an uploaded dataset")
 def get_dataset(dataset_id: str, session: SessionDep, owner: CurrentOwner) -> schemas.Dataset:
+    """An uploaded dataset's kind, size and hash; 404 when it is not yours."""
     return service.get_dataset(session, owner, dataset_id)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class Dataset(BaseModel):
+    """An uploaded JSONL dataset, referenced from a spec as ``upload:<id>``."""
+
     id: str
     task: str = Field(description="Use as data.task or demos.source_task: upload:<id>.")
     kind: Literal["classification", "translation"]

@@ -19,6 +19,7 @@ from services.common.spec import ExperimentSpec
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body; a 413 once it is over ``limit`` bytes, declared or streamed."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is limited to {limit} bytes")
@@ -31,6 +32,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_spec(raw: bytes) -> ExperimentSpec:
+    """Parse and validate a spec, raising FastAPI's own errors (``loc`` starting with ``body``)."""
     try:
         data: Any = json.loads(raw)
     except UnicodeDecodeError as exc:

@@ -18,9 +18,14 @@ from sqlalchemy.orm import Session
 
 from services.api.datasets import repository as datasets_repo
 from services.api.errors import Invalid
-from services.common.catalog import BUILTIN_TASKS, EMBEDDED_MODEL, is_local_model, model_not_allowed
-from services.common.settings import Settings
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, RunConfig
+from services.common.spec.catalog import (
+    BUILTIN_TASKS,
+    EMBEDDED_MODEL,
+    is_local_model,
+    model_not_allowed,
+)
 
 # Decoder blocks of the catalog's models (hidden states: embeddings + one per block).
 KNOWN_LAYERS = {
@@ -84,7 +89,7 @@ def check_models(spec: ExperimentSpec, runs: Sequence[RunConfig], settings: Sett
 
 @lru_cache(maxsize=8)
 def _builtin_rows(task: str) -> int:
-    from services.common.datasets import load_builtin
+    from services.common.storage.datasets import load_builtin
 
     return len(load_builtin(task).examples)
 

@@ -1,6 +1,6 @@
 """Results as long tables (CSV, Parquet, JSON records): ``GET .../results?format=&table=``.
 
-The table code is ``services.common.exports`` (shared with ``icl-it export``); this module
+The table code is ``services.common.storage.exports`` (shared with ``icl-it export``); this module
 only reads what it needs from the artifact store.
 """
 
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from services.api.experiments import repository as repo
 from services.api.experiments import service
-from services.common import db, exports
-from services.common.artifacts import ArtifactStore
+from services.common import db
+from services.common.storage import exports
+from services.common.storage.artifacts import ArtifactStore
 
 ExportFormat = Literal["json", "csv", "parquet"]
 ExportTable = Literal["cells", "examples"]
@@ -32,6 +33,8 @@ def run_analyses(session: Session, store: ArtifactStore, experiment: db.Experime
 def table(
     session: Session, store: ArtifactStore, experiment: db.Experiment, which: ExportTable
 ) -> exports.Table:
+    """One long table of a finished experiment: ``cells`` from the results document, ``examples``
+    from the per-run analyses."""
     results = service.results(store, experiment)  # 409 until finished, like the document
     if which == "cells":
         return exports.cell_table(results, experiment.id)
@@ -39,4 +42,5 @@ def table(
 
 
 def filename(experiment: db.Experiment, which: ExportTable, fmt: ExportFormat) -> str:
+    """The download name of an exported table, e.g. ``<id>-cells.csv``."""
     return f"{experiment.id}-{which}.{fmt}"

@@ -9,11 +9,12 @@ from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import db
+from services.common.db.status import TERMINAL, ExperimentStatus, RunStatus
 from services.common.spec import RunConfig
-from services.common.status import TERMINAL, ExperimentStatus, RunStatus
 
 
 def find_by_idempotency_key(session: Session, owner: str, key: str) -> db.Experiment | None:
+    """The owner's experiment submitted with this Idempotency-Key, if any."""
     return session.scalar(
         select(db.Experiment).where(
             db.Experiment.owner == owner, db.Experiment.idempotency_key == key
@@ -30,6 +31,8 @@ def insert_experiment(
     idempotency_key: str | None,
     request_hash: str,
 ) -> tuple[db.Experiment, list[str]]:
+    """Add an experiment row and one queued row per run (not committed); returns the experiment and
+    the run ids in run order."""
     experiment = db.Experiment(
         id=db.new_id(),
         owner=owner,
@@ -103,6 +106,7 @@ def page_for_owner(
 
 
 def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db.Experiment | None:
+    """The experiment if it belongs to ``owner`` (``owner=None``: anyone's), else None."""
     experiment = session.get(db.Experiment, experiment_id)
     if experiment is None or (owner is not None and experiment.owner != owner):
         return None
@@ -110,6 +114,7 @@ def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db
 
 
 def runs_of(session: Session, experiment_id: str) -> Sequence[db.Run]:
+    """An experiment's runs in run order."""
     return session.scalars(
         select(db.Run).where(db.Run.experiment_id == experiment_id).order_by(db.Run.index)
     ).all()
@@ -136,6 +141,7 @@ def run_progress(session: Session, experiment_ids: list[str]) -> dict[str, float
 def events_page(
     session: Session, experiment_id: str, after: int | None, limit: int
 ) -> tuple[Sequence[db.Event], bool]:
+    """Up to ``limit`` events with an id above ``after``, oldest first, and whether more follow."""
     query = select(db.Event).where(db.Event.experiment_id == experiment_id)
     if after is not None:
         query = query.where(db.Event.id > after)

@@ -22,10 +22,10 @@ from services.api.errors import (
     PROBLEM_RESPONSES,
     PROBLEM_RESPONSES_JSON,
 )
-from services.api.experiments import export, schemas, service
+from services.api.experiments import artifacts, export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
-from services.common import exports
+from services.common.storage import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
 MAX_SPEC_BYTES = 256 * 1024
@@ -71,6 +71,8 @@ async def submit_experiment(
         ),
     ] = None,
 ) -> schemas.Experiment:
+    """Validate the spec, record the experiment and its runs, and queue the runs. With an
+    Idempotency-Key, a retried submit returns the first experiment."""
     # The body is read here and validated in a worker thread: a large spec never blocks
     # the event loop (health checks, other requests) while it is checked and expanded.
     raw = await read_body(request, MAX_SPEC_BYTES)
@@ -96,12 +98,14 @@ def list_experiments(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> schemas.ExperimentList:
+    """Your experiments, newest first, a page at a time (admin keys see everyone's)."""
     owner = None if principal.admin else principal.owner  # admin keys list everyone's
     return service.list_experiments(session, owner, limit, after)
 
 
 @router.get("/{experiment_id}", response_model=schemas.Experiment, summary="Get an experiment")
 def get_experiment(experiment: ExperimentDep, session: SessionDep) -> schemas.Experiment:
+    """An experiment's status, progress, resolved spec and runs."""
     return service.detail(session, experiment)
 
 
@@ -114,6 +118,8 @@ def get_experiment(experiment: ExperimentDep, session: SessionDep) -> schemas.Ex
 def cancel_experiment(
     experiment: ExperimentDep, session: SessionDep, queue: QueueDep
 ) -> schemas.Experiment:
+    """Ask an experiment to stop: queued runs never start, running ones stop at their next step
+    boundary; 409 once it has finished."""
     return service.detail(session, service.cancel(session, queue, experiment))
 
 
@@ -126,6 +132,8 @@ def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.EventList:
+    """An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
+    for new events."""
     return service.events(session, experiment, after, limit)
 
 
@@ -172,6 +180,7 @@ def get_results(
         ),
     ] = None,
 ) -> Any:
+    """The results of a finished experiment, as the JSON document or as a long table."""
     if format == "json" and table is None:
         return service.results(store, experiment)
     which = table or "cells"
@@ -191,6 +200,7 @@ def get_results(
     responses=PROBLEM_RESPONSES_JSON,
 )
 def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
+    """The HTML report of a finished experiment."""
     return HTMLResponse(service.report(store, experiment))
 
 
@@ -202,7 +212,9 @@ def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
 def list_artifacts(
     experiment: ExperimentDep, session: SessionDep, store: StoreDep
 ) -> schemas.ArtifactList:
-    return service.list_artifacts(session, store, experiment)
+    """The files an experiment produced (hidden states, analyses, results, report, figures), with
+    download links."""
+    return artifacts.list_artifacts(session, store, experiment)
 
 
 @router.get(
@@ -214,7 +226,8 @@ def list_artifacts(
 def download_artifact(
     experiment: ExperimentDep, artifact_id: str, session: SessionDep, store: StoreDep
 ) -> Response:
-    artifact, key, filename = service.find_artifact(session, store, experiment, artifact_id)
+    """Download one artifact's bytes."""
+    artifact, key, filename = artifacts.find_artifact(session, store, experiment, artifact_id)
     path = store.local_path(key)
     if path is not None:
         return FileResponse(path, media_type=artifact.media_type, filename=filename)

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.db.status import ExperimentStatus, RunStatus
+from services.common.storage.layout import ArtifactKind
 
 
 class Progress(BaseModel):
+    """How far an experiment is, in runs."""
+
     completed_runs: int = Field(description="Runs in a final state.")
     total_runs: int
     fraction: float = Field(description="0..1, counting the progress of running runs too.")
 
 
 class ErrorInfo(BaseModel):
+    """Why an experiment or a run failed: a stable code and a message."""
+
     code: str
     message: str
 
 
 class RunSummary(BaseModel):
+    """One run of an experiment: its configuration's factors, status and progress."""
+
     id: str
     index: int
     key: str = Field(description="Content hash of the run's resolved configuration.")
@@ -39,6 +46,8 @@ class RunSummary(BaseModel):
 
 
 class ExperimentSummary(BaseModel):
+    """An experiment as listed: status, times and progress."""
+
     id: str
     name: str
     status: ExperimentStatus
@@ -50,6 +59,8 @@ class ExperimentSummary(BaseModel):
 
 
 class Experiment(ExperimentSummary):
+    """An experiment with its resolved spec and its runs."""
+
     spec: dict[str, Any] = Field(
         title="ResolvedSpec", description="The ExperimentSpec as stored (defaults filled in)."
     )
@@ -57,12 +68,16 @@ class Experiment(ExperimentSummary):
 
 
 class ExperimentList(BaseModel):
+    """A page of experiments, newest first."""
+
     data: list[ExperimentSummary]
     has_more: bool
     next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
 
 
 class Event(BaseModel):
+    """One entry of an experiment's event log (a state change, progress or an error)."""
+
     id: int
     created_at: datetime
     level: str
@@ -73,15 +88,16 @@ class Event(BaseModel):
 
 
 class EventList(BaseModel):
+    """A page of events, oldest first."""
+
     data: list[Event]
     has_more: bool
     next_cursor: str | None = Field(description="Pass as ?after= for the next page.")
 
 
-ArtifactKind = Literal["states", "prompts", "analysis", "results", "report", "figure"]
-
-
 class Artifact(BaseModel):
+    """A downloadable file of an experiment or of one of its runs."""
+
     id: str
     kind: ArtifactKind
     run_id: str | None
@@ -95,6 +111,8 @@ class Artifact(BaseModel):
 
 
 class ArtifactList(BaseModel):
+    """An experiment's artifacts."""
+
     data: list[Artifact]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +14,6 @@ from services.api.errors import (
     RETRY_AFTER_S,
     Conflict,
     Invalid,
-    NotFound,
     TooManyRequests,
     Unavailable,
 )
@@ -23,11 +21,11 @@ from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
 from services.common import db, jobs
-from services.common.artifacts import ArtifactStore, artifact_key
-from services.common.limits import control_char_problem
-from services.common.settings import Settings
+from services.common.db.status import ExperimentStatus, RunStatus
+from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.spec.limits import control_char_problem
+from services.common.storage.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +215,11 @@ def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.
     if outcome == jobs.CancelOutcome.FINISHED:
         raise Conflict(f"experiment already {experiment.status}")
     session.commit()
-    if outcome == jobs.CancelOutcome.FINALISE:
+    if outcome == jobs.CancelOutcome.FINALIZE:
         try:
             queue.enqueue_finalize(experiment.id)
-        except Exception:  # the reconciler finalises it (all its runs are terminal)
-            log.warning("could not queue the finalisation of %s", experiment.id)
+        except Exception:  # the reconciler finalizes it (all its runs are terminal)
+            log.warning("could not queue the finalization of %s", experiment.id)
     session.refresh(experiment)
     return experiment
 
@@ -264,76 +262,3 @@ def _not_ready(experiment: db.Experiment, what: str) -> str:
     if experiment.status in jobs.TERMINAL:
         return f"experiment {experiment.status} without a {what} (no run succeeded)"
     return f"experiment is {experiment.status}; the {what} exist once it has finished"
-
-
-# -- artifacts: listed and served by id; the id maps to a key recorded on a row ----------
-
-_MEDIA = {
-    "states": "application/octet-stream",
-    "prompts": "application/json",
-    "analysis": "application/json",
-    "results": "application/json",
-    "report": "text/html; charset=utf-8",
-    "figure": "image/png",
-}
-_SUFFIX = {
-    "states": "safetensors",
-    "prompts": "json",
-    "analysis": "json",
-    "results": "json",
-    "report": "html",
-    "figure": "png",
-}
-
-
-def _artifacts(
-    experiment: db.Experiment, runs: Sequence[db.Run], store: ArtifactStore
-) -> list[tuple[schemas.Artifact, str]]:
-    base = f"/v1/experiments/{experiment.id}/artifacts"
-    out: list[tuple[schemas.Artifact, str]] = []
-
-    def add(artifact_id: str, kind: str, key: str | None, run: db.Run | None = None) -> None:
-        if key is None:
-            return
-        is_states = kind == "states" and run is not None
-        artifact = schemas.Artifact(
-            id=artifact_id,
-            kind=kind,  # type: ignore[arg-type]
-            run_id=run.id if run else None,
-            media_type=_MEDIA[kind],
-            size_bytes=run.states_bytes if is_states and run else None,
-            sha256=run.states_sha256 if is_states and run else None,
-            shape=run.states_shape if is_states and run else None,
-            url=f"{base}/{artifact_id}",
-        )
-        out.append((artifact, key))
-
-    add("results", "results", experiment.results_key)
-    add("report", "report", experiment.report_key)
-    if experiment.report_key is not None:  # the figures were stored before the report
-        for key in store.list_keys(artifact_key("experiments", experiment.id, "figures")):
-            add("figure-" + key.rsplit("/", 1)[-1].removesuffix(".png"), "figure", key)
-    for run in runs:
-        add(f"run-{run.id}-states", "states", run.states_key, run)
-        add(f"run-{run.id}-prompts", "prompts", run.prompts_key, run)
-        add(f"run-{run.id}-analysis", "analysis", run.analysis_key, run)
-    return out
-
-
-def list_artifacts(
-    session: Session, store: ArtifactStore, experiment: db.Experiment
-) -> schemas.ArtifactList:
-    runs = repo.runs_of(session, experiment.id)
-    return schemas.ArtifactList(data=[a for a, _ in _artifacts(experiment, runs, store)])
-
-
-def find_artifact(
-    session: Session, store: ArtifactStore, experiment: db.Experiment, artifact_id: str
-) -> tuple[schemas.Artifact, str, str]:
-    """(artifact, store key, download file name) for an artifact id of this experiment."""
-    runs = repo.runs_of(session, experiment.id)
-    for artifact, key in _artifacts(experiment, runs, store):
-        if artifact.id == artifact_id:
-            filename = f"{experiment.id}-{artifact.id}.{_SUFFIX[artifact.kind]}"
-            return artifact, key, filename
-    raise NotFound(f"artifact {artifact_id!r} not found")

@@ -2,7 +2,7 @@
 
 The API, the GPU worker, the analysis worker and the reconciler call these; none of them
 writes a status itself. Each transition is a conditional UPDATE (``WHERE status IN ...``),
-so concurrent callers (a redelivered task, two finalisers, the API cancelling while a
+so concurrent callers (a redelivered task, two finalizers, the API cancelling while a
 worker finishes, two reconcilers) change a row at most once. Transitions take a session
 and never commit: the caller commits, then acknowledges its message or answers.
 
@@ -19,6 +19,14 @@ and never commit: the caller commits, then acknowledges its message or answers.
 
 from __future__ import annotations
 
+# the statuses and error codes, imported from here by callers of the transitions
+from services.common.db.status import (
+    CANCEL_REQUESTED,
+    TERMINAL,
+    ErrorCode,
+    ExperimentStatus,
+    RunStatus,
+)
 from services.common.jobs.experiments import (
     CancelOutcome,
     final_status,
@@ -40,15 +48,6 @@ from services.common.jobs.runs import (
     refresh_completed_runs,
     requeue_run,
     worker_identity,
-)
-
-# the statuses and error codes, imported from here by callers of the transitions
-from services.common.status import (
-    CANCEL_REQUESTED,
-    TERMINAL,
-    ErrorCode,
-    ExperimentStatus,
-    RunStatus,
 )
 
 __all__ = [

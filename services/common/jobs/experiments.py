@@ -9,22 +9,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import Experiment, Run, add_event, utcnow
-from services.common.jobs.runs import changed_rows, refresh_completed_runs
-from services.common.status import (
+from services.common.db.status import (
     CANCEL_REQUESTED,
     TERMINAL,
     ErrorCode,
     ExperimentStatus,
     RunStatus,
 )
+from services.common.jobs.runs import changed_rows, refresh_completed_runs
 
 
 class CancelOutcome(enum.StrEnum):
+    """What a cancel request did to an experiment; on ``FINALISE`` the caller queues the summary."""
+
     FINISHED = "finished"  # it had already succeeded or failed: nothing to cancel
     UNCHANGED = "unchanged"  # already cancelling or cancelled
     CANCELLED = "cancelled"  # nothing had run: cancelled at once
     CANCELLING = "cancelling"  # running work stops at its next step boundary
-    FINALISE = "finalise"  # nothing left to run, some results: the summary is due
+    FINALIZE = "finalize"  # nothing left to run, some results: the summary is due
 
 
 def request_cancel(s: Session, experiment_id: str) -> CancelOutcome:
@@ -63,7 +65,7 @@ def request_cancel(s: Session, experiment_id: str) -> CancelOutcome:
     if any(st not in TERMINAL for st in statuses):
         return CancelOutcome.CANCELLING
     if RunStatus.SUCCEEDED in statuses:
-        return CancelOutcome.FINALISE
+        return CancelOutcome.FINALIZE
     finish_experiment(s, experiment_id, ExperimentStatus.CANCELLED)
     return CancelOutcome.CANCELLED
 
@@ -103,7 +105,7 @@ def finish_experiment(
 ) -> bool:
     """Move a non-terminal experiment to its final status; True for the one caller that did.
 
-    A conditional UPDATE, so concurrent finalisers (two analysis tasks finishing
+    A conditional UPDATE, so concurrent finalizers (two analysis tasks finishing
     together, or the API cancelling) finish an experiment exactly once.
     """
     assert status in TERMINAL, status

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from services.common.db import Experiment, Run, add_event, utcnow
 
 # the statuses and error codes, imported from here by callers of the transitions
-from services.common.status import (
+from services.common.db.status import (
     CANCEL_REQUESTED,
     TERMINAL,
     ErrorCode,
@@ -48,6 +48,7 @@ def holder_is_dead(worker_id: str | None) -> bool:
 
 
 def changed_rows(result: Any) -> int:
+    """The rows a conditional UPDATE changed: 1 means this caller won the transition."""
     return int(result.rowcount)
 
 
@@ -92,6 +93,8 @@ class ClaimOutcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Claim:
+    """A run a worker has claimed: what it needs to compute it, and which attempt this is."""
+
     run_id: str
     experiment_id: str
     config: dict[str, Any]
@@ -195,6 +198,7 @@ def heartbeat(
 
 
 def cancel_requested(s: Session, experiment_id: str) -> bool:
+    """True when the experiment is being cancelled or is gone: running work should stop."""
     status = s.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
     return status is None or status in CANCEL_REQUESTED
 
@@ -270,10 +274,12 @@ def _end_run(
 
 
 def fail_run(s: Session, run: Run | str, code: ErrorCode, message: str, note: str) -> bool:
+    """Mark a run failed with a code and message unless it has ended; True if this call ended it."""
     return _end_run(s, run, RunStatus.FAILED, code.value, message[:4000], note)
 
 
 def cancel_run(s: Session, run: Run | str, note: str) -> bool:
+    """Mark a run cancelled, unless it has already ended; True if this call ended it."""
     return _end_run(s, run, RunStatus.CANCELLED, None, None, note)
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import text
 
 from services.common.db import Base, make_engine
-from services.common.settings import get_settings
+from services.common.runtime.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

@@ -3,6 +3,7 @@
 from .artifact import Artifact
 from .artifact_kind import ArtifactKind
 from .artifact_list import ArtifactList
+from .control import Control
 from .data_spec import DataSpec
 from .dataset import Dataset
 from .dataset_kind import DatasetKind
@@ -17,7 +18,6 @@ from .experiment import Experiment
 from .experiment_list import ExperimentList
 from .experiment_resolved_spec import ExperimentResolvedSpec
 from .experiment_spec import ExperimentSpec
-from .experiment_spec_controls_item import ExperimentSpecControlsItem
 from .experiment_spec_metrics_item import ExperimentSpecMetricsItem
 from .experiment_spec_scale import ExperimentSpecScale
 from .experiment_spec_sweep import ExperimentSpecSweep
@@ -127,6 +127,7 @@ __all__ = (
     "Artifact",
     "ArtifactKind",
     "ArtifactList",
+    "Control",
     "Dataset",
     "DatasetKind",
     "DataSpec",
@@ -141,7 +142,6 @@ __all__ = (
     "ExperimentList",
     "ExperimentResolvedSpec",
     "ExperimentSpec",
-    "ExperimentSpecControlsItem",
     "ExperimentSpecMetricsItem",
     "ExperimentSpecScale",
     "ExperimentSpecSweep",

@@ -14,10 +14,11 @@ T = TypeVar("T", bound="Artifact")
 
 @_attrs_define
 class Artifact:
-    """
+    """A downloadable file of an experiment or of one of its runs.
+
     Attributes:
         id (str):
-        kind (ArtifactKind):
+        kind (ArtifactKind): The kinds of downloadable file the API lists under an experiment.
         run_id (None | str):
         media_type (str):
         size_bytes (int | None):

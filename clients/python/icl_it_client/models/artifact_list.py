@@ -15,7 +15,8 @@ T = TypeVar("T", bound="ArtifactList")
 
 @_attrs_define
 class ArtifactList:
-    """
+    """An experiment's artifacts.
+
     Attributes:
         data (list[Artifact]):
     """

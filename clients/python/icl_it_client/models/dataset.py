@@ -14,7 +14,8 @@ T = TypeVar("T", bound="Dataset")
 
 @_attrs_define
 class Dataset:
-    """
+    """An uploaded JSONL dataset, referenced from a spec as ``upload:<id>``.
+
     Attributes:
         id (str):
         task (str): Use as data.task or demos.source_task: upload:<id>.

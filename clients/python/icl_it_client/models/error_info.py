@@ -11,7 +11,8 @@ T = TypeVar("T", bound="ErrorInfo")
 
 @_attrs_define
 class ErrorInfo:
-    """
+    """Why an experiment or a run failed: a stable code and a message.
+
     Attributes:
         code (str):
         message (str):

@@ -16,7 +16,8 @@ T = TypeVar("T", bound="Event")
 
 @_attrs_define
 class Event:
-    """
+    """One entry of an experiment's event log (a state change, progress or an error).
+
     Attributes:
         id (int):
         created_at (datetime.datetime):

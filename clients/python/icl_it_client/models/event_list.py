@@ -15,7 +15,8 @@ T = TypeVar("T", bound="EventList")
 
 @_attrs_define
 class EventList:
-    """
+    """A page of events, oldest first.
+
     Attributes:
         data (list[Event]):
         has_more (bool):

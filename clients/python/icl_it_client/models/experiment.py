@@ -21,15 +21,16 @@ T = TypeVar("T", bound="Experiment")
 
 @_attrs_define
 class Experiment:
-    """
+    """An experiment with its resolved spec and its runs.
+
     Attributes:
         id (str):
         name (str):
-        status (ExperimentStatus):
+        status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
-        progress (Progress):
+        progress (Progress): How far an experiment is, in runs.
         error (ErrorInfo | None):
         spec (ExperimentResolvedSpec): The ExperimentSpec as stored (defaults filled in).
         runs (list[RunSummary]):

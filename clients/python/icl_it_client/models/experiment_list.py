@@ -15,7 +15,8 @@ T = TypeVar("T", bound="ExperimentList")
 
 @_attrs_define
 class ExperimentList:
-    """
+    """A page of experiments, newest first.
+
     Attributes:
         data (list[ExperimentSummary]):
         has_more (bool):

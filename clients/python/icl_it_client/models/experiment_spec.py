@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.experiment_spec_controls_item import ExperimentSpecControlsItem
+from ..models.control import Control
 from ..models.experiment_spec_metrics_item import ExperimentSpecMetricsItem
 from ..models.experiment_spec_scale import ExperimentSpecScale
 from ..types import UNSET, Unset
@@ -48,11 +48,11 @@ class ExperimentSpec:
             lora (LoraSpec | Unset): LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj).
             extraction (ExtractionSpec | Unset):
             metrics (list[ExperimentSpecMetricsItem] | Unset):
-            controls (list[ExperimentSpecControlsItem] | Unset): IT-shaped controls that perturb the model as much as tuning
-                does: cross_adapter (each input through the adapter tuned on another example's demonstrations), shuffled_labels
-                (an adapter tuned on the same inputs with shuffled labels), random_lora (a random LoRA with the tuned adapter's
-                per-layer norm); random_init: the whole procedure on a random-init copy of each model; untuned_adapter: the
-                zero-step adapter, which equals the anchor by construction (an identity check, not a control).
+            controls (list[Control] | Unset): IT-shaped controls that perturb the model as much as tuning does:
+                cross_adapter (each input through the adapter tuned on another example's demonstrations), shuffled_labels (an
+                adapter tuned on the same inputs with shuffled labels), random_lora (a random LoRA with the tuned adapter's per-
+                layer norm); random_init: the whole procedure on a random-init copy of each model; untuned_adapter: the zero-
+                step adapter, which equals the anchor by construction (an identity check, not a control).
             seeds (list[int] | Unset):
             sweep (ExperimentSpecSweep | Unset): Grid over dotted fields, e.g. {'demos.k': [1, 4, 16]}. Shorthand for one
                 study named 'main'.
@@ -75,7 +75,7 @@ class ExperimentSpec:
     lora: LoraSpec | Unset = UNSET
     extraction: ExtractionSpec | Unset = UNSET
     metrics: list[ExperimentSpecMetricsItem] | Unset = UNSET
-    controls: list[ExperimentSpecControlsItem] | Unset = UNSET
+    controls: list[Control] | Unset = UNSET
     seeds: list[int] | Unset = UNSET
     sweep: ExperimentSpecSweep | Unset = UNSET
     studies: list[StudySpec] | Unset = UNSET
@@ -304,11 +304,11 @@ class ExperimentSpec:
                 metrics.append(metrics_item)
 
         _controls = d.pop("controls", UNSET)
-        controls: list[ExperimentSpecControlsItem] | Unset = UNSET
+        controls: list[Control] | Unset = UNSET
         if _controls is not UNSET:
             controls = []
             for controls_item_data in _controls:
-                controls_item = ExperimentSpecControlsItem(controls_item_data)
+                controls_item = Control(controls_item_data)
 
                 controls.append(controls_item)
 

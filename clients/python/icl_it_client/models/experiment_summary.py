@@ -19,15 +19,16 @@ T = TypeVar("T", bound="ExperimentSummary")
 
 @_attrs_define
 class ExperimentSummary:
-    """
+    """An experiment as listed: status, times and progress.
+
     Attributes:
         id (str):
         name (str):
-        status (ExperimentStatus):
+        status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
         finished_at (datetime.datetime | None):
-        progress (Progress):
+        progress (Progress): How far an experiment is, in runs.
         error (ErrorInfo | None):
     """
 

@@ -18,7 +18,8 @@ T = TypeVar("T", bound="Health")
 
 @_attrs_define
 class Health:
-    """
+    """Whether the API (and, for readiness, each dependency it checks) is up.
+
     Attributes:
         status (HealthStatus):
         checks (HealthChecks | Unset):

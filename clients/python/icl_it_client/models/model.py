@@ -11,7 +11,8 @@ T = TypeVar("T", bound="Model")
 
 @_attrs_define
 class Model:
-    """
+    """A model from the catalog; ``hf_id`` is the Hugging Face repository it is pulled from.
+
     Attributes:
         name (str):
         source (str):

@@ -15,7 +15,8 @@ T = TypeVar("T", bound="ModelList")
 
 @_attrs_define
 class ModelList:
-    """
+    """The known models.
+
     Attributes:
         data (list[Model]):
     """

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="Problem")
 
 @_attrs_define
 class Problem:
-    """
+    """The body of every error response (RFC 9457 problem details).
+
     Attributes:
         type_ (str): URI naming the kind of problem.
         title (str):

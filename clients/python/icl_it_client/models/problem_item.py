@@ -11,7 +11,8 @@ T = TypeVar("T", bound="ProblemItem")
 
 @_attrs_define
 class ProblemItem:
-    """
+    """One invalid field of a request: where it is, what is wrong, and the error type.
+
     Attributes:
         loc (list[int | str]): Where the problem is, e.g. body.demos.k.
         msg (str):

@@ -11,7 +11,8 @@ T = TypeVar("T", bound="Progress")
 
 @_attrs_define
 class Progress:
-    """
+    """How far an experiment is, in runs.
+
     Attributes:
         completed_runs (int): Runs in a final state.
         total_runs (int):

@@ -19,12 +19,13 @@ T = TypeVar("T", bound="RunSummary")
 
 @_attrs_define
 class RunSummary:
-    """
+    """One run of an experiment: its configuration's factors, status and progress.
+
     Attributes:
         id (str):
         index (int):
         key (str): Content hash of the run's resolved configuration.
-        status (RunStatus):
+        status (RunStatus): The states of a run.
         stage (None | str):
         progress (float):
         attempts (int): Deliveries to a GPU worker (> 1 after a redelivery).

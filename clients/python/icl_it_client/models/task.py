@@ -11,7 +11,8 @@ T = TypeVar("T", bound="Task")
 
 @_attrs_define
 class Task:
-    """
+    """A builtin task: its kind, label set and number of rows.
+
     Attributes:
         name (str):
         kind (str):

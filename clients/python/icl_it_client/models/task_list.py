@@ -15,7 +15,8 @@ T = TypeVar("T", bound="TaskList")
 
 @_attrs_define
 class TaskList:
-    """
+    """The builtin tasks.
+
     Attributes:
         data (list[Task]):
     """

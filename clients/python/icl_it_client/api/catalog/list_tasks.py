@@ -46,6 +46,8 @@ def sync_detailed(
 ) -> Response[TaskList]:
     """Builtin tasks
 
+     The builtin tasks a spec can name in ``data.task``, with their labels and row counts.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -69,6 +71,8 @@ def sync(
 ) -> TaskList | None:
     """Builtin tasks
 
+     The builtin tasks a spec can name in ``data.task``, with their labels and row counts.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -87,6 +91,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[TaskList]:
     """Builtin tasks
+
+     The builtin tasks a spec can name in ``data.task``, with their labels and row counts.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,6 +114,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> TaskList | None:
     """Builtin tasks
+
+     The builtin tasks a spec can name in ``data.task``, with their labels and row counts.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

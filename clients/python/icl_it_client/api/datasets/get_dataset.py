@@ -88,6 +88,8 @@ def sync_detailed(
 ) -> Response[Dataset | Problem]:
     """Get an uploaded dataset
 
+     An uploaded dataset's kind, size and hash; 404 when it is not yours.
+
     Args:
         dataset_id (str):
 
@@ -117,6 +119,8 @@ def sync(
 ) -> Dataset | Problem | None:
     """Get an uploaded dataset
 
+     An uploaded dataset's kind, size and hash; 404 when it is not yours.
+
     Args:
         dataset_id (str):
 
@@ -140,6 +144,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Dataset | Problem]:
     """Get an uploaded dataset
+
+     An uploaded dataset's kind, size and hash; 404 when it is not yours.
 
     Args:
         dataset_id (str):
@@ -167,6 +173,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Dataset | Problem | None:
     """Get an uploaded dataset
+
+     An uploaded dataset's kind, size and hash; 404 when it is not yours.
 
     Args:
         dataset_id (str):

@@ -96,6 +96,9 @@ def sync_detailed(
 ) -> Response[Dataset | Problem]:
     """Upload a dataset (JSONL)
 
+     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
+    it in a spec as ``upload:<id>``.
+
     Args:
         body (File):
 
@@ -125,6 +128,9 @@ def sync(
 ) -> Dataset | Problem | None:
     """Upload a dataset (JSONL)
 
+     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
+    it in a spec as ``upload:<id>``.
+
     Args:
         body (File):
 
@@ -148,6 +154,9 @@ async def asyncio_detailed(
     body: File,
 ) -> Response[Dataset | Problem]:
     """Upload a dataset (JSONL)
+
+     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
+    it in a spec as ``upload:<id>``.
 
     Args:
         body (File):
@@ -175,6 +184,9 @@ async def asyncio(
     body: File,
 ) -> Dataset | Problem | None:
     """Upload a dataset (JSONL)
+
+     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
+    it in a spec as ``upload:<id>``.
 
     Args:
         body (File):

@@ -90,6 +90,9 @@ def sync_detailed(
 ) -> Response[Experiment | Problem]:
     """Cancel an experiment (running work stops at its next step boundary)
 
+     Ask an experiment to stop: queued runs never start, running ones stop at their next step
+    boundary; 409 once it has finished.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -119,6 +122,9 @@ def sync(
 ) -> Experiment | Problem | None:
     """Cancel an experiment (running work stops at its next step boundary)
 
+     Ask an experiment to stop: queued runs never start, running ones stop at their next step
+    boundary; 409 once it has finished.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -142,6 +148,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Experiment | Problem]:
     """Cancel an experiment (running work stops at its next step boundary)
+
+     Ask an experiment to stop: queued runs never start, running ones stop at their next step
+    boundary; 409 once it has finished.
 
     Args:
         experiment_id (str): Experiment id.
@@ -169,6 +178,9 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Experiment | Problem | None:
     """Cancel an experiment (running work stops at its next step boundary)
+
+     Ask an experiment to stop: queued runs never start, running ones stop at their next step
+    boundary; 409 once it has finished.
 
     Args:
         experiment_id (str): Experiment id.

@@ -89,6 +89,8 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Download one artifact
 
+     Download one artifact's bytes.
+
     Args:
         experiment_id (str): Experiment id.
         artifact_id (str):
@@ -121,6 +123,8 @@ def sync(
 ) -> Any | Problem | None:
     """Download one artifact
 
+     Download one artifact's bytes.
+
     Args:
         experiment_id (str): Experiment id.
         artifact_id (str):
@@ -147,6 +151,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | Problem]:
     """Download one artifact
+
+     Download one artifact's bytes.
 
     Args:
         experiment_id (str): Experiment id.
@@ -177,6 +183,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Any | Problem | None:
     """Download one artifact
+
+     Download one artifact's bytes.
 
     Args:
         experiment_id (str): Experiment id.

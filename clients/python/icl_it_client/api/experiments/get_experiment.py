@@ -90,6 +90,8 @@ def sync_detailed(
 ) -> Response[Experiment | Problem]:
     """Get an experiment
 
+     An experiment's status, progress, resolved spec and runs.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -119,6 +121,8 @@ def sync(
 ) -> Experiment | Problem | None:
     """Get an experiment
 
+     An experiment's status, progress, resolved spec and runs.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -142,6 +146,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Experiment | Problem]:
     """Get an experiment
+
+     An experiment's status, progress, resolved spec and runs.
 
     Args:
         experiment_id (str): Experiment id.
@@ -169,6 +175,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Experiment | Problem | None:
     """Get an experiment
+
+     An experiment's status, progress, resolved spec and runs.
 
     Args:
         experiment_id (str): Experiment id.

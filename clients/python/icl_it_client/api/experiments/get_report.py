@@ -86,6 +86,8 @@ def sync_detailed(
 ) -> Response[Problem | str]:
     """HTML report with the figures; 409 until finished
 
+     The HTML report of a finished experiment.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -115,6 +117,8 @@ def sync(
 ) -> Problem | str | None:
     """HTML report with the figures; 409 until finished
 
+     The HTML report of a finished experiment.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -138,6 +142,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Problem | str]:
     """HTML report with the figures; 409 until finished
+
+     The HTML report of a finished experiment.
 
     Args:
         experiment_id (str): Experiment id.
@@ -165,6 +171,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Problem | str | None:
     """HTML report with the figures; 409 until finished
+
+     The HTML report of a finished experiment.
 
     Args:
         experiment_id (str): Experiment id.

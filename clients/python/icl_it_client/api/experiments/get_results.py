@@ -137,6 +137,8 @@ def sync_detailed(
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
+     The results of a finished experiment, as the JSON document or as a long table.
+
     Args:
         experiment_id (str): Experiment id.
         format_ (GetResultsFormat | Unset): json: the document (or the table's records with
@@ -175,6 +177,8 @@ def sync(
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
 
+     The results of a finished experiment, as the JSON document or as a long table.
+
     Args:
         experiment_id (str): Experiment id.
         format_ (GetResultsFormat | Unset): json: the document (or the table's records with
@@ -207,6 +211,8 @@ async def asyncio_detailed(
 ) -> Response[Problem | ResultsDocument | ResultsTable]:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
+
+     The results of a finished experiment, as the JSON document or as a long table.
 
     Args:
         experiment_id (str): Experiment id.
@@ -243,6 +249,8 @@ async def asyncio(
 ) -> Problem | ResultsDocument | ResultsTable | None:
     """The results document (schema icl-it/results/v1), or a long table of it (?format=csv|parquet,
     ?table=cells|examples; docs/EXPORTS.md); 409 until finished
+
+     The results of a finished experiment, as the JSON document or as a long table.
 
     Args:
         experiment_id (str): Experiment id.

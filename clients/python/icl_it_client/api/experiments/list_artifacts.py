@@ -90,6 +90,9 @@ def sync_detailed(
 ) -> Response[ArtifactList | Problem]:
     """Hidden-state and result artifacts, with download links
 
+     The files an experiment produced (hidden states, analyses, results, report, figures), with
+    download links.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -119,6 +122,9 @@ def sync(
 ) -> ArtifactList | Problem | None:
     """Hidden-state and result artifacts, with download links
 
+     The files an experiment produced (hidden states, analyses, results, report, figures), with
+    download links.
+
     Args:
         experiment_id (str): Experiment id.
 
@@ -142,6 +148,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[ArtifactList | Problem]:
     """Hidden-state and result artifacts, with download links
+
+     The files an experiment produced (hidden states, analyses, results, report, figures), with
+    download links.
 
     Args:
         experiment_id (str): Experiment id.
@@ -169,6 +178,9 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> ArtifactList | Problem | None:
     """Hidden-state and result artifacts, with download links
+
+     The files an experiment produced (hidden states, analyses, results, report, figures), with
+    download links.
 
     Args:
         experiment_id (str): Experiment id.

@@ -107,6 +107,9 @@ def sync_detailed(
 ) -> Response[EventList | Problem]:
     """Events
 
+     An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
+    for new events.
+
     Args:
         experiment_id (str): Experiment id.
         after (int | None | Unset): Events with a larger id
@@ -142,6 +145,9 @@ def sync(
 ) -> EventList | Problem | None:
     """Events
 
+     An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
+    for new events.
+
     Args:
         experiment_id (str): Experiment id.
         after (int | None | Unset): Events with a larger id
@@ -171,6 +177,9 @@ async def asyncio_detailed(
     limit: int | Unset = 200,
 ) -> Response[EventList | Problem]:
     """Events
+
+     An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
+    for new events.
 
     Args:
         experiment_id (str): Experiment id.
@@ -204,6 +213,9 @@ async def asyncio(
     limit: int | Unset = 200,
 ) -> EventList | Problem | None:
     """Events
+
+     An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
+    for new events.
 
     Args:
         experiment_id (str): Experiment id.

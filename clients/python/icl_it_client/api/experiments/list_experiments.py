@@ -106,6 +106,8 @@ def sync_detailed(
 ) -> Response[ExperimentList | Problem]:
     """List your experiments
 
+     Your experiments, newest first, a page at a time (admin keys see everyone's).
+
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
@@ -138,6 +140,8 @@ def sync(
 ) -> ExperimentList | Problem | None:
     """List your experiments
 
+     Your experiments, newest first, a page at a time (admin keys see everyone's).
+
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
@@ -164,6 +168,8 @@ async def asyncio_detailed(
     after: None | str | Unset = UNSET,
 ) -> Response[ExperimentList | Problem]:
     """List your experiments
+
+     Your experiments, newest first, a page at a time (admin keys see everyone's).
 
     Args:
         limit (int | Unset):  Default: 20.
@@ -194,6 +200,8 @@ async def asyncio(
     after: None | str | Unset = UNSET,
 ) -> ExperimentList | Problem | None:
     """List your experiments
+
+     Your experiments, newest first, a page at a time (admin keys see everyone's).
 
     Args:
         limit (int | Unset):  Default: 20.

@@ -109,6 +109,9 @@ def sync_detailed(
 ) -> Response[Experiment | Problem]:
     """Submit an experiment
 
+     Validate the spec, record the experiment and its runs, and queue the runs. With an
+    Idempotency-Key, a retried submit returns the first experiment.
+
     Args:
         idempotency_key (None | str | Unset): Same key + same body returns the first experiment;
             same key + another body is a 409.
@@ -146,6 +149,9 @@ def sync(
 ) -> Experiment | Problem | None:
     """Submit an experiment
 
+     Validate the spec, record the experiment and its runs, and queue the runs. With an
+    Idempotency-Key, a retried submit returns the first experiment.
+
     Args:
         idempotency_key (None | str | Unset): Same key + same body returns the first experiment;
             same key + another body is a 409.
@@ -177,6 +183,9 @@ async def asyncio_detailed(
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[Experiment | Problem]:
     """Submit an experiment
+
+     Validate the spec, record the experiment and its runs, and queue the runs. With an
+    Idempotency-Key, a retried submit returns the first experiment.
 
     Args:
         idempotency_key (None | str | Unset): Same key + same body returns the first experiment;
@@ -212,6 +221,9 @@ async def asyncio(
     idempotency_key: None | str | Unset = UNSET,
 ) -> Experiment | Problem | None:
     """Submit an experiment
+
+     Validate the spec, record the experiment and its runs, and queue the runs. With an
+    Idempotency-Key, a retried submit returns the first experiment.
 
     Args:
         idempotency_key (None | str | Unset): Same key + same body returns the first experiment;

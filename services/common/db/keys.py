@@ -18,17 +18,19 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.db import ApiKey, is_id, new_id, session_scope, utcnow
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 PREFIX = "iclit_"
 LOCAL_KEY_NAME = "local"
 
 
 def hash_key(key: str) -> str:
+    """The SHA-256 hex of an API key: only the hash is stored."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def generate_key() -> str:
+    """A new random API key (``iclit_`` and 256 bits, URL-safe)."""
     return PREFIX + secrets.token_urlsafe(32)
 
 
@@ -47,11 +49,13 @@ def create_key(session: Session, name: str, *, admin: bool = False) -> tuple[Api
 
 
 def find_active(session: Session, key: str) -> ApiKey | None:
+    """The key's row if it exists and is not revoked, else None."""
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
     return row if row is not None and row.revoked_at is None else None
 
 
 def list_keys(session: Session) -> Sequence[ApiKey]:
+    """Every API key row, oldest first."""
     return session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)).all()
 
 
@@ -70,10 +74,12 @@ def revoke(session: Session, id_or_name: str) -> int:
 
 
 def key_file(settings: Settings | None = None) -> Path:
+    """Where the local stack writes its admin key: ``$ICL_IT_HOME/api_key``."""
     return (settings or get_settings()).home / "api_key"
 
 
 def read_key_file(settings: Settings | None = None) -> str | None:
+    """The local admin key, or None when the file is missing or empty."""
     path = key_file(settings)
     try:
         return path.read_text().strip() or None

@@ -51,6 +51,7 @@ TASK_RETRY_OPTIONS: dict[str, Any] = {
 
 
 def is_transient(exc: BaseException) -> bool:
+    """True for database and broker connection errors, which are retried rather than recorded."""
     return isinstance(exc, TRANSIENT_ERRORS)
 
 

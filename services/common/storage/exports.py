@@ -164,6 +164,7 @@ def _cell_text(value: Any) -> str:
 
 
 def to_csv(table: Table) -> bytes:
+    """The table as UTF-8 CSV with a header row."""
     columns, rows = table
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -174,6 +175,7 @@ def to_csv(table: Table) -> bytes:
 
 
 def to_records(table: Table) -> dict[str, Any]:
+    """The table as ``{columns, rows}`` with one object per row (the JSON form of ``?table=``)."""
     columns, rows = table
     return {"columns": columns, "rows": [{c: row.get(c) for c in columns} for row in rows]}
 

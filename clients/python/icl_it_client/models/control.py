@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class ExperimentSpecControlsItem(StrEnum):
+class Control(StrEnum):
     CROSS_ADAPTER = "cross_adapter"
     RANDOM_INIT = "random_init"
     RANDOM_LORA = "random_lora"

@@ -1,12 +1,12 @@
 """Every Prometheus metric of the service, in one place (names are the contract with
 dashboards: deploy/monitoring/grafana/dashboards/icl-it.json).
 
-API (``services/api/metrics.py`` records and serves them, with two gauges computed at
+API (``services/api/prometheus.py`` records and serves them, with two gauges computed at
 scrape time: experiments by status and queue depth):
     icl_it_http_requests_total{method,route,status}
     icl_it_http_request_duration_seconds{method,route,status}
 
-Workers (``services/common/worker_signals.py``, ``services/gpu_worker/run_metrics.py``):
+Workers (``services/common/runtime/worker_signals.py``, ``services/gpu_worker/run_telemetry.py``):
     icl_it_task_duration_seconds{task,state}      one Celery task, start to end
     icl_it_task_queue_wait_seconds{queue}         enqueued -> started
     icl_it_run_stage_seconds{stage}               engine stages of one run (RunOutput.timings)
@@ -26,7 +26,7 @@ from typing import Any
 
 from celery.signals import before_task_publish
 
-from services.common.observability import ensure_multiproc_dir
+from services.common.runtime.observability import ensure_multiproc_dir
 
 ensure_multiproc_dir()
 

@@ -5,26 +5,20 @@ embedded default. The schema is owned by the Alembic migrations next to this mod
 ``migrate()`` brings a database to the head revision and is run by the API at startup.
 
 Statuses are written only by the named transitions in ``services.common.jobs``; the
-statuses themselves are the enums of ``services.common.status``.
+statuses themselves are the enums of ``services.common.db.status``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -33,21 +27,18 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    create_engine,
-    event,
-    insert,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.settings import get_settings
-from services.common.status import ExperimentStatus, RunStatus
+from services.common.db.status import ExperimentStatus, RunStatus
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
 _ID = re.compile(ID_PATTERN)
 
 
 def new_id() -> str:
+    """A new row id: 32 lowercase hex digits (uuid4)."""
     return uuid.uuid4().hex
 
 
@@ -57,6 +48,7 @@ def is_id(value: str) -> bool:
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (what every timestamp column stores)."""
     return datetime.now(UTC)
 
 
@@ -67,6 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Store aware datetimes in UTC; a naive one is a ValueError rather than a guess."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -74,6 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Read back an aware UTC datetime (SQLite returns naive ones)."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -92,6 +86,8 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The declarative base: constraint names for migrations; datetime and JSON column types."""
+
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
         datetime: UTCDateTime(),
@@ -103,6 +99,8 @@ class Base(DeclarativeBase):
 
 
 class Experiment(Base):
+    """A submitted experiment: its owner, resolved spec, status, run counts and result keys."""
+
     __tablename__ = "experiments"
     __table_args__ = (
         UniqueConstraint("owner", "idempotency_key", name="uq_experiments_owner_idempotency"),
@@ -128,6 +126,8 @@ class Experiment(Base):
 
 
 class Run(Base):
+    """One run of an experiment: its configuration, status, attempts, progress and artifact keys."""
+
     __tablename__ = "runs"
     __table_args__ = (
         UniqueConstraint("experiment_id", "key", name="uq_runs_experiment_key"),
@@ -166,6 +166,8 @@ class Run(Base):
 
 
 class Event(Base):
+    """One entry of an experiment's event log (the ``events`` route reads them in id order)."""
+
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_experiment_id_id", "experiment_id", "id"),)
 
@@ -212,110 +214,3 @@ class Dataset(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     artifact_key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# ---------------------------------------------------------------------------------------
-# Engine and sessions
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        cur.execute("PRAGMA busy_timeout=30000")  # writers wait instead of failing
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-
-_engines: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
-_engines_lock = threading.Lock()
-
-
-def _new_lock_after_fork() -> None:
-    # A worker's main process runs the reconciler thread while it forks pool children:
-    # a lock that thread held at the fork must not stay held forever in the child.
-    global _engines_lock
-    _engines_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_new_lock_after_fork)
-
-
-def _cached(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    with _engines_lock:
-        if url not in _engines:
-            engine = make_engine(url)
-            _engines[url] = (engine, sessionmaker(engine, expire_on_commit=False))
-        return _engines[url]
-
-
-def get_engine(url: str | None = None) -> Engine:
-    return _cached(url or get_settings().db_url)[0]
-
-
-def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
-    return _cached(url or get_settings().db_url)[1]
-
-
-@contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A short-lived session; commit explicitly, anything uncommitted is rolled back."""
-    with get_sessionmaker(url)() as session:
-        yield session
-
-
-def dispose_engines() -> None:
-    """Forget pooled connections inherited through fork (call in each worker child)."""
-    with _engines_lock:
-        for engine, _ in _engines.values():
-            engine.dispose(close=False)
-
-
-def migrate(url: str | None = None) -> None:
-    """Upgrade the database to the newest Alembic revision (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    cfg.attributes["url"] = url or get_settings().db_url
-    command.upgrade(cfg, "head")
-
-
-# ---------------------------------------------------------------------------------------
-
-
-def add_event(
-    session: Session,
-    experiment_id: str,
-    type: str,
-    message: str,
-    *,
-    run_id: str | None = None,
-    level: str = "info",
-    data: dict[str, Any] | None = None,
-) -> None:
-    session.execute(
-        insert(Event).values(
-            experiment_id=experiment_id,
-            run_id=run_id,
-            created_at=utcnow(),
-            level=level,
-            type=type,
-            message=message,
-            data=data or {},
-        )
-    )

@@ -17,7 +17,7 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 GPU_QUEUE = "gpu"
 ANALYSIS_QUEUE = "analysis"
@@ -41,6 +41,7 @@ def time_limits(settings: Settings) -> dict[str, int]:
 
 
 def visibility_timeout(settings: Settings) -> int:
+    """Seconds before the broker redelivers an unacked task; default: the run time limit + 1 h."""
     return settings.visibility_timeout_s or settings.task_time_limit_s + 3600
 
 
@@ -56,6 +57,8 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
+    """The one Celery app for the API and both workers: late acks, one task at a time, tasks routed
+    by name prefix; refuses a visibility timeout not above every time limit."""
     settings = settings or get_settings()
     limits = time_limits(settings)
     vt = visibility_timeout(settings)

@@ -33,9 +33,9 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from services.common import metrics, observability
-from services.common.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
-from services.common.settings import get_settings
+from services.common.runtime import observability, prometheus
+from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, TASK_RUN, app
+from services.common.runtime.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def install(service: str) -> None:
 
 
 def service_name() -> str:
+    """The name this worker process was installed under (for logs and traces)."""
     return _service
 
 
@@ -86,9 +87,9 @@ def _ids_for(task_name: str, args: tuple[Any, ...]) -> dict[str, str | None]:
 # -- per task -----------------------------------------------------------------------------
 def _sent_at(task: Any) -> float | None:
     request = getattr(task, "request", None)
-    value = getattr(request, metrics.SENT_AT_HEADER, None)
+    value = getattr(request, prometheus.SENT_AT_HEADER, None)
     if value is None:
-        value = (getattr(request, "headers", None) or {}).get(metrics.SENT_AT_HEADER)
+        value = (getattr(request, "headers", None) or {}).get(prometheus.SENT_AT_HEADER)
     try:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
@@ -106,7 +107,7 @@ def _on_task_start(
     if sent_at is not None:
         info = getattr(getattr(task, "request", None), "delivery_info", None) or {}
         queue = info.get("routing_key") or "?"
-        metrics.QUEUE_WAIT.labels(queue).observe(max(time.time() - sent_at, 0.0))
+        prometheus.QUEUE_WAIT.labels(queue).observe(max(time.time() - sent_at, 0.0))
 
 
 @task_postrun.connect(weak=False)
@@ -117,7 +118,7 @@ def _on_task_end(
     if started is None:
         return
     t0, token = started
-    metrics.TASK_DURATION.labels(getattr(task, "name", "?"), state or "?").observe(
+    prometheus.TASK_DURATION.labels(getattr(task, "name", "?"), state or "?").observe(
         time.perf_counter() - t0
     )
     with suppress(ValueError):  # bound in another context (not in prefork)
@@ -152,10 +153,12 @@ def _on_child_exit(pid: int | None = None, **_: Any) -> None:
 
 
 def heartbeat_file() -> Path | None:
+    """The heartbeat file from the settings, or None when there is none."""
     return get_settings().heartbeat_file
 
 
 def touch_heartbeat() -> None:
+    """Update the heartbeat file's modification time, if one is configured."""
     path = heartbeat_file()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,11 +176,13 @@ class Heartbeat(bootsteps.StartStopStep):
         self.tref: Any = None
 
     def start(self, worker: Any) -> None:
+        """Touch the heartbeat file now and then every ``HEARTBEAT_EVERY_S`` seconds."""
         if heartbeat_file() is not None:
             touch_heartbeat()
             self.tref = worker.timer.call_repeatedly(HEARTBEAT_EVERY_S, touch_heartbeat)
 
     def stop(self, worker: Any) -> None:
+        """Stop touching the heartbeat file."""
         if self.tref is not None:
             self.tref.cancel()
             self.tref = None

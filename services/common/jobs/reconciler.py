@@ -11,8 +11,8 @@ killed worker or an outage left behind:
    are sent again when the ``gpu`` queue holds fewer messages than there are such runs
    (the broker lost some; duplicates are harmless: the claim drops them);
 3. the same for extracted runs waiting for their analysis (queue ``analysis``);
-4. an experiment whose runs are all terminal (a finalise message was lost, or it is
-   ``cancelling`` with nothing left running) gets a finalise task.
+4. an experiment whose runs are all terminal (a finalize message was lost, or it is
+   ``cancelling`` with nothing left running) gets a finalize task.
 
 Every write is a conditional transition from ``services.common.jobs``, so any number of
 reconcilers may run at once. Where it runs: a daemon thread in the main process of each
@@ -35,17 +35,17 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from services.common import jobs
-from services.common.celery_app import (
+from services.common.db import Experiment, Run, session_scope, utcnow
+from services.common.jobs import CANCEL_REQUESTED, TERMINAL, RunStatus
+from services.common.runtime.celery_app import (
     ANALYSIS_QUEUE,
     GPU_QUEUE,
     TASK_ANALYZE,
     TASK_FINALIZE,
     TASK_RUN,
 )
-from services.common.db import Experiment, Run, session_scope, utcnow
-from services.common.jobs import CANCEL_REQUESTED, TERMINAL, RunStatus
-from services.common.retry import send_safely
-from services.common.settings import Settings, get_settings
+from services.common.runtime.retry import send_safely
+from services.common.runtime.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +55,17 @@ QueueSize = Callable[[str], int | None]
 
 @dataclass
 class Pass:
+    """What one reconciler pass did: the ids of the runs and experiments it repaired, by action."""
+
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     resent_runs: list[str] = field(default_factory=list)
     resent_analyses: list[str] = field(default_factory=list)
-    finalised: list[str] = field(default_factory=list)
+    finalized: list[str] = field(default_factory=list)
 
     def any(self) -> bool:
+        """True when the pass changed or re-sent anything."""
         return any(getattr(self, f) for f in self.__dataclass_fields__)
 
 
@@ -81,7 +84,7 @@ def reconcile_once(
     _requeue_silent_runs(send_task, settings, out, trust_silence)
     _resend(send_task, queue_size, settings, out, extracted=False)
     _resend(send_task, queue_size, settings, out, extracted=True)
-    _finalise_finished(send_task, out)
+    _finalize_finished(send_task, out)
     if out.any():
         log.warning("reconciler: %s", out)
     return out
@@ -148,7 +151,7 @@ def _resend(
                     (out.resent_analyses if extracted else out.resent_runs).append(run.id)
 
 
-def _finalise_finished(send_task: SendTask, out: Pass) -> None:
+def _finalize_finished(send_task: SendTask, out: Pass) -> None:
     with session_scope() as s:
         open_runs = (
             select(func.count())
@@ -161,7 +164,7 @@ def _finalise_finished(send_task: SendTask, out: Pass) -> None:
         ).all()
     for experiment_id in ids:
         if send_safely(send_task, TASK_FINALIZE, [experiment_id]):
-            out.finalised.append(experiment_id)
+            out.finalized.append(experiment_id)
 
 
 def broker_queue_size(app: Any) -> QueueSize:

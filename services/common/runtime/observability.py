@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from services.common.settings import Settings, get_settings
+from services.common.runtime.settings import Settings, get_settings
 
 CONTEXT_KEYS = ("experiment_id", "run_id", "task_id", "task")
 _context: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
@@ -46,11 +46,13 @@ def bind(**ids: str | None) -> contextvars.Token[Mapping[str, str] | None]:
 
 
 def unbind(token: contextvars.Token[Mapping[str, str] | None]) -> None:
+    """Restore the log context that ``bind`` replaced."""
     _context.reset(token)
 
 
 @contextmanager
 def log_context(**ids: str | None) -> Iterator[None]:
+    """Bind ids to every log record within the ``with`` block."""
     token = bind(**ids)
     try:
         yield
@@ -59,6 +61,7 @@ def log_context(**ids: str | None) -> Iterator[None]:
 
 
 def current_context() -> dict[str, str]:
+    """A copy of the ids bound to this context's log records."""
     return dict(_context.get() or {})
 
 
@@ -83,6 +86,8 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object per record: time, level, logger, message, service, the bound ids, the
+        trace ids and any extra fields."""
         out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
@@ -110,12 +115,14 @@ class TextFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
+        """The plain line followed by the bound ids in brackets (the task name left out)."""
         line = super().format(record)
         ids = " ".join(f"{k}={v}" for k, v in (_context.get() or {}).items() if k != "task")
         return f"{line} [{ids}]" if ids else line
 
 
 def log_format(settings: Settings) -> str:
+    """``text`` or ``json`` as configured; ``auto`` is text on a terminal and JSON otherwise."""
     if settings.log_format != "auto":
         return settings.log_format
     return "text" if sys.stderr.isatty() else "json"
@@ -180,6 +187,7 @@ def clear_multiproc_dir() -> None:
 
 # -- traces -------------------------------------------------------------------------------
 def tracing_endpoint() -> str | None:
+    """The OTLP endpoint traces are exported to, or None when tracing is off."""
     return (
         os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -267,6 +275,7 @@ def instrument_celery() -> None:
 
 
 def instrument_fastapi(app: Any) -> None:
+    """Trace the app's requests (health and metrics routes excepted) when tracing is on."""
     if tracing_endpoint() is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -275,6 +284,7 @@ def instrument_fastapi(app: Any) -> None:
 
 
 def flush_traces() -> None:
+    """Export the spans still buffered (at shutdown), waiting at most 5 s."""
     try:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider

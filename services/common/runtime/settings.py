@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
+    """Every setting of the API, the workers and the CLI, read from the environment; unset URLs fall
+    back to the embedded defaults under ``ICL_IT_HOME``."""
+
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     home: Path = Field(
@@ -109,7 +112,7 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_BROKER_PREFIX",
         description="Prefix of every Redis key the broker writes (one Redis, many stacks).",
     )
-    # -- operations: logs, metrics, shutdown (services/common/observability.py) ----------
+    # -- operations: logs, metrics, shutdown (services/common/runtime/observability.py) ----------
     log_format: str = Field(
         "auto",
         pattern="^(auto|json|text)$",
@@ -146,6 +149,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """DATABASE_URL (``postgresql://`` gets psycopg) or SQLite in the home directory."""
         if self.database_url:
             url = self.database_url
             if url.startswith("postgresql://"):
@@ -155,20 +159,24 @@ class Settings(BaseSettings):
 
     @property
     def broker_url(self) -> str:
+        """REDIS_URL, or Celery's SQLAlchemy transport on SQLite under the home directory."""
         if self.redis_url:
             return self.redis_url
         return f"sqla+sqlite:///{(self.home / 'broker.db').resolve()}"
 
     @property
     def artifacts(self) -> str:
+        """The artifact store URL: ARTIFACT_URL or the home directory's ``artifacts`` folder."""
         return self.artifact_url or str((self.home / "artifacts").resolve())
 
     @property
     def model_cache_dir(self) -> Path:
+        """Where the embedded model is prepared: ICL_IT_MODEL_CACHE or ``<home>/models``."""
         return (self.model_cache or self.home / "models").resolve()
 
     @property
     def allowed_model_dirs(self) -> list[Path]:
+        """The resolved directories a spec may load a local model from (ICL_IT_MODEL_DIRS)."""
         import os
 
         return [Path(p).resolve() for p in self.model_dirs.split(os.pathsep) if p]
@@ -176,4 +184,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The settings, read from the environment once per process."""
     return Settings()

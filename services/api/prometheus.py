@@ -23,9 +23,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common import db, metrics, observability
-from services.common.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
-from services.common.status import ExperimentStatus
+from services.common import db
+from services.common.db.status import ExperimentStatus
+from services.common.runtime import observability, prometheus
+from services.common.runtime.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
 
 access_log = logging.getLogger("icl_it.access")
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope.get("method", "?")
             if route != "/metrics":
-                metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                metrics.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
+                prometheus.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+                prometheus.HTTP_LATENCY.labels(method, route, str(status)).observe(elapsed)
             if self.access_log_on and route not in ("/healthz", "/metrics"):
                 params = scope.get("path_params") or {}
                 with observability.log_context(experiment_id=params.get("experiment_id")):
@@ -91,6 +92,8 @@ class StateCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Scrape-time gauges: experiments by status and queue depths; a family whose source is down
+        is left out."""
         experiments = GaugeMetricFamily(
             "icl_it_experiments", "Experiments by status (from the database).", labels=["status"]
         )
@@ -138,6 +141,8 @@ def queue_depths(queue: Any) -> dict[str, int]:
 
 
 def install_metrics(app: FastAPI, *, access_log_on: bool) -> None:
+    """Add the request-metrics middleware and the ``GET /metrics`` route (process metrics plus the
+    state gauges)."""
     app.add_middleware(MetricsMiddleware, access_log_on=access_log_on)
     state = CollectorRegistry(auto_describe=False)
     state.register(StateCollector(app))

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class KnownModel:
+    """A model a spec can name: its source (embedded or the Hub), Hub id and size."""
+
     name: str
     source: str  # "embedded" | "hub"
     hf_id: str | None
@@ -79,6 +81,8 @@ def model_not_allowed(name: str, hub_patterns: str) -> str | None:
 
 @dataclass(frozen=True)
 class TaskInfo:
+    """A builtin task: data file, kind, labels and the field names of its plain prompt template."""
+
     name: str
     kind: str  # "classification" | "translation"
     file: str

@@ -1,10 +1,10 @@
 """Container healthchecks, standard library only (they run every few seconds).
 
-    python -m services.common.healthcheck http://127.0.0.1:8000/healthz
-    python -m services.common.healthcheck --heartbeat FILE --max-age 60
+    python -m services.common.runtime.healthcheck http://127.0.0.1:8000/healthz
+    python -m services.common.runtime.healthcheck --heartbeat FILE --max-age 60
 
 The first asks the API; the second checks that a worker's main loop touched its
-heartbeat file recently (``services.common.worker_signals`` touches it from the worker's
+heartbeat file recently (``services.common.runtime.worker_signals`` touches it from the worker's
 timer, so a stuck event loop, not only a dead process, turns the container unhealthy).
 Exit status 0 is healthy, 1 unhealthy.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 
 
 def check_url(url: str, timeout: float) -> str | None:
+    """None when ``url`` answers 200 within ``timeout`` seconds, else what went wrong."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             status = int(response.status)
@@ -28,6 +29,7 @@ def check_url(url: str, timeout: float) -> str | None:
 
 
 def check_heartbeat(path: Path, max_age: float) -> str | None:
+    """None when the heartbeat file was touched within ``max_age`` seconds, else what is wrong."""
     try:
         age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
@@ -36,6 +38,7 @@ def check_heartbeat(path: Path, max_age: float) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check a URL or a heartbeat file, for container healthchecks; exit code 0 when healthy."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", nargs="?", help="an HTTP URL that must answer 200")
     parser.add_argument("--heartbeat", type=Path, help="a file the worker touches")

@@ -18,6 +18,7 @@ _KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
 def artifact_key(*parts: str) -> str:
+    """Join parts into a key; a part outside ``[A-Za-z0-9_.-]``, or with ``..``, is a ValueError."""
     for part in parts:
         if not _KEY_PART.match(part) or ".." in part:
             raise ValueError(f"invalid artifact key part {part!r}")
@@ -26,6 +27,8 @@ def artifact_key(*parts: str) -> str:
 
 @dataclass
 class ArtifactStore:
+    """Bytes under keys at ``url`` (a local directory or any fsspec URL), written by rename."""
+
     url: str
 
     def __post_init__(self) -> None:
@@ -39,6 +42,7 @@ class ArtifactStore:
         return f"{self.root}/{key}"
 
     def put(self, key: str, data: bytes) -> None:
+        """Write ``data`` under ``key`` via a temporary file and a rename."""
         path = self._path(key)
         parent = path.rsplit("/", 1)[0]
         self.fs.makedirs(parent, exist_ok=True)
@@ -48,6 +52,7 @@ class ArtifactStore:
         self.fs.mv(tmp, path)
 
     def get(self, key: str) -> bytes:
+        """The bytes stored under ``key`` (FileNotFoundError when there are none)."""
         with self.fs.open(self._path(key), "rb") as fh:
             return fh.read()
 

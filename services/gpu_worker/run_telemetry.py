@@ -1,13 +1,13 @@
 """Metrics of one GPU run, read from what the engine returns (``RunOutput``): stage
 durations, tokens per second, adapters per second, and the process's CUDA memory.
-Called by the task layer after ``engine.run``; the engine itself records nothing."""
+Called by the task layer after ``Engine.execute``; the engine itself records nothing."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from services.common import metrics
+from services.common.runtime import prometheus
 
 if TYPE_CHECKING:
     from services.gpu_worker.engine import RunOutput
@@ -38,7 +38,7 @@ def observe_run(out: RunOutput) -> None:
 
 def _observe(out: RunOutput) -> None:
     for stage, seconds in out.timings.items():
-        metrics.RUN_STAGE.labels(stage).observe(seconds)
+        prometheus.RUN_STAGE.labels(stage).observe(seconds)
     model = str(out.states.meta.get("model", {}).get("name", "?"))
     tokens = {
         "extract": (extract_tokens(out), sum(out.timings.get(s, 0.0) for s in EXTRACT_STAGES)),
@@ -48,23 +48,24 @@ def _observe(out: RunOutput) -> None:
         ),
     }
     for phase, (count, seconds) in tokens.items():
-        metrics.TOKENS.labels(phase).inc(count)
+        prometheus.TOKENS.labels(phase).inc(count)
         if count and seconds:
-            metrics.TOKENS_PER_S.labels(phase).observe(count / seconds)
+            prometheus.TOKENS_PER_S.labels(phase).observe(count / seconds)
     adapters, tune_s = len(out.tuning), out.timings.get("tune", 0.0)
-    metrics.ADAPTERS.labels(model).inc(adapters)
+    prometheus.ADAPTERS.labels(model).inc(adapters)
     if adapters and tune_s:
-        metrics.ADAPTERS_PER_S.labels(model).observe(adapters / tune_s)
+        prometheus.ADAPTERS_PER_S.labels(model).observe(adapters / tune_s)
     observe_gpu_memory()
 
 
 def observe_gpu_memory() -> None:
+    """Set the GPU memory gauges (allocated, reserved, peak); a no-op until CUDA is used."""
     import torch
 
     if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
         return
     device = torch.cuda.current_device()
     name = f"cuda:{device}"
-    metrics.GPU_MEMORY.labels(name, "allocated").set(torch.cuda.memory_allocated(device))
-    metrics.GPU_MEMORY.labels(name, "reserved").set(torch.cuda.memory_reserved(device))
-    metrics.GPU_MEMORY.labels(name, "peak").set(torch.cuda.max_memory_allocated(device))
+    prometheus.GPU_MEMORY.labels(name, "allocated").set(torch.cuda.memory_allocated(device))
+    prometheus.GPU_MEMORY.labels(name, "reserved").set(torch.cuda.memory_reserved(device))
+    prometheus.GPU_MEMORY.labels(name, "peak").set(torch.cuda.max_memory_allocated(device))

@@ -20,6 +20,7 @@ MAX_DEPTH = 32
 
 
 def control_char_problem(value: str) -> str | None:
+    """Why ``value`` is refused (it contains a control character), or None when it is fine."""
     match = _CONTROL.search(value)
     if match is None:
         return None
@@ -77,6 +78,7 @@ def min_runs(sweeps: list[dict[str, list[Any]]], n_seeds: int) -> int:
 
 
 def check_run_count(sweeps: list[dict[str, list[Any]]], n_seeds: int, max_runs: int) -> None:
+    """Refuse a spec whose runs surely exceed ``max_runs`` (a lower bound, before expanding it)."""
     n = min_runs(sweeps, n_seeds)
     if n > max_runs:
         raise ValueError(f"spec expands to at least {n} runs (max {max_runs}: MAX_RUNS)")

@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from services.common.artifacts import artifact_key
-from services.common.catalog import BUILTIN_TASKS, TaskInfo
+from services.common.spec.catalog import BUILTIN_TASKS, TaskInfo
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.layout import dataset_key
 
 MAX_ROWS = 20_000
 MAX_TEXT_CHARS = 2_000
@@ -116,19 +117,14 @@ def load_builtin(name: str) -> Dataset:
     return _to_dataset(info, kind, rows)
 
 
-def upload_key(dataset_id: str) -> str:
-    """Artifact-store key of an uploaded dataset: built from its id, never from user text."""
-    return artifact_key("datasets", f"{dataset_id}.jsonl")
-
-
 def load_upload(dataset_id: str, raw: str) -> Dataset:
-    """An uploaded dataset (the JSONL text stored under ``upload_key(dataset_id)``)."""
+    """An uploaded dataset (the JSONL text stored under ``layout.dataset_key(dataset_id)``)."""
     kind, rows = parse_jsonl(raw, name=f"upload:{dataset_id}")
     labels = tuple(sorted({r["label"] for r in rows})) if kind == "classification" else ()
     info = TaskInfo(
         name=f"upload:{dataset_id}",
         kind=kind,
-        file=upload_key(dataset_id),
+        file=dataset_key(dataset_id),
         description="User upload",
         input_field="Input",
         output_field="Label" if kind == "classification" else "Output",
@@ -136,3 +132,11 @@ def load_upload(dataset_id: str, raw: str) -> Dataset:
         labels=labels,
     )
     return _to_dataset(info, kind, rows)
+
+
+def load_task(task: str, store: ArtifactStore) -> Dataset:
+    """A spec's ``data.task``: a builtin task by name, or ``upload:<id>`` from the store."""
+    if task.startswith("upload:"):
+        dataset_id = task.split(":", 1)[1]
+        return load_upload(dataset_id, store.get(dataset_key(dataset_id)).decode("utf-8"))
+    return load_builtin(task)

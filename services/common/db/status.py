@@ -13,6 +13,8 @@ from enum import StrEnum
 
 
 class ExperimentStatus(StrEnum):
+    """The states of an experiment; ``cancelling`` lasts until its running work stops."""
+
     QUEUED = "queued"
     RUNNING = "running"
     CANCELLING = "cancelling"
@@ -22,6 +24,8 @@ class ExperimentStatus(StrEnum):
 
 
 class RunStatus(StrEnum):
+    """The states of a run."""
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

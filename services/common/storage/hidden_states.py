@@ -7,10 +7,15 @@ whose metadata names every axis, so the artifact is self-describing:
     label_logprobs: [n_examples, n_conditions, n_labels]               float32
     labels:         [n_examples]                                       int64 (-1: no label)
 
-Layer axis, named by what each entry is: 0 = the embedding output ("embeddings"); i in
+The layer axis (explained here once; every ``[..., n_layers + 2, ...]`` in the code means
+this axis): named by what each entry is, 0 = the embedding output ("embeddings"); i in
 1..n_layers = the output of decoder block i before any final norm ("block_i"); n_layers + 1
 = the final norm's output ("final_norm"), which is what transformers returns as the last
 ``hidden_states`` entry. The position is the last prompt token of each condition.
+
+The vocabulary of the states, defined once: ``Condition`` (the condition axis) and
+``Pair`` (two conditions compared by the analysis). The spec's ``Control`` names which
+IT-shaped conditions a run computes.
 
 label_logprobs: log-softmax over the whole vocabulary, read at each label's first token;
 ``exp`` summed over labels is the probability mass the model puts on the label space.
@@ -21,17 +26,56 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeAlias
 
 import numpy as np
 from safetensors.numpy import load as st_load
 
-# anchor, icl, it: the three conditions of the paper. The rest are IT-shaped controls
-# (see services.gpu_worker.engine): it_cross (this input through the adapter tuned on
-# another example's demonstrations), it_shuffled (tuned on the same demonstration inputs
-# with shuffled labels), it_random (a random LoRA with the tuned adapter's per-layer norm),
-# it_untuned (the zero-step adapter; equals the anchor by construction: an identity check).
-CONDITIONS = ("anchor", "icl", "it", "it_cross", "it_shuffled", "it_random", "it_untuned")
+# Shapes, named once (the layer axis is the module docstring's).
+Hidden: TypeAlias = np.ndarray  # [n_examples, n_conditions, n_layers + 2, d_model]
+ConditionStates: TypeAlias = np.ndarray  # [n_examples, n_layers + 2, d_model], one condition
+PerExampleLayer: TypeAlias = np.ndarray  # [n_examples, n_layers + 2]
+PerLayer: TypeAlias = np.ndarray  # [n_layers + 2]
+
+
+class Condition(StrEnum):
+    """A condition of the states file, in file order. anchor, icl, it: the paper's three.
+    The rest are IT-shaped controls (see ``gpu_worker.engine``)."""
+
+    ANCHOR = "anchor"  # base model, zero-shot prompt
+    ICL = "icl"  # base model, demonstrations in the prompt
+    IT = "it"  # base + the adapter tuned on this example's demonstrations, zero-shot prompt
+    IT_CROSS = "it_cross"  # this input through an adapter tuned on another example's set
+    IT_SHUFFLED = "it_shuffled"  # an adapter tuned on the same inputs with shuffled labels
+    IT_RANDOM = "it_random"  # a random LoRA scaled like the tuned adapter
+    IT_UNTUNED = "it_untuned"  # the zero-step adapter: equals the anchor (identity check)
+
+
+CONDITIONS = tuple(Condition)
+
+
+class Pair(StrEnum):
+    """Two conditions the analysis compares, named ``<a>_<b>``. State similarity compares
+    their states; shift measures compare their shifts from the anchor; an ``anchor_<c>``
+    pair of a norm measure is the shift s_c = h_c - h_anchor itself."""
+
+    ICL_IT = "icl_it"
+    ANCHOR_ICL = "anchor_icl"
+    ANCHOR_IT = "anchor_it"
+    ICL_IT_CROSS = "icl_it_cross"
+    ICL_IT_SHUFFLED = "icl_it_shuffled"
+    ICL_IT_RANDOM = "icl_it_random"
+    ICL_IT_UNTUNED = "icl_it_untuned"
+    ANCHOR_IT_CROSS = "anchor_it_cross"
+    ANCHOR_IT_SHUFFLED = "anchor_it_shuffled"
+    ANCHOR_IT_RANDOM = "anchor_it_random"
+
+    @property
+    def conditions(self) -> tuple[Condition, Condition]:
+        """(a, b) of the pair ``a_b``."""
+        first, second = self.value.split("_", 1)
+        return Condition(first), Condition(second)
 
 
 def layer_names(n_layers: int) -> list[str]:
@@ -41,16 +85,17 @@ def layer_names(n_layers: int) -> list[str]:
 
 @dataclass
 class RunStates:
-    hidden: np.ndarray  # [n_examples, n_conditions, n_layers+2, d_model]
+    hidden: Hidden
     label_logprobs: np.ndarray  # [n_examples, n_conditions, n_labels]
     labels: np.ndarray  # [n_examples]
-    conditions: list[str]
+    conditions: list[Condition]
     example_ids: list[str]
     label_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n_ex, n_cond, _, _ = self.hidden.shape
+        self.conditions = [Condition(c) for c in self.conditions]  # as read from a file
         assert n_cond == len(self.conditions), (self.hidden.shape, self.conditions)
         assert n_ex == len(self.example_ids) == self.labels.shape[0]
         assert self.label_logprobs.shape[:2] == (n_ex, n_cond)
@@ -63,9 +108,9 @@ class RunStates:
     def layer_names(self) -> list[str]:
         return layer_names(self.n_layers)
 
-    def condition(self, name: str) -> np.ndarray:
-        """[n_examples, n_layers+2, d_model] for one condition."""
-        return self.hidden[:, self.conditions.index(name)]
+    def condition(self, name: str) -> ConditionStates:
+        """The states of one condition."""
+        return self.hidden[:, self.conditions.index(Condition(name))]
 
     def to_bytes(self) -> bytes:
         header = {
@@ -98,7 +143,7 @@ class RunStates:
             hidden=tensors["hidden"],
             label_logprobs=tensors["label_logprobs"],
             labels=tensors["labels"],
-            conditions=json.loads(header["conditions"]),
+            conditions=[Condition(c) for c in json.loads(header["conditions"])],
             example_ids=json.loads(header["example_ids"]),
             label_names=json.loads(header["label_names"]),
             meta=json.loads(header.get("meta", "{}")),

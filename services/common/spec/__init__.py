@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from services.common import limits
-from services.common.spec_sections import (
+from services.common.spec import limits
+from services.common.spec.sections import (
     MAX_DEMOS,
     MAX_EXPLICIT_TEXT_CHARS,
     MAX_INFERENCE_EXAMPLES,
@@ -36,6 +37,7 @@ from services.common.spec_sections import (
     StrictModel,
     TemplateSpec,
 )
+from services.common.storage.hidden_states import Condition
 
 __all__ = [
     "ALL_METRICS",
@@ -73,11 +75,32 @@ Metric = Literal[
     "shared_fraction",
 ]
 ALL_METRICS: tuple[Metric, ...] = get_args(Metric)
-Control = Literal[
-    "cross_adapter", "shuffled_labels", "random_lora", "random_init", "untuned_adapter"
-]
+
+
+class Control(StrEnum):
+    """A control of the spec's ``controls``."""
+
+    CROSS_ADAPTER = "cross_adapter"
+    SHUFFLED_LABELS = "shuffled_labels"
+    RANDOM_LORA = "random_lora"
+    RANDOM_INIT = "random_init"  # the whole procedure on a random-init copy of each model
+    UNTUNED_ADAPTER = "untuned_adapter"  # an identity check, not a control
+
+    @property
+    def condition(self) -> Condition:
+        """The condition an IT-shaped control's states are stored under (KeyError for
+        random_init, which reruns everything on another model instead)."""
+        return _CONDITION_OF[self]
+
+
+_CONDITION_OF = {
+    Control.CROSS_ADAPTER: Condition.IT_CROSS,
+    Control.SHUFFLED_LABELS: Condition.IT_SHUFFLED,
+    Control.RANDOM_LORA: Condition.IT_RANDOM,
+    Control.UNTUNED_ADAPTER: Condition.IT_UNTUNED,
+}
 # Controls computed inside every real run as extra IT-shaped conditions (engine).
-IT_CONTROLS = ("cross_adapter", "shuffled_labels", "random_lora")
+IT_CONTROLS = (Control.CROSS_ADAPTER, Control.SHUFFLED_LABELS, Control.RANDOM_LORA)
 
 SWEEPABLE = {
     "model.name",
@@ -171,7 +194,7 @@ class ExperimentSpec(StrictModel):
         default_factory=lambda: list(ALL_METRICS), min_length=1, max_length=len(ALL_METRICS)
     )
     controls: list[Control] = Field(
-        ["cross_adapter", "shuffled_labels", "random_lora", "random_init"],
+        [*IT_CONTROLS, Control.RANDOM_INIT],
         max_length=5,
         description="IT-shaped controls that perturb the model as much as tuning does: "
         "cross_adapter (each input through the adapter tuned on another example's "
@@ -206,7 +229,7 @@ class ExperimentSpec(StrictModel):
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("preset"):
-            from services.common.presets import apply_preset
+            from services.common.spec.presets import apply_preset
 
             return apply_preset(data)
         return data
@@ -262,7 +285,7 @@ class RunConfig(StrictModel):
     lora: LoraSpec
     extraction: ExtractionSpec
     untuned_adapter: bool = False
-    it_controls: list[Literal["cross_adapter", "shuffled_labels", "random_lora"]] = Field(
+    it_controls: list[Control] = Field(
         default_factory=list, description="IT-shaped controls computed in this run."
     )
 

@@ -1,0 +1,1 @@
+"""How the processes run: settings, the Celery app, retries, observability and Prometheus, health checks, worker signals."""

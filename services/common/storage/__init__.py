@@ -1,0 +1,1 @@
+"""Where data lives: the artifact store and its layout, hidden-state files, datasets, exports."""
