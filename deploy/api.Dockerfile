@@ -20,7 +20,7 @@ FROM ${PYTHON_IMAGE}
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app ICL_IT_HOME=/var/lib/icl-it ICL_IT_HOST=0.0.0.0 \
-    ICL_IT_LOG_FORMAT=json
+    ICL_IT_LOG_FORMAT=json ICL_IT_METRICS_PORT=9808 ICL_IT_METRICS_HOST=0.0.0.0
 # A numeric user, so that runAsNonRoot can verify it; group 0 lets OpenShift-style
 # random uids write the same directories.
 RUN useradd --system --uid 10001 --gid 0 --home-dir /var/lib/icl-it --create-home app \
@@ -33,6 +33,9 @@ RUN python -c "import sys, services.api.main; assert 'torch' not in sys.modules"
 USER 10001:0
 
 EXPOSE 8000
+# Prometheus: /metrics without a key on 9808 (keep it off public networks); on 8000 it
+# needs an admin key or ICL_IT_METRICS_TOKEN.
+EXPOSE 9808
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-m", "services.common.runtime.healthcheck", "http://127.0.0.1:8000/healthz"]
 # Migrates the database at startup too (Postgres advisory lock: replicas take turns);

@@ -276,7 +276,8 @@ def correct(label_scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     out = np.full(labels.shape[0], np.nan)
     ok = (labels >= 0) & np.all(np.isfinite(logits), axis=-1)
-    out[ok] = (np.argmax(logits[ok], axis=-1) == labels[ok]).astype(np.float64)
+    if ok.any():  # argmax of no rows raises when there are no labels (translation: [n, 0])
+        out[ok] = (np.argmax(logits[ok], axis=-1) == labels[ok]).astype(np.float64)
     return out
 
 

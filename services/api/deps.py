@@ -2,7 +2,8 @@
 
 Who is calling is ``CurrentPrincipal``: the registered API key of the bearer token (an
 unknown or revoked key is a 401), or, only where ``ICL_IT_ALLOW_ANONYMOUS`` is set, the
-anonymous owner ``local``. Each key has a request rate (429 with Retry-After).
+anonymous owner ``local``. Each key has a request rate, and requests without a valid key
+one per client address (429 with Retry-After; ``rate_limits.py``).
 
 The ownership check lives in ``ExperimentDep`` and nowhere else: an experiment of
 another owner is a 404, exactly like one that does not exist. Admin keys see everything.
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from services.api.errors import NotFound, TooManyRequests, Unauthorized
 from services.api.queue import TaskQueue
+from services.api.rate_limits import RequestLimits
 from services.common import db
 from services.common.db import keys
 from services.common.runtime.settings import Settings
@@ -45,27 +45,6 @@ class Principal:
     owner: str
     admin: bool = False
     key_id: str | None = None
-
-
-class RateLimiter:
-    """A token bucket per owner (in this process): ``burst`` at once, then ``per_min``."""
-
-    def __init__(self, per_min: int, burst: int):
-        self.rate, self.burst = per_min / 60.0, float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, owner: str) -> float:
-        """0 when the request may go ahead, else the seconds until it may."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(owner, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[owner] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[owner] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -103,13 +82,25 @@ def warn_if_anonymous(settings: Settings) -> None:
         )
 
 
-def _limiter(request: Request, settings: Settings) -> RateLimiter:
-    limiter = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.rate_limiter = RateLimiter(
-            settings.rate_limit_per_min, settings.rate_burst
+def _limits(request: Request) -> RequestLimits:
+    return request.app.state.limits  # type: ignore[no-any-return]
+
+
+def _client_address(request: Request) -> str:
+    """The peer's address (behind a proxy: run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so that this is the client's, not the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _check_address(request: Request, settings: Settings) -> None:
+    """Requests without a valid key are limited per client address, before their 401."""
+    wait = _limits(request).wait_address(_client_address(request))
+    if wait > 0:
+        raise TooManyRequests(
+            f"rate limit of {settings.rate_limit_anonymous_per_min} requests per minute "
+            "per client address without a valid API key (ICL_IT_RATE_LIMIT_ANONYMOUS) reached",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    return limiter
 
 
 def get_principal(
@@ -119,6 +110,10 @@ def get_principal(
 ) -> Principal:
     """Authenticate the bearer key (401: missing, unknown or revoked), then rate-limit it (429)."""
     settings: Settings = request.app.state.settings
+    row = keys.find_active(session, credentials.credentials) if credentials else None
+    anonymous = settings.allow_anonymous and not request.headers.get("authorization")
+    if row is None and not anonymous:
+        _check_address(request, settings)  # every request of this branch is a 401
     if credentials is None:
         if request.headers.get("authorization"):
             raise Unauthorized("use 'Authorization: Bearer <api key>'", headers=_CHALLENGE)
@@ -129,12 +124,13 @@ def get_principal(
                 headers=_CHALLENGE,
             )
         principal = Principal(owner=LOCAL_OWNER)
+        limited_as = f"{LOCAL_OWNER}@{_client_address(request)}"  # a key's rate, per address
+    elif row is None:
+        raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
     else:
-        row = keys.find_active(session, credentials.credentials)
-        if row is None:
-            raise Unauthorized("unknown or revoked API key", headers=_CHALLENGE)
         principal = Principal(owner=row.owner, admin=row.admin, key_id=row.id)
-    wait = _limiter(request, settings).take(principal.owner)
+        limited_as = principal.owner
+    wait = _limits(request).wait_key(limited_as)
     if wait > 0:
         raise TooManyRequests(
             f"rate limit of {settings.rate_limit_per_min} requests per minute per API key "

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+MAX_ECHO = 512  # characters of a detail or message: a problem never echoes a huge input
 TYPE_BASE = "https://icl-it.invalid/problems/"
 
 
@@ -105,6 +106,10 @@ class PayloadTooLarge(ProblemError):
     status, kind, title = 413, "payload-too-large", "Payload too large"
 
 
+class UnsupportedMediaType(ProblemError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Invalid(ProblemError):
     """422: the request is well formed but a field is invalid."""
 
@@ -178,10 +183,31 @@ PROBLEM_RESPONSES_JSON: dict[int | str, dict[str, Any]] = {
 }
 
 
+def truncate(text: str | None, limit: int = MAX_ECHO) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _bounded(problem: Problem) -> Problem:
+    """Every echoed string of a problem cut to MAX_ECHO (an id, a field value, a message
+    built from the input): one place, so that no route can answer with its 60 KB input."""
+    errors = [
+        e.model_copy(update={"msg": truncate(e.msg), "loc": [truncate_loc(p) for p in e.loc]})
+        for e in problem.errors[:50]
+    ]
+    return problem.model_copy(update={"detail": truncate(problem.detail), "errors": errors})
+
+
+def truncate_loc(part: str | int) -> str | int:
+    return part if isinstance(part, int) else truncate(part, 128) or ""
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
     """A problem document as an ``application/problem+json`` response with its status code."""
     return JSONResponse(
-        jsonable_encoder(problem),
+        jsonable_encoder(_bounded(problem)),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

@@ -20,8 +20,11 @@ from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
 from services.api.experiments.schemas import ResultsTable
 from services.api.openapi import install_openapi
-from services.api.prometheus import install_metrics
+from services.api.prometheus import install_metrics, serve_metrics_port
 from services.api.queue import CeleryTaskQueue, TaskQueue
+from services.api.rate_limits import RequestLimits
+from services.api.security import SecurityHeadersMiddleware
+from services.api.spec_text import router as spec_text_router
 from services.common import db
 from services.common.runtime import observability
 from services.common.runtime.settings import Settings, get_settings
@@ -51,7 +54,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             await run_in_threadpool(db.migrate, settings.db_url)
+        metrics_server = serve_metrics_port(app, scrape_registry)
         yield
+        if metrics_server is not None:
+            metrics_server.shutdown()
         observability.flush_traces()
 
     # uvicorn imports the app before it logs anything: from here on its lines are ours too
@@ -75,9 +81,11 @@ def create_app(
     app.state.sessionmaker = db.get_sessionmaker(settings.db_url)
     app.state.store = ArtifactStore(settings.artifacts)
     app.state.queue = queue or CeleryTaskQueue(settings)
+    app.state.limits = RequestLimits(settings)  # shared through Redis when REDIS_URL is set
     install_error_handlers(app)
-    install_metrics(app, access_log_on=settings.access_log)
+    scrape_registry = install_metrics(app, access_log_on=settings.access_log)
     install_docs(app)
+    app.add_middleware(SecurityHeadersMiddleware)  # every page, error and file
     observability.instrument_fastapi(app)
     # the submit body (validated off-loop) and the results table (a hand-built response)
     install_openapi(app, extra_models=[ExperimentSpec, ResultsTable])
@@ -85,6 +93,7 @@ def create_app(
     app.include_router(experiments_router)
     app.include_router(datasets_router)
     app.include_router(catalog_router)
+    app.include_router(spec_text_router)
     dashboard.install(app)
     return app
 

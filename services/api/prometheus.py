@@ -10,12 +10,13 @@ per queue (the broker).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -23,7 +24,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.deps import SessionDep
+from services.api.errors import Unauthorized
+from services.api.security import scrub_query
 from services.common import db
+from services.common.db import keys
 from services.common.db.status import ExperimentStatus
 from services.common.runtime import observability, prometheus
 from services.common.runtime.celery_app import ANALYSIS_QUEUE, GPU_QUEUE
@@ -78,6 +83,7 @@ class MetricsMiddleware:
                             "method": method,
                             "route": route,
                             "path": scope.get("path", ""),
+                            "query": scrub_query(scope.get("query_string", b"").decode("latin-1")),
                             "status": status,
                             "duration_ms": round(elapsed * 1000, 2),
                             "client": (scope.get("client") or ("", 0))[0],
@@ -140,14 +146,67 @@ def queue_depths(queue: Any) -> dict[str, int]:
     return out
 
 
-def install_metrics(app: FastAPI, *, access_log_on: bool) -> None:
-    """Add the request-metrics middleware and the ``GET /metrics`` route (process metrics plus the
-    state gauges)."""
+def _scrape_body(app: FastAPI, state: CollectorRegistry) -> bytes:
+    return generate_latest(observability.metrics_registry()) + generate_latest(state)
+
+
+def authorize_scrape(request: Request, session: SessionDep) -> None:
+    """/metrics shows every owner's experiment counts: only ICL_IT_METRICS_TOKEN or an
+    admin API key may read it on the API's port (compared in constant time)."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credential:
+        raise Unauthorized(
+            "/metrics needs 'Authorization: Bearer <admin API key or ICL_IT_METRICS_TOKEN>' "
+            "(or a separate listener: ICL_IT_METRICS_PORT)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = request.app.state.settings.metrics_token
+    if token and hmac.compare_digest(credential.encode(), token.encode()):
+        return
+    row = keys.find_active(session, credential)
+    if row is None or not row.admin:
+        raise Unauthorized("/metrics is for admin API keys and ICL_IT_METRICS_TOKEN only")
+
+
+def serve_metrics_port(app: FastAPI, state: CollectorRegistry) -> Any:
+    """The key-less listener on ICL_IT_METRICS_HOST:ICL_IT_METRICS_PORT (a private
+    address for Prometheus); returns the server, or None when not configured."""
+    settings = app.state.settings
+    if not settings.metrics_port:
+        return None
+    from http.server import ThreadingHTTPServer
+    from threading import Thread
+
+    from prometheus_client.exposition import MetricsHandler
+
+    class Both(Collector):
+        def collect(self) -> Iterator[Any]:
+            yield from observability.metrics_registry().collect()
+            yield from state.collect()
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Both())
+    try:
+        server = ThreadingHTTPServer(
+            (settings.metrics_host, settings.metrics_port), MetricsHandler.factory(registry)
+        )
+    except OSError as exc:  # e.g. `icl-it up`, whose workers share the variable
+        log.warning("metrics listener not started on :%d: %s", settings.metrics_port, exc)
+        return None
+    Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log.info("metrics on %s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    return server
+
+
+def install_metrics(app: FastAPI, *, access_log_on: bool) -> CollectorRegistry:
+    """The middleware and ``GET /metrics`` (behind a key); returns the scrape-time
+    registry, for the separate listener (``serve_metrics_port``)."""
     app.add_middleware(MetricsMiddleware, access_log_on=access_log_on)
     state = CollectorRegistry(auto_describe=False)
     state.register(StateCollector(app))
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(authorize_scrape)])
     def prometheus_metrics(request: Request) -> Response:
-        body = generate_latest(observability.metrics_registry()) + generate_latest(state)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(_scrape_body(app, state), media_type=CONTENT_TYPE_LATEST)
+
+    return state

@@ -121,7 +121,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
     db.migrate()
     with db.session_scope() as s:
         if args.keys_command == "create":
-            row, key = keys.create_key(s, args.name, admin=args.admin)
+            try:
+                row, key = keys.create_key(s, args.name, admin=args.admin)
+            except ValueError as exc:  # the name (shown escaped: it may hold ESC etc.)
+                print(f"icl-it keys create: --name {args.name!r}: {exc}", file=sys.stderr)
+                return 2
             s.commit()
             print(f"created key {row.id} ({row.name}{', admin' if row.admin else ''})")
             print("the key (shown once; store it, e.g. export ICL_IT_API_KEY=...):")

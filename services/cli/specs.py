@@ -4,7 +4,6 @@ Shared by the local commands, the remote commands and the demo."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,17 @@ DATA_HELP = "your own JSONL dataset (docs/DATA.md); sets data.task"
 def load_spec(
     path: str | None, preset: str | None, scale: str | None, overrides: list[str]
 ) -> ExperimentSpec:
-    """Read a YAML/JSON spec file, apply --preset/--scale and --set a.b=value overrides."""
-    import yaml
+    """Read a YAML/JSON spec file, apply --preset/--scale and --set a.b=value overrides.
+    Files and values are read with the service's bounded parsers (a ParseError, a
+    ValueError, names the line)."""
+    from services.common.spec.parsing import load_json, load_yaml
 
     data: dict[str, Any] = {}
     if path:
-        text = Path(path).read_text()
-        data = (json.loads(text) if path.endswith(".json") else yaml.safe_load(text)) or {}
+        text = Path(path).read_bytes()
+        data = (load_json(text) if path.endswith(".json") else load_yaml(text)) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a spec file holds a mapping of fields")
     if preset:
         data["preset"] = preset
     if scale:
@@ -33,7 +36,7 @@ def load_spec(
         *parents, leaf = dotted.split(".")
         for part in parents:
             target = target.setdefault(part, {})
-        target[leaf] = yaml.safe_load(raw)
+        target[leaf] = load_yaml(raw)
     return ExperimentSpec.model_validate(data)
 
 

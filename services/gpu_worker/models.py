@@ -184,6 +184,11 @@ def resolve_source(spec: ModelSpec, settings: Settings | None = None) -> tuple[s
     problem = model_not_allowed(name, settings.hub_models)
     if problem is not None:
         raise ModelLoadError(problem)
+    if Path(name).exists():  # transformers would load it as a directory, unchecked
+        raise ModelLoadError(
+            f"Hub id {name!r} also names a path relative to this worker's directory; "
+            "name local models by absolute path under ICL_IT_MODEL_DIRS"
+        )
     return "hub", name
 
 

@@ -141,3 +141,13 @@ def test_cka_null_and_label_mass():
     assert p_null > 0.01
     lp = np.log(np.array([[0.5, 0.25], [0.01, 0.01]]))
     np.testing.assert_allclose(label_mass(lp), [0.75, 0.02])
+
+
+def test_correct_without_labels_is_nan_not_an_error():
+    # a translation run stores [n, conditions, 0] label scores and labels of -1; found by
+    # the accepted-specs property test (tests/local/test_accepted_specs_finish.py)
+    from services.analysis.metrics import accuracy, correct
+
+    out = correct(np.zeros((3, 0)), np.array([-1, -1, -1]))
+    assert out.shape == (3,) and np.isnan(out).all()
+    assert np.isnan(accuracy(np.zeros((3, 0)), np.array([-1, -1, -1])))

@@ -208,12 +208,21 @@ async def test_events_cursor(client):
     assert empty["data"] == [] and empty["next_cursor"] == rest["next_cursor"]
 
 
-async def test_broker_down_on_submit_is_503_and_the_experiment_failed(client, queue):
+async def test_broker_down_on_submit_is_202_and_the_experiment_stays_queued(client, queue, api_app):
+    """The database is the source of truth: the runs wait there, marked never sent, for
+    the reconciler (tests/system/test_broker_down_submit.py sends them on a real Redis)."""
+    from services.common import db
+
     queue.fail = True
-    body = assert_problem(await submit(client), 503)
-    assert "broker" in body["detail"]
-    exp = (await client.get("/v1/experiments")).json()["data"][0]
-    assert exp["status"] == "failed" and exp["error"]["code"] == "broker_unavailable"
+    r = await submit(client)
+    assert r.status_code == 202, r.text
+    exp = (await client.get(f"/v1/experiments/{r.json()['id']}")).json()
+    assert exp["status"] == "queued" and exp["error"] is None
+    events = (await client.get(f"/v1/experiments/{exp['id']}/events")).json()["data"]
+    assert "experiment.dispatch_deferred" in [e["type"] for e in events]
+    with db.session_scope(api_app.state.settings.db_url) as s:
+        runs = s.query(db.Run).filter_by(experiment_id=exp["id"]).all()
+        assert runs and all(r.status == "queued" and r.dispatched_at is None for r in runs)
     ready = await client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "ok"
 

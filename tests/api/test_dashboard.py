@@ -1,7 +1,8 @@
 """The web dashboard in headless Chromium (Debian's /usr/bin/chromium driven by Playwright)
 against the real stack: submit through the form and watch it succeed, open its figures,
 an invalid spec shows its errors next to the fields, another key's experiments stay
-invisible, and two experiments' layer curves side by side.
+invisible, and two experiments' layer curves side by side; and the web app's hardening:
+no framing, no injected script, the report in a sandbox, the key out of localStorage.
 
 The browser uses ``user_key`` (entered in the key form), the key that owns ``finished``.
 
@@ -89,9 +90,8 @@ def test_submit_through_the_form_watch_it_succeed_and_open_figures(
     page.click("#submit-button")
     page.wait_for_url("**/ui/experiments/*")
     experiment_id = page.url.rsplit("/", 1)[1]
-    page.wait_for_function(
-        "document.querySelector('#status')?.textContent === 'succeeded'", timeout=180_000
-    )
+    # a selector, not wait_for_function: the pages' CSP refuses the eval that one uses
+    page.wait_for_selector("#status.succeeded", timeout=180_000)
     page.wait_for_selector("#figures figure img")
     assert page.locator("#statements li").count() >= 1
     assert page.locator("#curve svg polyline").count() >= 3  # icl_it, anchor_icl, anchor_it
@@ -188,6 +188,73 @@ def test_another_keys_experiments_are_not_visible(
     _use_key(page, surface_stack.api_key)
     page.locator(f'tr[data-id="{b_id}"]').wait_for()
     page.locator(f'tr[data-id="{finished["id"]}"]').wait_for()
+
+
+def test_a_foreign_page_cannot_frame_the_dashboard(page: Any, surface_stack: Any) -> None:
+    """Clickjacking: frame-ancestors 'none' (and X-Frame-Options) keep /ui/submit out of
+    any frame; Chromium shows its error page instead of the form."""
+    foreign = surface_stack.url.replace("127.0.0.1", "localhost")  # another origin
+    assert foreign != surface_stack.url
+    page.goto(f"{foreign}/healthz")
+    page.set_content(f'<iframe id="f" src="{surface_stack.url}/ui/submit"></iframe>')
+    assert page.evaluate("location.origin") == foreign
+    page.wait_for_timeout(1500)  # the frame has loaded (or been refused) by now
+    framed = page.frame_locator("#f")
+    assert framed.locator("#submit-form").count() == 0
+    assert framed.locator("#cancel").count() == 0
+    # the page itself, opened directly, has the form
+    page.goto("/ui/submit")
+    assert page.locator("#submit-form").count() == 1
+
+
+INJECT = """() => new Promise((resolve) => {
+  const seen = [];
+  document.addEventListener("securitypolicyviolation", (e) => seen.push(e.violatedDirective));
+  const script = document.createElement("script");
+  script.textContent = "window.__injected = 1";
+  document.body.append(script);
+  document.body.insertAdjacentHTML("beforeend", '<img src="/nope" onerror="window.__handler = 1">');
+  setTimeout(() => resolve({ seen, injected: window.__injected, handler: window.__handler }), 1500);
+})"""
+
+
+def test_an_injected_script_is_refused_by_the_csp(page: Any) -> None:
+    """What an XSS would add, an inline <script> and an inline event handler, does not run:
+    the pages' CSP allows scripts only from this server's files."""
+    for path in ("/", "/ui/submit"):
+        page.goto(path)
+        result = page.evaluate(INJECT)
+        assert result["injected"] is None and result["handler"] is None, result
+        assert result["seen"] and all(d.startswith("script-src") for d in result["seen"]), result
+    # the dashboard's own script still runs (it filled in the key state)
+    assert page.inner_text("#key-state") == "key set"
+
+
+def test_the_report_is_sandboxed_and_the_key_is_not_in_local_storage(
+    page: Any, finished: dict[str, Any], http: httpx.Client, user_key: str
+) -> None:
+    """The report opens in a frame with an empty sandbox (an opaque origin: the page
+    cannot reach into it, nor it into the page), never as a blob: URL of this origin; the
+    key lives in this tab's sessionStorage only."""
+    stored = page.evaluate(
+        "() => [localStorage.getItem('icl-it-api-key'), sessionStorage.getItem('icl-it-api-key')]"
+    )
+    assert stored == [None, user_key]
+    page.goto(f"/ui/experiments/{finished['id']}")
+    page.wait_for_selector("#open-report:not([disabled])", timeout=60_000)
+    page.click("#open-report")
+    frame = page.locator("#report-frame")
+    frame.wait_for()
+    assert frame.get_attribute("sandbox") == ""
+    assert "ICL vs IT report" in (frame.get_attribute("srcdoc") or "")
+    assert page.evaluate("() => document.querySelector('#report-frame').contentDocument") is None
+    assert len(page.context.pages) == 1  # no new window, no blob: URL
+    if SHOTS:
+        page.screenshot(path=str(REPO / "docs" / "dashboard-report.png"), full_page=False)
+    # opened straight from the API, the report is sandboxed by its own CSP
+    report = http.get(f"/v1/experiments/{finished['id']}/report")
+    assert report.status_code == 200
+    assert report.headers["content-security-policy"].startswith("sandbox")
 
 
 def test_pages_are_served_without_a_browser(surface_stack: Any) -> None:

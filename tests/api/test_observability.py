@@ -27,8 +27,14 @@ from tests.fixtures.helpers import free_port, stack_env, tiny_spec, wait_for, wa
 pytestmark = pytest.mark.services
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(url, timeout=10).text
+def scrape(
+    url: str, key: str | None = None
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The API's /metrics needs an admin key (``key``); the workers' listeners need none."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    response = httpx.get(url, timeout=10, headers=headers)
+    assert response.status_code == 200, (url, response.status_code)
+    text = response.text
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -97,8 +103,8 @@ def stack(tmp_path_factory, tiny_model_dir, postgres_url, redis_url, broker_pref
     ports = {"gpu": free_port(), "analysis": free_port()}
     log_path = home / "stack.log"
     with open(log_path, "w") as log:
-        api = Stack(stack_env(home, tiny_model_dir, **common), port=free_port(), log=log,
-                    services=["api"])  # fmt: skip
+        api = Stack(stack_env(home, tiny_model_dir, **common, ICL_IT_ACCESS_LOG="true"),
+                    port=free_port(), log=log, services=["api"])  # fmt: skip
         workers = {
             queue: Stack(
                 stack_env(
@@ -151,7 +157,8 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def one_run(stack, tiny_model_dir) -> dict[str, Any]:
-    before = {k: scrape(f"{stack[k]}/metrics") for k in ("api", "gpu", "analysis")}
+    key = stack["api_key"]  # the stack's local key is an admin key
+    before = {k: scrape(f"{stack[k]}/metrics", key) for k in ("api", "gpu", "analysis")}
     auth = {"Authorization": f"Bearer {stack['api_key']}"}
     with httpx.Client(base_url=stack["api"], timeout=30, headers=auth) as client:
         r = client.post("/v1/experiments", json=tiny_spec(tiny_model_dir))
@@ -159,7 +166,7 @@ def one_run(stack, tiny_model_dir) -> dict[str, Any]:
         done = wait_status(client, r.json()["id"], timeout=150)
     assert done["status"] == "succeeded", done
     time.sleep(0.5)  # the analysis task's postrun signal lands just after the finish
-    after = {k: scrape(f"{stack[k]}/metrics") for k in ("api", "gpu", "analysis")}
+    after = {k: scrape(f"{stack[k]}/metrics", key) for k in ("api", "gpu", "analysis")}
     return {"experiment": done, "before": before, "after": after}
 
 

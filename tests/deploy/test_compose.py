@@ -119,3 +119,16 @@ def test_env_example_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch):
     settings = Settings()
     assert settings.artifacts == "/artifacts" and settings.soft_shutdown_s == 120
     assert settings.log_format == "json" and settings.hub_models == ""  # the safe default
+
+
+def test_every_published_port_is_on_loopback_by_default(compose: dict[str, Any]):
+    """The API too (it was published on all interfaces): reaching it from elsewhere is a
+    choice (ICL_IT_BIND), and the metrics listener (9808) is not published at all."""
+    published = {
+        name: port for name, svc in compose["services"].items() for port in svc.get("ports", [])
+    }
+    assert "api" in published
+    for name, port in published.items():
+        expanded = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(port))
+        assert expanded.startswith("127.0.0.1:"), (name, port)
+        assert not expanded.endswith(":9808"), (name, port)

@@ -46,7 +46,9 @@ def test_dashboard_queries_exported_series():
 def test_prometheus_scrapes_the_ports_the_images_serve():
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert jobs["icl-it-api"]["static_configs"][0]["targets"] == ["api:8000"]
+    # the API's key-less listener (ICL_IT_METRICS_PORT), not :8000 where /metrics needs a key
+    assert jobs["icl-it-api"]["static_configs"][0]["targets"] == ["api:9808"]
+    assert "ICL_IT_METRICS_PORT=9808" in (REPO / "deploy" / "api.Dockerfile").read_text()
     for job, dockerfile in (
         ("icl-it-gpu-worker", "gpu_worker.Dockerfile"),
         ("icl-it-analysis-worker", "analysis.Dockerfile"),

@@ -36,6 +36,23 @@ def test_hub_policy_applies_in_the_worker_too(tmp_path) -> None:
     assert resolve_source(ModelSpec(name="someone/model"), open_) == ("hub", "someone/model")
 
 
+def test_a_hub_pattern_star_does_not_reach_a_relative_directory(tmp_path, monkeypatch) -> None:
+    # issue 19: with 'HuggingFaceTB/*', '*' crossed '/', and a multi-segment name that
+    # existed as a relative path on the worker was loaded as a local directory
+    (tmp_path / "HuggingFaceTB" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "HuggingFaceTB" / "SmolLM2").mkdir()
+    monkeypatch.chdir(tmp_path)
+    policy = Settings(ICL_IT_HOME=tmp_path / "home", ICL_IT_HUB_MODELS="HuggingFaceTB/*")
+    with pytest.raises(ModelLoadError, match="ICL_IT_HUB_MODELS"):
+        resolve_source(ModelSpec(name="HuggingFaceTB/a/b"), policy)
+    with pytest.raises(ModelLoadError, match="relative to this worker"):
+        resolve_source(ModelSpec(name="HuggingFaceTB/SmolLM2"), policy)
+    assert resolve_source(ModelSpec(name="HuggingFaceTB/Other"), policy) == (
+        "hub",
+        "HuggingFaceTB/Other",
+    )
+
+
 def test_a_model_over_the_parameter_cap_is_refused_before_loading(tiny_dir) -> None:
     capped = Settings(ICL_IT_MODEL_DIRS=str(tiny_dir.parent), ICL_IT_MAX_MODEL_PARAMS=1000)
     with pytest.raises(ModelLoadError, match="ICL_IT_MAX_MODEL_PARAMS"):

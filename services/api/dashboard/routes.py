@@ -3,8 +3,8 @@
 Every number and every experiment on these pages comes from the public JSON API
 (``/v1/...``), fetched by ``static/dashboard.js`` with the same ``Authorization: Bearer``
 key as any client, so ownership and auth are exactly the API's (``services/api/deps.py``);
-the pages themselves hold no user data. The one helper route here, ``POST /ui/parse-spec``,
-turns the form's YAML text into JSON and touches no state.
+the pages themselves hold no user data. The form's helper route, ``POST /ui/parse-spec``,
+is an API route like the others (key, limits): ``services/api/spec_text.py``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from services.api.errors import Invalid, PayloadTooLarge
 from services.common.spec.presets import PRESETS, SCALES
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(include_in_schema=False)
-MAX_SPEC_TEXT = 256 * 1024
 
 
 def install(app: FastAPI) -> None:
@@ -56,22 +53,3 @@ def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
 @router.get("/ui/submit", response_class=HTMLResponse)
 def submit_page(request: Request) -> HTMLResponse:
     return _page(request, "submit.html", presets=list(PRESETS), scales=list(SCALES))
-
-
-@router.post("/ui/parse-spec")
-async def parse_spec(request: Request) -> dict[str, Any]:
-    """YAML or JSON text (the request body) -> the JSON object the form merges its fields
-    into; a syntax error is a 422 at ``spec_text``, shown next to the text box."""
-    raw = await request.body()
-    if len(raw) > MAX_SPEC_TEXT:
-        raise PayloadTooLarge(f"spec text is limited to {MAX_SPEC_TEXT} bytes")
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise Invalid.at(["spec_text"], f"not valid YAML/JSON{where}", "yaml_error") from None
-    if not isinstance(data, dict):
-        raise Invalid.at(["spec_text"], "the spec must be a mapping of fields", "type_error")
-    return data

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from services.api.datasets import schemas, service
-from services.api.deps import CurrentOwner, SessionDep, StoreDep
+from services.api.deps import CurrentOwner, SessionDep, SettingsDep, StoreDep
 from services.api.errors import PROBLEM_RESPONSES, PayloadTooLarge, Problem
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
@@ -41,15 +41,32 @@ async def _read_limited(request: Request) -> bytes:
     responses={413: {"model": Problem, "description": "Larger than the limit"}},
 )
 async def upload_dataset(
-    request: Request, session: SessionDep, store: StoreDep, owner: CurrentOwner
+    request: Request,
+    session: SessionDep,
+    store: StoreDep,
+    owner: CurrentOwner,
+    settings: SettingsDep,
 ) -> schemas.Dataset:
     """Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
     it in a spec as ``upload:<id>``."""
     raw = await _read_limited(request)
-    return await run_in_threadpool(service.create_dataset, session, store, owner, raw)
+    return await run_in_threadpool(service.create_dataset, session, store, owner, raw, settings)
 
 
 @router.get("/{dataset_id}", response_model=schemas.Dataset, summary="Get an uploaded dataset")
 def get_dataset(dataset_id: str, session: SessionDep, owner: CurrentOwner) -> schemas.Dataset:
     """An uploaded dataset's kind, size and hash; 404 when it is not yours."""
     return service.get_dataset(session, owner, dataset_id)
+
+
+@router.delete(
+    "/{dataset_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an uploaded dataset (409 while an unfinished experiment uses it)",
+)
+def delete_dataset(
+    dataset_id: str, session: SessionDep, store: StoreDep, owner: CurrentOwner
+) -> Response:
+    service.delete_dataset(session, store, owner, dataset_id)
+    return Response(status_code=204)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from sqlalchemy.orm import Session
 
 from services.api.datasets import repository as repo
 from services.api.datasets import schemas
-from services.api.errors import Invalid, NotFound
+from services.api.errors import Conflict, Invalid, NotFound
 from services.common import db
+from services.common.db.owner_lock import lock_owner
+from services.common.runtime.settings import Settings
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.datasets import DatasetError, parse_jsonl
 from services.common.storage.layout import dataset_key
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -31,7 +36,7 @@ def to_schema(row: db.Dataset) -> schemas.Dataset:
 
 
 def create_dataset(
-    session: Session, store: ArtifactStore, owner: str, raw: bytes
+    session: Session, store: ArtifactStore, owner: str, raw: bytes, settings: Settings
 ) -> schemas.Dataset:
     """Validate an upload with the engine's JSONL parser, store the raw bytes and record the row
     (422 on a bad body)."""
@@ -44,6 +49,8 @@ def create_dataset(
         kind, rows = parse_jsonl(text, name="body")
     except DatasetError as exc:
         raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
+    lock_owner(session, owner)  # the quota check and the insert, atomically
+    check_quota(session, owner, len(raw), settings)
     key = dataset_key(dataset_id)
     store.put(key, raw)
     row = db.Dataset(
@@ -67,3 +74,40 @@ def get_dataset(session: Session, owner: str, dataset_id: str) -> schemas.Datase
     if row is None:
         raise NotFound(f"dataset {dataset_id[:64]!r} not found")
     return to_schema(row)
+
+
+def check_quota(session: Session, owner: str, new_bytes: int, settings: Settings) -> None:
+    """A key keeps at most ICL_IT_MAX_DATASETS uploads of ICL_IT_MAX_DATASET_BYTES in all."""
+    count, size = repo.usage(session, owner)
+    if count + 1 > settings.max_datasets:
+        raise Conflict(
+            f"this API key keeps {count} datasets; at most {settings.max_datasets} "
+            "(ICL_IT_MAX_DATASETS): delete one first (DELETE /v1/datasets/{id})"
+        )
+    if size + new_bytes > settings.max_dataset_bytes:
+        raise Conflict(
+            f"this API key keeps {size} bytes of datasets; this upload of {new_bytes} "
+            f"would pass {settings.max_dataset_bytes} (ICL_IT_MAX_DATASET_BYTES)"
+        )
+
+
+def delete_dataset(session: Session, store: ArtifactStore, owner: str, dataset_id: str) -> None:
+    """Remove the row, then the file. Refused (409) while an unfinished experiment of the
+    owner reads it; the owner's lock keeps a submit from starting to use it meanwhile."""
+    lock_owner(session, owner)
+    row = repo.get_for_owner(session, owner, dataset_id) if db.is_id(dataset_id) else None
+    if row is None:
+        raise NotFound(f"dataset {dataset_id[:64]!r} not found")
+    using = repo.active_experiments_using(session, owner, f"upload:{row.id}")
+    if using:
+        raise Conflict(
+            f"dataset {row.id} is used by {len(using)} unfinished experiment(s) "
+            f"({', '.join(using[:5])}); cancel them or wait until they finish"
+        )
+    key = row.artifact_key
+    session.delete(row)
+    session.commit()
+    try:
+        store.delete(key)
+    except OSError as exc:  # the row is gone; a stray file is only disk space
+        log.warning("dataset %s: file %s not removed: %s", dataset_id, key, exc)

@@ -79,4 +79,4 @@ def find_artifact(
         if artifact.id == artifact_id:
             filename = f"{experiment.id}-{artifact.id}.{SUFFIXES[artifact.kind]}"
             return artifact, key, filename
-    raise NotFound(f"artifact {artifact_id!r} not found")
+    raise NotFound(f"artifact {artifact_id[:64]!r} not found")

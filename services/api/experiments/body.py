@@ -7,7 +7,6 @@ same error shapes (``loc`` starts with ``body``) as FastAPI's own validation.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
@@ -16,6 +15,7 @@ from pydantic import ValidationError
 
 from services.api.errors import BadRequest, PayloadTooLarge
 from services.common.spec import ExperimentSpec
+from services.common.spec.parsing import ParseError, load_json
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -31,26 +31,29 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def parse_spec(raw: bytes) -> ExperimentSpec:
-    """Parse and validate a spec, raising FastAPI's own errors (``loc`` starting with ``body``)."""
-    try:
-        data: Any = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise BadRequest("the body is not UTF-8 JSON") from exc
-    except json.JSONDecodeError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ("body", exc.pos),
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": exc.msg},
-                }
-            ]
-        ) from exc
+def parse_error(exc: ParseError, field: str = "body") -> RequestValidationError:
+    """A bounded parser's refusal as the 422 FastAPI gives for unparsable JSON (``loc``
+    names the body, ``type`` the limit: json_invalid, too_deep, int_too_large, ...)."""
+    where = [exc.line, exc.column] if exc.line is not None else []
+    return RequestValidationError(
+        [{"type": exc.kind, "loc": (field, *where), "msg": exc.msg, "input": {}}]
+    )
+
+
+def validate_spec(data: Any) -> ExperimentSpec:
+    """A parsed body -> the spec, with pydantic's errors located under ``body``."""
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from exc
+
+
+def parse_spec(raw: bytes) -> ExperimentSpec:
+    try:
+        data: Any = load_json(raw)
+    except ParseError as exc:
+        if exc.kind == "unicode_error":
+            raise BadRequest("the body is not UTF-8 JSON") from exc
+        raise parse_error(exc) from exc
+    return validate_spec(data)

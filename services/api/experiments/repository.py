@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common import db
@@ -84,6 +84,11 @@ def count_active(session: Session, owner: str) -> int:
         )
         or 0
     )
+
+
+def mark_not_dispatched(session: Session, run_ids: list[str]) -> None:
+    """The broker did not take these runs' tasks: the reconciler's next pass sends them."""
+    session.execute(update(db.Run).where(db.Run.id.in_(run_ids)).values(dispatched_at=None))
 
 
 def page_for_owner(

@@ -25,9 +25,11 @@ from services.api.errors import (
 from services.api.experiments import artifacts, export, schemas, service
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
+from services.api.security import REPORT_CSP
 from services.common.storage import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
+SANDBOXED = {"Content-Security-Policy": REPORT_CSP}  # an HTML artifact opened as a page
 MAX_SPEC_BYTES = 256 * 1024
 SPEC_BODY = {
     "required": True,
@@ -201,7 +203,8 @@ def get_results(
 )
 def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
     """The HTML report of a finished experiment."""
-    return HTMLResponse(service.report(store, experiment))
+    # opened straight from the API, the report runs sandboxed: an opaque origin, no script
+    return HTMLResponse(service.report(store, experiment), headers=SANDBOXED)
 
 
 @router.get(
@@ -230,9 +233,11 @@ def download_artifact(
     artifact, key, filename = artifacts.find_artifact(session, store, experiment, artifact_id)
     path = store.local_path(key)
     if path is not None:
-        return FileResponse(path, media_type=artifact.media_type, filename=filename)
+        return FileResponse(
+            path, media_type=artifact.media_type, filename=filename, headers=SANDBOXED
+        )
     return Response(
         store.get(key),
         media_type=artifact.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **SANDBOXED},
     )

@@ -11,16 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.api.errors import (
-    RETRY_AFTER_S,
     Conflict,
     Invalid,
     TooManyRequests,
-    Unavailable,
 )
 from services.api.experiments import checks, schemas
 from services.api.experiments import repository as repo
 from services.api.queue import TaskQueue
 from services.common import db, jobs
+from services.common.db.owner_lock import lock_owner
 from services.common.db.status import ExperimentStatus, RunStatus
 from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
@@ -64,6 +63,10 @@ def create_experiment(
         existing = repo.find_by_idempotency_key(session, owner, idempotency_key)
         if existing is not None:
             return _replay(existing, digest), False
+    runs = expand_runs(spec)
+    checks.check_models(spec, runs, settings)
+    lock_owner(session, owner)  # count and insert atomically, across API processes
+    checks.check_tasks(session, owner, runs)  # under the lock: no upload deleted meanwhile
     active = repo.count_active(session, owner)
     if active >= settings.max_active_experiments:
         raise TooManyRequests(
@@ -71,9 +74,6 @@ def create_experiment(
             f"{settings.max_active_experiments} (ICL_IT_MAX_ACTIVE_EXPERIMENTS)",
             headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
         )
-    runs = expand_runs(spec)
-    checks.check_tasks(session, owner, runs)
-    checks.check_models(spec, runs, settings)
     try:
         experiment, run_ids = repo.insert_experiment(
             session,
@@ -102,18 +102,30 @@ def create_experiment(
     try:
         queue.enqueue_runs(run_ids)
     except Exception as exc:
-        log.exception("could not queue the runs of experiment %s", experiment.id)
-        message = "the task broker is unreachable; submit again later"
-        jobs.finish_experiment(
-            session,
-            experiment.id,
-            jobs.ExperimentStatus.FAILED,
-            error_code=jobs.ErrorCode.BROKER_UNAVAILABLE,
-            error_message=message,
-        )
-        session.commit()
-        raise Unavailable(message, headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+        defer_dispatch(session, experiment.id, run_ids, exc)
     return experiment, True
+
+
+def defer_dispatch(
+    session: Session, experiment_id: str, run_ids: list[str], exc: Exception
+) -> None:
+    """The broker did not take the runs: they stay queued in the database (the source of
+    truth), marked never sent, and the reconciler sends them once the broker answers
+    again (``services/common/jobs/reconciler.py``). The submission still succeeded."""
+    log.warning(
+        "broker unreachable (%s); experiment %s stays queued for the reconciler",
+        type(exc).__name__,
+        experiment_id,
+    )
+    repo.mark_not_dispatched(session, run_ids)
+    db.add_event(
+        session,
+        experiment_id,
+        "experiment.dispatch_deferred",
+        "the task broker is unreachable; the runs stay queued and are sent when it is back",
+        level="warning",
+    )
+    session.commit()
 
 
 def _replay(existing: db.Experiment, digest: str) -> db.Experiment:

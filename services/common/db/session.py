@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.runtime.settings import get_settings
+from services.common.storage.private_files import private_file
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -36,7 +37,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # 0600 in a 0700 directory: it holds every user's data
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine

@@ -20,7 +20,7 @@ from services.common.jobs.runs import changed_rows, refresh_completed_runs
 
 
 class CancelOutcome(enum.StrEnum):
-    """What a cancel request did to an experiment; on ``FINALISE`` the caller queues the summary."""
+    """What a cancel request did to an experiment; on ``FINALIZE`` the caller queues the summary."""
 
     FINISHED = "finished"  # it had already succeeded or failed: nothing to cancel
     UNCHANGED = "unchanged"  # already cancelling or cancelled

@@ -18,6 +18,7 @@ from celery import Celery
 from kombu import Queue
 
 from services.common.runtime.settings import Settings, get_settings
+from services.common.storage.private_files import private_file
 
 GPU_QUEUE = "gpu"
 ANALYSIS_QUEUE = "analysis"
@@ -70,7 +71,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
             f"({max(limits.values())}s); raise ICL_IT_VISIBILITY_TIMEOUT"
         )
     if settings.broker_url.startswith("sqla+sqlite:///"):
-        settings.home.mkdir(parents=True, exist_ok=True)
+        private_file(settings.broker_url.split("///", 1)[1])  # 0600: the queued run ids
 
     app = Celery("icl_it", broker=settings.broker_url, set_as_current=False)
     app.conf.update(

@@ -143,10 +143,17 @@ def configure_logging(service: str, settings: Settings | None = None) -> None:
     root.setLevel(settings.log_level.upper())
     logging.captureWarnings(True)  # warnings become records (JSON) instead of raw stderr
     # uvicorn configures its own handlers before it imports the app: route them to ours
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # uvicorn's access log writes the raw URL, query string (and any key in it) included,
+    # and propagating it would switch it back on under --no-access-log. The access log is
+    # the API's own (ICL_IT_ACCESS_LOG, off unless asked for), with the query scrubbed.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
+    access.disabled = True
 
 
 # -- metrics ------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
         "",
         validation_alias="ICL_IT_HUB_MODELS",
         description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
-        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'); empty (the default): only the "
+        "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'), matched per '/'-separated part ('*' "
+        "never crosses a '/'); empty (the default): only the "
         "catalog's names and local directories under ICL_IT_MODEL_DIRS. Checked at submit "
         "and by the worker.",
     )
@@ -92,13 +93,21 @@ class Settings(BaseSettings):
         600,
         ge=1,
         validation_alias="ICL_IT_RATE_LIMIT",
-        description="Requests per minute per API key (per API process); more is a 429.",
+        description="Requests per minute per API key, counted in Redis across all API "
+        "replicas when REDIS_URL is set (else in the one API process); more is a 429.",
     )
     rate_burst: int = Field(
         60,
         ge=1,
         validation_alias="ICL_IT_RATE_BURST",
-        description="Requests a key may make at once before the per-minute rate applies.",
+        description="Requests a key may make in any one second.",
+    )
+    rate_limit_anonymous_per_min: int = Field(
+        60,
+        ge=1,
+        validation_alias="ICL_IT_RATE_LIMIT_ANONYMOUS",
+        description="Requests per minute per client address without a valid key (none, "
+        "unknown or revoked: the 401s); more is a 429.",
     )
     max_active_experiments: int = Field(
         20,
@@ -106,6 +115,19 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_MAX_ACTIVE_EXPERIMENTS",
         description="Experiments per API key that may be queued or running at once; a "
         "submission over it is a 429.",
+    )
+    max_datasets: int = Field(
+        100,
+        ge=0,
+        validation_alias="ICL_IT_MAX_DATASETS",
+        description="Uploaded datasets an API key may keep; an upload over it is a 409 "
+        "(DELETE /v1/datasets/{id} frees one).",
+    )
+    max_dataset_bytes: int = Field(
+        100 * 1024 * 1024,
+        ge=0,
+        validation_alias="ICL_IT_MAX_DATASET_BYTES",
+        description="Bytes of uploaded datasets an API key may keep, all together.",
     )
     broker_prefix: str = Field(
         "icl_it:",
@@ -121,16 +143,31 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", validation_alias="ICL_IT_LOG_LEVEL")
     access_log: bool = Field(
-        True,
+        False,
         validation_alias="ICL_IT_ACCESS_LOG",
-        description="One log event per HTTP request (route, status, duration, experiment id).",
+        description="One log event per HTTP request (route, status, duration, experiment id, "
+        "the query string with key-like values redacted). Off unless asked for.",
     )
     metrics_port: int | None = Field(
         None,
         validation_alias="ICL_IT_METRICS_PORT",
-        description="Workers: serve Prometheus /metrics of all pool processes on this port "
-        "(the API serves /metrics on its own port). Multi-process values are kept in "
+        description="Workers: serve Prometheus /metrics of all pool processes on this port. "
+        "API: serve /metrics without a key on ICL_IT_METRICS_HOST:this port, for a "
+        "Prometheus on a private network (on the API's own port /metrics needs an admin key "
+        "or ICL_IT_METRICS_TOKEN). Multi-process values are kept in "
         "PROMETHEUS_MULTIPROC_DIR (a temporary directory when unset).",
+    )
+    metrics_token: str | None = Field(
+        None,
+        validation_alias="ICL_IT_METRICS_TOKEN",
+        description="API: a bearer token that may read /metrics on the API port (as may "
+        "admin API keys); without a key or this token /metrics is a 401.",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        validation_alias="ICL_IT_METRICS_HOST",
+        description="API: the address of the separate, key-less /metrics listener that "
+        "ICL_IT_METRICS_PORT opens (0.0.0.0 in a container whose port is not published).",
     )
     heartbeat_file: Path | None = Field(
         None,

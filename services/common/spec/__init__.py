@@ -26,17 +26,18 @@ from services.common.spec.sections import (
     MAX_RUNS,
     MAX_SEEDS,
     MAX_SWEEP_VALUES,
-    NAME_PATTERN,
     DataSpec,
     DemoSpec,
     ExtractionSpec,
     InferenceSpec,
     LoraSpec,
     ModelSpec,
+    Name,
     Seed,
     StrictModel,
     TemplateSpec,
 )
+from services.common.spec.sweep_values import canonical_overrides, canonical_sweep_values
 from services.common.storage.hidden_states import Condition
 
 __all__ = [
@@ -125,6 +126,8 @@ SWEEPABLE = {
 
 
 def _check_sweep(sweep: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Sweepable fields with 1..MAX_SWEEP_VALUES values each, every value as its field
+    stores it (canonical) and none given twice."""
     for key, values in sweep.items():
         if key not in SWEEPABLE:
             raise ValueError(f"cannot sweep {key!r}; sweepable fields: {sorted(SWEEPABLE)}")
@@ -132,20 +135,23 @@ def _check_sweep(sweep: dict[str, list[Any]]) -> dict[str, list[Any]]:
             raise ValueError(f"sweep {key!r} needs a non-empty list of values")
         if len(values) > MAX_SWEEP_VALUES:
             raise ValueError(f"sweep {key!r} has {len(values)} values (max {MAX_SWEEP_VALUES})")
-    return sweep
+    return {key: canonical_sweep_values(key, values) for key, values in sweep.items()}
 
 
 class StudySpec(StrictModel):
     """A named group of runs: a sweep over one or more factors with optional overrides."""
 
-    name: str = Field(..., pattern=NAME_PATTERN)
+    name: Name
     description: str = Field("", max_length=500)
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="Dotted field -> value applied before the sweep."
     )
     factor: str | None = Field(
-        None, description="The field this study is about (x axis of its factor plot)."
+        None,
+        max_length=64,
+        description="The field this study is about (x axis of its factor plot): one of the "
+        "fields it sweeps.",
     )
 
     @field_validator("sweep")
@@ -159,7 +165,18 @@ class StudySpec(StrictModel):
         for key in v:
             if key not in SWEEPABLE:
                 raise ValueError(f"cannot override {key!r}; allowed: {sorted(SWEEPABLE)}")
-        return v
+        return canonical_overrides(v)
+
+    @model_validator(mode="after")
+    def _factor_is_swept(self) -> StudySpec:
+        # The factor labels the study's figures and orders its cells: a field the study
+        # does not sweep has no levels (and free text would reach a figure's labels).
+        if self.factor is not None and self.factor not in self.sweep:
+            raise ValueError(
+                f"factor {self.factor[:64]!r} is not swept by study {self.name!r}; "
+                f"its swept fields: {sorted(self.sweep)}"
+            )
+        return self
 
 
 class ExperimentSpec(StrictModel):
@@ -181,7 +198,7 @@ class ExperimentSpec(StrictModel):
         max_length=8,
         description="Models compared by a preset's model study (default: model.name only).",
     )
-    name: str = Field("experiment", pattern=NAME_PATTERN)
+    name: Name = "experiment"
     description: str = Field("", max_length=2000)
     model: ModelSpec = ModelSpec()
     data: DataSpec = DataSpec()

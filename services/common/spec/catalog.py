@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
+
+# One part of a Hub id (org or name): what the Hub allows, never '.', '..' or empty.
+_HUB_ID_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,26 @@ def is_local_model(name: str) -> bool:
     return name.startswith(("/", ".", "~"))
 
 
+def hub_id_matches(name: str, pattern: str) -> bool:
+    """``name`` is a Hub id (``name`` or ``org/name``) matching ``pattern`` part by part:
+    ``*`` never crosses a '/', so 'HuggingFaceTB/*' does not admit 'HuggingFaceTB/a/b'
+    (which the loader would take for a relative directory on the worker)."""
+    parts, globs = name.split("/"), pattern.split("/")
+    if len(parts) > 2 or len(parts) != len(globs):
+        return False
+    return all(
+        _HUB_ID_PART.match(part) and ".." not in part and fnmatch.fnmatchcase(part, glob)
+        for part, glob in zip(parts, globs, strict=True)
+    )
+
+
 def model_not_allowed(name: str, hub_patterns: str) -> str | None:
     """Why a spec may not name ``name`` under the ``ICL_IT_HUB_MODELS`` policy (None: it
     may). Catalog names and local directories are always allowed here."""
     if name in KNOWN_MODELS or is_local_model(name):
         return None
     patterns = [p.strip() for p in hub_patterns.split(",") if p.strip()]
-    if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+    if any(hub_id_matches(name, p) for p in patterns):
         return None
     allowed = f"Hub ids matching {', '.join(patterns)}" if patterns else "no Hub ids"
     return (

@@ -1,9 +1,11 @@
 """Input limits checked before a spec is expanded or stored (called from ``spec.py``).
 
 - Sections (model, data, ...) are objects before a preset reads them.
-- No NUL or other control character in any string (keys included): Postgres rejects NUL
-  in JSONB and text, and control characters have no business in names or ids.
-  Tab, newline and carriage return are allowed (descriptions, texts).
+- No NUL or other control character, and no lone surrogate, in any string (keys
+  included): Postgres rejects NUL in JSONB and text, a lone surrogate cannot be encoded
+  as UTF-8 (a tokenizer or a file write fails on it), and control characters have no
+  business in names or ids. Tab, newline and carriage return are allowed (descriptions,
+  texts). Uploaded dataset rows are checked with the same rule (``datasets.parse_jsonl``).
 - The number of runs, computed arithmetically from the sweep sizes before any expansion,
   so that a 32^4 grid is refused in microseconds instead of being built.
 """
@@ -15,7 +17,7 @@ import math
 import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_DEPTH = 32
 
 
@@ -24,7 +26,10 @@ def control_char_problem(value: str) -> str | None:
     match = _CONTROL.search(value)
     if match is None:
         return None
-    return f"control character U+{ord(match.group()):04X} is not allowed"
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return f"lone surrogate U+{code:04X} is not allowed (not encodable as UTF-8)"
+    return f"control character U+{code:04X} is not allowed"
 
 
 def reject_control_chars(data: Any, path: str = "", depth: int = 0) -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from services.common.storage.artifacts import key_part_pattern, key_part_problem
 
 # ---------------------------------------------------------------------------------------
 # Limits (one place; documented in the schema through Field(le=...)).
@@ -18,10 +20,30 @@ MAX_RUNS = 512
 MAX_SWEEP_VALUES = 32
 MAX_EXPLICIT_TEXT_CHARS = 4000
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+MAX_NAME_CHARS = 64
+# Experiment and study names end up in figure file names and artifact keys: the artifact
+# store's rule for a key part (its characters, and no '..'), at a shorter length.
+NAME_PATTERN = key_part_pattern(MAX_NAME_CHARS)
+# A branch, tag or commit: '/'-separated parts that each start with a letter, digit or
+# '_' (no leading '/', no '.' or '..' part, no empty part); '..' anywhere is refused too.
+REVISION_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$"
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+def _key_part_name(value: str) -> str:
+    problem = key_part_problem(value)
+    if problem is not None:
+        raise ValueError(f"name {value[:MAX_NAME_CHARS]!r} {problem}")
+    return value
+
+
+Name = Annotated[
+    str,
+    Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS),
+    AfterValidator(_key_part_name),
+]
 
 
 class StrictModel(BaseModel):
@@ -42,7 +64,10 @@ class ModelSpec(StrictModel):
         "a Hugging Face id (org/name) or an allowed local directory.",
     )
     revision: str | None = Field(
-        None, max_length=64, pattern=r"^[A-Za-z0-9_.\-/]+$", description="Hub revision."
+        None,
+        max_length=64,
+        pattern=REVISION_PATTERN,
+        description="Hub revision: a branch, tag or commit (no '..', no leading '/').",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto",
@@ -58,6 +83,13 @@ class ModelSpec(StrictModel):
     def _no_traversal(cls, v: str) -> str:
         if ".." in v.split("/") or "\x00" in v:
             raise ValueError("model name must not contain '..' path segments")
+        return v
+
+    @field_validator("revision")
+    @classmethod
+    def _revision_not_a_path(cls, v: str | None) -> str | None:
+        if v is not None and ".." in v:
+            raise ValueError("revision must not contain '..'")
         return v
 
 

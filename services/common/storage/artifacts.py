@@ -14,13 +14,35 @@ from dataclasses import dataclass
 
 import fsspec
 
-_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+from services.common.storage.private_files import FILE_MODE, private_dir
+
+MAX_KEY_PART = 128
+
+
+def key_part_pattern(max_length: int = MAX_KEY_PART) -> str:
+    """The characters a key part may have, as a regex of at most ``max_length`` characters
+    (the spec's names use it with a shorter length; ``..`` is refused on top of it)."""
+    return rf"^[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{max_length - 1}}}$"
+
+
+_KEY_PART = re.compile(key_part_pattern())
+
+
+def key_part_problem(part: str) -> str | None:
+    """Why ``part`` cannot be one part of an artifact key (None: it can). Names a spec
+    gives (experiment, studies) are checked with this at submit, since they become parts
+    of figure file names."""
+    if not _KEY_PART.match(part):
+        return f"must match {key_part_pattern()}"
+    if ".." in part:
+        return "must not contain '..'"
+    return None
 
 
 def artifact_key(*parts: str) -> str:
     """Join parts into a key; a part outside ``[A-Za-z0-9_.-]``, or with ``..``, is a ValueError."""
     for part in parts:
-        if not _KEY_PART.match(part) or ".." in part:
+        if key_part_problem(part) is not None:
             raise ValueError(f"invalid artifact key part {part!r}")
     return "/".join(parts)
 
@@ -34,8 +56,9 @@ class ArtifactStore:
     def __post_init__(self) -> None:
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.root = self.root.rstrip("/")
-        if self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol:
-            os.makedirs(self.root, exist_ok=True)
+        self.local = self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol
+        if self.local:
+            private_dir(self.root)
 
     def _path(self, key: str) -> str:
         artifact_key(*key.split("/"))  # re-validate
@@ -45,8 +68,16 @@ class ArtifactStore:
         """Write ``data`` under ``key`` via a temporary file and a rename."""
         path = self._path(key)
         parent = path.rsplit("/", 1)[0]
-        self.fs.makedirs(parent, exist_ok=True)
         tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        if self.local:  # users' data and uploads: 0600 files in 0700 folders
+            _private_dirs(self.root, parent)
+            with os.fdopen(
+                os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb"
+            ) as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+            return
+        self.fs.makedirs(parent, exist_ok=True)
         with self.fs.open(tmp, "wb") as fh:
             fh.write(data)
         self.fs.mv(tmp, path)
@@ -55,6 +86,12 @@ class ArtifactStore:
         """The bytes stored under ``key`` (FileNotFoundError when there are none)."""
         with self.fs.open(self._path(key), "rb") as fh:
             return fh.read()
+
+    def delete(self, key: str) -> None:
+        """Remove one file; a missing one is not an error (a repeated delete)."""
+        path = self._path(key)
+        if self.fs.exists(path):
+            self.fs.rm(path)
 
     def list_keys(self, prefix: str) -> list[str]:
         """Keys of the finished files under ``prefix`` (a folder key), sorted; none
@@ -70,3 +107,15 @@ class ArtifactStore:
     def local_path(self, key: str) -> str | None:
         """Filesystem path when the store is local (for streaming downloads), else None."""
         return self._path(key) if "file" in self.fs.protocol else None
+
+
+def _private_dirs(root: str, folder: str) -> None:
+    """Create ``folder`` and each missing folder between it and ``root`` as 0700."""
+    missing = []
+    path = folder
+    while path != root and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)

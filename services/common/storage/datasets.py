@@ -6,11 +6,12 @@ Classification rows are ``{"text": ..., "label": ...}``; translation rows are
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 
 from services.common.spec.catalog import BUILTIN_TASKS, TaskInfo
+from services.common.spec.limits import control_char_problem
+from services.common.spec.parsing import ParseError, load_json
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.layout import dataset_key
 
@@ -56,9 +57,9 @@ def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, 
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{name}: line {lineno}: not valid JSON ({exc.msg})") from None
+            obj = load_json(line)  # bounded: depth, integer size, finite numbers
+        except ParseError as exc:
+            raise DatasetError(f"{name}: line {lineno}: {exc.msg}") from None
         if not isinstance(obj, dict):
             raise DatasetError(f"{name}: line {lineno}: expected a JSON object")
         keys = set(obj)
@@ -85,6 +86,9 @@ def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, 
                 raise DatasetError(
                     f"{name}: line {lineno}: {key!r} longer than {MAX_TEXT_CHARS} characters"
                 )
+            problem = control_char_problem(value)  # the rule a submitted spec's text obeys
+            if problem:
+                raise DatasetError(f"{name}: line {lineno}: {key!r}: {problem}")
         rows.append(obj)
         if len(rows) > MAX_ROWS:
             raise DatasetError(f"{name}: more than {MAX_ROWS} rows")

@@ -36,6 +36,8 @@ from .model import Model
 from .model_list import ModelList
 from .model_spec import ModelSpec
 from .model_spec_dtype import ModelSpecDtype
+from .parse_spec_text_body import ParseSpecTextBody
+from .parse_spec_text_response_parse_spec_text import ParseSpecTextResponseParseSpecText
 from .problem import Problem
 from .problem_item import ProblemItem
 from .progress import Progress
@@ -163,6 +165,8 @@ __all__ = (
     "ModelList",
     "ModelSpec",
     "ModelSpecDtype",
+    "ParseSpecTextBody",
+    "ParseSpecTextResponseParseSpecText",
     "Problem",
     "ProblemItem",
     "Progress",

@@ -24,7 +24,8 @@ class StudySpec:
         description (str | Unset):  Default: ''.
         sweep (StudySpecSweep | Unset):
         overrides (StudySpecOverrides | Unset): Dotted field -> value applied before the sweep.
-        factor (None | str | Unset): The field this study is about (x axis of its factor plot).
+        factor (None | str | Unset): The field this study is about (x axis of its factor plot): one of the fields it
+            sweeps.
     """
 
     name: str

@@ -1,14 +1,18 @@
 // icl-it dashboard: plain JS over the public JSON API (/v1/...), no build step.
-// The API key lives in this browser's localStorage and is sent as "Authorization: Bearer",
-// exactly as any other client sends it; the server decides what the key may see.
+// The API key lives in this tab's sessionStorage (gone when the tab closes; never in
+// localStorage, which every page of this origin could read for ever) and is sent as
+// "Authorization: Bearer", exactly as any other client sends it; the server decides what
+// the key may see. The pages' Content-Security-Policy allows no inline script, so every
+// handler is attached here.
 "use strict";
 
 const KEY = "icl-it-api-key";
+localStorage.removeItem(KEY);  // where earlier versions kept it
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const PAIR_COLORS = { icl_it: "#1f6feb", anchor_icl: "#e8590c", anchor_it: "#2f9e44", icl_it_untuned: "#868e96" };
 const EXTRA_COLORS = ["#9c36b5", "#c2255c", "#0c8599", "#5c940d"];
 
-function apiKey() { return localStorage.getItem(KEY) || ""; }
+function apiKey() { return sessionStorage.getItem(KEY) || ""; }
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -88,7 +92,7 @@ function setupKey() {
   state.textContent = apiKey() ? "key set" : "no key";
   $("#key-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    if (input.value) localStorage.setItem(KEY, input.value); else localStorage.removeItem(KEY);
+    if (input.value) sessionStorage.setItem(KEY, input.value); else sessionStorage.removeItem(KEY);
     location.reload();
   });
 }
@@ -231,10 +235,19 @@ async function experimentPage() {
   const base = `/v1/experiments/${encodeURIComponent(id)}`;
   let resultsShown = false;
 
+  // The report is shown in a frame with an empty sandbox: an opaque origin without
+  // script, so nothing in it can reach this page, its storage or the API.
   $("#open-report").addEventListener("click", async () => {
     const html = await (await api(`${base}/report`)).text();
-    const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
-    window.open(url, "_blank");
+    const frame = el("iframe", { id: "report-frame", sandbox: "", title: "Report", src: "about:blank" });
+    frame.srcdoc = html;
+    $("#report-frame-box").replaceChildren(frame);
+    $("#report").hidden = false;
+    $("#report").scrollIntoView();
+  });
+  $("#close-report").addEventListener("click", () => {
+    $("#report").hidden = true;
+    $("#report-frame-box").replaceChildren();
   });
   $("#download-csv").addEventListener("click", () => saveBlob(`${base}/results?format=csv`, `${id}-cells.csv`));
   $("#download-parquet").addEventListener("click", () => saveBlob(`${base}/results?format=parquet`, `${id}-cells.parquet`));
@@ -442,7 +455,7 @@ async function submitPage() {
     $("#submit-state").textContent = "submitting…";
     try {
       const text = form.elements.spec_text.value;
-      const spec = await (await api("/ui/parse-spec", { method: "POST", headers: { "Content-Type": "text/plain" }, body: text })).json();
+      const spec = await (await api("/ui/parse-spec", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: text })).json();
       for (const input of form.querySelectorAll("input[name], select[name]")) {
         const value = input.value.trim();
         if (!value) continue;

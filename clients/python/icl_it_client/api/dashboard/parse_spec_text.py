@@ -1,0 +1,218 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.parse_spec_text_body import ParseSpecTextBody
+from ...models.parse_spec_text_response_parse_spec_text import ParseSpecTextResponseParseSpecText
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: ParseSpecTextBody,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/ui/parse-spec",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ParseSpecTextResponseParseSpecText | Problem | None:
+    if response.status_code == 200:
+        response_200 = ParseSpecTextResponseParseSpecText.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ParseSpecTextResponseParseSpecText | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ParseSpecTextBody,
+) -> Response[ParseSpecTextResponseParseSpecText | Problem]:
+    """Parse spec text (YAML or JSON) into a JSON object, for the dashboard's form
+
+     YAML or JSON text (the request body) -> the JSON object the form merges its
+    fields into. Nothing is stored; the spec is validated when it is submitted.
+
+    Args:
+        body (ParseSpecTextBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ParseSpecTextResponseParseSpecText | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: ParseSpecTextBody,
+) -> ParseSpecTextResponseParseSpecText | Problem | None:
+    """Parse spec text (YAML or JSON) into a JSON object, for the dashboard's form
+
+     YAML or JSON text (the request body) -> the JSON object the form merges its
+    fields into. Nothing is stored; the spec is validated when it is submitted.
+
+    Args:
+        body (ParseSpecTextBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ParseSpecTextResponseParseSpecText | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ParseSpecTextBody,
+) -> Response[ParseSpecTextResponseParseSpecText | Problem]:
+    """Parse spec text (YAML or JSON) into a JSON object, for the dashboard's form
+
+     YAML or JSON text (the request body) -> the JSON object the form merges its
+    fields into. Nothing is stored; the spec is validated when it is submitted.
+
+    Args:
+        body (ParseSpecTextBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ParseSpecTextResponseParseSpecText | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: ParseSpecTextBody,
+) -> ParseSpecTextResponseParseSpecText | Problem | None:
+    """Parse spec text (YAML or JSON) into a JSON object, for the dashboard's form
+
+     YAML or JSON text (the request body) -> the JSON object the form merges its
+    fields into. Nothing is stored; the spec is validated when it is submitted.
+
+    Args:
+        body (ParseSpecTextBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ParseSpecTextResponseParseSpecText | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed
