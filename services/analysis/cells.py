@@ -15,6 +15,7 @@ import numpy as np
 
 from services.analysis import metrics as M
 from services.analysis import stats as S
+from services.analysis.causal import cell_causal
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
 from services.common.storage.hidden_states import layer_names
 
@@ -254,4 +255,5 @@ def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, An
         "accuracy": _accuracy(cell),
         "label_mass": _label_mass(cell),
         "it": _it_summary(cell),
+        "causal": cell_causal(cell.runs, cell.example_ids, cell.report_layer),
     }

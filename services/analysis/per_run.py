@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics as M
+from services.analysis.causal import run_causal
 from services.common.spec import RUN_SECTIONS, RunConfig
 from services.common.storage.hidden_states import Condition, RunStates
 
@@ -136,6 +137,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "final_loss": meta.get("it_final_loss"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
             },
+            "causal": run_causal(states),
             # the compute precision the states were made in (None: states from before it)
             "precision": (meta.get("model") or {}).get("precision"),
         }

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment
 
 from services.analysis import figures as F
+from services.analysis.causal_tables import causal_views
 from services.analysis.tables import it_control_rows, metric_rows, primary_rows, random_init_rows
 from services.analysis.vocabulary import (
     CONDITION_LABELS,
@@ -136,6 +137,20 @@ other demonstrations: {{ conv.primary }}</p>
 {% endif %}
 {% if controls.identity %}<p class="muted">Identity check: the zero-step adapter vs the anchor,
 largest |cosine difference| {{ controls.identity }} (equal by construction; not a control).</p>{% endif %}
+
+{% if causal %}<h2>Task-vector check (activation patching)</h2>
+<p class="muted">Example i's ICL or IT shift (state − anchor at a block's output, last
+token) added to its zero-shot pass of the base model; the output compared with ICL's and
+IT's over the whole vocabulary. Own: the example's shift; cross: other examples' shifts
+(p: paired sign-flip test, own vs cross).</p>
+{% for v in causal %}<h3>{{ v.title }}</h3><p class="statement">{{ v.statement }}</p>
+<table><tr><th class="l">patched layer</th><th>ICL shift: label mass own / cross</th>
+<th>accuracy own / cross</th><th>KL to IT own / cross</th>
+<th>IT shift: label mass own / cross</th><th>KL to ICL own / cross</th></tr>
+{% for r in v.rows %}<tr><td class="l">{{ r.layer }}</td><td>{{ r.icl_mass }}</td>
+<td>{{ r.icl_acc }}</td><td>{{ r.icl_kl_it }}</td><td>{{ r.it_mass }}</td><td>{{ r.it_kl_icl }}</td></tr>
+{% endfor %}</table><p class="muted">{{ v.scale }}</p>
+{% endfor %}{% endif %}
 
 {% if extra_figures %}<h2>Other figures</h2>
 {% for fig in extra_figures %}<p class="muted">{{ fig.alt }}</p>
@@ -303,5 +318,6 @@ def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None
         ],
         studies=studies,
         controls=controls,
+        causal=causal_views(results),
         extra_figures=extra,
     )

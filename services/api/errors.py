@@ -107,6 +107,8 @@ class PayloadTooLarge(ProblemError):
 
 
 class UnsupportedMediaType(ProblemError):
+    """415: the body's content type is not one the route reads."""
+
     status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
@@ -201,6 +203,7 @@ def _bounded(problem: Problem) -> Problem:
 
 
 def truncate_loc(part: str | int) -> str | int:
+    """A location part as echoed in an error: names cut to 128 characters, indices kept."""
     return part if isinstance(part, int) else truncate(part, 128) or ""
 
 

@@ -59,9 +59,11 @@ class RequestLimits:
         )
 
     def wait_key(self, owner: str) -> float:
+        """Seconds until this key may send again (0: now), counting this request."""
         return self._wait(self.per_key, "key", owner)
 
     def wait_address(self, address: str) -> float:
+        """Seconds until this client address may send again (0: now), counting this request."""
         return self._wait(self.per_address, "address", address)
 
     def _wait(self, items: Sequence[RateLimitItem], *identity: str) -> float:

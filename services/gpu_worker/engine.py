@@ -14,7 +14,8 @@ and, as controls that perturb the model as much as tuning does (``it_controls``)
     it_untuned   base + the adapter before any step: equals the anchor (identity check)
 
 Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's own
-output, the final norm's output; see ``extraction``).
+output, the final norm's output; see ``extraction``). With ``causal.enabled``, the shifts
+are then patched into zero-shot passes (the task-vector check, ``patching``).
 
 What a run computes is decided first (``plan.RunPlan``); the engine executes the plan in
 the model's precision (``precision``). It keeps models warm, computes each anchor once per
@@ -51,6 +52,7 @@ from services.gpu_worker.conditions import (
 from services.gpu_worker.extraction import StatesCache, extract_last_token_states
 from services.gpu_worker.models import LoadedModel, load_model, pick_device
 from services.gpu_worker.multi_lora import MultiLora, random_lora_like, tune_adapters
+from services.gpu_worker.patching import patch_shifts
 from services.gpu_worker.plan import RunPlan, choose_demo_sets, plan_run
 from services.gpu_worker.selection import SentenceEmbedder, sample_inference
 from services.gpu_worker.tuning import AdapterSlots, tune_adapter
@@ -227,8 +229,10 @@ class Engine:
             anchor = self._anchor_states(plan, warm, step, timings)
             icl = self._icl_states(plan, warm, step, timings)
             out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings)
+            states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
+            if run.causal.enabled:  # the task-vector check (patching.py)
+                patch_shifts(states, warm.slots, plan, timings, self.batch_size, self.token_budget)
         step(step.total, "done")
-        states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
         timings["total"] = time.perf_counter() - t0
         return RunOutput(states, prompt_records(plan), tuning, timings)
 

@@ -37,19 +37,23 @@ def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def experiments_page(request: Request) -> HTMLResponse:
+    """The dashboard's list of experiments."""
     return _page(request, "index.html")
 
 
 @router.get("/ui/experiments/{experiment_id}", response_class=HTMLResponse)
 def experiment_page(request: Request, experiment_id: str) -> HTMLResponse:
+    """One experiment: progress, events, results and its report."""
     return _page(request, "experiment.html", experiment_id=experiment_id)
 
 
 @router.get("/ui/compare", response_class=HTMLResponse)
 def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
+    """Two experiments' layer curves side by side."""
     return _page(request, "compare.html", a=a, b=b)
 
 
 @router.get("/ui/submit", response_class=HTMLResponse)
 def submit_page(request: Request) -> HTMLResponse:
+    """A form that validates a spec (YAML or JSON) and submits it."""
     return _page(request, "submit.html", presets=list(PRESETS), scales=list(SCALES))

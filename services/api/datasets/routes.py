@@ -68,5 +68,6 @@ def get_dataset(dataset_id: str, session: SessionDep, owner: CurrentOwner) -> sc
 def delete_dataset(
     dataset_id: str, session: SessionDep, store: StoreDep, owner: CurrentOwner
 ) -> Response:
+    """Delete one of your datasets; 409 while an unfinished experiment reads it."""
     service.delete_dataset(session, store, owner, dataset_id)
     return Response(status_code=204)

@@ -50,6 +50,7 @@ def validate_spec(data: Any) -> ExperimentSpec:
 
 
 def parse_spec(raw: bytes) -> ExperimentSpec:
+    """A submitted body -> the spec, through the bounded JSON parser; every refusal a 4xx."""
     try:
         data: Any = load_json(raw)
     except ParseError as exc:

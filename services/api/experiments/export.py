@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from services.api.experiments import repository as repo
-from services.api.experiments import service
+from services.api.experiments import views
 from services.common import db
 from services.common.storage import exports
 from services.common.storage.artifacts import ArtifactStore
@@ -35,7 +35,7 @@ def table(
 ) -> exports.Table:
     """One long table of a finished experiment: ``cells`` from the results document, ``examples``
     from the per-run analyses."""
-    results = service.results(store, experiment)  # 409 until finished, like the document
+    results = views.results(store, experiment)  # 409 until finished, like the document
     if which == "cells":
         return exports.cell_table(results, experiment.id)
     return exports.example_table(run_analyses(session, store, experiment), experiment.id)

@@ -22,7 +22,7 @@ from services.api.errors import (
     PROBLEM_RESPONSES,
     PROBLEM_RESPONSES_JSON,
 )
-from services.api.experiments import artifacts, export, schemas, service
+from services.api.experiments import artifacts, export, schemas, service, views
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
@@ -84,7 +84,7 @@ async def submit_experiment(
         experiment, created = service.create_experiment(
             session, queue, owner, spec, idempotency_key, settings
         )
-        return service.detail(session, experiment), created
+        return views.detail(session, experiment), created
 
     detail, created = await run_in_threadpool(submit)
     response.headers["Location"] = f"/v1/experiments/{detail.id}"
@@ -102,13 +102,13 @@ def list_experiments(
 ) -> schemas.ExperimentList:
     """Your experiments, newest first, a page at a time (admin keys see everyone's)."""
     owner = None if principal.admin else principal.owner  # admin keys list everyone's
-    return service.list_experiments(session, owner, limit, after)
+    return views.list_experiments(session, owner, limit, after)
 
 
 @router.get("/{experiment_id}", response_model=schemas.Experiment, summary="Get an experiment")
 def get_experiment(experiment: ExperimentDep, session: SessionDep) -> schemas.Experiment:
     """An experiment's status, progress, resolved spec and runs."""
-    return service.detail(session, experiment)
+    return views.detail(session, experiment)
 
 
 @router.post(
@@ -122,7 +122,7 @@ def cancel_experiment(
 ) -> schemas.Experiment:
     """Ask an experiment to stop: queued runs never start, running ones stop at their next step
     boundary; 409 once it has finished."""
-    return service.detail(session, service.cancel(session, queue, experiment))
+    return views.detail(session, service.cancel(session, queue, experiment))
 
 
 @router.get("/{experiment_id}/events", response_model=schemas.EventList, summary="Events")
@@ -136,7 +136,7 @@ def list_events(
 ) -> schemas.EventList:
     """An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
     for new events."""
-    return service.events(session, experiment, after, limit)
+    return views.events(session, experiment, after, limit)
 
 
 # The document's schema is the analysis's own JSON Schema, added by services/api/openapi.py.
@@ -184,7 +184,7 @@ def get_results(
 ) -> Any:
     """The results of a finished experiment, as the JSON document or as a long table."""
     if format == "json" and table is None:
-        return service.results(store, experiment)
+        return views.results(store, experiment)
     which = table or "cells"
     rows = export.table(session, store, experiment, which)
     name = export.filename(experiment, which, format)
@@ -204,7 +204,7 @@ def get_results(
 def get_report(experiment: ExperimentDep, store: StoreDep) -> HTMLResponse:
     """The HTML report of a finished experiment."""
     # opened straight from the API, the report runs sandboxed: an opaque origin, no script
-    return HTMLResponse(service.report(store, experiment), headers=SANDBOXED)
+    return HTMLResponse(views.report(store, experiment), headers=SANDBOXED)
 
 
 @router.get(

@@ -26,6 +26,7 @@ from services.common.spec.sections import (
     MAX_RUNS,
     MAX_SEEDS,
     MAX_SWEEP_VALUES,
+    CausalSpec,
     DataSpec,
     DemoSpec,
     ExtractionSpec,
@@ -42,6 +43,7 @@ from services.common.storage.hidden_states import Condition
 
 __all__ = [
     "ALL_METRICS",
+    "CausalSpec",
     "IT_CONTROLS",
     "MAX_DEMOS",
     "MAX_EXPLICIT_TEXT_CHARS",
@@ -122,6 +124,7 @@ SWEEPABLE = {
     "lora.max_steps",
     "lora.loss_on",
     "lora.target_modules",
+    "causal.enabled",
 }
 
 
@@ -207,6 +210,7 @@ class ExperimentSpec(StrictModel):
     template: TemplateSpec = TemplateSpec()
     lora: LoraSpec = LoraSpec()
     extraction: ExtractionSpec = ExtractionSpec()
+    causal: CausalSpec = CausalSpec()
     metrics: list[Metric] = Field(
         default_factory=lambda: list(ALL_METRICS), min_length=1, max_length=len(ALL_METRICS)
     )
@@ -301,6 +305,7 @@ class RunConfig(StrictModel):
     template: TemplateSpec
     lora: LoraSpec
     extraction: ExtractionSpec
+    causal: CausalSpec = CausalSpec()
     untuned_adapter: bool = False
     it_controls: list[Control] = Field(
         default_factory=list, description="IT-shaped controls computed in this run."
@@ -328,7 +333,7 @@ def _set_dotted(base: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 # The configuration sections of a run (the config of a cell, minus seed and bookkeeping).
-RUN_SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction")
+RUN_SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction", "causal")
 
 
 def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:

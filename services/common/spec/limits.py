@@ -51,7 +51,7 @@ def reject_control_chars(data: Any, path: str = "", depth: int = 0) -> None:
             reject_control_chars(value, f"{path}[{i}]", depth + 1)
 
 
-SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction")
+SECTIONS = ("model", "data", "inference", "demos", "template", "lora", "extraction", "causal")
 
 
 def check_raw_spec(data: Any) -> None:

@@ -214,3 +214,32 @@ class ExtractionSpec(StrictModel):
     layers: Literal["all"] = Field(
         "all", description="Embeddings (layer 0) and the output of every decoder block."
     )
+
+
+MAX_PATCHED_LAYERS = 16
+MAX_CAUSAL_CROSS = 16
+
+
+class CausalSpec(StrictModel):
+    """The task-vector check (Hendel et al. 2023; Todd et al. 2024): add example i's ICL
+    shift, and separately its IT shift, to the zero-shot pass of the base model at one
+    decoder block's output (last token), and compare the output distribution with ICL's and
+    IT's. Off by default: it costs 2 x (1 + cross) extra short forwards per example and
+    patched layer."""
+
+    enabled: bool = Field(False, description="Run the task-vector check (activation patching).")
+    layers: list[Annotated[int, Field(ge=1, le=512)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_PATCHED_LAYERS,
+        description="Decoder blocks (1..n_layers) whose output gets the shift; None = the "
+        "blocks at 1/4, 1/2 and 3/4 depth and the last block. Blocks beyond the model's "
+        "depth are skipped and recorded.",
+    )
+    cross: int = Field(
+        4,
+        ge=1,
+        le=MAX_CAUSAL_CROSS,
+        description="Other examples' shifts patched into each example's pass (the cross "
+        "version): examples i+1 .. i+cross (mod n).",
+    )

@@ -26,6 +26,8 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Example:
+    """One row of a task: its index in the task, the input text and its label."""
+
     index: int
     text: str
     label: str
@@ -33,19 +35,24 @@ class Example:
 
 @dataclass(frozen=True)
 class Dataset:
+    """A task's rows with its description (``TaskInfo``): builtin or uploaded."""
+
     info: TaskInfo
     examples: tuple[Example, ...]
 
     @property
     def name(self) -> str:
+        """The task name specs use (``sentiment``, ``upload:<id>``)."""
         return self.info.name
 
     @property
     def is_classification(self) -> bool:
+        """Whether rows have labels (else source/target pairs)."""
         return self.info.kind == "classification"
 
     @property
     def labels(self) -> tuple[str, ...]:
+        """The label words of a classification task (empty otherwise)."""
         return self.info.labels
 
 
@@ -112,6 +119,7 @@ def _to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Datase
 
 
 def load_builtin(name: str) -> Dataset:
+    """A task shipped in services/common/data, by its catalog name."""
     if name not in BUILTIN_TASKS:
         raise DatasetError(f"unknown task {name!r}; builtin tasks: {sorted(BUILTIN_TASKS)}")
     info = BUILTIN_TASKS[name]

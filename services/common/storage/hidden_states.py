@@ -19,6 +19,10 @@ IT-shaped conditions a run computes.
 
 label_logprobs: log-softmax over the whole vocabulary, read at each label's first token;
 ``exp`` summed over labels is the probability mass the model puts on the label space.
+
+Optional arrays of the task-vector check (``causal``; ``gpu_worker.patching``), absent in
+files written without it, named in ``CAUSAL_AXES``: the ICL or IT shift (state minus
+anchor) of example ``partner`` added to example i's zero-shot pass at one decoder block.
 """
 
 from __future__ import annotations
@@ -78,6 +82,22 @@ class Pair(StrEnum):
         return Condition(first), Condition(second)
 
 
+# The task-vector check's arrays: name -> axes. shift: (icl, it), the patched shift;
+# partner 0 is the example's own shift, 1.. other examples' (causal_partner: which);
+# reference: (icl, it), whose output distribution the KL is taken to;
+# unpatched condition: (anchor, icl, it), the KL of the plain conditions' outputs.
+CAUSAL_AXES = {
+    "causal_layers": "patched_layer",  # int64, layer-axis index of each patched block
+    "causal_partner": "example,partner",  # int64, the example whose shift was patched in
+    "causal_label_logprobs": "example,patched_layer,shift,partner,label",
+    "causal_kl": "example,patched_layer,shift,partner,reference",  # KL(patched || ref)
+    "causal_kl_unpatched": "example,condition,reference",  # KL(condition || reference)
+}
+CAUSAL_SHIFTS = (Condition.ICL, Condition.IT)
+CAUSAL_REFERENCES = (Condition.ICL, Condition.IT)
+CAUSAL_UNPATCHED = (Condition.ANCHOR, Condition.ICL, Condition.IT)
+
+
 def layer_names(n_layers: int) -> list[str]:
     """Names of the n_layers + 2 entries of the layer axis."""
     return ["embeddings"] + [f"block_{i}" for i in range(1, n_layers + 1)] + ["final_norm"]
@@ -92,6 +112,7 @@ class RunStates:
     example_ids: list[str]
     label_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    causal: dict[str, np.ndarray] = field(default_factory=dict)  # CAUSAL_AXES; {} = not run
 
     def __post_init__(self) -> None:
         n_ex, n_cond, _, _ = self.hidden.shape
@@ -99,6 +120,10 @@ class RunStates:
         assert n_cond == len(self.conditions), (self.hidden.shape, self.conditions)
         assert n_ex == len(self.example_ids) == self.labels.shape[0]
         assert self.label_logprobs.shape[:2] == (n_ex, n_cond)
+        assert not self.causal or set(self.causal) == set(CAUSAL_AXES), sorted(self.causal)
+        for name, axes in CAUSAL_AXES.items():
+            if name in self.causal:
+                assert self.causal[name].ndim == len(axes.split(",")), (name, axes)
 
     @property
     def n_layers(self) -> int:
@@ -125,14 +150,16 @@ class RunStates:
             "position": "last prompt token",
             "meta": json.dumps(self.meta, sort_keys=True),
         }
-        return _safetensors_bytes(
-            {
-                "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
-                "label_logprobs": np.ascontiguousarray(self.label_logprobs, dtype="<f4"),
-                "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
-            },
-            header,
-        )
+        tensors = {
+            "hidden": np.ascontiguousarray(self.hidden, dtype="<f4"),
+            "label_logprobs": np.ascontiguousarray(self.label_logprobs, dtype="<f4"),
+            "labels": np.ascontiguousarray(self.labels, dtype="<i8"),
+        }
+        for name, arr in self.causal.items():
+            header[f"axes.{name}"] = CAUSAL_AXES[name]
+            kind = "<i8" if arr.dtype.kind in "iu" else "<f4"
+            tensors[name] = np.ascontiguousarray(arr, dtype=kind)
+        return _safetensors_bytes(tensors, header)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RunStates:
@@ -147,6 +174,7 @@ class RunStates:
             example_ids=json.loads(header["example_ids"]),
             label_names=json.loads(header["label_names"]),
             meta=json.loads(header.get("meta", "{}")),
+            causal={k: tensors[k] for k in CAUSAL_AXES if k in tensors},
         )
 
 

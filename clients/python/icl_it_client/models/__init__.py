@@ -3,6 +3,7 @@
 from .artifact import Artifact
 from .artifact_kind import ArtifactKind
 from .artifact_list import ArtifactList
+from .causal_spec import CausalSpec
 from .control import Control
 from .data_spec import DataSpec
 from .dataset import Dataset
@@ -41,6 +42,15 @@ from .parse_spec_text_response_parse_spec_text import ParseSpecTextResponseParse
 from .problem import Problem
 from .problem_item import ProblemItem
 from .progress import Progress
+from .results_causal_check import ResultsCausalCheck
+from .results_causal_check_own_vs_cross import ResultsCausalCheckOwnVsCross
+from .results_causal_check_own_vs_cross_additional_property import ResultsCausalCheckOwnVsCrossAdditionalProperty
+from .results_causal_check_patched import ResultsCausalCheckPatched
+from .results_causal_check_patched_additional_property import ResultsCausalCheckPatchedAdditionalProperty
+from .results_causal_check_patched_additional_property_cross import ResultsCausalCheckPatchedAdditionalPropertyCross
+from .results_causal_check_patched_additional_property_own import ResultsCausalCheckPatchedAdditionalPropertyOwn
+from .results_causal_check_unpatched import ResultsCausalCheckUnpatched
+from .results_causal_check_unpatched_additional_property import ResultsCausalCheckUnpatchedAdditionalProperty
 from .results_cell import ResultsCell
 from .results_cell_accuracy import ResultsCellAccuracy
 from .results_cell_cka_null import ResultsCellCkaNull
@@ -132,6 +142,7 @@ __all__ = (
     "Artifact",
     "ArtifactKind",
     "ArtifactList",
+    "CausalSpec",
     "Control",
     "Dataset",
     "DatasetKind",
@@ -170,6 +181,15 @@ __all__ = (
     "Problem",
     "ProblemItem",
     "Progress",
+    "ResultsCausalCheck",
+    "ResultsCausalCheckOwnVsCross",
+    "ResultsCausalCheckOwnVsCrossAdditionalProperty",
+    "ResultsCausalCheckPatched",
+    "ResultsCausalCheckPatchedAdditionalProperty",
+    "ResultsCausalCheckPatchedAdditionalPropertyCross",
+    "ResultsCausalCheckPatchedAdditionalPropertyOwn",
+    "ResultsCausalCheckUnpatched",
+    "ResultsCausalCheckUnpatchedAdditionalProperty",
     "ResultsCell",
     "ResultsCellAccuracy",
     "ResultsCellCkaNull",

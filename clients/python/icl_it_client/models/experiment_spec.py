@@ -11,6 +11,7 @@ from ..models.experiment_spec_scale import ExperimentSpecScale
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.causal_spec import CausalSpec
     from ..models.data_spec import DataSpec
     from ..models.demo_spec import DemoSpec
     from ..models.experiment_spec_sweep import ExperimentSpecSweep
@@ -47,6 +48,11 @@ class ExperimentSpec:
             template (TemplateSpec | Unset):
             lora (LoraSpec | Unset): LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj).
             extraction (ExtractionSpec | Unset):
+            causal (CausalSpec | Unset): The task-vector check (Hendel et al. 2023; Todd et al. 2024): add example i's ICL
+                shift, and separately its IT shift, to the zero-shot pass of the base model at one
+                decoder block's output (last token), and compare the output distribution with ICL's and
+                IT's. Off by default: it costs 2 x (1 + cross) extra short forwards per example and
+                patched layer.
             metrics (list[ExperimentSpecMetricsItem] | Unset):
             controls (list[Control] | Unset): IT-shaped controls that perturb the model as much as tuning does:
                 cross_adapter (each input through the adapter tuned on another example's demonstrations), shuffled_labels (an
@@ -74,6 +80,7 @@ class ExperimentSpec:
     template: TemplateSpec | Unset = UNSET
     lora: LoraSpec | Unset = UNSET
     extraction: ExtractionSpec | Unset = UNSET
+    causal: CausalSpec | Unset = UNSET
     metrics: list[ExperimentSpecMetricsItem] | Unset = UNSET
     controls: list[Control] | Unset = UNSET
     seeds: list[int] | Unset = UNSET
@@ -127,6 +134,10 @@ class ExperimentSpec:
         extraction: dict[str, Any] | Unset = UNSET
         if not isinstance(self.extraction, Unset):
             extraction = self.extraction.to_dict()
+
+        causal: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.causal, Unset):
+            causal = self.causal.to_dict()
 
         metrics: list[str] | Unset = UNSET
         if not isinstance(self.metrics, Unset):
@@ -190,6 +201,8 @@ class ExperimentSpec:
             field_dict["lora"] = lora
         if extraction is not UNSET:
             field_dict["extraction"] = extraction
+        if causal is not UNSET:
+            field_dict["causal"] = causal
         if metrics is not UNSET:
             field_dict["metrics"] = metrics
         if controls is not UNSET:
@@ -207,6 +220,7 @@ class ExperimentSpec:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.causal_spec import CausalSpec  # noqa: PLC0415
         from ..models.data_spec import DataSpec  # noqa: PLC0415
         from ..models.demo_spec import DemoSpec  # noqa: PLC0415
         from ..models.experiment_spec_sweep import ExperimentSpecSweep  # noqa: PLC0415
@@ -294,6 +308,13 @@ class ExperimentSpec:
         else:
             extraction = ExtractionSpec.from_dict(_extraction)
 
+        _causal = d.pop("causal", UNSET)
+        causal: CausalSpec | Unset
+        if isinstance(_causal, Unset):
+            causal = UNSET
+        else:
+            causal = CausalSpec.from_dict(_causal)
+
         _metrics = d.pop("metrics", UNSET)
         metrics: list[ExperimentSpecMetricsItem] | Unset = UNSET
         if _metrics is not UNSET:
@@ -352,6 +373,7 @@ class ExperimentSpec:
             template=template,
             lora=lora,
             extraction=extraction,
+            causal=causal,
             metrics=metrics,
             controls=controls,
             seeds=seeds,

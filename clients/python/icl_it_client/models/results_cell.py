@@ -9,6 +9,7 @@ from ..models.results_cell_control import ResultsCellControl
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.results_causal_check import ResultsCausalCheck
     from ..models.results_cell_accuracy import ResultsCellAccuracy
     from ..models.results_cell_cka_null import ResultsCellCkaNull
     from ..models.results_cell_config import ResultsCellConfig
@@ -48,6 +49,7 @@ class ResultsCell:
         label_mass (ResultsCellLabelMass):
         it (ResultsCellIt):
         cka_null (ResultsCellCkaNull | Unset):
+        causal (None | ResultsCausalCheck | Unset):
     """
 
     cell: str
@@ -71,8 +73,10 @@ class ResultsCell:
     label_mass: ResultsCellLabelMass
     it: ResultsCellIt
     cka_null: ResultsCellCkaNull | Unset = UNSET
+    causal: None | ResultsCausalCheck | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.results_causal_check import ResultsCausalCheck  # noqa: PLC0415
         from ..models.results_cell_primary_type_1 import ResultsCellPrimaryType1  # noqa: PLC0415
 
         cell = self.cell
@@ -127,6 +131,14 @@ class ResultsCell:
         if not isinstance(self.cka_null, Unset):
             cka_null = self.cka_null.to_dict()
 
+        causal: dict[str, Any] | None | Unset
+        if isinstance(self.causal, Unset):
+            causal = UNSET
+        elif isinstance(self.causal, ResultsCausalCheck):
+            causal = self.causal.to_dict()
+        else:
+            causal = self.causal
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -155,11 +167,14 @@ class ResultsCell:
         )
         if cka_null is not UNSET:
             field_dict["cka_null"] = cka_null
+        if causal is not UNSET:
+            field_dict["causal"] = causal
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.results_causal_check import ResultsCausalCheck  # noqa: PLC0415
         from ..models.results_cell_accuracy import ResultsCellAccuracy  # noqa: PLC0415
         from ..models.results_cell_cka_null import ResultsCellCkaNull  # noqa: PLC0415
         from ..models.results_cell_config import ResultsCellConfig  # noqa: PLC0415
@@ -242,6 +257,23 @@ class ResultsCell:
         else:
             cka_null = ResultsCellCkaNull.from_dict(_cka_null)
 
+        def _parse_causal(data: object) -> None | ResultsCausalCheck | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                causal_type_1 = ResultsCausalCheck.from_dict(data)
+
+                return causal_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ResultsCausalCheck | Unset, data)
+
+        causal = _parse_causal(d.pop("causal", UNSET))
+
         results_cell = cls(
             cell=cell,
             control=control,
@@ -264,6 +296,7 @@ class ResultsCell:
             label_mass=label_mass,
             it=it,
             cka_null=cka_null,
+            causal=causal,
         )
 
         return results_cell

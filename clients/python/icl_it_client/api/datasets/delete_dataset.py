@@ -86,6 +86,8 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Delete an uploaded dataset (409 while an unfinished experiment uses it)
 
+     Delete one of your datasets; 409 while an unfinished experiment reads it.
+
     Args:
         dataset_id (str):
 
@@ -115,6 +117,8 @@ def sync(
 ) -> Any | Problem | None:
     """Delete an uploaded dataset (409 while an unfinished experiment uses it)
 
+     Delete one of your datasets; 409 while an unfinished experiment reads it.
+
     Args:
         dataset_id (str):
 
@@ -138,6 +142,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | Problem]:
     """Delete an uploaded dataset (409 while an unfinished experiment uses it)
+
+     Delete one of your datasets; 409 while an unfinished experiment reads it.
 
     Args:
         dataset_id (str):
@@ -165,6 +171,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Any | Problem | None:
     """Delete an uploaded dataset (409 while an unfinished experiment uses it)
+
+     Delete one of your datasets; 409 while an unfinished experiment reads it.
 
     Args:
         dataset_id (str):

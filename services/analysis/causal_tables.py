@@ -1,0 +1,64 @@
+"""The task-vector check as report rows: one table per cell that patched, one row per
+patched block (analysis/causal.py computes the values; report.py shows them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.analysis.vocabulary import cell_title, fmt_num, fmt_p
+
+
+def _mean(block: dict[str, Any], k: int) -> Any:
+    return block["mean"][k]
+
+
+def _own_cross(c: dict[str, Any], shift: str, measure: str, k: int) -> str:
+    """'own / cross (p own vs cross)' of one measure at patched-layer position k."""
+    side = c["patched"][shift]
+    text = fmt_num(_mean(side["own"][measure], k))
+    if "cross" in side:
+        t = c["own_vs_cross"][shift][measure][k]
+        text += f" / {fmt_num(_mean(side['cross'][measure], k))} (p={fmt_p(t['p_value'])})"
+    return text
+
+
+def causal_rows(c: dict[str, Any]) -> list[dict[str, str]]:
+    """Per patched block: the ICL shift's label mass, accuracy and KL to IT's output, and
+    the IT shift's KL to ICL's output, own / cross."""
+    return [
+        {
+            "layer": f"{layer} {name}",
+            "icl_mass": _own_cross(c, "icl", "label_mass", k),
+            "icl_acc": _own_cross(c, "icl", "accuracy", k),
+            "icl_kl_it": _own_cross(c, "icl", "kl_it", k),
+            "it_mass": _own_cross(c, "it", "label_mass", k),
+            "it_kl_icl": _own_cross(c, "it", "kl_icl", k),
+        }
+        for k, (layer, name) in enumerate(zip(c["layers"], c["layer_names"], strict=True))
+    ]
+
+
+def causal_views(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One view per cell with a task-vector check: title, statement, rows, and the plain
+    conditions' KLs for scale."""
+    views = []
+    for cell in results["cells"]:
+        c = cell.get("causal")
+        if not c:
+            continue
+        un = c["unpatched"]
+        views.append(
+            {
+                "title": cell_title(cell),
+                "statement": c["statement"],
+                "rows": causal_rows(c),
+                "scale": (
+                    f"unpatched: KL(anchor || ICL) {fmt_num(un['anchor']['kl_icl']['mean'])}, "
+                    f"KL(anchor || IT) {fmt_num(un['anchor']['kl_it']['mean'])}, "
+                    f"KL(ICL || IT) {fmt_num(un['icl']['kl_it']['mean'])}, "
+                    f"KL(IT || ICL) {fmt_num(un['it']['kl_icl']['mean'])}; "
+                    f"head check {fmt_num(c['head_check_max_abs'], 6)}"
+                ),
+            }
+        )
+    return views

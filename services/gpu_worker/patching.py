@@ -1,0 +1,278 @@
+"""The task-vector check: a condition's shift patched into the zero-shot pass.
+
+Activation patching as in Hendel et al. 2023 ("In-context learning creates task vectors")
+and Todd et al. 2024 ("Function vectors"). If ICL and IT converge, example i's ICL shift
+added to its zero-shot pass should carry IT's behaviour, and its IT shift ICL's. For
+example i, a patched decoder block l, a shift source s in (icl, it) and a partner j
+(j = i: own; j != i: cross, another example's shift):
+
+    shift      = h_s[j, l] - h_anchor[j, l]                      [d_model]
+    patched    = the BASE model on i's anchor prompt, ``shift`` added to block l's
+                 output at the last prompt token (a forward hook)
+    logprobs   = log-softmax over the whole vocabulary at the last token   [vocab]
+    stored     = label log-probs, KL(patched || ICL_i), KL(patched || IT_i)
+
+Full-vocabulary distributions are too large to store, so the KLs are taken here. ICL's
+and IT's output distributions are recomputed from their stored final-norm states through
+the base model's output head: no extra forward, since LoRA on the attention or MLP
+projections never touches the head. ``head_check`` measures that against the stored label
+log-probs; a model whose logits are not head(final norm) (logit soft-capping, a tuned
+head) shows up there, recorded as ``causal_head_check_max_abs`` in the run's meta.
+Patching the whole shift at the last block reproduces the source's output exactly (only
+the final norm and the head follow it): the hook's own test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from services.common.spec import CausalSpec
+from services.common.storage.hidden_states import (
+    CAUSAL_REFERENCES,
+    CAUSAL_SHIFTS,
+    CAUSAL_UNPATCHED,
+    Condition,
+    RunStates,
+)
+from services.gpu_worker.extraction import extract_last_token_states
+from services.gpu_worker.plan import RunPlan
+from services.gpu_worker.tuning import AdapterSlots
+
+BLOCK_LIST_NAMES = {"layers", "h", "blocks"}  # LLaMA/Mistral/Qwen, GPT-2/Falcon, others
+ROWS_PER_CALL = 256  # patched passes per extraction call: bounds the [rows, L+2, d] copy
+
+
+def decoder_blocks(model: nn.Module, n_layers: int) -> nn.ModuleList:
+    """The decoder's blocks in order (found through peft wrappers too): the ModuleList
+    named like ``model.layers`` with ``n_layers`` entries."""
+    for name, module in model.named_modules():
+        last = name.split(".")[-1]
+        named_like_blocks = isinstance(module, nn.ModuleList) and last in BLOCK_LIST_NAMES
+        if named_like_blocks and len(module) == n_layers:
+            return module
+    raise ValueError(f"{type(model).__name__}: no list of {n_layers} decoder blocks found")
+
+
+def default_layers(n_layers: int) -> list[int]:
+    """Blocks at 1/4, 1/2 and 3/4 depth and the last block (1-based, each once)."""
+    picked = {max(1, round(n_layers * q)) for q in (0.25, 0.5, 0.75)} | {n_layers}
+    return sorted(picked)
+
+
+def resolve_layers(spec: CausalSpec, n_layers: int) -> tuple[list[int], list[int]]:
+    """(blocks to patch, requested blocks beyond the model's depth, skipped)."""
+    asked = spec.layers if spec.layers is not None else default_layers(n_layers)
+    asked = sorted(set(asked))
+    return [b for b in asked if b <= n_layers], [b for b in asked if b > n_layers]
+
+
+def partners(n: int, cross: int) -> np.ndarray:
+    """[n, 1 + c] int64: column 0 is the example itself, column s its s-th neighbour
+    (i + s) mod n, c = min(cross, n - 1): every cross partner is another example."""
+    c = min(cross, n - 1)
+    return (np.arange(n)[:, None] + np.arange(c + 1)[None, :]) % n
+
+
+@contextmanager
+def shift_added(block: nn.Module, shifts: torch.Tensor) -> Iterator[None]:
+    """Adds ``shifts`` [batch, d_model] to ``block``'s output at the last position (the
+    last prompt token under left padding) for the forwards inside the block."""
+
+    def add(module: nn.Module, args: Any, out: Any) -> Any:
+        hidden = out[0] if isinstance(out, tuple) else out
+        patched = hidden.clone()
+        patched[:, -1, :] += shifts.to(patched.dtype)
+        return (patched, *out[1:]) if isinstance(out, tuple) else patched
+
+    # first among the block's hooks: transformers records hidden_states with its own
+    # forward hooks, which then see the patched output
+    handle = block.register_forward_hook(add, prepend=True)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def output_head(model: nn.Module) -> nn.Module:
+    """The model's output head (hidden state -> logits; found through peft wrappers)."""
+    head = model.get_output_embeddings()  # type: ignore[operator]
+    if not isinstance(head, nn.Module):
+        raise ValueError(f"{type(model).__name__} has no output head")
+    return head
+
+
+@torch.no_grad()
+def output_logprobs(head: nn.Module, final_states: np.ndarray) -> torch.Tensor:
+    """final_states [b, d_model] (final-norm outputs) -> log-softmax of the head's logits
+    over the whole vocabulary [b, vocab], float32."""
+    weight = next(head.parameters())
+    x = torch.as_tensor(final_states, device=weight.device).to(weight.dtype)
+    return torch.log_softmax(head(x).float(), dim=-1)
+
+
+def kl_divergence(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) per row from log-probabilities [b, vocab] -> [b] (float64 sum)."""
+    terms = torch.exp(p_log) * (p_log - q_log)
+    return terms.double().sum(-1).clamp(min=0.0)
+
+
+def patched_pass(
+    model: nn.Module,
+    prompts: Sequence[Sequence[int]],
+    shifts: np.ndarray,
+    block: nn.Module,
+    *,
+    pad_id: int,
+    label_ids: Sequence[int],
+    batch_size: int,
+    token_budget: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each prompt through ``model`` with its row of ``shifts`` [b, d] added to the
+    output of ``block`` (one of ``decoder_blocks``) at the last token -> (hidden
+    [b, L+2, d], label_logprobs [b, n_labels]), the same extraction path as every
+    condition's states."""
+    device = next(model.parameters()).device
+    added = torch.as_tensor(shifts, dtype=torch.float32, device=device)
+
+    def context(chunk: list[int]) -> Any:
+        return shift_added(block, added[chunk])
+
+    return extract_last_token_states(
+        model,
+        prompts,
+        pad_id=pad_id,
+        label_token_ids=label_ids,
+        batch_size=batch_size,
+        token_budget=token_budget,
+        batch_context=context,
+    )
+
+
+def unpatched_kl(head: nn.Module, states: RunStates) -> np.ndarray:
+    """[n, condition, reference]: KL of the plain conditions' outputs (anchor, icl, it)
+    to ICL's and IT's: where the patched values start from and aim at."""
+    final = {c: states.condition(c)[:, -1] for c in CAUSAL_UNPATCHED}
+    out = np.zeros((states.hidden.shape[0], len(CAUSAL_UNPATCHED), len(CAUSAL_REFERENCES)))
+    for lo in range(0, out.shape[0], ROWS_PER_CALL):
+        rows = slice(lo, lo + ROWS_PER_CALL)
+        refs = [output_logprobs(head, final[r][rows]) for r in CAUSAL_REFERENCES]
+        for c, cond in enumerate(CAUSAL_UNPATCHED):
+            logp = output_logprobs(head, final[cond][rows])
+            for r, ref in enumerate(refs):
+                out[rows, c, r] = kl_divergence(logp, ref).cpu().numpy()
+    return out
+
+
+def head_check(head: nn.Module, states: RunStates, label_ids: Sequence[int]) -> float:
+    """Largest |head-recomputed - stored| label log-prob over anchor, icl and it: how far
+    the reference distributions can be from the model's own outputs."""
+    if not label_ids:
+        return 0.0
+    worst = 0.0
+    for cond in CAUSAL_UNPATCHED:
+        stored = states.label_logprobs[:, states.conditions.index(cond)]
+        for lo in range(0, stored.shape[0], ROWS_PER_CALL):
+            final = states.condition(cond)[lo : lo + ROWS_PER_CALL, -1]
+            got = output_logprobs(head, final)[:, list(label_ids)].cpu().numpy()
+            worst = max(worst, float(np.abs(got - stored[lo : lo + ROWS_PER_CALL]).max()))
+    return worst
+
+
+def _patch_block(
+    model: nn.Module,
+    states: RunStates,
+    anchor_ids: Sequence[Sequence[int]],
+    block: int,
+    pair: np.ndarray,
+    **extract: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (example, shift source, partner) patched at ``block`` -> (label_logprobs
+    [n, shift, partner, n_labels], KL [n, shift, partner, reference])."""
+    n, n_part = pair.shape
+    head = output_head(model)
+    blocks = decoder_blocks(model, states.n_layers)
+    shape = (n, len(CAUSAL_SHIFTS), n_part)  # one patched pass per (example, source, partner)
+    ex, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
+    j = pair[ex, part]  # whose shift each row carries
+    anchor = states.condition(Condition.ANCHOR)[:, block]
+    source = np.stack([states.condition(c)[:, block] for c in CAUSAL_SHIFTS])  # [S, n, d]
+    shifts = source[src, j] - anchor[j]
+    n_labels = states.label_logprobs.shape[-1]
+    label_lp = np.full((n, len(CAUSAL_SHIFTS), n_part, n_labels), np.nan, np.float32)
+    kl = np.full((n, len(CAUSAL_SHIFTS), n_part, len(CAUSAL_REFERENCES)), np.nan)
+    for lo in range(0, ex.size, ROWS_PER_CALL):
+        rows = slice(lo, lo + ROWS_PER_CALL)
+        at = (ex[rows], src[rows], part[rows])
+        prompts = [anchor_ids[i] for i in ex[rows]]
+        hidden, lp = patched_pass(model, prompts, shifts[rows], blocks[block - 1], **extract)
+        label_lp[at] = lp
+        logp = output_logprobs(head, hidden[:, -1])
+        for r, ref in enumerate(CAUSAL_REFERENCES):
+            ref_logp = output_logprobs(head, states.condition(ref)[ex[rows], -1])
+            kl[(*at, r)] = kl_divergence(logp, ref_logp).cpu().numpy()
+    return label_lp, kl
+
+
+def task_vector_check(
+    model: nn.Module,
+    states: RunStates,
+    anchor_ids: Sequence[Sequence[int]],
+    spec: CausalSpec,
+    **extract: Any,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The check on a run's assembled states, with ``model`` the base model -> (the
+    ``causal_*`` arrays of ``hidden_states.CAUSAL_AXES``, meta entries). ``extract``:
+    pad_id, label_ids, batch_size, token_budget of the extraction passes."""
+    layers, skipped = resolve_layers(spec, states.n_layers)
+    if not layers:  # every requested block beyond the model's depth: nothing to patch
+        return {}, {"causal_layers_skipped": skipped, "causal_head_check_max_abs": None}
+    pair = partners(states.hidden.shape[0], spec.cross)
+    got = [_patch_block(model, states, anchor_ids, b, pair, **extract) for b in layers]
+    head = output_head(model)
+    arrays = {
+        "causal_layers": np.array(layers, dtype=np.int64),
+        "causal_partner": pair.astype(np.int64),
+        "causal_label_logprobs": np.stack([g[0] for g in got], axis=1),
+        "causal_kl": np.stack([g[1] for g in got], axis=1).astype(np.float32),
+        "causal_kl_unpatched": unpatched_kl(head, states).astype(np.float32),
+    }
+    meta = {
+        "causal_layers_skipped": skipped,
+        "causal_head_check_max_abs": head_check(head, states, extract.get("label_ids", ())),
+    }
+    return arrays, meta
+
+
+def patch_shifts(
+    states: RunStates,
+    slots: AdapterSlots,
+    plan: RunPlan,
+    timings: dict[str, float],
+    batch_size: int,
+    token_budget: int | None,
+) -> None:
+    """The engine's call: the check through the base model (every adapter off), its
+    arrays and meta added to ``states``, its wall time to ``timings["causal"]``; the
+    patched passes are batched like the engine's extraction passes."""
+    t = time.perf_counter()
+    with slots.disabled() as base:
+        arrays, meta = task_vector_check(
+            base,
+            states,
+            plan.anchor_ids,
+            plan.run.causal,
+            pad_id=plan.pad,
+            label_ids=plan.label_ids,
+            batch_size=batch_size,
+            token_budget=token_budget,
+        )
+    states.causal.update(arrays)
+    states.meta.update(meta)
+    timings["causal"] = time.perf_counter() - t

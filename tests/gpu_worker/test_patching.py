@@ -1,0 +1,180 @@
+"""The task-vector check (gpu_worker/patching.py) on the tiny random-init Llama: the hook
+against a hand-written one in plain transformers, a zero shift, and the whole shift at the
+last block, which must reproduce ICL's and IT's outputs through the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from services.common.spec import CausalSpec, ExperimentSpec, expand_runs
+from services.common.storage.hidden_states import CAUSAL_AXES, RunStates
+from services.gpu_worker.extraction import extract_last_token_states
+from services.gpu_worker.patching import (
+    decoder_blocks,
+    default_layers,
+    kl_divergence,
+    output_logprobs,
+    partners,
+    patched_pass,
+    resolve_layers,
+    task_vector_check,
+)
+
+PROMPTS = [[1, 17, 4021, 318, 262, 905], [1, 905, 11, 12, 13, 14, 15, 16, 17, 18, 19]]
+LABEL_IDS = [33, 4021, 905]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_dir):
+    return AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32).eval()
+
+
+def _by_hand(model, ids: list[int], block: int, shift: np.ndarray) -> torch.Tensor:
+    """Full-vocabulary log-probs at the last token, batch 1, no padding, with ``shift``
+    added to decoder block ``block``'s output at the last position by a plain hook."""
+    layer = model.model.layers[block - 1]
+
+    def hook(module, args, out):
+        h = out[0] if isinstance(out, tuple) else out
+        h = h.clone()
+        h[0, -1] += torch.tensor(shift, dtype=h.dtype)
+        return (h, *out[1:]) if isinstance(out, tuple) else h
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+    finally:
+        handle.remove()
+    return torch.log_softmax(logits.float(), -1)
+
+
+@pytest.mark.parametrize("block", [1, 2, 4])
+def test_patched_pass_matches_a_hook_by_hand_in_plain_transformers(model, block) -> None:
+    rng = np.random.default_rng(block)
+    shifts = (3.0 * rng.standard_normal((len(PROMPTS), model.config.hidden_size))).astype(
+        np.float32
+    )
+    blocks = decoder_blocks(model, model.config.num_hidden_layers)
+    hidden, label_lp = patched_pass(
+        model,
+        PROMPTS,
+        shifts,
+        blocks[block - 1],
+        pad_id=0,
+        label_ids=LABEL_IDS,
+        batch_size=8,
+        token_budget=None,
+    )  # both prompts in one left-padded batch
+    head = model.get_output_embeddings()
+    got = output_logprobs(head, hidden[:, -1])
+    plain, _ = extract_last_token_states(model, PROMPTS, pad_id=0, batch_size=8)
+    for i, ids in enumerate(PROMPTS):
+        ref = _by_hand(model, ids, block, shifts[i])
+        assert torch.allclose(got[i], ref, atol=2e-4), (block, i)
+        np.testing.assert_allclose(label_lp[i], ref[LABEL_IDS].numpy(), atol=2e-4)
+        # the patched state is the plain state plus the shift at that block, none before
+        np.testing.assert_allclose(hidden[i, block], plain[i, block] + shifts[i], atol=1e-4)
+        np.testing.assert_allclose(hidden[i, :block], plain[i, :block], atol=1e-5)
+        assert np.abs(hidden[i, block + 1 :] - plain[i, block + 1 :]).max() > 1e-2
+
+
+def test_a_zero_shift_gives_the_anchor_distribution_exactly(model) -> None:
+    blocks = decoder_blocks(model, model.config.num_hidden_layers)
+    zero = np.zeros((len(PROMPTS), model.config.hidden_size), np.float32)
+    hidden, label_lp = patched_pass(
+        model,
+        PROMPTS,
+        zero,
+        blocks[1],
+        pad_id=0,
+        label_ids=LABEL_IDS,
+        batch_size=8,
+        token_budget=None,
+    )
+    plain, plain_lp = extract_last_token_states(
+        model, PROMPTS, pad_id=0, label_token_ids=LABEL_IDS, batch_size=8
+    )
+    np.testing.assert_array_equal(hidden, plain)
+    np.testing.assert_array_equal(label_lp, plain_lp)
+    head = model.get_output_embeddings()
+    kl = kl_divergence(output_logprobs(head, hidden[:, -1]), output_logprobs(head, plain[:, -1]))
+    assert torch.all(kl == 0)
+
+
+def test_layers_and_partners() -> None:
+    assert default_layers(30) == [8, 15, 22, 30] and default_layers(4) == [1, 2, 3, 4]
+    assert default_layers(1) == [1]
+    assert resolve_layers(CausalSpec(layers=[9, 2, 4, 2]), 4) == ([2, 4], [9])
+    p = partners(5, 3)
+    assert p.shape == (5, 4) and (p[:, 0] == np.arange(5)).all()
+    assert all(len(set(row)) == 4 for row in p.tolist())  # cross partners are others
+    assert partners(3, 8).shape == (3, 3) and partners(1, 4).shape == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def patched_run(engine, tiny_dir):
+    body = {
+        "model": {"name": str(tiny_dir)},
+        "inference": {"n": 4, "seed": 1},
+        "demos": {"k": 3},
+        "lora": {"epochs": 3, "lr": 5e-2},
+        "controls": ["cross_adapter"],
+        "causal": {"enabled": True, "layers": [2, 4, 7], "cross": 2},
+    }
+    run = expand_runs(ExperimentSpec.model_validate(body))[0]
+    return engine.execute(run)
+
+
+def test_engine_stores_the_arrays_with_named_axes(patched_run) -> None:
+    st = patched_run.states
+    assert set(st.causal) == set(CAUSAL_AXES)
+    assert st.causal["causal_layers"].tolist() == [2, 4]
+    assert st.meta["causal_layers_skipped"] == [7]
+    assert st.causal["causal_kl"].shape == (4, 2, 2, 3, 2)
+    assert st.causal["causal_label_logprobs"].shape == (4, 2, 2, 3, 2)
+    assert st.meta["causal_head_check_max_abs"] < 1e-4  # head(final norm) = the outputs
+    assert "causal" in patched_run.timings
+    back = RunStates.from_bytes(st.to_bytes())
+    for name in CAUSAL_AXES:
+        np.testing.assert_array_equal(back.causal[name], st.causal[name])
+
+
+def test_the_whole_shift_at_the_last_block_reproduces_icl_and_it(patched_run) -> None:
+    """After the last block only the final norm and the head act, so the own ICL shift
+    there must give ICL's output (KL 0, ICL's label log-probs) and the own IT shift IT's,
+    through the base model; a wrong block, position, sign or adapter state fails this."""
+    st = patched_run.states
+    kl, lp = st.causal["causal_kl"], st.causal["causal_label_logprobs"]
+    last = st.causal["causal_layers"].tolist().index(st.n_layers)
+    for s, cond in enumerate(("icl", "it")):
+        own = kl[:, last, s, 0, s]  # shift s, own partner, reference = the same condition
+        assert own.max() < 1e-4, (cond, own)
+        stored = st.label_logprobs[:, st.conditions.index(cond)]
+        np.testing.assert_allclose(lp[:, last, s, 0], stored, atol=1e-4)
+        # another example's shift does not (the check can tell own from cross)
+        assert kl[:, last, s, 1:, s].min() > 1e-3, cond
+    # and before the last block the own shift is not its source's output by construction
+    assert kl[:, 0, 0, 0, 0].max() > 1e-4
+    un = st.causal["causal_kl_unpatched"]  # [n, (anchor, icl, it), (icl, it)]
+    assert np.abs(un[:, 1, 0]).max() < 1e-6 and np.abs(un[:, 2, 1]).max() < 1e-6
+    assert un[:, 0, 0].min() > 1e-3  # the anchor's output is not ICL's
+
+
+def test_blocks_beyond_the_model_skip_the_check_and_say_so(model) -> None:
+    n, layers, d = 2, model.config.num_hidden_layers, model.config.hidden_size
+    states = RunStates(
+        hidden=np.zeros((n, 3, layers + 2, d), np.float32),
+        label_logprobs=np.zeros((n, 3, 0), np.float32),
+        labels=np.full(n, -1, np.int64),
+        conditions=["anchor", "icl", "it"],
+        example_ids=["a", "b"],
+        label_names=[],
+    )
+    arrays, meta = task_vector_check(
+        model, states, PROMPTS, CausalSpec(layers=[layers + 1, 40]), pad_id=0, label_ids=[]
+    )
+    assert arrays == {} and meta["causal_layers_skipped"] == [layers + 1, 40]
