@@ -110,6 +110,23 @@ def _spec(tiny_model_dir: Path, dtype: str) -> ExperimentSpec:
     )
 
 
+def test_the_causal_patching_pass_runs_in_bf16_too(
+    tiny_model_dir: Path, model_cache_dir: Path
+) -> None:
+    """The task-vector check runs the model after tuning: inside the same precision."""
+    from services.gpu_worker.engine import Engine
+
+    engine = Engine(settings=_settings(tiny_model_dir, model_cache_dir), device=CPU)
+    body = _spec(tiny_model_dir, "bfloat16").model_dump(mode="json")
+    body["causal"] = {"enabled": True}
+    (run,) = expand_runs(ExperimentSpec.model_validate(body))
+    out = engine.execute(run)
+    assert out.states.meta["model"]["precision"]["compute"] == "bfloat16"
+    assert out.states.hidden.dtype == np.float32
+    assert out.states.causal and "causal" in out.timings  # the patching pass did run
+    assert all(np.isfinite(a).all() for a in out.states.causal.values())
+
+
 def test_bf16_run_records_its_precision_stores_fp32_and_agrees_with_fp32(
     tiny_model_dir: Path, model_cache_dir: Path
 ) -> None:
