@@ -6,10 +6,11 @@
 
 Each study is judged on the demonstration-specific measure (matched minus mismatched
 shift cosine of ICL and IT, the primary test of the report), against the direction the
-paper reports. The verdict follows from the study's own tests: *agrees* (same direction,
-significant after Holm over the study's levels, and for a convergence claim also beyond
-the cross-adapter control), *same direction, within the noise*,
-*opposite direction, within the noise*, *disagrees* (opposite and significant). Every
+paper reports. The verdict follows from the tests: *agrees* (same direction, significant
+after the experiment-wide Holm, and for a convergence claim also demonstration-specific:
+own − cross adapter), *partly agrees*, *same direction, within the noise*, *no detectable
+trend* (a null trend gets no direction), *not measurable* (IT did not learn the answer
+format at a level), *disagrees* (opposite and significant). Every
 "likely reason" is computed from the results (shift norms, label mass, shared
 fractions, sample size, the cross-adapter contrast), never written in advance.
 """
@@ -21,7 +22,7 @@ import json
 import sys
 from typing import Any
 
-from services.analysis.stats import ALPHA
+from scripts.verdicts import PAPER, _at, _verdict
 from services.analysis.vocabulary import (
     CONDITION_LABELS,
     IT_CONTROL_PAIRS,
@@ -30,187 +31,7 @@ from services.analysis.vocabulary import (
     fmt_p,
 )
 
-# What the paper reports, per study, and the direction tested on the primary measure.
-# expect: "positive" (convergence at every level), "increases"/"decreases" along the
-# ordered levels, or (low level, high level) for a two-level contrast.
-PAPER: dict[str, dict[str, Any]] = {
-    "main": {
-        "claim": "ICL and IT hidden states converge (ICL–IT cosine near 0.9 at the last layer, "
-        "anchor–ICL low).",
-        "expect": "positive",
-    },
-    "n_demos": {
-        "claim": "More demonstrations, more convergence.",
-        "expect": "increases",
-    },
-    "it_budget": {
-        "claim": "(Not in the paper.) The n_demos ladder with an IT budget that grows with k.",
-        "expect": "increases",
-    },
-    "similarity": {
-        "claim": "Demonstrations similar to the inference input converge more than dissimilar "
-        "ones.",
-        "expect": ("least_similar", "most_similar"),
-    },
-    "label_noise": {
-        "claim": "Flipped demonstration labels weaken the convergence.",
-        "expect": "decreases",
-    },
-    "task_mismatch": {
-        "claim": "Demonstrations from another task (translation) with sentiment inference "
-        "converge much less.",
-        "expect": ("translation_en_fr", None),
-    },
-    "template": {
-        "claim": "Base and chat LLaMA-2 both show it; no template contrast is reported as such.",
-        "expect": "positive",
-    },
-    "model": {
-        "claim": "LLaMA-2 7B and 13B, base and chat, all show the convergence.",
-        "expect": "positive",
-    },
-}
-
-
-def _at(cell: dict[str, Any], metric: str, pair: str) -> float | None:
-    block = cell["metrics"].get(metric, {}).get(pair)
-    return None if block is None else block["mean"][cell["report_layer"]]
-
-
-def _level_row(t: dict[str, Any]) -> str:
-    lv = "" if t["level"] is None else f"{t['level']}: "
-    holm = t.get("p_holm_study")
-    return (
-        f"{lv}{fmt_ci(t['mean_diff'], t['ci_low'], t['ci_high'])} (p={fmt_p(t['p_value'])}"
-        + (f", Holm {fmt_p(holm)}" if holm is not None else "")
-        + ")"
-    )
-
-
-def _direction(study: dict[str, Any], expect: Any) -> tuple[str | None, bool]:
-    """(observed direction vs the expectation: 'same'/'opposite'/None, significant)."""
-    tests = study["primary_tests"]
-    trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
-    if isinstance(expect, str) and expect in ("increases", "decreases"):
-        if trend is None or trend["direction"] == "none":
-            return None, False
-        return ("same" if trend["direction"] == expect else "opposite"), bool(trend["significant"])
-    lo, hi = expect
-    by = {json.dumps(t["level"]): t for t in tests}
-    a, b = by.get(json.dumps(lo)), by.get(json.dumps(hi))
-    if a is None or b is None or a["mean_diff"] is None or b["mean_diff"] is None:
-        return None, False
-    sig = bool(trend and trend["significant"])
-    return ("same" if b["mean_diff"] > a["mean_diff"] else "opposite"), sig
-
-
-def _reasons(
-    study: dict[str, Any], cells: dict[str, Any], main: dict[str, Any] | None
-) -> list[str]:
-    """Reasons computed from this study's numbers."""
-    out: list[str] = []
-    ref_it = _at(main, "shift_norm", "anchor_it") if main else None
-    ref_icl = _at(main, "shift_norm", "anchor_icl") if main else None
-    for t in study["primary_tests"]:
-        cell = cells[t["cell"]]
-        lv = "" if t["level"] is None else f" at {t['level']}"
-        it_n, icl_n = _at(cell, "shift_norm", "anchor_it"), _at(cell, "shift_norm", "anchor_icl")
-        if it_n is not None and ref_it and it_n < 0.5 * ref_it:
-            out.append(
-                f"IT barely moved the state{lv}: IT shift norm {fmt_num(it_n, 1)} vs "
-                f"{fmt_num(ref_it, 1)} in the main cell (ICL {fmt_num(icl_n, 1)} vs {fmt_num(ref_icl, 1)})"
-            )
-        elif icl_n is not None and ref_icl and icl_n < 0.5 * ref_icl:
-            out.append(
-                f"ICL barely moved the state{lv}: ICL shift norm {fmt_num(icl_n, 1)} vs {fmt_num(ref_icl, 1)}"
-            )
-        mass = (cell.get("label_mass") or {}).get("it", {}).get("mean")
-        if mass is not None and mass < 0.5:
-            out.append(f"IT did not learn the answer format{lv}: label mass {fmt_num(mass, 2)}")
-    cross = [t["cross_adapter"] for t in study["primary_tests"] if t.get("cross_adapter")]
-    if cross and not any(c["significant"] and c["mean_diff"] > 0 for c in cross):
-        c = cross[0]
-        out.append(
-            "the same input through another example's adapter agrees about as much "
-            f"(matched minus cross-adapter {fmt_num(c['mean_diff'])}, p={fmt_p(c['p_value'])})"
-        )
-    shared = [
-        s
-        for t in study["primary_tests"]
-        if (s := _at(cells[t["cell"]], "shared_fraction", "anchor_it")) is not None
-    ]
-    if shared and min(shared) > 0.8:
-        out.append(
-            f"{min(shared):.0%}–{max(shared):.0%} of the IT shift is common to every example"
-        )
-    ns = sorted({t["n"] for t in study["primary_tests"]})
-    floors = [t["min_attainable_p"] for t in study["primary_tests"] if t.get("min_attainable_p")]
-    if any(
-        t.get("p_holm_study") is not None and t["p_holm_study"] >= ALPHA
-        for t in study["primary_tests"]
-    ):
-        out.append(
-            f"n={ns[0]} examples per level (smallest attainable p {fmt_p(min(floors))})"
-            if floors
-            else f"n={ns[0]} examples per level"
-        )
-    return out[:4]
-
-
-def _verdict(
-    study: dict[str, Any], cells: dict[str, Any], main: dict[str, Any] | None
-) -> tuple[str, str, str]:
-    """(measured, verdict, likely reason) for one study, from its primary tests."""
-    tests = study["primary_tests"]
-    expect = PAPER.get(study["name"], {}).get("expect")
-    if not tests:
-        return "no primary test", "not measured", "no cell with two or more examples and IT"
-    measured = "; ".join(_level_row(t) for t in tests)
-    trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
-    if trend is not None:
-        measured += f"; trend {trend['direction']} (p={fmt_p(trend['p_value'])}, n={trend['n']})"
-    raw = [t for t in study["tests"] if t["metric"] == "cosine" and t["a"] == "icl_it"]
-    if raw:
-        measured += "; paper's raw cosine ICL–IT vs anchor–ICL: " + ", ".join(
-            f"{fmt_num(t['mean_a'], 2)} vs {fmt_num(t['mean_b'], 2)}" for t in raw
-        )
-    if expect == "positive" or expect is None:
-        sig_pos = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] > 0]
-        sig_neg = [t for t in tests if (t.get("p_holm_study") or 1) < ALPHA and t["mean_diff"] < 0]
-        specific = [
-            t
-            for t in tests
-            if (t.get("cross_adapter") or {}).get("significant")
-            and t["cross_adapter"]["mean_diff"] > 0
-        ]
-        if sig_neg:
-            verdict = "disagrees"
-        elif len(sig_pos) == len(tests) and len(specific) == len(tests):
-            verdict = "agrees"
-        elif len(sig_pos) == len(tests):
-            verdict = "not shown: the agreement comes with the input (cross-adapter control)"
-        elif sig_pos:
-            verdict = "partly agrees (some levels)"
-        elif all(t["mean_diff"] > 0 for t in tests):
-            verdict = "same direction, within the noise"
-        else:
-            verdict = "not shown (within the noise)"
-    else:
-        direction, sig = _direction(study, expect)
-        verdict = (
-            {
-                ("same", True): "agrees",
-                ("same", False): "same direction, within the noise",
-                ("opposite", True): "disagrees",
-                ("opposite", False): "opposite direction, within the noise",
-            }.get((direction, sig), "not measured")
-            if direction
-            else "not measured"
-        )
-    if study["name"] == "it_budget":
-        verdict += " (no paper value)"
-    reasons = _reasons(study, cells, main) if not verdict.startswith("agrees") else []
-    return measured, verdict, "; ".join(reasons) or "–"
+__all__ = ["PAPER", "render", "main", "_verdict"]
 
 
 def render(results: dict[str, Any], command: str) -> str:
@@ -263,8 +84,13 @@ def _header(results: dict[str, Any], command: str, main: dict[str, Any] | None) 
         "**The measure.** Both conditions mostly learn the answer format, so most of each "
         "shift from the anchor is common to every example. Each study is judged on the "
         "demonstration-specific measure: " + results["conventions"].get("primary", "") + " "
-        "Values are the mean difference [95% CI by inverting the exact sign-flip test] "
-        "with p and Holm over the study's levels; the paper's raw cosine is shown beside it.",
+        "Values are the mean difference [95% CI by inverting the pairing-permutation test] "
+        "with p, Holm (over the experiment's primary tests when there are several studies, "
+        "which is what the verdicts follow), n and the minimum detectable effect (mde, 80% "
+        "power), then its two tested parts: own − cross adapter (demonstration-specific) and "
+        "cross adapter − mismatched (comes with the input). A trend that is not significant "
+        "gets no direction; a level where IT did not learn the answer format (IT label mass "
+        "< 0.5) makes a trend not measurable. The paper's raw cosine is shown beside it.",
         "",
         "The paper column paraphrases the paper's qualitative findings; this machine cannot "
         "reach the paper, so check the wording against its figures before citing.",
@@ -305,7 +131,8 @@ def _controls(results: dict[str, Any], main: dict[str, Any] | None) -> list[str]
         )
         lines.append(f"- Main cell, shift norms: {norms}.")
     for cell in results["cells"]:
-        t = (cell.get("primary") or {}).get("test")
+        prim = cell.get("primary") or {}
+        t = prim.get("pairing_test") or prim.get("test")
         if cell["control"] == "random_init" and t:
             lines.append(
                 f"- Random-init model, the same matched − mismatched measure: "

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics, stats
 from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
@@ -41,8 +40,8 @@ def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, n
     partner axis P (one own partner, or the cross partners)."""
     n, n_layers, n_part, n_labels = lp.shape
     flat = np.moveaxis(lp, 0, -2).reshape(-1, n, n_labels)  # [Lp * P, n, n_labels]
-    correct = np.stack([M.correct(x, labels) for x in flat]).reshape(n_layers, n_part, n)
-    mass = np.stack([M.label_mass(x) for x in flat]).reshape(n_layers, n_part, n)
+    correct = np.stack([metrics.correct(x, labels) for x in flat]).reshape(n_layers, n_part, n)
+    mass = np.stack([metrics.label_mass(x) for x in flat]).reshape(n_layers, n_part, n)
     out = {
         "accuracy": np.moveaxis(correct, -1, 0).mean(axis=-1),
         "label_mass": np.moveaxis(mass, -1, 0).mean(axis=-1),
@@ -107,7 +106,7 @@ def _seed_mean(
 
 def _stats(values: np.ndarray) -> dict[str, Any]:
     """[n, ...] -> mean, std, ci_low, ci_high, n over examples (Student t)."""
-    s = S.mean_ci(values, axis=0)
+    s = stats.mean_ci(values, axis=0)
     return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
 
 
@@ -147,7 +146,7 @@ def cell_causal(
         if CROSS in sides:
             own_vs_cross[shift] = {
                 m: [
-                    S.paired_difference_test(
+                    stats.paired_difference_test(
                         values[shift, OWN, m][:, k], values[shift, CROSS, m][:, k]
                     )
                     for k in range(len(layers))

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.causal import cell_causal
+from services.analysis.decomposition import pairing_tests, seed_averaged_pairing
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
 from services.common.storage.hidden_states import layer_names
 
@@ -38,6 +39,8 @@ class Cell:
     per_example: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_ex, L]
     per_seed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_seeds, L]
     report_layer: int = 0
+    pairing: dict[str, Any] | None = None  # seed-averaged pairing matrices (decomposition)
+    primary_result: dict[str, Any] | None = None  # ``primary`` computed once per cell
 
     @property
     def first(self) -> dict[str, Any]:
@@ -64,7 +67,7 @@ class Cell:
 
     def values(self, metric: str, pair: str) -> np.ndarray | None:
         """[units, L]: per example (seed-averaged), or per seed for across-example metrics."""
-        src = self.per_seed if metric in M.ACROSS_EXAMPLE_METRICS else self.per_example
+        src = self.per_seed if metric in similarity.ACROSS_EXAMPLE_METRICS else self.per_example
         return src.get(metric, {}).get(pair)
 
     def values_at(self, metric: str, pair: str, layer: int) -> np.ndarray | None:
@@ -72,7 +75,7 @@ class Cell:
         return None if v is None else v[:, layer]
 
     def units(self, metric: str) -> list[Any]:
-        return self.seeds if metric in M.ACROSS_EXAMPLE_METRICS else self.example_ids
+        return self.seeds if metric in similarity.ACROSS_EXAMPLE_METRICS else self.example_ids
 
 
 def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | None) -> Cell:
@@ -88,7 +91,7 @@ def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | Non
     for metric, per_pair in runs[0]["values"].items():
         pairs = [p for p in per_pair if all(p in r["values"].get(metric, {}) for r in runs)]
         for pair in pairs:
-            if metric in M.ACROSS_EXAMPLE_METRICS:
+            if metric in similarity.ACROSS_EXAMPLE_METRICS:
                 cell.per_seed.setdefault(metric, {})[pair] = np.stack(
                     [arr(r["values"][metric][pair]) for r in runs]
                 )
@@ -99,6 +102,7 @@ def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | Non
                 pos = {e: k for k, e in enumerate(r["example_ids"])}
                 stacked.append(v[[pos[e] for e in ids]])
             cell.per_example.setdefault(metric, {})[pair] = _nanmean0(np.stack(stacked))
+    cell.pairing = seed_averaged_pairing(runs, ids)
     last = cell.n_layers + 1  # the final norm's output
     cell.report_layer = last if report_layer is None else min(report_layer, last)
     return cell
@@ -114,7 +118,7 @@ def _nanmean0(x: np.ndarray) -> np.ndarray:
 
 def stat_block(values: np.ndarray) -> dict[str, Any]:
     """values: [n, L] -> per-layer mean, std, ci_low, ci_high (Student t), n."""
-    s = S.mean_ci(values, axis=0)
+    s = stats.mean_ci(values, axis=0)
     return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
 
 
@@ -131,7 +135,7 @@ def paired(
         return None
     ua, ub = ca.units(metric), cb.units(metric)
     common = [u for u in ua if u in ub]
-    return S.paired_difference_test(
+    return stats.paired_difference_test(
         va[[ua.index(u) for u in common]], vb[[ub.index(u) for u in common]]
     )
 
@@ -147,9 +151,17 @@ def primary_values(cell: Cell) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def primary(cell: Cell) -> dict[str, Any] | None:
-    """Matched vs mismatched shift cosine of ICL-IT: per-layer difference curve, the
-    paired test at the report layer and at the last block, and the family-wise test
-    over every layer. None when the cell lacks the shift metrics (e.g. one example)."""
+    """Matched vs mismatched shift cosine of ICL-IT: the pairing-permutation test (the
+    primary test) and its decomposition at the report layer; per-layer difference curve;
+    the row-mean sign-flip test at the report layer and at the last block (secondary:
+    conservative when the rows share IT shifts), and the family-wise test over every layer
+    (on the same row means). None when the cell lacks the shift metrics."""
+    if cell.primary_result is None:
+        cell.primary_result = _primary(cell)
+    return cell.primary_result
+
+
+def _primary(cell: Cell) -> dict[str, Any] | None:
     both = primary_values(cell)
     if both is None:
         return None
@@ -157,16 +169,20 @@ def primary(cell: Cell) -> dict[str, Any] | None:
     d = matched - mismatched  # [n_ex, L]
 
     def at(layer: int) -> dict[str, Any]:
-        return S.paired_difference_test(matched[:, layer], mismatched[:, layer])
+        return stats.paired_difference_test(matched[:, layer], mismatched[:, layer])
 
     return {
         "measure": "shift_cosine - shift_cosine_mismatched (icl_it)",
         "layer": cell.report_layer,
+        **pairing_tests(cell.pairing, cell.report_layer, len(cell.example_ids)),
+        "secondary": "test, test_last_block and family_wise are sign-flip tests on the row "
+        "means (secondary figures: the rows share the same IT shifts, so they are "
+        "conservative); pairing_test is the primary test",
         "test": at(cell.report_layer),
         "last_block_layer": cell.last_block,
         "test_last_block": at(cell.last_block),
         "difference": stat_block(d),
-        "family_wise": S.max_t_across_layers(d),
+        "family_wise": stats.max_t_across_layers(d),
     }
 
 
@@ -179,7 +195,7 @@ def _label_mass(cell: Cell) -> dict[str, Any]:
         for r in cell.runs:
             pos = {e: k for k, e in enumerate(r["example_ids"])}
             per_seed.append(arr(r["label_mass"][c])[[pos[e] for e in cell.example_ids]])
-        out[c] = S.mean_ci(_nanmean0(np.stack(per_seed)), axis=0)
+        out[c] = stats.mean_ci(_nanmean0(np.stack(per_seed)), axis=0)
         out[c].pop("single_sample", None)
     return out
 
@@ -192,7 +208,7 @@ def _accuracy(cell: Cell) -> dict[str, Any]:
         v = np.concatenate([arr(r["correct"][c]).reshape(-1) for r in cell.runs])
         v = v[~np.isnan(v)]
         k, n = int(v.sum()), int(v.size)
-        lo, hi = S.wilson_ci(k, n)
+        lo, hi = stats.wilson_ci(k, n)
         out[c] = {"mean": k / n if n else float("nan"), "ci_low": lo, "ci_high": hi, "n": n}
     return out
 

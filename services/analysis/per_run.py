@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
+from services.analysis import metrics as similarity
 from services.analysis.causal import run_causal
+from services.analysis.shift_matrices import cross_row_values, pairing_matrices
 from services.common.spec import RUN_SECTIONS, RunConfig
 from services.common.storage.hidden_states import Condition, RunStates
 
@@ -55,31 +56,58 @@ def measure(
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
     null per layer ({"p": [L], "null_sd": [L]}), else None."""
     if metric == "cosine":
-        return _per_layer(M.cosine, states.condition(a), states.condition(b)), None
+        return _per_layer(similarity.cosine, states.condition(a), states.condition(b)), None
     if metric == "centered_cosine":
-        mu = anchor_mu if anchor_mu is not None else M.anchor_mean(states.condition("anchor"))
+        mu = (
+            anchor_mu
+            if anchor_mu is not None
+            else similarity.anchor_mean(states.condition("anchor"))
+        )
         x, y = states.condition(a), states.condition(b)
         return np.stack(
-            [M.centered_cosine(x[:, i], y[:, i], mu[i]) for i in range(mu.shape[0])], axis=1
+            [similarity.centered_cosine(x[:, i], y[:, i], mu[i]) for i in range(mu.shape[0])],
+            axis=1,
         ), None
     if metric == "cka":
         x, y = states.condition(a), states.condition(b)
-        got = [M.cka_permutation_null(x[:, i], y[:, i]) for i in range(x.shape[1])]
+        got = [similarity.cka_permutation_null(x[:, i], y[:, i]) for i in range(x.shape[1])]
         return np.array([g[0] for g in got]), {
             "p": [g[1] for g in got],
             "null_sd": [g[2] for g in got],
         }
     if metric == "shift_cosine":
-        return M.shift_cosine(shifts[a], shifts[b]), None
+        return similarity.shift_cosine(shifts[a], shifts[b]), None
     if metric == "shift_cosine_mismatched":
-        return M.shift_cosine_mismatched(shifts[a], shifts[b]), None
+        return similarity.shift_cosine_mismatched(shifts[a], shifts[b]), None
     if metric == "shift_projection":
-        return M.shift_projection(shifts[a], shifts[b]), None
+        return similarity.shift_projection(shifts[a], shifts[b]), None
     if metric == "shift_norm":  # pair anchor_<c>: the shift of c
-        return M.shift_norm(shifts[b]), None
+        return similarity.shift_norm(shifts[b]), None
     if metric == "shared_fraction":
-        return M.shared_fraction(shifts[b]), None
+        return similarity.shared_fraction(shifts[b]), None
     raise ValueError(f"unknown metric {metric!r}")
+
+
+# metric -> the pair the cross-adapter condition's per-example values go under
+_CROSS_PAIRS = {
+    "shift_cosine": "icl_it_cross",
+    "shift_projection": "icl_it_cross",
+    "shift_norm": "anchor_it_cross",
+}
+
+
+def _every_adapter_values(
+    values: dict[str, dict[str, Any]], states: RunStates, shifts: Mapping[Condition, np.ndarray]
+) -> None:
+    """With every input through every adapter of its group, the cross-adapter values
+    average over all the group's other adapters (not one neighbour). Also the random
+    LoRA's shift norm under the pair icl_it_random, beside the IT shift's (anchor_it)."""
+    for metric, got in cross_row_values(states, shifts).items():
+        if metric in values:
+            values[metric][_CROSS_PAIRS[metric]] = got
+    norms = values.get("shift_norm", {})
+    if "anchor_it_random" in norms:
+        norms["icl_it_random"] = norms["anchor_it_random"]
 
 
 def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
@@ -93,22 +121,23 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
     conds = list(states.conditions)
     has_anchor = "anchor" in conds
     shifts = (
-        {c: M.shift(states.condition(c), states.condition("anchor")) for c in conds}
+        {c: similarity.shift(states.condition(c), states.condition("anchor")) for c in conds}
         if has_anchor
         else {}
     )
-    anchor_mu = M.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
+    anchor_mu = similarity.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
     values: dict[str, dict[str, Any]] = {}
     cka_null: dict[str, Any] = {}
     for metric in metrics:
         if metric not in ("cosine", "cka") and not has_anchor:
             continue
         per_pair: dict[str, Any] = {}
-        for pair, (a, b) in M.pairs_for(metric, conds).items():
+        for pair, (a, b) in similarity.pairs_for(metric, conds).items():
             per_pair[pair], extra = measure(metric, a, b, states, shifts, anchor_mu)
             if extra is not None:
                 cka_null[pair] = extra
         values[metric] = per_pair
+    _every_adapter_values(values, states, shifts)
     lp = states.label_logprobs
     meta = states.meta
     return jsonable(
@@ -127,15 +156,22 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             "example_ids": list(states.example_ids),
             "label_names": list(states.label_names),
             "values": values,
+            "pairing": pairing_matrices(states, shifts) if has_anchor else None,
             "cka_null": cka_null,
-            "correct": {c: M.correct(lp[:, j], states.labels) for j, c in enumerate(conds)},
-            "accuracy": {c: M.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)},
-            "label_mass": {c: M.label_mass(lp[:, j]) for j, c in enumerate(conds)},
+            "correct": {
+                c: similarity.correct(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "accuracy": {
+                c: similarity.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "label_mass": {c: similarity.label_mass(lp[:, j]) for j, c in enumerate(conds)},
             "it": {
                 "budget": meta.get("it_budget"),
                 "steps": meta.get("it_steps"),
                 "final_loss": meta.get("it_final_loss"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
+                "it_state_norm": meta.get("it_state_norm"),
+                "random_lora_state_norm": meta.get("random_lora_state_norm"),
             },
             "causal": run_causal(states),
             # the compute precision the states were made in (None: states from before it)

@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from services.analysis import figures as F
+from services.analysis import figures as figure_files
 from services.analysis.causal_tables import causal_views
 from services.analysis.tables import it_control_rows, metric_rows, primary_rows, random_init_rows
 from services.analysis.vocabulary import (
@@ -171,7 +171,7 @@ def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, 
 
 def _trend_text(t: dict[str, Any]) -> str:
     sig = "significant" if t["significant"] else "within the noise"
-    stat = "Spearman rho" if t["kind"] == "spearman" else "between-level SS"
+    stat = {"spearman": "Spearman rho", "page": "Page's L"}.get(t["kind"], "between-level SS")
     return (
         f"{stat}={fmt_num(t['statistic'], 3)}, p={fmt_p(t['p_value'])}, n={t['n']}; {sig}. "
         f"{t['method']}."
@@ -202,8 +202,8 @@ def _metric_view(
                 pairs.append(p)
     if not pairs:
         return None
-    figs = _fig(figures, F.figure_key("factor", s["name"], metric), used)
-    figs += _fig(figures, F.figure_key("layers", s["name"], metric), used)
+    figs = _fig(figures, figure_files.figure_key("factor", s["name"], metric), used)
+    figs += _fig(figures, figure_files.figure_key("layers", s["name"], metric), used)
     statement = s.get("statements", {}).get(metric, "")
     if metric == "cka":
         statement += " " + _cka_null_text(s, cells)
@@ -233,8 +233,10 @@ def _study_view(
         "statement": s["statement"],
         "primary_rows": primary_rows(s, cells),
         "primary_trends": _trends(s, "shift_cosine"),
-        "primary_figures": _fig(figures, F.figure_key("primary", s["name"], "shift_cosine"), used)
-        + _fig(figures, F.figure_key("primary_factor", s["name"], "shift_cosine"), used),
+        "primary_figures": _fig(
+            figures, figure_files.figure_key("primary", s["name"], "shift_cosine"), used
+        )
+        + _fig(figures, figure_files.figure_key("primary_factor", s["name"], "shift_cosine"), used),
         "metrics": [v for v in views if v is not None],
     }
 
@@ -276,7 +278,7 @@ def _controls_view(
     for e in ctl.get("random_init", []):
         rnd += random_init_rows(e)
         for metric in e["metrics"]:
-            figs += _fig(figures, F.figure_key("random_init", e["cell"], metric), used)
+            figs += _fig(figures, figure_files.figure_key("random_init", e["cell"], metric), used)
     diffs = [c.get("max_abs_cosine_difference") for c in ctl.get("identity_checks", [])]
     diffs = [d for d in diffs if d is not None]
     return {
@@ -291,10 +293,10 @@ def _controls_view(
 
 def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
     """Self-contained HTML for a RESULTS document. figures: PNG bytes keyed by
-    figures.figure_key(...); None draws them with figures.make_figures(results).
+    figure_files.figure_key(...); None draws them with figure_files.make_figures(results).
     Figures under unknown keys are shown at the end."""
     if figures is None:
-        figures = F.make_figures(results)
+        figures = figure_files.make_figures(results)
     cells = {c["cell"]: c for c in results["cells"]}
     used: set[str] = set()
     metrics = results.get("metrics", [])

@@ -99,21 +99,27 @@ def _many_levels(
 
 
 def _paper_trend(trend: dict[str, Any], factor: str) -> str:
+    return "ICL–IT similarity: " + trend_text(trend, factor)
+
+
+def trend_text(trend: dict[str, Any], factor: str) -> str:
+    """A trend test in words: a null trend gets no direction ("no detectable trend")."""
+    p_txt = f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)}"
     if not trend.get("significant"):
+        return f"no detectable trend across {factor} ({p_txt})."
+    if trend["kind"] == "page":
         return (
-            f"Across {factor}, the change in ICL–IT similarity is within the noise "
-            f"(p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+            f"significantly falls along the ordered levels of {factor} (Page's "
+            f"L={trend['statistic']:.0f}, {p_txt})."
         )
     if trend["kind"] == "spearman":
         return (
-            f"ICL–IT similarity significantly {trend['direction']} with {factor} "
-            f"(Spearman rho={trend['statistic']:.2f}, p={fmt_p(trend['p_value'])}, "
-            f"n={trend['n']})."
+            f"significantly {trend['direction']} with {factor} (Spearman "
+            f"rho={trend['statistic']:.2f}, {p_txt})."
         )
     return (
-        f"ICL–IT similarity differs significantly across {factor} "
-        f"(range of level means {fmt_num(trend['slope'])}, p={fmt_p(trend['p_value'])}, "
-        f"n={trend['n']})."
+        f"differs significantly across {factor} (range of level means "
+        f"{fmt_num(trend['slope'])}, {p_txt})."
     )
 
 
@@ -134,8 +140,11 @@ def _levels(levels: list[Any]) -> str:
 
 PRIMARY_MEASURE = (
     "matched minus mismatched shift cosine: cos(ICL shift of example i, IT shift of i) "
-    "minus the mean of cos(ICL shift of i, IT shift of j) over the other examples j, "
-    "whose adapters were tuned on other demonstrations"
+    "minus the mean of cos(ICL shift of i, IT shift of j) over the other examples j of its "
+    "adapter group, whose adapters were tuned on other demonstrations; tested by permuting "
+    "the pairing (which IT shift goes with which ICL shift) within adapter groups, and "
+    "split into own − cross adapter (demonstration-specific) plus cross adapter − "
+    "mismatched (comes with the input)"
 )
 
 
@@ -180,7 +189,7 @@ def primary_statement(
             where = f" ({factor}={lv})" if factor else ""
             sentences.append(
                 f"At the last block's own output (before the final norm){where}: difference "
-                f"{fmt_num(t['mean_diff'])}, p={fmt_p(t['p_value'])}."
+                f"{fmt_num(t['mean_diff'])}, p={fmt_p(t['p_value'])} (sign-flip on row means)."
             )
     for lv, f in fwer:
         where = f" ({factor}={lv})" if factor else ""
@@ -191,7 +200,7 @@ def primary_statement(
         )
         sentences.append(
             f"Over all {n_tested} layers with a defined shift{where}, family-wise "
-            f"(max-T permutation): {at_layers}"
+            f"(step-down max-T sign-flip on row means): {at_layers}"
         )
     if trend is not None and factor:
         sentences.append(_primary_trend(trend, factor))
@@ -208,14 +217,15 @@ def _primary_level(
     n_family: int | None,
     alpha: float,
 ) -> str:
-    """The primary test at one level: the verdict, its numbers, and what limits it."""
+    """The primary (pairing) test at one level: the verdict, its numbers, what it could
+    have detected, its decomposition, and what limits it."""
     where = f"{factor}={lv}, " if factor else ""
-    p_claim = t.get("p_holm_study", t["p_value"])
+    p_claim, basis = _claim_p(t, n_levels, n_family)
     significant = p_claim is not None and p_claim < alpha
     nums = (
         f"matched {fmt_num(t['mean_a'])} vs mismatched {fmt_num(t['mean_b'])}, "
-        f"difference {fmt_num(t['mean_diff'])} (95% CI {fmt_num(t['ci_low'])} to "
-        f"{fmt_num(t['ci_high'])}; p={fmt_p(t['p_value'])}"
+        f"difference {fmt_num(t['mean_diff'])} ({ci_text(t)}; pairing-permutation "
+        f"p={fmt_p(t['p_value'])}"
         + (_holm_txt(t, "p_holm_study", "the study's levels") if n_levels > 1 else "")
         + _holm_txt(t, "p_holm_experiment", f"the experiment's {n_family} primary tests")
         + f"; n={t['n']} {n_unit})"
@@ -233,12 +243,88 @@ def _primary_level(
             "than with the IT shifts of examples tuned on other demonstrations (within "
             "the noise)"
         )
-    return f"At {at}, {where}{verdict}: {nums}.{_caveats(t, n_family, alpha)}"
+    return (
+        f"At {at}, {where}{verdict} ({basis}): {nums}."
+        + detectable_text("matched − mismatched", t, t.get("mde_experiment"))
+        + decomposition_text(t.get("decomposition"))
+        + _secondary_text(t.get("row_mean_sign_flip"))
+        + _caveats(t, n_family, alpha)
+    )
+
+
+def _claim_p(t: dict[str, Any], n_levels: int, n_family: int | None) -> tuple[Any, str]:
+    """The p a verdict follows, and its basis in words: the experiment-wide Holm when the
+    experiment has several studies, else Holm over the study's levels, else the test."""
+    if n_family and t.get("p_holm_experiment") is not None:
+        return t["p_holm_experiment"], f"verdict on Holm over the experiment's {n_family} tests"
+    if n_levels > 1 and t.get("p_holm_study") is not None:
+        return t["p_holm_study"], "verdict on Holm within this study only"
+    return t["p_value"], "verdict on this test alone"
+
+
+def ci_text(t: dict[str, Any]) -> str:
+    """'95% CI a to b', or why there is no bounded interval."""
+    lo, hi = t.get("ci_low"), t.get("ci_high")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "95% CI unbounded: with this n no result can reach p<0.05"
+    return f"95% CI {fmt_num(lo)} to {fmt_num(hi)}"
+
+
+def detectable_text(what: str, t: dict[str, Any], mde_family: Any = None) -> str:
+    """'This run could detect matched − mismatched >= 0.031 (80% power); it found 0.054.'"""
+    mde = mde_family if mde_family is not None else t.get("mde")
+    level = "the experiment-wide Holm level" if mde_family is not None else f"alpha={t['alpha']:g}"
+    if t.get("n", 0) == 0:
+        return ""
+    if mde is None:
+        return f" With n={t['n']} this run could not detect {what} of any size."
+    return (
+        f" This run could detect {what} >= {fmt_num(mde)} (80% power at {level}); it found "
+        f"{fmt_num(t['mean_diff'])}."
+    )
+
+
+def decomposition_text(parts: dict[str, Any] | None) -> str:
+    """The two tested parts of matched − mismatched, each with its CI, p and mde."""
+    if not parts:
+        return (
+            " No decomposition: the run did not pass every input through every adapter of "
+            "its group (cross_hidden), so own vs cross adapter is not separated."
+        )
+    out = " Decomposition (pairing-permutation tests within adapter groups):"
+    names = {
+        "demonstration_specific": "demonstration-specific (own − cross adapter)",
+        "input_specific": "comes with the input (cross adapter − mismatched)",
+    }
+    for key, label in names.items():
+        t = parts.get(key)
+        if not t or t.get("n", 0) == 0:
+            continue
+        word = "significant" if t["significant"] else "within the noise"
+        could = (
+            f"could detect >= {fmt_num(t['mde'])}"
+            if t.get("mde") is not None
+            else ("could detect no effect of any size")
+        )
+        out += (
+            f" {label} {fmt_num(t['mean_diff'])} ({ci_text(t)}; p={fmt_p(t['p_value'])}, "
+            f"{word}; n={t['n']}; this run {could});"
+        )
+    return out.rstrip(";") + "."
+
+
+def _secondary_text(t: dict[str, Any] | None) -> str:
+    if not t or t.get("n", 0) == 0:
+        return ""
+    return (
+        f" Secondary figure (sign-flip test on row means, conservative when the rows share "
+        f"IT shifts): p={fmt_p(t['p_value'])}."
+    )
 
 
 def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
-    """Sentences that qualify a primary test: its power, the experiment-wide correction,
-    the cross-adapter control, and a shared demonstration set."""
+    """Sentences that qualify a primary test: its smallest attainable p, the
+    experiment-wide correction, and a shared demonstration set."""
     floor = t.get("min_attainable_p")
     out = ""
     if floor is not None and not math.isnan(floor):
@@ -249,22 +335,11 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
                 f" No test of this size can survive the experiment-wide correction "
                 f"({n_family} tests x {fmt_p(floor)} >= {alpha:g})."
             )
-    cross = t.get("cross_adapter")
-    if cross and cross.get("n", 0) > 0:
-        if cross["significant"] and cross["mean_diff"] > 0:
-            tail = "so part of the agreement is specific to the demonstrations"
-        elif cross["significant"]:
-            tail = "so another example's adapter agrees MORE: the agreement is not specific"
-        else:
-            tail = (
-                "within the noise: this run cannot separate the demonstrations' "
-                "contribution from the input's"
-            )
+    norms = t.get("shift_norms") or {}
+    if norms.get("it") is not None and norms.get("random_lora") is not None:
         out += (
-            f" Against the cross-adapter control (the same input through the adapter "
-            f"tuned on another example's demonstrations) the matched shift cosine is "
-            f"higher by {fmt_num(cross['mean_diff'])} (95% CI {fmt_num(cross['ci_low'])} "
-            f"to {fmt_num(cross['ci_high'])}, p={fmt_p(cross['p_value'])}), {tail}."
+            f" Shift norm at this layer: IT {fmt_num(norms['it'], 2)}, random LoRA "
+            f"{fmt_num(norms['random_lora'], 2)}."
         )
     if t.get("shared_demonstrations"):
         out += (
@@ -275,17 +350,8 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
 
 
 def _primary_trend(trend: dict[str, Any], factor: str) -> str:
-    word = "significantly " + trend["direction"] if trend.get("significant") else None
-    return (
-        f"Across {factor}, the demonstration-specific difference "
-        + (
-            f"{word} (Spearman rho={trend['statistic']:.2f}, "
-            if word and trend["kind"] == "spearman"
-            else f"differs significantly (range {fmt_num(trend['slope'])}, "
-            if word
-            else "changes within the noise ("
-        )
-        + f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)})."
+    return "The demonstration-specific difference (matched − mismatched): " + trend_text(
+        trend, factor
     )
 
 

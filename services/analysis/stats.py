@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats as sps
 
 ALPHA = 0.05
+POWER = 0.8  # the power at which every test reports its minimum detectable effect (mde)
 RESAMPLE_CHUNK = 1_000_000  # max floats per resampling chunk (bounds memory)
 
 
@@ -113,9 +114,11 @@ def _inverted_ci(
     lo_b, hi_b = float(d.min()), float(d.max())
     if lo_b == hi_b:
         return lo_b, hi_b
+    if 2.0 / len(signs) >= alpha:  # no shift can be rejected: the interval is the line
+        return float("-inf"), float("inf")
     xs = np.linspace(lo_b, hi_b, grid)
     keep = _sign_flip_p_of_shift(d, signs, xs) >= alpha
-    if not keep.any():  # too few pairs to reject anything narrower: the whole range
+    if not keep.any():
         return lo_b, hi_b
     idx = np.flatnonzero(keep)
 
@@ -142,8 +145,10 @@ def paired_difference_test(
     p_value (two-sided sign-flip permutation: exact over all 2^n patterns when n <= 16,
     the same p as ``scipy.stats.permutation_test(..., permutation_type='samples')``; Monte
     Carlo above), ci_low/ci_high (the 95% interval obtained by inverting that same test,
-    so it excludes 0 exactly when p < alpha), min_attainable_p (2 / 2^n when exact: with
-    n <= 5 no result can reach p < 0.05), method, alpha and significant (p < alpha).
+    so it excludes 0 exactly when p < alpha; unbounded, -inf to inf (null in JSON), when
+    the test cannot reach alpha at all), min_attainable_p (2 / 2^n when exact: with
+    n <= 5 no result can reach p < 0.05), method, alpha, significant (p < alpha) and mde
+    (``paired_mde``).
     With n == 0 everything is NaN and significant is False.
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1)
@@ -154,21 +159,8 @@ def paired_difference_test(
     a, b = a[ok], b[ok]
     d = a - b
     n = int(d.size)
-    nan = float("nan")
     if n == 0:
-        return {
-            "n": 0,
-            "mean_a": nan,
-            "mean_b": nan,
-            "mean_diff": nan,
-            "ci_low": nan,
-            "ci_high": nan,
-            "p_value": nan,
-            "min_attainable_p": nan,
-            "method": "no paired samples",
-            "alpha": alpha,
-            "significant": False,
-        }
+        return unattainable_test("no paired samples", alpha)
     signs, exact = sign_patterns(n, n_resamples, np.random.default_rng(seed))
     if np.all(d == 0):
         p, lo, hi = 1.0, 0.0, 0.0
@@ -193,6 +185,41 @@ def paired_difference_test(
         "method": method,
         "alpha": alpha,
         "significant": bool(p < alpha),
+        "mde": paired_mde(d, alpha, n_resamples),
+    }
+
+
+def paired_mde(
+    d: np.ndarray, alpha: float, n_resamples: int = 10000, power: float = POWER
+) -> float | None:
+    """Minimum detectable mean difference at ``power`` for a two-sided paired test at alpha
+    with these n differences: (t_{1-alpha/2} + t_power) * sd / sqrt(n), df = n - 1 (the
+    sign-flip test's large-sample equivalent). None when the test cannot reach alpha at
+    any effect (too few pairs) or the spread is unknown (n < 2)."""
+    n = int(d.size)
+    if n < 2 or min_attainable_p(n, n_resamples) >= alpha:
+        return None
+    sd = float(np.std(d, ddof=1)) / math.sqrt(n)
+    return float((sps.t.ppf(1 - alpha / 2, n - 1) + sps.t.ppf(power, n - 1)) * sd)
+
+
+def unattainable_test(reason: str, alpha: float = ALPHA) -> dict[str, Any]:
+    """The shape of every test object when no test was possible: NaN values, the reason
+    as its method, never significant."""
+    nan = float("nan")
+    return {
+        "n": 0,
+        "mean_a": nan,
+        "mean_b": nan,
+        "mean_diff": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "p_value": nan,
+        "min_attainable_p": nan,
+        "method": reason,
+        "alpha": alpha,
+        "significant": False,
+        "mde": None,
     }
 
 
@@ -201,9 +228,8 @@ def max_t_across_layers(
 ) -> dict[str, Any]:
     """Family-wise test over layers of paired differences d: [n_units, L].
 
-    Westfall–Young max-T: each sign pattern flips whole units (the same sign at every
-    layer, so the layers' dependence is kept); the adjusted p of layer l is the share of
-    patterns whose largest |t| over layers reaches layer l's observed |t|. Controls the
+    Westfall–Young step-down max-T: each sign pattern flips whole units (the same sign at
+    every layer, so the layers' dependence is kept); see ``step_down_max_t``. Controls the
     family-wise error over all L layers. Layers with NaN (e.g. the embedding layer, where
     shifts are zero) or no spread are left out (p null). Units with any NaN on the kept
     layers are dropped.
@@ -229,18 +255,32 @@ def max_t_across_layers(
 
     t_obs = t_stats(x_use.mean(axis=0)[None, :])[0]
     chunk = max(1, RESAMPLE_CHUNK // max(1, x_use.shape[1]))
-    max_null = np.concatenate(
-        [t_stats(signs[i : i + chunk] @ x_use / n).max(axis=1) for i in range(0, len(signs), chunk)]
+    t_null = np.concatenate(
+        [t_stats(signs[i : i + chunk] @ x_use / n) for i in range(0, len(signs), chunk)]
     )
-    tol = 1e-9 * max(1.0, float(t_obs.max()))
-    adj = np.mean(max_null[:, None] >= t_obs[None, :] - tol, axis=0)
+    adj = step_down_max_t(t_obs, t_null)
     for j, layer in enumerate(np.flatnonzero(usable)):
         p_adj[layer] = float(adj[j])
     out.update(
         method=("exact" if exact else f"Monte Carlo ({n_resamples})")
-        + " max-T sign-flip permutation across layers (Westfall–Young)",
+        + " step-down max-T sign-flip permutation across layers (Westfall–Young)",
         significant_layers=[i for i, p in enumerate(p_adj) if p is not None and p < alpha],
     )
+    return out
+
+
+def step_down_max_t(t_obs: np.ndarray, t_null: np.ndarray) -> np.ndarray:
+    """Westfall–Young step-down adjusted p-values: t_obs [L] observed |t|, t_null [P, L]
+    the same under each permutation (the identity among them). The layer with the r-th
+    largest |t| is compared with the null maximum over itself and the layers below it in
+    that order (not over every layer, as single-step max-T does), and the adjusted p's
+    are made monotone. Uniformly at least as powerful as single-step, same FWER control."""
+    order = np.argsort(-t_obs, kind="stable")
+    tail_max = np.maximum.accumulate(t_null[:, order][:, ::-1], axis=1)[:, ::-1]  # [P, L]
+    tol = 1e-9 * max(1.0, float(t_obs.max()))
+    p_sorted = np.maximum.accumulate(np.mean(tail_max >= t_obs[order][None, :] - tol, axis=0))
+    out = np.empty_like(p_sorted)
+    out[order] = p_sorted
     return out
 
 

@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.cells import Cell, paired, primary
-from services.analysis.trends import trend_test
+from services.analysis.trends import ordered_levels, page_trend, trend_test
 from services.analysis.vocabulary import PAPER_METRICS
 from services.common.spec import StudySpec
 
 
 def unit_label(metric: str, cells: list[Cell]) -> str:
-    if metric in M.ACROSS_EXAMPLE_METRICS:
+    if metric in similarity.ACROSS_EXAMPLE_METRICS:
         return "seeds"
     seeds = {len(c.runs) for c in cells}
     if seeds == {1}:
@@ -48,10 +48,13 @@ def canonical(v: Any) -> str:
 
 
 def _trend(
-    levels: list[Any], columns: list[np.ndarray | None], units: list[list[Any]]
+    levels: list[Any],
+    columns: list[np.ndarray | None],
+    units: list[list[Any]],
+    factor: str | None = None,
 ) -> dict[str, Any] | None:
     """Trend of one per-unit value across levels (one cell per level), blocked on the
-    units every level shares."""
+    units every level shares; Page's L test when the factor's levels are ordered."""
     if any(v is None for v in columns):
         return None
     common = [u for u in units[0] if all(u in us for us in units[1:])]
@@ -59,6 +62,9 @@ def _trend(
     cols = [np.asarray(v) for v in columns]
     if blocked:
         cols = [v[[us.index(u) for u in common]] for v, us in zip(cols, units, strict=True)]
+    order = ordered_levels(factor, levels)
+    if blocked and order is not None:
+        return page_trend(cols, levels, order)
     return trend_test(cols, levels, blocked=blocked)
 
 
@@ -97,7 +103,9 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         if p is not None:
             primary_tests.append(p)
         tests += _paper_tests(c, where, metrics)
-    for t, adj in zip(primary_tests, S.holm([t["p_value"] for t in primary_tests]), strict=True):
+    for t, adj in zip(
+        primary_tests, stats.holm([t["p_value"] for t in primary_tests]), strict=True
+    ):
         t["p_holm_study"] = adj
     trends = []
     for sl_key, group in slices.items():
@@ -124,8 +132,10 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
 
 
 def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
-    """The cell's primary test (matched vs mismatched shift cosine) with its last-block and
-    family-wise companions and the cross-adapter contrast; None without the shift metrics."""
+    """The cell's primary test: the pairing-permutation test of matched vs mismatched
+    shift cosine, with its decomposition (own - cross adapter; cross adapter - mismatched,
+    each tested), the row-mean sign-flip test (secondary), the last-block and family-wise
+    companions and the cross-adapter control; None without the shift metrics."""
     p = primary(c)
     if p is None:
         return None
@@ -133,18 +143,31 @@ def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
         **where,
         "metric": "shift_cosine",
         "layer": p["layer"],
+        **p["pairing_test"],
         "a": "matched",
         "b": "mismatched",
-        **p["test"],
+        "row_mean_sign_flip": p["test"],
+        "decomposition": p["decomposition"],
         "last_block": {"layer": p["last_block_layer"], **p["test_last_block"]},
         "family_wise": p["family_wise"],
         "shared_demonstrations": c.config.get("demos", {}).get("scope") == "shared",
-        # same input through another example's adapter: the purest
-        # demonstration-specific contrast (the mismatched one also changes input)
+        "shift_norms": _shift_norms(c, p["layer"]),
+        # the cross-adapter condition's matched shift cosine (every adapter of the group
+        # when the run extracted them; else the one-neighbour it_cross condition)
         "cross_adapter": paired(
             c, "icl_it", c, "icl_it_cross", "shift_cosine", p["layer"], p["layer"]
         ),
     }
+
+
+def _shift_norms(c: Cell, layer: int) -> dict[str, float | None]:
+    """Mean shift norm at the layer of IT and of the random LoRA (the control must move the
+    state as far as tuning does to control anything)."""
+    out: dict[str, float | None] = {}
+    for name, pair in (("it", "anchor_it"), ("random_lora", "anchor_it_random")):
+        v = c.values_at("shift_norm", pair, layer)
+        out[name] = float(np.nanmean(v)) if v is not None and np.isfinite(v).any() else None
+    return out
 
 
 def _paper_tests(c: Cell, where: dict[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
@@ -172,7 +195,7 @@ def _slice_trends(
     """Trends across the levels of one slice: the primary difference, then the paper's
     ICL–IT similarity of each state similarity metric."""
     trends = []
-    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group])
+    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group], factor)
     if t is not None:
         trends.append(
             {
@@ -185,7 +208,7 @@ def _slice_trends(
         )
     for metric in (m for m in metrics if m in PAPER_METRICS):
         cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
-        t = _trend(levels, cols, [c.units(metric) for c in group])
+        t = _trend(levels, cols, [c.units(metric) for c in group], factor)
         if t is not None:
             trends.append(
                 {

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analysis import metrics as M
-from services.analysis import stats as S
+from services.analysis import metrics as similarity
+from services.analysis import stats
 from services.analysis.cells import (
     Cell,
     arr,
@@ -27,13 +27,15 @@ from services.analysis.cells import (
     it_final_losses,
     paired,
     point,
-    primary_values,
+    primary,
     stat_block,
 )
+from services.analysis.pairing import mde_normal
 from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
+from services.analysis.stats import ALPHA
 from services.analysis.studies import canonical, study_tests
-from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS
+from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS, fmt_p
 from services.common.spec import ExperimentSpec
 
 __all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
@@ -52,12 +54,16 @@ CONVENTIONS: dict[str, Any] = {
         "icl_it": "ICL vs IT (LoRA tuned on the example's own demonstrations)",
         "anchor_icl": "anchor (zero-shot, base model) vs ICL; for shift metrics, the ICL shift",
         "anchor_it": "anchor vs IT; for shift metrics, the IT shift",
-        "icl_it_cross": "ICL vs this input through the adapter tuned on ANOTHER example's "
-        "demonstrations (cross-adapter control)",
+        "icl_it_cross": "ICL vs this input through the adapters tuned on the OTHER examples' "
+        "demonstrations (cross-adapter control: every other adapter of the example's "
+        "group when the run extracted every input through every adapter, else one "
+        "neighbour's)",
         "icl_it_shuffled": "ICL vs an adapter tuned on the same demonstration inputs with "
         "shuffled labels (control)",
-        "icl_it_random": "ICL vs a random LoRA with the tuned adapter's per-layer norm ||BA|| "
-        "(control: as large a perturbation, no learned direction)",
+        "icl_it_random": "ICL vs a random LoRA (control: no learned direction; scaled until "
+        "its state shift at the report layer matches the tuned adapter's where the run "
+        "records it_state_norm / random_lora_state_norm, else matched on ||BA||, which moves "
+        "the state far less); shift_norm under this pair is the random LoRA's shift norm",
         "icl_it_untuned": "ICL vs the zero-step adapter, which equals the anchor by "
         "construction (an identity check, not a control)",
     },
@@ -87,11 +93,22 @@ CONVENTIONS: dict[str, Any] = {
     "seeds; no pseudo-replication) with a two-sided 95% Student-t interval; CKA and shared "
     "fraction: over seeds. Tests: the 95% interval obtained by inverting the test itself, "
     "so an interval excludes 0 exactly when p < 0.05.",
-    "tests": "Paired two-sided sign-flip permutation tests over inference examples (exact "
-    "over all 2^n patterns for n <= 16, the smallest attainable p printed). Every layer: "
-    "Westfall-Young max-T permutation (family-wise). Holm over the levels of a study and "
-    "over every primary test of the experiment. Factor trend: Spearman rho (numeric "
-    "levels) or between-level sum of squares, levels permuted within each example.",
+    "tests": "Primary: the pairing-permutation test on M[i, j] = cos(ICL shift_i, IT "
+    "shift_j): mean(diagonal) - mean(off-diagonal), null from permuting the pairing within "
+    "adapter groups (exact over every pairing up to 8!, else 100000 Monte Carlo draws with "
+    "+1; n_permutations recorded), its interval by inverting it; the same test on "
+    "C[i, j] = cos(ICL shift_i, shift of input i through adapter j) (demonstration_"
+    "specific) and on the input-relabelling matrix (input_specific). Secondary: two-sided "
+    "sign-flip tests over inference examples on row means (exact over all 2^n patterns "
+    "for n <= 16). Every test reports min_attainable_p and mde, the minimum detectable "
+    "effect at 80% power at its alpha (normal approximation from the null's sd; "
+    "mde_experiment at Holm's strictest step over the experiment's primary tests). Every "
+    "layer: Westfall-Young step-down max-T sign-flip permutation (family-wise). Holm over "
+    "the levels of a study and over every primary test of the experiment; verdicts follow "
+    "the experiment-wide Holm when there are several studies. Factor trend: Spearman rho "
+    "(numeric levels), Page's L for ordered levels (demos.selection most -> random -> "
+    "least similar), else between-level sum of squares, levels permuted within each "
+    "example.",
     "accuracy": "Argmax over the label tokens' log-probabilities at the last prompt token "
     "(Wilson 95% interval over labelled seed x example pairs); label_mass: the probability "
     "on the label tokens, which shows whether a condition learned the answer format.",
@@ -174,11 +191,21 @@ def _adjust_across_studies(studies: list[dict[str, Any]]) -> int:
         for t in s["primary_tests"]:
             by_cell.setdefault(t["cell"], t["p_value"])
     ids = list(by_cell)
-    adjusted = dict(zip(ids, S.holm([by_cell[i] for i in ids]), strict=True))
+    adjusted = dict(zip(ids, stats.holm([by_cell[i] for i in ids]), strict=True))
     for s in studies:
         for t in s["primary_tests"]:
             t["p_holm_experiment"] = adjusted.get(t["cell"])
+            t["mde_experiment"] = _mde_at(t, ALPHA / max(1, len(ids)))
     return len(ids)
+
+
+def _mde_at(test: dict[str, Any], alpha: float) -> float | None:
+    """A pairing test's mde at another alpha (Holm's strictest step over the family);
+    None when it cannot reach that alpha."""
+    sd, floor = test.get("null_sd"), test.get("min_attainable_p")
+    if sd is None or floor is None or not np.isfinite(sd) or floor >= alpha:
+        return None
+    return mde_normal(sd, alpha, shift_sd=test.get("null_shift_sd") or 0.0)
 
 
 def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None) -> dict[str, str]:
@@ -219,16 +246,15 @@ def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None)
 
 
 def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
-    """Real cell id -> the primary test of its random-init copy (same configuration)."""
+    """Real cell id -> the pairing test of its random-init copy (same configuration)."""
     real = {canonical(c.config): c.id for c in cells if c.control == "none"}
     out = {}
     for c in cells:
         if c.control != "random_init" or canonical(c.config) not in real:
             continue
-        both = primary_values(c)
-        if both is not None:
-            m, mm, layer = *both, c.report_layer
-            out[real[canonical(c.config)]] = S.paired_difference_test(m[:, layer], mm[:, layer])
+        got = primary(c)
+        if got is not None:
+            out[real[canonical(c.config)]] = got["pairing_test"]
     return out
 
 
@@ -240,13 +266,14 @@ def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, 
         if rnd and rnd.get("n"):
             verdict = (
                 "so the matched-mismatched contrast also measures input-specific agreement; "
-                "the cross-adapter contrast is the demonstration-specific test"
+                "own − cross adapter is the demonstration-specific test"
                 if rnd["significant"] and rnd["mean_diff"] > 0
                 else "within the noise"
             )
             return (
                 f" On a random-init copy of the model the same contrast is "
-                f"{rnd['mean_diff']:.3f} (p={rnd['p_value']:.2g}, n={rnd['n']}), {verdict}."
+                f"{rnd['mean_diff']:.3f} (pairing p={fmt_p(rnd['p_value'])}, n={rnd['n']}), "
+                f"{verdict}."
             )
     return ""
 
@@ -298,7 +325,7 @@ def summarize_experiment(
 def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for metric, per_pair in run["values"].items():
-        if metric in M.ACROSS_EXAMPLE_METRICS:
+        if metric in similarity.ACROSS_EXAMPLE_METRICS:
             metrics[metric] = {p: {"value": arr(v)} for p, v in per_pair.items()}
         else:
             metrics[metric] = {p: stat_block(arr(v)) for p, v in per_pair.items()}

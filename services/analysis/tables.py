@@ -202,7 +202,7 @@ def summary_table(results: dict[str, Any]) -> str:
     lines.append(
         "(matched / mismatched: shift cosine of example i's ICL shift with its own IT shift / "
         "with other examples' IT shifts; mean over examples at each cell's report layer; "
-        "p: exact sign-flip)"
+        "p: the pairing-permutation test, the primary test)"
     )
     for st in results.get("statements", []):
         if st["kind"] == "primary":
@@ -213,7 +213,7 @@ def summary_table(results: dict[str, Any]) -> str:
 def _summary_row(cell: dict[str, Any]) -> str:
     layer = cell["report_layer"]
     m = cell["metrics"]
-    t = (cell.get("primary") or {}).get("test") or {}
+    t = (cell.get("primary") or {}).get("pairing_test") or {}
     cos = m.get("cosine", {})
     names = cell.get("layer_names") or []
     lname = names[layer] if layer < len(names) else str(layer)

@@ -17,6 +17,16 @@ from scipy import stats as sps
 
 from services.analysis.stats import ALPHA, RESAMPLE_CHUNK
 
+# The fields of a trend test that could not be computed.
+_NO_TREND: dict[str, Any] = {
+    "statistic": float("nan"),
+    "slope": float("nan"),
+    "direction": "none",
+    "p_value": float("nan"),
+    "method": "not enough varying observations",
+    "significant": False,
+}
+
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
@@ -67,16 +77,7 @@ def trend_test(
     present = [levels[i] for i in range(n_lv) if counts[i] > 0]
     distinct_x = len({float(v) for v in present}) if numeric else len(present)
     if n_obs < 3 or distinct_x < 2 or np.all(y == y.flat[0]):
-        return {
-            **base,
-            "kind": kind,
-            "statistic": float("nan"),
-            "slope": float("nan"),
-            "direction": "none",
-            "p_value": float("nan"),
-            "method": "not enough varying observations",
-            "significant": False,
-        }
+        return {**base, "kind": kind, **_NO_TREND}
     if numeric:
         stat, data, slope = _spearman(y, np.asarray([float(v) for v in levels])[x_idx])
     else:
@@ -99,6 +100,57 @@ def trend_test(
             f"Monte Carlo permutation ({n_resamples} resamples, "
             + ("levels shuffled within blocks)" if blocked else "observations pooled)")
         ),
+        "significant": bool(p < alpha),
+    }
+
+
+# Factors whose levels are ordered, listed from the level predicted to give the highest
+# similarity to the lowest (the paper: more similar demonstrations, more convergence).
+ORDERED_LEVELS: dict[str, tuple[Any, ...]] = {
+    "demos.selection": ("most_similar", "random", "least_similar"),
+}
+
+
+def ordered_levels(factor: str | None, levels: Sequence[Any]) -> list[Any] | None:
+    """The levels in their predicted order when the factor is ordered and has at least 3
+    of them (Page's test needs 3); else None."""
+    order = ORDERED_LEVELS.get(factor or "")
+    if order is None or len(levels) < 3 or any(lv not in order for lv in levels):
+        return None
+    return [lv for lv in order if lv in levels]
+
+
+def page_trend(
+    values: Sequence[Any], levels: Sequence[Any], order: Sequence[Any], alpha: float = ALPHA
+) -> dict[str, Any]:
+    """Page's L test (scipy.stats.page_trend_test) of the ordered alternative: similarity
+    falls along ``order`` (first level highest), blocked on the aligned units. One-sided by
+    construction: a trend the other way is "no detectable trend", not its opposite."""
+    y, _ = _trend_design(values, blocked=True)  # [n_blocks, n_levels] in ``levels`` order
+    ranks = [len(order) - order.index(lv) for lv in levels]  # highest rank = first in order
+    means = [float(y[:, i].mean()) if len(y) else float("nan") for i in range(len(levels))]
+    base = {
+        "levels": list(levels),
+        "level_means": means,
+        "n": int(y.size),
+        "n_blocks": int(y.shape[0]),
+        "blocked": True,
+        "alpha": alpha,
+        "kind": "page",
+    }
+    if y.shape[0] < 2 or np.all(y == y.flat[0]):
+        return {**base, **_NO_TREND}
+    res = sps.page_trend_test(y, predicted_ranks=ranks)
+    first, last = means[levels.index(order[0])], means[levels.index(order[-1])]
+    p = float(res.pvalue)
+    return {
+        **base,
+        "statistic": float(res.statistic),
+        "slope": float(last - first),
+        "direction": ("decreases" if p < alpha else "none"),
+        "p_value": p,
+        "method": f"Page's L test ({res.method}), one-sided: similarity falls from "
+        f"{order[0]} to {order[-1]}; slope = mean at {order[-1]} minus mean at {order[0]}",
         "significant": bool(p < alpha),
     }
 

@@ -15,6 +15,7 @@ from services.api import dashboard, health
 from services.api.catalog.routes import router as catalog_router
 from services.api.datasets.routes import router as datasets_router
 from services.api.deps import warn_if_anonymous
+from services.api.design.routes import router as design_router
 from services.api.docs import install_docs
 from services.api.errors import install_error_handlers
 from services.api.experiments.routes import router as experiments_router
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(datasets_router)
     app.include_router(catalog_router)
     app.include_router(spec_text_router)
+    app.include_router(design_router)
     dashboard.install(app)
     return app
 

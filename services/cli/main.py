@@ -6,6 +6,7 @@ icl-it submit examples/default.yaml --wait             through the HTTP API
 icl-it status ID | results ID | export ID | events ID -f | cancel ID | artifacts ID
 icl-it up                                              API + workers, embedded defaults
 icl-it keys create --name alice                        API keys (keys list, keys revoke)
+icl-it design --effect 0.02 --n-tests 13 --pilot results.json   n per cell, before a run
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.cli.design import add_design_command
 from services.cli.help import DESCRIPTION, EPILOG, completion_script, settings_help
 from services.cli.specs import DATA_HELP, format_validation, load_spec, with_local_dataset
 
@@ -199,7 +201,7 @@ def _add_run_command(sub: Any) -> None:
     p = sub.add_parser("run", help="run a spec in-process (no services needed)")
     p.add_argument("spec", nargs="?", help="YAML or JSON experiment spec")
     p.add_argument("--preset", choices=["duan2023"], help="expand a named study design")
-    p.add_argument("--scale", choices=["smoke", "default", "paper"], help="preset size")
+    p.add_argument("--scale", choices=["smoke", "default", "powered", "paper"], help="preset size")
     p.add_argument(
         "--set",
         action="append",
@@ -218,7 +220,7 @@ def _add_remote_commands(sub: Any) -> None:
     p = sub.add_parser("submit", help="POST a spec to the API (optionally wait for it)")
     p.add_argument("spec", nargs="?", help="YAML or JSON experiment spec")
     p.add_argument("--preset", choices=["duan2023"])
-    p.add_argument("--scale", choices=["smoke", "default", "paper"])
+    p.add_argument("--scale", choices=["smoke", "default", "powered", "paper"])
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--wait", action="store_true", help="poll with a progress bar until done")
     p.add_argument("--report", help="with --wait: write the HTML report here")
@@ -285,7 +287,8 @@ def _add_remote_commands(sub: Any) -> None:
 
 
 def _add_local_commands(sub: Any) -> None:
-    """Commands on this machine: the stack, keys, models, the reconciler."""
+    """Commands on this machine: the stack, keys, models, the reconciler, the design."""
+    add_design_command(sub)
     p = sub.add_parser("completion", help="print a shell completion script")
     p.add_argument("shell", choices=["bash", "zsh"])
     p.set_defaults(func=cmd_completion)

@@ -101,7 +101,7 @@ def test_trend_planted_and_null():
     )
     assert "significantly increases with demos.k" in s and "n=60" in s
     s = statement_for_study("cosine", 3, [], trend=tn, factor="demos.k")
-    assert "significant" not in s and "within the noise (p=" in s
+    assert "significant" not in s and "no detectable trend across demos.k (p=" in s
 
 
 def test_sign_flip_p_equals_scipy_permutation_test_and_ci_inverts_it():
@@ -145,3 +145,53 @@ def test_max_t_controls_layers_and_finds_a_planted_layer():
     # adjusted p is never below the single-layer p of the same layer
     single = paired_difference_test(planted[:, 7], np.zeros(12))["p_value"]
     assert found["p_adjusted"][7] >= single - 1e-12
+
+
+def test_a_sign_flip_interval_is_unbounded_when_the_test_cannot_reach_alpha() -> None:
+    """n = 5: 2 / 2^5 = 0.0625 >= 0.05, so no shift is ever rejected; the interval is the
+    whole line (it used to be reported as [min d, max d])."""
+    from services.analysis.stats import paired_difference_test
+
+    t = paired_difference_test([0.3, 0.31, 0.29, 0.33, 0.32], [0.0] * 5)
+    assert t["ci_low"] == float("-inf") and t["ci_high"] == float("inf")
+    assert t["mde"] is None
+    t6 = paired_difference_test([0.3, 0.31, 0.29, 0.33, 0.32, 0.3], [0.0] * 6)
+    assert 0 < t6["ci_low"] < t6["ci_high"] < 1 and t6["mde"] > 0
+
+
+def test_step_down_max_t_is_never_less_powerful_than_single_step() -> None:
+    import numpy as np
+
+    from services.analysis.stats import step_down_max_t
+
+    rng = np.random.default_rng(0)
+    t_null = np.abs(rng.normal(size=(5000, 6)))
+    t_obs = np.array([3.5, 2.4, 2.3, 0.5, 0.2, 2.2])
+    single = np.mean(t_null.max(axis=1)[:, None] >= t_obs[None, :], axis=0)
+    down = step_down_max_t(t_obs, t_null)
+    assert np.all(down <= single + 1e-12)
+    assert down[0] == single[0]  # the largest statistic meets the same maximum
+    order = np.argsort(-t_obs)
+    assert np.all(np.diff(down[order]) >= 0)  # monotone in the order of the statistics
+    # the layer ranked second is compared with the maximum over the layers below it only
+    rest = [1, 2, 3, 4, 5]
+    expect = max(single[0], np.mean(t_null[:, rest].max(axis=1) >= 2.4))
+    assert down[1] == expect
+
+
+def test_page_trend_is_one_sided_along_the_ordered_levels() -> None:
+    import numpy as np
+    from scipy import stats as sps
+
+    from services.analysis.trends import ordered_levels, page_trend
+
+    levels = ["most_similar", "random", "least_similar"]
+    order = ordered_levels("demos.selection", levels)
+    assert order == levels and ordered_levels("demos.k", [1, 2, 4]) is None
+    rng = np.random.default_rng(0)
+    falling = [rng.normal(size=12) + shift for shift in (2.0, 1.0, 0.0)]
+    t = page_trend(falling, levels, order)
+    want = sps.page_trend_test(np.stack(falling, axis=1), predicted_ranks=[3, 2, 1])
+    assert t["p_value"] == want.pvalue and t["significant"] and t["direction"] == "decreases"
+    rising = page_trend(falling[::-1], levels, order)
+    assert not rising["significant"] and rising["direction"] == "none"

@@ -158,7 +158,9 @@ def test_preset_design_summarizes():
     by_name = {s["name"]: s for s in res["studies"]}
     assert len(by_name["main"]["cells"]) == 1 and by_name["main"]["factor"] is None
     assert [c["level"] for c in by_name["task_mismatch"]["cells"]] == [None, "translation_en_fr"]
-    assert by_name["similarity"]["trends"][0]["kind"] == "between_level_ss"
+    assert by_name["similarity"]["trends"][0]["kind"] == "page"  # ordered levels
+    for t in by_name["n_demos"]["primary_tests"]:  # the mde at Holm's strictest step is larger
+        assert t["mde_experiment"] is None or t["mde_experiment"] > t["mde"]
     assert all(s["statement"] for s in res["studies"])
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).validate(res)

@@ -56,3 +56,72 @@ def test_every_study_gets_a_verdict_and_computed_reasons() -> None:
     text = render(results, "icl-it run --preset duan2023 --scale smoke")
     assert text.count("\n| ") >= len(PAPER) + 1
     assert "python -m scripts.replication" in text and "## Controls" in text
+
+
+def _level_test(level, cell, diff, p, cross_diff, cross_p) -> dict:
+    part = {
+        "n": 8,
+        "mean_diff": cross_diff,
+        "ci_low": -0.1,
+        "ci_high": 0.1,
+        "p_value": cross_p,
+        "significant": cross_p < 0.05,
+        "mde": 0.03,
+    }
+    return {
+        "level": level,
+        "cell": cell,
+        "n": 8,
+        "mean_diff": diff,
+        "ci_low": 0.0,
+        "ci_high": 0.1,
+        "p_value": p,
+        "p_holm_experiment": p,
+        "mde": 0.04,
+        "min_attainable_p": 1 / 40320,
+        "decomposition": {"demonstration_specific": part, "input_specific": part},
+    }
+
+
+def _cell(it_mass: float) -> dict:
+    return {"metrics": {}, "report_layer": 3, "label_mass": {"it": {"mean": it_mass}}}
+
+
+def test_null_trends_get_no_direction_and_unlearned_levels_are_not_measurable() -> None:
+    trend = {
+        "metric": "shift_cosine",
+        "direction": "decreases",
+        "significant": False,
+        "p_value": 0.82,
+        "n": 24,
+        "kind": "spearman",
+    }
+    study = {
+        "name": "n_demos",
+        "primary_tests": [
+            _level_test(1, "a", 0.05, 0.1, -0.01, 0.8),
+            _level_test(8, "b", 0.04, 0.2, 0.02, 0.3),
+        ],
+        "trends": [trend],
+        "tests": [],
+    }
+    cells = {"a": _cell(0.9), "b": _cell(0.9)}
+    measured, verdict, reason = _verdict(study, cells, None)
+    assert verdict == "no detectable trend" and "opposite" not in verdict
+    assert "trend no detectable trend" in measured and "own − cross" in measured
+    assert "own − cross adapter -0.010 to 0.020 over 2 levels" in reason  # the range
+    cells["a"] = _cell(0.12)
+    assert _verdict(study, cells, None)[1].startswith("not measurable: IT did not learn")
+
+
+def test_a_positive_verdict_needs_the_demonstration_specific_part() -> None:
+    study = {
+        "name": "main",
+        "primary_tests": [_level_test(None, "a", 0.05, 0.001, 0.001, 0.7)],
+        "trends": [],
+        "tests": [],
+    }
+    verdict = _verdict(study, {"a": _cell(0.9)}, None)[1]
+    assert verdict.startswith("not shown: the agreement comes with the input")
+    study["primary_tests"][0]["decomposition"]["demonstration_specific"]["significant"] = True
+    assert _verdict(study, {"a": _cell(0.9)}, None)[1] == "agrees"

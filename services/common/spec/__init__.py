@@ -192,9 +192,11 @@ class ExperimentSpec(StrictModel):
     preset: Literal["duan2023"] | None = Field(
         None, description="Expand a named study design (duan2023: every factor of the paper)."
     )
-    scale: Literal["smoke", "default", "paper"] = Field(
+    scale: Literal["smoke", "default", "powered", "paper"] = Field(
         "default",
-        description="Preset size: smoke (minutes on a CPU), default, paper (GPU cluster).",
+        description="Preset size: smoke (minutes on a CPU), default, powered (n chosen by "
+        "`icl-it design` to detect own − cross = 0.02 at the preset's Holm level), paper "
+        "(GPU cluster).",
     )
     models: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list,

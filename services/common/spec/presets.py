@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 # Scale-dependent sizes. smoke: minutes on a 2-core CPU; default: under an hour on one;
+# powered: enough examples to detect own − cross = 0.02 (see its comment);
 # paper: the paper's sizes (about 30 resampled inference examples, several seeds).
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"n": 4, "seeds": [0], "k": 2, "k_ladder": [1, 4], "epochs": 4, "steps_per_demo": 2},
     "default": {
         "n": 8,
         "seeds": [0, 1],
+        "k": 4,
+        "k_ladder": [1, 2, 4, 8],
+        "epochs": 8,
+        "steps_per_demo": 2,
+    },
+    # powered: n chosen by `icl-it design --effect 0.02 --n-tests 13 --pilot
+    # docs/reports/duan2023-default/results.json` (own − cross = 0.02 at 80% power at the
+    # preset's Holm level 0.05/13; per-example sd 0.0396 from that pilot) -> 55.
+    "powered": {
+        "n": 55,
+        "seeds": [0],
         "k": 4,
         "k_ladder": [1, 2, 4, 8],
         "epochs": 8,

@@ -11,6 +11,10 @@ from .dataset_kind import DatasetKind
 from .demo_spec import DemoSpec
 from .demo_spec_scope import DemoSpecScope
 from .demo_spec_selection import DemoSpecSelection
+from .design_request import DesignRequest
+from .design_request_pilot_type_0 import DesignRequestPilotType0
+from .design_result import DesignResult
+from .design_result_compute_type_0 import DesignResultComputeType0
 from .error_info import ErrorInfo
 from .event import Event
 from .event_data import EventData
@@ -61,6 +65,7 @@ from .results_cell_it import ResultsCellIt
 from .results_cell_label_mass import ResultsCellLabelMass
 from .results_cell_label_mass_additional_property import ResultsCellLabelMassAdditionalProperty
 from .results_cell_primary_type_1 import ResultsCellPrimaryType1
+from .results_cell_primary_type_1_decomposition_type_1 import ResultsCellPrimaryType1DecompositionType1
 from .results_controls import ResultsControls
 from .results_controls_identity_checks_item import ResultsControlsIdentityChecksItem
 from .results_controls_random_init_item import ResultsControlsRandomInitItem
@@ -92,6 +97,7 @@ from .results_metric_blocks import ResultsMetricBlocks
 from .results_metric_blocks_additional_property import ResultsMetricBlocksAdditionalProperty
 from .results_paired_test import ResultsPairedTest
 from .results_paired_test_open import ResultsPairedTestOpen
+from .results_pairing_test import ResultsPairingTest
 from .results_point_stats import ResultsPointStats
 from .results_proportion import ResultsProportion
 from .results_run import ResultsRun
@@ -150,6 +156,10 @@ __all__ = (
     "DemoSpec",
     "DemoSpecScope",
     "DemoSpecSelection",
+    "DesignRequest",
+    "DesignRequestPilotType0",
+    "DesignResult",
+    "DesignResultComputeType0",
     "ErrorInfo",
     "Event",
     "EventData",
@@ -200,6 +210,7 @@ __all__ = (
     "ResultsCellLabelMass",
     "ResultsCellLabelMassAdditionalProperty",
     "ResultsCellPrimaryType1",
+    "ResultsCellPrimaryType1DecompositionType1",
     "ResultsControls",
     "ResultsControlsIdentityChecksItem",
     "ResultsControlsRandomInitItem",
@@ -223,6 +234,7 @@ __all__ = (
     "ResultsMetricBlocksAdditionalProperty",
     "ResultsPairedTest",
     "ResultsPairedTestOpen",
+    "ResultsPairingTest",
     "ResultsPointStats",
     "ResultsProportion",
     "ResultsRun",

@@ -35,8 +35,9 @@ class ExperimentSpec:
 
         Attributes:
             preset (Literal['duan2023'] | None | Unset): Expand a named study design (duan2023: every factor of the paper).
-            scale (ExperimentSpecScale | Unset): Preset size: smoke (minutes on a CPU), default, paper (GPU cluster).
-                Default: ExperimentSpecScale.DEFAULT.
+            scale (ExperimentSpecScale | Unset): Preset size: smoke (minutes on a CPU), default, powered (n chosen by `icl-
+                it design` to detect own − cross = 0.02 at the preset's Holm level), paper (GPU cluster). Default:
+                ExperimentSpecScale.DEFAULT.
             models (list[str] | Unset): Models compared by a preset's model study (default: model.name only).
             name (str | Unset):  Default: 'experiment'.
             description (str | Unset):  Default: ''.

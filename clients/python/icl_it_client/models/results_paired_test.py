@@ -5,6 +5,8 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="ResultsPairedTest")
 
 
@@ -23,6 +25,8 @@ class ResultsPairedTest:
         alpha (float):
         significant (bool):
         min_attainable_p (float | None):
+        mde (float | None | Unset): Minimum detectable effect: the smallest true difference this test detects with 80%
+            power at its alpha (null when no result of this n can reach alpha). Absent in documents written before issue 17.
     """
 
     n: int
@@ -36,6 +40,7 @@ class ResultsPairedTest:
     alpha: float
     significant: bool
     min_attainable_p: float | None
+    mde: float | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         n = self.n
@@ -67,6 +72,12 @@ class ResultsPairedTest:
         min_attainable_p: float | None
         min_attainable_p = self.min_attainable_p
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -84,6 +95,8 @@ class ResultsPairedTest:
                 "min_attainable_p": min_attainable_p,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
 
         return field_dict
 
@@ -147,6 +160,15 @@ class ResultsPairedTest:
 
         min_attainable_p = _parse_min_attainable_p(d.pop("min_attainable_p"))
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
         results_paired_test = cls(
             n=n,
             mean_a=mean_a,
@@ -159,6 +181,7 @@ class ResultsPairedTest:
             alpha=alpha,
             significant=significant,
             min_attainable_p=min_attainable_p,
+            mde=mde,
         )
 
         return results_paired_test

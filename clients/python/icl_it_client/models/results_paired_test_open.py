@@ -6,6 +6,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="ResultsPairedTestOpen")
 
 
@@ -24,6 +26,8 @@ class ResultsPairedTestOpen:
         alpha (float):
         significant (bool):
         min_attainable_p (float | None):
+        mde (float | None | Unset): Minimum detectable effect: the smallest true difference this test detects with 80%
+            power at its alpha (null when no result of this n can reach alpha).
     """
 
     n: int
@@ -37,6 +41,7 @@ class ResultsPairedTestOpen:
     alpha: float
     significant: bool
     min_attainable_p: float | None
+    mde: float | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +74,12 @@ class ResultsPairedTestOpen:
         min_attainable_p: float | None
         min_attainable_p = self.min_attainable_p
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -86,6 +97,8 @@ class ResultsPairedTestOpen:
                 "min_attainable_p": min_attainable_p,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
 
         return field_dict
 
@@ -149,6 +162,15 @@ class ResultsPairedTestOpen:
 
         min_attainable_p = _parse_min_attainable_p(d.pop("min_attainable_p"))
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
         results_paired_test_open = cls(
             n=n,
             mean_a=mean_a,
@@ -161,6 +183,7 @@ class ResultsPairedTestOpen:
             alpha=alpha,
             significant=significant,
             min_attainable_p=min_attainable_p,
+            mde=mde,
         )
 
         results_paired_test_open.additional_properties = d

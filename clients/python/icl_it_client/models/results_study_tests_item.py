@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..models.results_study_tests_item_a import ResultsStudyTestsItemA
 from ..models.results_study_tests_item_b import ResultsStudyTestsItemB
 from ..models.results_study_tests_item_metric import ResultsStudyTestsItemMetric
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.results_slice import ResultsSlice
@@ -38,6 +39,8 @@ class ResultsStudyTestsItem:
         layer (int):
         a (ResultsStudyTestsItemA):
         b (ResultsStudyTestsItemB):
+        mde (float | None | Unset): Minimum detectable effect: the smallest true difference this test detects with 80%
+            power at its alpha (null when no result of this n can reach alpha).
     """
 
     n: int
@@ -57,6 +60,7 @@ class ResultsStudyTestsItem:
     layer: int
     a: ResultsStudyTestsItemA
     b: ResultsStudyTestsItemB
+    mde: float | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +105,12 @@ class ResultsStudyTestsItem:
 
         b = self.b.value
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -124,6 +134,8 @@ class ResultsStudyTestsItem:
                 "b": b,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
 
         return field_dict
 
@@ -201,6 +213,15 @@ class ResultsStudyTestsItem:
 
         b = ResultsStudyTestsItemB(d.pop("b"))
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
         results_study_tests_item = cls(
             n=n,
             mean_a=mean_a,
@@ -219,6 +240,7 @@ class ResultsStudyTestsItem:
             layer=layer,
             a=a,
             b=b,
+            mde=mde,
         )
 
         results_study_tests_item.additional_properties = d
