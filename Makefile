@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml clients
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast test-services test-slow up bench bench-services reliability lint format typecheck openapi client run-default clean
+.PHONY: install demo test test-fast test-services test-slow up bench bench-precision bench-services reliability lint format typecheck openapi client run-default clean
 
 # The embedded model, dequantised once at install time (not inside the first run).
 EMBEDDED_MODEL_DIR := $(or $(ICL_IT_MODEL_CACHE),$(or $(ICL_IT_HOME),var)/models)/smollm2-135m
@@ -55,6 +55,10 @@ run-default: install
 
 bench: install
 	$(PY) -m bench.harness
+
+## bench-precision: fp32 and bf16 engines (and the baseline) side by side, with accuracy gates
+bench-precision: install
+	$(PY) -m bench.precision
 
 bench-services: install
 	$(PY) -m bench.services

@@ -1,5 +1,9 @@
 """The harness on a random-init model of LLaMA-2-7B's shape, bf16 on CUDA, in one call.
 
+bf16 is the engine's mixed precision (``gpu_worker.precision``): decoder Linear weights
+stored in bf16 and matmuls under autocast; embeddings, norms, LoRA and the loss in fp32.
+The baseline gets the same precision, so the ratio is the engine's levers alone.
+
     python -m bench.gpu_llama7b                       # H200 class: 7B shape, bf16
     python -m bench.gpu_llama7b --device cpu --dtype float32 --layers 2 --hidden 64 \\
         --heads 4 --inter 128 --quick --no-notes      # the same code path, on a CPU
@@ -25,6 +29,7 @@ from bench.harness import RssSampler, add_common_args, load_runs, run_and_report
 from services.common.runtime.settings import get_settings
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir
+from services.gpu_worker.precision import resolve_precision, store_weights
 
 MODEL_NAME = "llama-2-7b-shape-random"
 
@@ -96,7 +101,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     command = start("bench.gpu_llama7b", argv)
-    device, dtype = torch.device(args.device), getattr(torch, args.dtype)
+    device = torch.device(args.device)
+    precision = resolve_precision(args.dtype, device)
+    # built in the compute dtype (a 7B model never exists in fp32), then the embeddings and
+    # norms are brought up to fp32
+    dtype = precision.compute if device.type == "cuda" else torch.float32
     settings = get_settings()
     spec, runs = load_runs(args.spec, MODEL_NAME, args.examples, args.quick)
     tokenizer = FoldedTokenizer(
@@ -105,9 +114,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def loaded() -> LoadedModel:
         model = build_model(args, device, dtype)
+        store_weights(model, precision)
         # duck-typed: FoldedTokenizer forwards all it does not fold to a real tokenizer
         tok = cast(PreTrainedTokenizerBase, tokenizer)
-        return LoadedModel(model, tok, MODEL_NAME, "random", device, dtype, True)
+        return LoadedModel(
+            model, tok, MODEL_NAME, "random", device, precision.compute, True, precision
+        )
 
     with RssSampler() as sampler:
         engine = Engine(settings=settings, device=device)

@@ -175,15 +175,16 @@ class Baseline:
         for unit in plan.adapters:
             step(f"unit {unit.members[0]}")
             model = self._adapter(run, unit.seed)
-            for i in unit.members:
-                put(model, i, 0, plan.anchor_ids[i], "anchor", base=True)
-                put(model, i, 1, plan.icl_ids[i], "icl", base=True)
-                if run.untuned_adapter:
-                    put(model, i, 3, plan.anchor_ids[i], "it", base=False)
-            with _timed(timings, "tune", self.sync):
-                self._train(model, run, unit.pairs)
-            for i in unit.members:
-                put(model, i, 2, plan.anchor_ids[i], "it", base=False)
+            with self.loaded.compute():  # the model's precision (autocast when mixed)
+                for i in unit.members:
+                    put(model, i, 0, plan.anchor_ids[i], "anchor", base=True)
+                    put(model, i, 1, plan.icl_ids[i], "icl", base=True)
+                    if run.untuned_adapter:
+                        put(model, i, 3, plan.anchor_ids[i], "it", base=False)
+                with _timed(timings, "tune", self.sync):
+                    self._train(model, run, unit.pairs)
+                for i in unit.members:
+                    put(model, i, 2, plan.anchor_ids[i], "it", base=False)
         states = RunStates(
             hidden=hidden,
             label_logprobs=logits,

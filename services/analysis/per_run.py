@@ -174,5 +174,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "random_lora_state_norm": meta.get("random_lora_state_norm"),
             },
             "causal": run_causal(states),
+            # the compute precision the states were made in (None: states from before it)
+            "precision": (meta.get("model") or {}).get("precision"),
         }
     )

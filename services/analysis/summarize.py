@@ -336,4 +336,5 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
         "metrics": metrics,
         "accuracy": run["accuracy"],
         "it": run.get("it"),
+        "precision": run.get("precision"),
     }

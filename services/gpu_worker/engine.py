@@ -18,13 +18,12 @@ Hidden states have n_layers + 2 entries per layer axis (embeddings, each block's
 output, the final norm's output; see ``extraction``). With ``causal.enabled``, the shifts
 are then patched into zero-shot passes (the task-vector check, ``patching``).
 
-What a run computes is decided first (``plan.RunPlan``); the engine executes the plan. It
-keeps models warm (one load per process and model), computes each anchor once per (model,
-prompt ids), batches extraction (left padding, grouped by length, bounded by a padded-token
-budget), and checks for cancellation between steps. Several adapters of one LoRA
-configuration train together in one batched pass, each example through its own adapter
-(``multi_lora``); a single adapter, or LoRA dropout, goes through peft, one adapter at a
-time (the reference path). bench/NOTES.md has the figures.
+What a run computes is decided first (``plan.RunPlan``); the engine executes the plan in
+the model's precision (``precision``). It keeps models warm, computes each anchor once per
+(model, prompt ids), batches extraction (left padding, grouped by length, bounded by a
+padded-token budget), and checks for cancellation between steps. Adapters of one LoRA
+configuration train together in one batched pass (``multi_lora``); a single adapter, or
+LoRA dropout, goes through peft (the reference path). bench/NOTES.md has the figures.
 """
 
 from __future__ import annotations
@@ -228,12 +227,13 @@ class Engine:
         plan = self.plan(run, warm.loaded.tokenizer)
         timings["setup"] = time.perf_counter() - t0
         step = _Steps(plan.work_units, progress, should_cancel)
-        anchor = self._anchor_states(plan, warm, step, timings)
-        icl = self._icl_states(plan, warm, step, timings)
-        out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings)
-        states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
-        if run.causal.enabled:  # the task-vector check (patching.py)
-            patch_shifts(states, warm.slots, plan, timings, self.batch_size, self.token_budget)
+        with warm.loaded.compute():  # matmuls in the model's precision (autocast if mixed)
+            anchor = self._anchor_states(plan, warm, step, timings)
+            icl = self._icl_states(plan, warm, step, timings)
+            out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings)
+            states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
+            if run.causal.enabled:  # the task-vector check (patching.py)
+                patch_shifts(states, warm.slots, plan, timings, self.batch_size, self.token_budget)
         step(step.total, "done")
         timings["total"] = time.perf_counter() - t0
         return RunOutput(states, prompt_records(plan), tuning, timings)

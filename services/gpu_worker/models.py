@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ from services.common.spec.catalog import (
     is_local_model,
     model_not_allowed,
 )
+from services.gpu_worker.precision import (
+    Precision,
+    PrecisionError,
+    resolve_precision,
+    store_weights,
+)
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -56,8 +63,9 @@ class LoadedModel:
     name: str
     source: str
     device: torch.device
-    dtype: torch.dtype
+    dtype: torch.dtype  # the compute (matmul) dtype; see ``precision``
     random_init: bool
+    precision: Precision | None = None  # None: everything in ``dtype``, no autocast
 
     @property
     def n_layers(self) -> int:
@@ -78,7 +86,12 @@ class LoadedModel:
             "dtype": str(self.dtype).replace("torch.", ""),
             "device": str(self.device),
             "random_init": self.random_init,
+            "precision": self.precision.info() if self.precision else None,
         }
+
+    def compute(self) -> AbstractContextManager[None]:
+        """The block runs the model in its compute precision (autocast when mixed)."""
+        return self.precision.context() if self.precision else nullcontext()
 
 
 def pick_device(settings: Settings | None = None) -> torch.device:
@@ -89,9 +102,23 @@ def pick_device(settings: Settings | None = None) -> torch.device:
 
 
 def pick_dtype(spec: ModelSpec, device: torch.device) -> torch.dtype:
-    if spec.dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return getattr(torch, spec.dtype)
+    """The compute dtype ``spec.dtype`` resolves to on ``device`` (see ``precision``)."""
+    return pick_precision(spec, device).compute
+
+
+def pick_precision(spec: ModelSpec, device: torch.device) -> Precision:
+    """``spec.dtype`` on ``device``; a precision the device cannot run is a ModelLoadError."""
+    try:
+        return resolve_precision(spec.dtype, device)
+    except PrecisionError as exc:
+        raise ModelLoadError(str(exc)) from None
+
+
+def load_dtype(precision: Precision, device: torch.device) -> torch.dtype:
+    """The dtype weights are read in: the compute dtype on CUDA (a 7B model then never
+    needs its fp32 size), fp32 on a CPU (the embedded model's cache is fp32; only the
+    Linear weights are cast down, the rest keeps its precision)."""
+    return precision.compute if device.type == "cuda" else torch.float32
 
 
 def embedded_gguf_dir() -> Path:
@@ -216,12 +243,13 @@ def load_model(
     """
     settings = settings or get_settings()
     device = device or pick_device(settings)
-    dtype = pick_dtype(spec, device)
+    precision = pick_precision(spec, device)
+    dtype = load_dtype(precision, device)
     source, where = resolve_source(spec, settings)
     common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
     try:
         config = AutoConfig.from_pretrained(where, **common)
-        check_model_size(spec.name, count_params(config), dtype, device, settings)
+        check_model_size(spec.name, count_params(config), precision.compute, device, settings)
         tokenizer = AutoTokenizer.from_pretrained(where, **common)
         if random_init:
             torch.manual_seed(init_seed)
@@ -236,10 +264,13 @@ def load_model(
         raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}") from exc
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    store_weights(model, precision)
     model.to(device)
     model.eval()
     model.requires_grad_(False)
-    return LoadedModel(model, tokenizer, spec.name, source, device, dtype, random_init)
+    return LoadedModel(
+        model, tokenizer, spec.name, source, device, precision.compute, random_init, precision
+    )
 
 
 def tiny_llama_config(vocab_size: int, **overrides: Any) -> LlamaConfig:

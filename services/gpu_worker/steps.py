@@ -73,6 +73,8 @@ def prompts_json(config: RunConfig, output: RunOutput) -> bytes:
         "run_key": config.key,
         "prompts": output.prompts,
         "tuning": output.tuning,
+        # the compute precision the states were made in (states are stored fp32 always)
+        "precision": (output.states.meta.get("model") or {}).get("precision"),
     }
     return json.dumps(payload, default=_plain).encode()
 

@@ -70,7 +70,12 @@ class ModelSpec(StrictModel):
         description="Hub revision: a branch, tag or commit (no '..', no leading '/').",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="auto = bfloat16 on CUDA, float32 on CPU."
+        "auto",
+        description="Compute precision. bfloat16/float16 = mixed precision: Linear weights "
+        "and matmuls in that dtype (autocast); embeddings, norms, LoRA weights, optimiser "
+        "state and the loss in float32; hidden states are stored in float32 always. "
+        "float16 runs on CUDA only. auto = bfloat16 on CUDA with bf16 support, float32 "
+        "elsewhere (CPUs too, even with AMX/AVX512-BF16: see bench/NOTES.md, Precision).",
     )
 
     @field_validator("name")

@@ -107,6 +107,9 @@ from .results_run_control import ResultsRunControl
 from .results_run_it_type_0 import ResultsRunItType0
 from .results_run_metrics import ResultsRunMetrics
 from .results_run_metrics_additional_property import ResultsRunMetricsAdditionalProperty
+from .results_run_precision_type_0 import ResultsRunPrecisionType0
+from .results_run_precision_type_0_compute import ResultsRunPrecisionType0Compute
+from .results_run_precision_type_0_requested import ResultsRunPrecisionType0Requested
 from .results_slice import ResultsSlice
 from .results_study import ResultsStudy
 from .results_study_cells_item import ResultsStudyCellsItem
@@ -242,6 +245,9 @@ __all__ = (
     "ResultsRunItType0",
     "ResultsRunMetrics",
     "ResultsRunMetricsAdditionalProperty",
+    "ResultsRunPrecisionType0",
+    "ResultsRunPrecisionType0Compute",
+    "ResultsRunPrecisionType0Requested",
     "ResultsSlice",
     "ResultsStudy",
     "ResultsStudyCellsItem",

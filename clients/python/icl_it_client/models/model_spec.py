@@ -20,7 +20,11 @@ class ModelSpec:
             name (str | Unset): Known short name (e.g. smollm2-135m, llama-2-7b, llama-2-7b-chat), a Hugging Face id
                 (org/name) or an allowed local directory. Default: 'smollm2-135m'.
             revision (None | str | Unset): Hub revision: a branch, tag or commit (no '..', no leading '/').
-            dtype (ModelSpecDtype | Unset): auto = bfloat16 on CUDA, float32 on CPU. Default: ModelSpecDtype.AUTO.
+            dtype (ModelSpecDtype | Unset): Compute precision. bfloat16/float16 = mixed precision: Linear weights and
+                matmuls in that dtype (autocast); embeddings, norms, LoRA weights, optimiser state and the loss in float32;
+                hidden states are stored in float32 always. float16 runs on CUDA only. auto = bfloat16 on CUDA with bf16
+                support, float32 elsewhere (CPUs too, even with AMX/AVX512-BF16: see bench/NOTES.md, Precision). Default:
+                ModelSpecDtype.AUTO.
     """
 
     name: str | Unset = "smollm2-135m"

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..models.results_run_accuracy import ResultsRunAccuracy
     from ..models.results_run_it_type_0 import ResultsRunItType0
     from ..models.results_run_metrics import ResultsRunMetrics
+    from ..models.results_run_precision_type_0 import ResultsRunPrecisionType0
 
 
 T = TypeVar("T", bound="ResultsRun")
@@ -34,6 +35,10 @@ class ResultsRun:
         metrics (ResultsRunMetrics):
         accuracy (ResultsRunAccuracy):
         it (None | ResultsRunItType0 | Unset):
+        precision (None | ResultsRunPrecisionType0 | Unset): The compute precision of the run's model
+            (gpu_worker/precision.py): requested = the spec's model.dtype; compute = the matmul dtype; autocast = mixed
+            precision (frozen Linear weights stored in the compute dtype, everything else fp32); states are always stored
+            fp32. null for runs made before it was recorded.
     """
 
     key: str
@@ -48,9 +53,11 @@ class ResultsRun:
     metrics: ResultsRunMetrics
     accuracy: ResultsRunAccuracy
     it: None | ResultsRunItType0 | Unset = UNSET
+    precision: None | ResultsRunPrecisionType0 | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.results_run_it_type_0 import ResultsRunItType0  # noqa: PLC0415
+        from ..models.results_run_precision_type_0 import ResultsRunPrecisionType0  # noqa: PLC0415
 
         key = self.key
 
@@ -83,6 +90,14 @@ class ResultsRun:
         else:
             it = self.it
 
+        precision: dict[str, Any] | None | Unset
+        if isinstance(self.precision, Unset):
+            precision = UNSET
+        elif isinstance(self.precision, ResultsRunPrecisionType0):
+            precision = self.precision.to_dict()
+        else:
+            precision = self.precision
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -102,6 +117,8 @@ class ResultsRun:
         )
         if it is not UNSET:
             field_dict["it"] = it
+        if precision is not UNSET:
+            field_dict["precision"] = precision
 
         return field_dict
 
@@ -111,6 +128,7 @@ class ResultsRun:
         from ..models.results_run_accuracy import ResultsRunAccuracy  # noqa: PLC0415
         from ..models.results_run_it_type_0 import ResultsRunItType0  # noqa: PLC0415
         from ..models.results_run_metrics import ResultsRunMetrics  # noqa: PLC0415
+        from ..models.results_run_precision_type_0 import ResultsRunPrecisionType0  # noqa: PLC0415
 
         d = dict(src_dict)
         key = d.pop("key")
@@ -157,6 +175,23 @@ class ResultsRun:
 
         it = _parse_it(d.pop("it", UNSET))
 
+        def _parse_precision(data: object) -> None | ResultsRunPrecisionType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                precision_type_0 = ResultsRunPrecisionType0.from_dict(data)
+
+                return precision_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ResultsRunPrecisionType0 | Unset, data)
+
+        precision = _parse_precision(d.pop("precision", UNSET))
+
         results_run = cls(
             key=key,
             cell=cell,
@@ -170,6 +205,7 @@ class ResultsRun:
             metrics=metrics,
             accuracy=accuracy,
             it=it,
+            precision=precision,
         )
 
         return results_run
