@@ -25,7 +25,8 @@ from typing import Any, cast
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bench.harness import RssSampler, add_common_args, load_runs, run_and_report, start
+from bench.harness import RssSampler, run_and_report
+from bench.workload import add_common_args, load_runs, start
 from services.common.runtime.settings import get_settings
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.models import LoadedModel, embedded_model_dir

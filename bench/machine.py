@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from bench.harness import ModelShape, machine, matmul_peak
+from bench.flops import ModelShape, matmul_peak
+from bench.report import machine
 from services.gpu_worker.precision import bf16_units, cpu_flags
 
 FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2")

@@ -33,20 +33,12 @@ import torch
 import yaml
 
 from bench import precision_gates
-from bench.harness import (
-    NOTES,
-    RESULTS_DIR,
-    STAGES,
-    Baseline,
-    ModelShape,
-    _finite,
-    _optimizer_steps,
-    bench_model,
-    compare_analyses,
-    necessary_flops,
-    start,
-)
+from bench.baseline import Baseline
+from bench.flops import ModelShape, necessary_flops
+from bench.harness import STAGES, _optimizer_steps
 from bench.machine import best_peaks, compute_dtypes, machine_info, peaks
+from bench.report import NOTES, RESULTS_DIR, compare_analyses, finite
+from bench.workload import bench_model, start
 from services.analysis.pipeline import analyze_run
 from services.analysis.summarize import summarize_experiment
 from services.common.runtime.settings import Settings, get_settings
@@ -335,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(line)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"precision-{res['date'].replace(':', '').replace('-', '')}.json"
-    out.write_text(json.dumps(_finite(res), indent=1))
+    out.write_text(json.dumps(finite(res), indent=1))
     print(f"wrote {out}")
     if not args.no_notes:
         with NOTES.open("a") as f:

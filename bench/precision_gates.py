@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.harness import compare_analyses
+from bench.report import compare_analyses
 
 # Gates a bf16 run must pass against fp32 (see bench/NOTES.md, "Precision", for the
 # figures they were chosen from).

@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import DEFAULT_SPEC, NOTES, RESULTS_DIR, bench_model, load_runs, machine, start
+from bench.report import NOTES, RESULTS_DIR, machine
+from bench.workload import DEFAULT_SPEC, bench_model, load_runs, start
 
 EXCLUDED_KEYS = {"timings", "created_at", "finished_at", "experiment_id", "id", "generated_at"}
 
