@@ -292,7 +292,7 @@ class Engine:
         tuning: list[dict[str, Any]] = []
         timings["tune"] = timings["it"] = 0.0
         for g, adapters in enumerate(plan.groups):
-            label, first = plan.group_label(g), 2 + g * (plan.lora.steps + 1)
+            label, first = plan.group_label(g), plan.group_start_unit(g)
             step(first, label)
             group = _Group(
                 plan, adapters, *plan.group_rows(adapters), out, timings, step, first, label

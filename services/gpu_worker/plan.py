@@ -225,10 +225,18 @@ class RunPlan:
     def label_names(self) -> list[str]:
         return list(self.data.labels)
 
+    # Progress accounting, in one place: units 0 and 1 are the anchor and ICL states; then
+    # each adapter group takes its tuning steps plus one unit for its IT (and control) states.
+    UNITS_BEFORE_TUNING = 2
+
+    def group_start_unit(self, g: int) -> int:
+        """The progress unit at which adapter group ``g`` starts tuning."""
+        return self.UNITS_BEFORE_TUNING + g * (self.lora.steps + 1)
+
     @property
     def work_units(self) -> int:
         """Progress units: anchor, ICL, then per adapter group its tuning steps + IT states."""
-        return 2 + len(self.groups) * (self.lora.steps + 1)
+        return self.group_start_unit(len(self.groups))
 
     def group_label(self, g: int) -> str:
         group = self.groups[g]
