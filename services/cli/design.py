@@ -54,7 +54,8 @@ def design_text(req: Any, r: dict[str, Any]) -> str:
         lines += [
             f"  compute           {c['seconds_per_run']:.0f} s per run x {c['runs']} run(s) = "
             f"{c['hours_total']:.2f} h on {machine.get('cpu', '?')} "
-            f"({machine.get('cores', '?')} cores, {c.get('model')}), from {c['bench_file']}",
+            f"({machine.get('cores', '?')} cores, {c.get('model')}), from {c['bench_file']}"
+            + ("" if c.get("same_machine") else " (no benchmark of this machine's CPU found)"),
         ]
     else:
         lines.append("  compute           no engine benchmark in bench/results")

@@ -116,25 +116,44 @@ def n_for_effect(effect: float, sd_unit: float, alpha: float, power: float) -> i
     return n
 
 
+def this_cpu() -> str:
+    """This machine's CPU model, as the benchmark harness records it (``machine.cpu``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def bench_per_example(directory: Path = BENCH_RESULTS) -> dict[str, Any] | None:
-    """Per-example figures of the newest engine benchmark: seconds per adapter (tuning and
-    its forwards, the engine's wall time / adapters) and per extraction forward (the IT
-    stage / adapters)."""
+    """Per-example figures of the newest engine benchmark, preferring one run on this
+    machine's CPU (a GPU or another CPU says little about this one): seconds per adapter
+    (tuning and its forwards, the engine's wall time / adapters) and per extraction
+    forward (the IT stage / adapters)."""
     files = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    found: list[dict[str, Any]] = []
     for path in reversed(files):
         doc = json.loads(path.read_text())
         wall = (doc.get("wall_s") or {}).get("engine")
         stages = (doc.get("stages_s") or {}).get("engine") or {}
         adapters = doc.get("n_adapters")
         if wall and adapters and "it" in stages:
-            return {
-                "bench_file": f"bench/results/{path.name}",
-                "machine": doc.get("machine", {}),
-                "model": (doc.get("model") or {}).get("name"),
-                "seconds_per_adapter": wall / adapters,
-                "seconds_per_forward": stages["it"] / adapters,
-            }
-    return None
+            machine = doc.get("machine", {})
+            found.append(
+                {
+                    "bench_file": f"bench/results/{path.name}",
+                    "machine": machine,
+                    "same_machine": machine.get("device", "cpu") == "cpu"
+                    and machine.get("cpu") == this_cpu(),
+                    "model": (doc.get("model") or {}).get("name"),
+                    "seconds_per_adapter": wall / adapters,
+                    "seconds_per_forward": stages["it"] / adapters,
+                }
+            )
+    same = [f for f in found if f["same_machine"]]
+    return (same or found)[0] if found else None
 
 
 def compute_for(n: int, req: DesignRequest, bench: dict[str, Any] | None) -> dict[str, Any] | None:
