@@ -291,3 +291,41 @@ def test_storage_keys_are_built_only_in_layout() -> None:
     assert not found, "storage keys built outside services/common/storage/layout.py:\n" + "\n".join(
         found
     )
+
+
+def public_without_docstring(files: list[Path]) -> list[str]:
+    """Public functions and classes (module level, or public methods of public classes)
+    that have no docstring."""
+    missing: list[str] = []
+
+    def visit(body: list[ast.stmt], rel: str, public: bool, prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                is_public = public and not node.name.startswith("_")
+                if is_public and ast.get_docstring(node) is None:
+                    missing.append(f"{rel}:{node.lineno} {prefix}{node.name}")
+                if isinstance(node, ast.ClassDef):
+                    visit(node.body, rel, is_public, f"{prefix}{node.name}.")
+
+    for path in files:
+        visit(ast.parse(path.read_text()).body, path.relative_to(ROOT).as_posix(), True, "")
+    return missing
+
+
+def test_the_docstring_counter_counts(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        'def a():\n    """Doc."""\n\ndef b(): pass\n\ndef _c(): pass\n\n'
+        "class D:\n    def e(self): pass\n    def _f(self): pass\n"
+    )
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert public_without_docstring([module]) == ["m.py:4 b", "m.py:8 D", "m.py:9 D.e"]
+    finally:
+        ROOT = saved
+
+
+def test_every_public_function_and_class_in_services_has_a_docstring() -> None:
+    missing = public_without_docstring(_checked_files("services"))
+    assert not missing, f"{len(missing)} without a docstring:\n" + "\n".join(missing)

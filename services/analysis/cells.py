@@ -31,6 +31,9 @@ def arr(x: Any) -> np.ndarray:
 
 @dataclass
 class Cell:
+    """The runs of one cell (seeds of one configuration), with their values in sample units:
+    per example averaged over seeds, or per seed for across-example metrics."""
+
     id: str
     runs: list[dict[str, Any]]
     n_layers: int
@@ -44,22 +47,27 @@ class Cell:
 
     @property
     def first(self) -> dict[str, Any]:
+        """The lowest-seed run: the source of what every seed shares (control, config, factors)."""
         return self.runs[0]
 
     @property
     def control(self) -> str:
+        """The cell's control: ``none`` or ``random_init``."""
         return str(self.first["control"])
 
     @property
     def config(self) -> dict[str, Any]:
+        """A copy of the first run's recorded configuration ({} when it has none)."""
         return dict(self.first.get("config", {}))
 
     @property
     def last_block(self) -> int:
+        """Layer-axis index of the last decoder block's output (the report's secondary layer)."""
         return self.n_layers  # the last block's own output; n_layers + 1 is the final norm
 
     @property
     def studies(self) -> list[str]:
+        """The studies any of the cell's runs belongs to, in first-seen order, each once."""
         seen: list[str] = []
         for r in self.runs:
             seen += [s for s in r["studies"] if s not in seen]
@@ -71,14 +79,19 @@ class Cell:
         return src.get(metric, {}).get(pair)
 
     def values_at(self, metric: str, pair: str, layer: int) -> np.ndarray | None:
+        """``values`` at one layer: [units], or None when the cell lacks the metric or pair."""
         v = self.values(metric, pair)
         return None if v is None else v[:, layer]
 
     def units(self, metric: str) -> list[Any]:
+        """What the rows of ``metric``'s values are: the seeds for across-example metrics, else
+        the example ids (used to align two cells in a paired test)."""
         return self.seeds if metric in similarity.ACROSS_EXAMPLE_METRICS else self.example_ids
 
 
 def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | None) -> Cell:
+    """A cell from its runs: sorted by seed (None last), cut to the examples every run has,
+    per-example metrics averaged over seeds; ``report_layer`` None or too deep: the final norm."""
     runs = sorted(runs, key=lambda r: (r.get("seed") is None, r.get("seed")))
     ids = [i for i in runs[0]["example_ids"] if all(i in r["example_ids"] for r in runs)]
     cell = Cell(
@@ -123,6 +136,7 @@ def stat_block(values: np.ndarray) -> dict[str, Any]:
 
 
 def point(block: dict[str, Any], layer: int) -> dict[str, Any]:
+    """One layer of a ``stat_block``: its mean, std, ci_low, ci_high and n at ``layer``."""
     return {k: block[k][layer] for k in ("mean", "std", "ci_low", "ci_high", "n")}
 
 
@@ -232,6 +246,8 @@ def _it_summary(cell: Cell) -> dict[str, Any]:
 
 
 def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, Any]:
+    """The cell's entry in results.json: identity, per-layer statistics of every metric, the
+    primary and control tests, accuracy, label mass, tuning and causal figures."""
     metrics: dict[str, Any] = {}
     for src in (cell.per_example, cell.per_seed):
         for metric, per_pair in src.items():

@@ -28,6 +28,8 @@ from services.common.spec import StudySpec
 
 
 def unit_label(metric: str, cells: list[Cell]) -> str:
+    """What a sample unit of ``metric`` is across ``cells``, in words for the report: seeds,
+    examples, or examples each averaged over k seeds."""
     if metric in similarity.ACROSS_EXAMPLE_METRICS:
         return "seeds"
     seeds = {len(c.runs) for c in cells}

@@ -66,12 +66,15 @@ CONDITION_LABELS = {
 
 
 def pair_label(metric: str, pair: str) -> str:
+    """A condition pair's name in reports; shift metrics (and the shared fraction) name it by
+    its shifts, not its two states."""
     if metric.startswith("shift") or metric == "shared_fraction":
         return SHIFT_PAIR_LABELS.get(pair, pair)
     return PAIR_LABELS.get(pair, pair)
 
 
 def fmt_num(x: Any, digits: int = 3) -> str:
+    """``x`` with ``digits`` decimals; 'n/a' for None or NaN."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{x:.{digits}f}"
@@ -83,6 +86,8 @@ def fmt_ci(mean: Any, low: Any, high: Any, digits: int = 3, sep: str = ", ") -> 
 
 
 def fmt_p(p: Any) -> str:
+    """A p-value to two significant figures, in scientific notation below 0.001; 'n/a' for
+    None or NaN."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "n/a"
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"

@@ -13,6 +13,8 @@ from typing import Any
 
 
 def cmd_design(args: argparse.Namespace) -> int:
+    """Print the design for the command line's request (text, or JSON with --json); exit
+    status 2 when the request is invalid."""
     from services.common.spec.design import DesignRequest, design
 
     pilot = json.loads(Path(args.pilot).read_text()) if args.pilot else None
@@ -63,6 +65,7 @@ def design_text(req: Any, r: dict[str, Any]) -> str:
 
 
 def add_design_command(sub: Any) -> None:
+    """Register ``icl-it design`` and its options on the CLI's subparsers."""
     p = sub.add_parser("design", help="n per cell to detect an effect, and its compute")
     p.add_argument("--effect", type=float, default=0.02, help="own − cross to detect")
     p.add_argument("--alpha", type=float, default=0.05)

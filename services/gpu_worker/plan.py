@@ -145,6 +145,7 @@ class AdapterPlan:
 
     @property
     def tuned_tokens_per_step(self) -> int:
+        """Tokens one full-batch tuning step runs: every pair's prompt and target."""
         return sum(len(p) + len(t) for p, t in self.pairs)
 
 
@@ -169,14 +170,17 @@ class RunPlan:
 
     @property
     def n(self) -> int:
+        """Inference examples in the run."""
         return len(self.examples)
 
     @property
     def anchor_ids(self) -> list[list[int]]:
+        """Token ids of each example's anchor prompt."""
         return [p.ids for p in self.anchor_prompts]
 
     @property
     def icl_ids(self) -> list[list[int]]:
+        """Token ids of each example's ICL prompt."""
         return [p.ids for p in self.icl_prompts]
 
     @property
@@ -187,10 +191,13 @@ class RunPlan:
 
     @property
     def conditions(self) -> list[Condition]:
+        """Every condition extracted, in storage order: anchor, ICL, then the adapter conditions."""
         return [Condition.ANCHOR, Condition.ICL, *self.it_conditions]
 
     @property
     def skipped_controls(self) -> list[str]:
+        """Requested IT controls this run cannot compute (they need the batched path; the
+        cross-adapter one two demonstration sets), recorded with the run."""
         return sorted(set(self.run.it_controls) - set(self.controls))
 
     @cached_property
@@ -219,10 +226,12 @@ class RunPlan:
 
     @property
     def example_ids(self) -> list[str]:
+        """'task:index' of each inference example: the ids stored with the states."""
         return [f"{self.data.name}:{ex.index}" for ex in self.examples]
 
     @property
     def label_names(self) -> list[str]:
+        """The task's labels, in label-index order."""
         return list(self.data.labels)
 
     # Progress accounting, in one place: units 0 and 1 are the anchor and ICL states; then
@@ -239,6 +248,7 @@ class RunPlan:
         return self.group_start_unit(len(self.groups))
 
     def group_label(self, g: int) -> str:
+        """'adapter 3-5/16': adapter group ``g`` as progress messages name it."""
         group = self.groups[g]
         label = f"adapter {group[0] + 1}" + (f"-{group[-1] + 1}" if len(group) > 1 else "")
         return label + f"/{len(self.adapters)}"

@@ -79,10 +79,12 @@ class Precision:
 
     @property
     def autocast(self) -> bool:
+        """Whether the model runs under autocast: any compute dtype but fp32."""
         return self.compute != torch.float32
 
     @property
     def name(self) -> str:
+        """The compute dtype's name, e.g. 'bfloat16'."""
         return str(self.compute).replace("torch.", "")
 
     @contextmanager

@@ -28,6 +28,8 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Demo:
+    """One demonstration: its input text, the label it is shown with, and its task."""
+
     text: str
     label: str
     task: TaskInfo
@@ -38,11 +40,14 @@ TrainingPair = tuple[list[int], list[int]]  # (prompt ids, target ids)
 
 @dataclass(frozen=True)
 class Prompt:
+    """A prompt's token ids and their decoded text (the text recorded for readers)."""
+
     ids: list[int]
     text: str
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    """Token ids of ``text`` with no special tokens: one piece of a prompt."""
     return list(tokenizer(text, add_special_tokens=False).input_ids)
 
 
@@ -66,10 +71,12 @@ def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
 
 
 def plain_query(task: TaskInfo, text: str) -> str:
+    """The plain template's query: ``{input_field}: text\\n{output_field}:``."""
     return f"{task.input_field}: {text}\n{task.output_field}:"
 
 
 def plain_demo(demo: Demo) -> str:
+    """The plain template's demonstration: its query, the label, and a blank line."""
     return f"{plain_query(demo.task, demo.text)} {demo.label}\n\n"
 
 
@@ -143,13 +150,17 @@ class PromptBuilder:
         return self._cache[key]
 
     def demo_text(self, demo: Demo) -> str:
+        """One demonstration in this builder's template: plain text or a chat turn."""
         return plain_demo(demo) if self.kind == "plain" else self._chat_demo_piece(demo)
 
     def anchor(self, query: str) -> Prompt:
+        """The anchor prompt: prefix, chat header (if any) and the query, no demonstrations."""
         ids = self.prefix + self._ids("header", query) + self._ids("query", query)
         return Prompt(ids, decode(self.tok, ids))
 
     def icl(self, query: str, demos: list[Demo]) -> Prompt:
+        """The ICL prompt: the anchor's pieces with each demonstration, tokenised on its own,
+        before the query."""
         ids = list(self.prefix) + self._ids("header", query)
         for demo in demos:
             ids += encode(self.tok, self.demo_text(demo))

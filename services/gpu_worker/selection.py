@@ -27,6 +27,9 @@ Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> [n, d] unit-norm
 
 @dataclass(frozen=True)
 class DemoSet:
+    """The demonstrations chosen for one inference example (or the shared set), with the
+    labels shown, which were flipped, and the similarity when ranked."""
+
     examples: tuple[Example, ...]
     labels: tuple[str, ...]  # after label noise
     flipped: tuple[bool, ...]

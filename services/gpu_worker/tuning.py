@@ -27,6 +27,7 @@ from services.gpu_worker.prompts import TrainingPair
 
 
 def lora_config(spec: LoraSpec) -> LoraConfig:
+    """The peft LoraConfig of ``spec`` (no bias, causal LM)."""
     return LoraConfig(
         r=spec.r,
         # peft annotates int, but only divides by r: the spec's float alpha is kept as is
@@ -39,6 +40,8 @@ def lora_config(spec: LoraSpec) -> LoraConfig:
 
 
 def adapter_name(spec: LoraSpec) -> str:
+    """A peft adapter name per LoRA shape (r, alpha, dropout, modules): runs that share a
+    shape reuse one slot."""
     key = json.dumps(
         [spec.r, spec.alpha, spec.dropout, sorted(spec.target_modules)], separators=(",", ":")
     )
@@ -87,6 +90,7 @@ class AdapterSlots:
                 yield self.peft
 
     def trainable(self) -> list[torch.nn.Parameter]:
+        """The active adapter's parameters (``activate`` freezes the rest), for the optimizer."""
         assert self.peft is not None
         return [p for p in self.peft.parameters() if p.requires_grad]
 

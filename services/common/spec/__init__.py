@@ -287,6 +287,7 @@ class ExperimentSpec(StrictModel):
         return self
 
     def effective_studies(self) -> list[StudySpec]:
+        """The studies to expand: ``studies``, or the top-level ``sweep`` as one study 'main'."""
         if self.studies:
             return list(self.studies)
         return [StudySpec(name="main", sweep=self.sweep, factor=next(iter(self.sweep), None))]
@@ -320,6 +321,7 @@ class RunConfig(StrictModel):
 
     @property
     def it_steps(self) -> int:
+        """Optimizer steps per adapter at this point: the LoRA budget for ``demos.k`` demos."""
         return self.lora.steps_for(self.demos.k)
 
     @property

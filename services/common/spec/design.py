@@ -49,6 +49,9 @@ class DesignRequest(BaseModel):
 
 
 class DesignResult(BaseModel):
+    """The design: n per cell, the alpha per test, the sd used and its source, the
+    minimum detectable effect at that n, and the compute it takes (None without a benchmark)."""
+
     n_per_cell: int
     alpha_per_test: float
     sd_unit: float

@@ -136,6 +136,8 @@ class BoundedSafeLoader(yaml.SafeLoader):
         self._max_depth = max_depth
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        """One node within the limits: no aliases (no billion-laughs expansion), at most
+        ``MAX_YAML_NODES`` nodes, ``max_depth`` levels, and plain tags only."""
         if self.check_event(yaml.AliasEvent):
             raise _mark_error(
                 "YAML aliases (*name) are not allowed", "yaml_alias", self.peek_event()
@@ -161,6 +163,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
         return node
 
     def construct_yaml_int(self, node: Any) -> int:
+        """An int, refused above ``MAX_INT_DIGITS`` digits before ``int()`` spends time on it."""
         if len(str(node.value).replace("_", "").lstrip("+-")) > MAX_INT_DIGITS:
             raise _mark_error(
                 f"integer with more than {MAX_INT_DIGITS} digits", "int_too_large", node
@@ -168,12 +171,14 @@ class BoundedSafeLoader(yaml.SafeLoader):
         return int(super().construct_yaml_int(node))
 
     def construct_yaml_float(self, node: Any) -> float:
+        """A float, refused when not finite (``.inf``, ``.nan``, or a literal that overflows)."""
         value = float(super().construct_yaml_float(node))
         if not math.isfinite(value):
             raise _mark_error(f"number {str(node.value)[:40]!r} is not finite", "not_finite", node)
         return value
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A mapping whose keys must be strings (YAML reads ``1:`` and ``true:`` as int, bool)."""
         for key_node, _ in node.value:
             if key_node.tag != _STR:
                 raise _mark_error("mapping keys must be strings", "key_type", key_node)

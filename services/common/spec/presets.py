@@ -50,6 +50,8 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def duan2023(scale: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The paper's design at ``scale`` as spec fields: every study it runs (demonstrations,
+    similarity, label noise, template, IT budget, ...), each overridable by the user's fields."""
     s = SCALES[scale]
     model_name = (data.get("model") or {}).get("name", "smollm2-135m")
     models = data.get("models") or [model_name]

@@ -162,6 +162,8 @@ class DemoSpec(StrictModel):
 
 
 class TemplateSpec(StrictModel):
+    """How prompts are written: plain text, or the model's chat template."""
+
     kind: Literal["plain", "chat"] = Field(
         "plain", description="plain 'Input: …\\nLabel:' text, or the model's chat template."
     )
@@ -229,6 +231,8 @@ class LoraSpec(StrictModel):
 
 
 class ExtractionSpec(StrictModel):
+    """Which hidden states are kept: the last prompt token's, at every layer (the only choice)."""
+
     position: Literal["last_prompt_token"] = "last_prompt_token"
     layers: Literal["all"] = Field(
         "all", description="Embeddings (layer 0) and the output of every decoder block."

@@ -117,6 +117,9 @@ def layer_names(n_layers: int) -> list[str]:
 
 @dataclass
 class RunStates:
+    """One run's last-token states and label log-probabilities per example and condition,
+    with the optional cross-adapter and causal arrays; stored as one safetensors file."""
+
     hidden: Hidden
     label_logprobs: np.ndarray  # [n_examples, n_conditions, n_labels]
     labels: np.ndarray  # [n_examples]
@@ -148,10 +151,12 @@ class RunStates:
 
     @property
     def n_layers(self) -> int:
+        """Decoder blocks; the layer axis also holds the embeddings and the final norm."""
         return self.hidden.shape[2] - 2
 
     @property
     def layer_names(self) -> list[str]:
+        """What each entry of the layer axis is: 'embeddings', 'block_1', ..., 'final_norm'."""
         return layer_names(self.n_layers)
 
     def condition(self, name: str) -> ConditionStates:
@@ -159,6 +164,8 @@ class RunStates:
         return self.hidden[:, self.conditions.index(Condition(name))]
 
     def to_bytes(self) -> bytes:
+        """The states as safetensors (float32, int64) with their axes and meanings in the header;
+        equal states give equal bytes."""
         header = {
             "axes.hidden": "example,condition,layer,d_model",
             "axes.label_logprobs": "example,condition,label",
@@ -194,6 +201,7 @@ class RunStates:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RunStates:
+        """States read back from ``to_bytes`` output (absent optional arrays: None, or {})."""
         tensors = st_load(data)
         n = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + n]).get("__metadata__", {})
@@ -243,4 +251,5 @@ def _safetensors_bytes(tensors: dict[str, np.ndarray], metadata: dict[str, str])
 
 
 def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``: the checksum stored states are recorded and verified with."""
     return hashlib.sha256(data).hexdigest()

@@ -15,15 +15,17 @@ T = TypeVar("T", bound="DesignResult")
 
 @_attrs_define
 class DesignResult:
-    """
-    Attributes:
-        n_per_cell (int):
-        alpha_per_test (float):
-        sd_unit (float):
-        sd_source (str):
-        mde_at_n (float):
-        compute (DesignResultComputeType0 | None):
-        notes (str):
+    """The design: n per cell, the alpha per test, the sd used and its source, the
+    minimum detectable effect at that n, and the compute it takes (None without a benchmark).
+
+        Attributes:
+            n_per_cell (int):
+            alpha_per_test (float):
+            sd_unit (float):
+            sd_source (str):
+            mde_at_n (float):
+            compute (DesignResultComputeType0 | None):
+            notes (str):
     """
 
     n_per_cell: int

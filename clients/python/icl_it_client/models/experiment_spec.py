@@ -46,9 +46,10 @@ class ExperimentSpec:
             data (DataSpec | Unset): The inference task. ``task`` is a builtin dataset name or ``upload:<id>``.
             inference (InferenceSpec | Unset): Which inference examples (anchors) are used.
             demos (DemoSpec | Unset): The demonstration set D shown in context (ICL) and tuned on (IT).
-            template (TemplateSpec | Unset):
+            template (TemplateSpec | Unset): How prompts are written: plain text, or the model's chat template.
             lora (LoraSpec | Unset): LoRA instruction tuning on the demonstrations (paper: q_proj, v_proj).
-            extraction (ExtractionSpec | Unset):
+            extraction (ExtractionSpec | Unset): Which hidden states are kept: the last prompt token's, at every layer (the
+                only choice).
             causal (CausalSpec | Unset): The task-vector check (Hendel et al. 2023; Todd et al. 2024): add example i's ICL
                 shift, and separately its IT shift, to the zero-shot pass of the base model at one
                 decoder block's output (last token), and compare the output distribution with ICL's and

@@ -12,7 +12,8 @@ T = TypeVar("T", bound="ExtractionSpec")
 
 @_attrs_define
 class ExtractionSpec:
-    """
+    """Which hidden states are kept: the last prompt token's, at every layer (the only choice).
+
     Attributes:
         position (Literal['last_prompt_token'] | Unset):  Default: 'last_prompt_token'.
         layers (Literal['all'] | Unset): Embeddings (layer 0) and the output of every decoder block. Default: 'all'.

@@ -13,7 +13,8 @@ T = TypeVar("T", bound="TemplateSpec")
 
 @_attrs_define
 class TemplateSpec:
-    """
+    """How prompts are written: plain text, or the model's chat template.
+
     Attributes:
         kind (TemplateSpecKind | Unset): plain 'Input: …\\nLabel:' text, or the model's chat template. Default:
             TemplateSpecKind.PLAIN.
