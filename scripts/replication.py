@@ -58,6 +58,18 @@ def render(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def _source(command: str) -> str:
+    """The results document the command writes (its ``--out`` folder's results.json)."""
+    parts = command.split()
+    out = parts[parts.index("--out") + 1] if "--out" in parts[:-1] else "out/duan2023-default"
+    return f"{out}/results.json"
+
+
+def _target(scale: str | None) -> str:
+    """docs/REPLICATION.md for the default scale, docs/REPLICATION-<scale>.md otherwise."""
+    return "docs/REPLICATION.md" if scale in (None, "default") else f"docs/REPLICATION-{scale}.md"
+
+
 def _header(results: dict[str, Any], command: str, main: dict[str, Any] | None) -> list[str]:
     """The title, how to regenerate, the design, the measure, and the table's head."""
     spec = results["spec"]
@@ -71,8 +83,8 @@ def _header(results: dict[str, Any], command: str, main: dict[str, Any] | None) 
         "",
         "```",
         command,
-        "python -m scripts.replication out/duan2023-default/results.json \\",
-        f'    --command "{command}" > docs/REPLICATION.md',
+        f"python -m scripts.replication {_source(command)} \\",
+        f'    --command "{command}" > {_target(spec.get("scale"))}',
         "```",
         "",
         f"Model: `{spec['model']['name']}`; scale `{spec.get('scale')}`: "
