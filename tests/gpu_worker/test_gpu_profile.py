@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from services.common.spec import ModelSpec
@@ -13,7 +14,13 @@ LLAMA2_7B = {"n_layers": 32, "d_model": 4096, "intermediate": 11008, "n_heads": 
 LLAMA2_13B = {"n_layers": 40, "d_model": 5120, "intermediate": 13824, "n_heads": 40}
 
 
-def test_bf16_on_cuda_fp32_on_cpu() -> None:
+def test_bf16_on_cuda_fp32_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto: bf16 on a CUDA device with bf16 units (faked here: CI has no GPU), fp32 on CPUs."""
+    from services.gpu_worker import precision
+
+    monkeypatch.setattr(
+        precision, "bf16_units", lambda device: ["cuda"] if device.type == "cuda" else []
+    )
     spec = ModelSpec(name="llama-2-7b")
     assert pick_dtype(spec, torch.device("cuda")) == torch.bfloat16
     assert pick_dtype(spec, torch.device("cpu")) == torch.float32
