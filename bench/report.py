@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from services.common.spec.design import this_cpu
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 NOTES = BENCH_DIR / "NOTES.md"
@@ -67,13 +69,8 @@ def machine(device: torch.device) -> dict[str, Any]:
 
 
 def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    """The CPU model, the same string ``icl-it design`` matches benchmarks by."""
+    return this_cpu() or platform.processor()
 
 
 # ---------------------------------------------------------------------------------------
