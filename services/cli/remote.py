@@ -2,7 +2,8 @@
 
 The SDK is ``clients/sdk/icl_it_sdk``, a typed layer over ``clients/python/icl_it_client``
 (generated from the committed openapi.json by ``make client``); nothing here talks HTTP
-or polls by hand. The API is at ``$ICL_IT_URL`` (default http://127.0.0.1:8000);
+or polls by hand. The API is at ``$ICL_IT_URL``, else where ``icl-it up`` listens
+(``$ICL_IT_HOST``/``$ICL_IT_PORT``, default http://127.0.0.1:8000: ``default_url``);
 ``$ICL_IT_API_KEY``, if set, is sent as a Bearer token. ``services.cli.demo`` uses the same
 functions.
 """
@@ -20,7 +21,7 @@ from typing import Any, TypeAlias
 import httpx
 from icl_it_client import AuthenticatedClient, Client
 from icl_it_client.models import Experiment
-from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError
+from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError, default_url
 
 __all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]  # re-exported for callers
 
@@ -39,8 +40,8 @@ def local_key() -> str | None:
 
 
 def make_client(url: str | None = None, api_key: str | None = None) -> ApiClient:
-    """A generated-client instance for ``url`` (default $ICL_IT_URL)."""
-    base = (url or os.environ.get("ICL_IT_URL") or DEFAULT_URL).rstrip("/")
+    """A generated-client instance for ``url`` (default: ``default_url()``)."""
+    base = (url or default_url()).rstrip("/")
     key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY") or local_key()
     timeout = httpx.Timeout(30.0, connect=5.0)
     if key:
@@ -161,9 +162,9 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
         except ApiError as exc:
             return _fail(str(exc))
         except httpx.ConnectError:
-            url = os.environ.get("ICL_IT_URL") or DEFAULT_URL
             return _fail(
-                f"cannot reach the API at {url} (start it with `icl-it up`, or set ICL_IT_URL)"
+                f"cannot reach the API at {default_url()} (start it with `icl-it up`, "
+                "or set ICL_IT_URL or ICL_IT_PORT)"
             )
         except httpx.HTTPError as exc:
             return _fail(f"HTTP error: {type(exc).__name__}: {exc}")

@@ -198,8 +198,8 @@ def run_stack(host: str | None = None, port: int | None = None) -> int:
         print(f"icl-it: broker   {_redact(settings.broker_url)}", flush=True)
         print(f"icl-it: artifacts {settings.artifacts}", flush=True)
         stack.start()
-        print(f"icl-it: API on {stack.url} (docs: {stack.url}/docs); Ctrl-C stops", flush=True)
-        print(f"icl-it: API key in {settings.home / 'api_key'} (the CLI reads it)", flush=True)
+        for line in ready_lines(host, port, stack.api_key, settings.home / "api_key"):
+            print(f"icl-it: {line}", flush=True)
         while not stopping.wait(0.5):
             dead = stack.first_exited()
             if dead is not None:
@@ -211,6 +211,31 @@ def run_stack(host: str | None = None, port: int | None = None) -> int:
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def browse_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for an API bound to ``host:port`` (a wildcard
+    bind such as 0.0.0.0 is reached on 127.0.0.1), as the SDK's ``default_url`` does."""
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def ready_lines(host: str, port: int, key: str, key_file: Path) -> list[str]:
+    """What ``icl-it up`` prints once the API answers: where it is, how the client finds
+    it, and a dashboard link that logs a browser tab in. The key rides in the link's
+    fragment, which a browser never sends to a server; ``/login``'s script moves it into
+    the tab's sessionStorage and drops it from the address bar and the history."""
+    url = browse_url(host, port)
+    return [
+        f"API on {url} (docs: {url}/docs); Ctrl-C stops",
+        f"dashboard (logs this browser tab in): {url}/login#key={key}",
+        f"API key in {key_file} (the CLI and the SDK read it)",
+        "client commands and the SDK read ICL_IT_PORT and ICL_IT_HOST as `up` does "
+        "(ICL_IT_URL wins when set); in another shell:",
+        f"  export ICL_IT_URL={url}",
+    ]
 
 
 def _redact(url: str) -> str:

@@ -2,7 +2,7 @@
 
 from icl_it_sdk import IclIt, ValidationFailed
 
-with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY (or $ICL_IT_HOME/api_key)
+with IclIt() as api:                       # $ICL_IT_URL (or ICL_IT_PORT), $ICL_IT_API_KEY (or $ICL_IT_HOME/api_key)
     exp = api.submit({"name": "demo", "demos": {"k": 4}})
     exp = api.wait(exp.id, timeout=600)
     results = api.results(exp.id)          # a ResultsDocument: results.cells[0].metrics[...]
@@ -10,7 +10,7 @@ with IclIt() as api:                       # $ICL_IT_URL, $ICL_IT_API_KEY (or $I
 
 from icl_it_client.models import Artifact, Dataset, Event, Experiment, ExperimentSummary
 
-from icl_it_sdk.client import DEFAULT_URL, TERMINAL, IclIt, dumps
+from icl_it_sdk.client import DEFAULT_URL, TERMINAL, IclIt, default_url, dumps
 from icl_it_sdk.errors import (
     ApiError,
     BadRequest,
@@ -75,5 +75,6 @@ __all__ = [
     "Unavailable",
     "ValidationFailed",
     "WaitTimeout",
+    "default_url",
     "dumps",
 ]

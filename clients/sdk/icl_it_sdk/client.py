@@ -43,10 +43,26 @@ from icl_it_sdk.errors import ServerError, WaitTimeout, error_for
 from icl_it_sdk.results import ResultsDocument
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 T = TypeVar("T")
 ExportFormat = Literal["csv", "parquet", "json"]
 ExportTable = Literal["cells", "examples"]
+
+
+def default_url() -> str:
+    """Where the API is when no URL is given: ``$ICL_IT_URL``, else the address
+    ``icl-it up`` listens on, ``http://$ICL_IT_HOST:$ICL_IT_PORT`` (a wildcard host such
+    as 0.0.0.0 is reached on 127.0.0.1; defaults 127.0.0.1 and 8000)."""
+    url = os.environ.get("ICL_IT_URL")
+    if url:
+        return url.rstrip("/")
+    host = os.environ.get("ICL_IT_HOST", "").strip()
+    host = "127.0.0.1" if host in _WILDCARD_HOSTS else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    port = os.environ.get("ICL_IT_PORT", "").strip() or "8000"
+    return f"http://{host}:{port}"
 
 
 def local_key() -> str | None:
@@ -62,7 +78,8 @@ def local_key() -> str | None:
 class IclIt:
     """A connection to the icl-it API.
 
-    ``url`` defaults to ``$ICL_IT_URL`` (else http://127.0.0.1:8000); ``api_key`` to
+    ``url`` defaults to ``default_url()``: ``$ICL_IT_URL``, else where ``icl-it up``
+    listens (``$ICL_IT_HOST``, ``$ICL_IT_PORT``; http://127.0.0.1:8000); ``api_key`` to
     ``$ICL_IT_API_KEY``, else the local stack's key in ``$ICL_IT_HOME/api_key``. The API
     answers 401 (``Unauthorized``) without a registered key.
     Use as a context manager, or call ``close()``.
@@ -76,7 +93,7 @@ class IclIt:
         timeout: float = 30.0,
         client: Client | AuthenticatedClient | None = None,
     ) -> None:
-        self.url = (url or os.environ.get("ICL_IT_URL") or DEFAULT_URL).rstrip("/")
+        self.url = (url or default_url()).rstrip("/")
         key = api_key if api_key is not None else os.environ.get("ICL_IT_API_KEY") or local_key()
         limits = httpx.Timeout(timeout, connect=5.0)
         # Every generated operation is typed AuthenticatedClient, though a plain one works.

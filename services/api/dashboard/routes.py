@@ -3,7 +3,8 @@
 Every number and every experiment on these pages comes from the public JSON API
 (``/v1/...``), fetched by ``static/dashboard.js`` with the same ``Authorization: Bearer``
 key as any client, so ownership and auth are exactly the API's (``services/api/deps.py``);
-the pages themselves hold no user data. The form's helper route, ``POST /ui/parse-spec``,
+the pages themselves hold no user data. ``/login#key=...`` signs a tab in without the
+key reaching the server or staying in the page. The form's helper route, ``POST /ui/parse-spec``,
 is an API route like the others (key, limits): ``services/api/spec_text.py``.
 """
 
@@ -39,6 +40,14 @@ def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
 def experiments_page(request: Request) -> HTMLResponse:
     """The dashboard's list of experiments."""
     return _page(request, "index.html")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    """``/login#key=...`` (the link ``icl-it up`` prints): the page's script moves the key
+    from the fragment, which browsers never send, into the tab's sessionStorage, drops the
+    fragment from the address bar and the history, and opens the experiments."""
+    return _page(request, "login.html")
 
 
 @router.get("/ui/experiments/{experiment_id}", response_class=HTMLResponse)

@@ -96,19 +96,22 @@ async def submit_experiment(
 @router.get("", response_model=schemas.ExperimentList, summary="List your experiments")
 def list_experiments(
     session: SessionDep,
+    store: StoreDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> schemas.ExperimentList:
     """Your experiments, newest first, a page at a time (admin keys see everyone's)."""
     owner = None if principal.admin else principal.owner  # admin keys list everyone's
-    return views.list_experiments(session, owner, limit, after)
+    return views.list_experiments(session, owner, limit, after, store)
 
 
 @router.get("/{experiment_id}", response_model=schemas.Experiment, summary="Get an experiment")
-def get_experiment(experiment: ExperimentDep, session: SessionDep) -> schemas.Experiment:
-    """An experiment's status, progress, resolved spec and runs."""
-    return views.detail(session, experiment)
+def get_experiment(
+    experiment: ExperimentDep, session: SessionDep, store: StoreDep
+) -> schemas.Experiment:
+    """An experiment's status, progress, resolved spec and runs (and its primary test)."""
+    return views.detail(session, experiment, store)
 
 
 @router.post(

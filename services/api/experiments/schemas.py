@@ -45,8 +45,26 @@ class RunSummary(BaseModel):
     error: ErrorInfo | None
 
 
+class PrimaryResult(BaseModel):
+    """The headline of a finished experiment: its first study's primary test (matched −
+    mismatched shift cosine, tested by permuting the pairing), from its results document."""
+
+    study: str
+    measure: str = Field(description="What ``effect`` measures (a minus b, and the metric).")
+    layer: int = Field(description="The report layer the test is at.")
+    effect: float = Field(description="Mean difference a − b over inference examples.")
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float = Field(description="The test's own p (pairing permutation).")
+    p_holm: float | None = Field(
+        description="Holm-adjusted over the experiment's primary tests (what verdicts use)."
+    )
+    significant: bool
+    n: int = Field(description="Inference examples.")
+
+
 class ExperimentSummary(BaseModel):
-    """An experiment as listed: status, times and progress."""
+    """An experiment as listed: status, times, progress, what it runs, and its headline."""
 
     id: str
     name: str
@@ -56,6 +74,13 @@ class ExperimentSummary(BaseModel):
     finished_at: datetime | None
     progress: Progress
     error: ErrorInfo | None
+    models: list[str] = Field(
+        default_factory=list, description="The models it runs (model.name, then swept ones)."
+    )
+    cells: int = Field(0, description="Configurations it compares (runs over seeds).")
+    primary: PrimaryResult | None = Field(
+        None, description="The primary test, once the experiment has results."
+    )
 
 
 class Experiment(ExperimentSummary):

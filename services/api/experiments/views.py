@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.api.errors import Conflict, Invalid
+from services.api.experiments import headline, schemas
 from services.api.experiments import repository as repo
-from services.api.experiments import schemas
 from services.common import db, jobs
 from services.common.db.status import ExperimentStatus, RunStatus
 from services.common.storage.artifacts import ArtifactStore
@@ -34,8 +34,11 @@ def _progress(experiment: db.Experiment, progressed: float) -> schemas.Progress:
     )
 
 
-def summary(experiment: db.Experiment, progressed: float = 0.0) -> schemas.ExperimentSummary:
-    """The list view of an experiment: status, times, progress and error."""
+def summary(
+    experiment: db.Experiment, progressed: float = 0.0, store: ArtifactStore | None = None
+) -> schemas.ExperimentSummary:
+    """The list view of an experiment: status, times, progress, error, what it runs and,
+    with the store and once it has results, its primary test."""
     return schemas.ExperimentSummary(
         id=experiment.id,
         name=experiment.name,
@@ -45,6 +48,9 @@ def summary(experiment: db.Experiment, progressed: float = 0.0) -> schemas.Exper
         finished_at=experiment.finished_at,
         progress=_progress(experiment, progressed),
         error=_error(experiment.error_code, experiment.error_message),
+        models=headline.models(experiment.spec),
+        cells=headline.cells(experiment),
+        primary=headline.primary(store, experiment),
     )
 
 
@@ -68,7 +74,9 @@ def run_summary(run: db.Run) -> schemas.RunSummary:
     )
 
 
-def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
+def detail(
+    session: Session, experiment: db.Experiment, store: ArtifactStore | None = None
+) -> schemas.Experiment:
     """The experiment with its spec and runs; progress counts running runs' own progress."""
     runs = repo.runs_of(session, experiment.id)
     progressed = sum(
@@ -80,14 +88,18 @@ def detail(session: Session, experiment: db.Experiment) -> schemas.Experiment:
         for r in runs
     )
     return schemas.Experiment(
-        **summary(experiment, progressed).model_dump(),
+        **summary(experiment, progressed, store).model_dump(),
         spec=experiment.spec,
         runs=[run_summary(r) for r in runs],
     )
 
 
 def list_experiments(
-    session: Session, owner: str | None, limit: int, after: str | None
+    session: Session,
+    owner: str | None,
+    limit: int,
+    after: str | None,
+    store: ArtifactStore | None = None,
 ) -> schemas.ExperimentList:
     """Newest first; ``owner=None`` lists every owner's (admin keys)."""
     cursor = None
@@ -98,7 +110,7 @@ def list_experiments(
     rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
     progressed = repo.run_progress(session, [r.id for r in rows])
     return schemas.ExperimentList(
-        data=[summary(r, progressed.get(r.id, 0.0)) for r in rows],
+        data=[summary(r, progressed.get(r.id, 0.0), store) for r in rows],
         has_more=has_more,
         next_cursor=rows[-1].id if has_more and rows else None,
     )

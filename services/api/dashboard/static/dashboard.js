@@ -85,16 +85,35 @@ async function saveBlob(path, filename) {
 }
 
 // -- the key form in the header ----------------------------------------------------------
+// The key is never written back into the page (not even into the input's value): the
+// field stays empty and says whether a key is set; submitting it empty forgets the key.
 function setupKey() {
   const input = $("#api-key");
   const state = $("#key-state");
-  input.value = apiKey();
+  input.value = "";
+  input.placeholder = apiKey() ? "key set (paste to replace)" : "iclit_...";
   state.textContent = apiKey() ? "key set" : "no key";
   $("#key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (input.value) sessionStorage.setItem(KEY, input.value); else sessionStorage.removeItem(KEY);
     location.reload();
   });
+}
+
+// -- /login#key=... (the link `icl-it up` prints) ------------------------------------------
+// The fragment never reaches a server; the key moves into this tab's sessionStorage, the
+// fragment leaves the address bar and the history (replaceState), and the list opens in
+// place of this entry (location.replace), so Back never returns to a URL with the key.
+function loginPage() {
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  history.replaceState(null, "", location.pathname);
+  if (!key) {
+    $("#login-state").textContent = "This link carries no key. Open the link `icl-it up` printed, " +
+      "or enter a key in the header.";
+    return;
+  }
+  sessionStorage.setItem(KEY, key);
+  location.replace("/");
 }
 
 // -- layer curves (inline SVG) --------------------------------------------------------------
@@ -183,6 +202,50 @@ function lineChart(container, series, { yRange, title, names } = {}) {
   return svg;
 }
 
+// -- experiments list: one row per experiment, what a reader scans for -------------------
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+
+function duration(e) {
+  if (!e.started_at) return e.status === "queued" ? "queued" : "";
+  const end = e.finished_at ? new Date(e.finished_at) : new Date();
+  const s = Math.max(0, Math.round((end - new Date(e.started_at)) / 1000));
+  const text = s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`
+    : `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+  return e.finished_at ? text : `${text} so far`;
+}
+
+const signed = (x, d = 3) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(d)}`);
+const pval = (p) => (p === null || p === undefined ? "–" : p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
+
+function primaryCell(e) {
+  const p = e.primary;
+  if (p) {
+    const ci = p.ci_low === null || p.ci_high === null ? "" : ` [${signed(p.ci_low, 2)}, ${signed(p.ci_high, 2)}]`;
+    return el("td", { class: "primary", title: `${p.study}: ${p.measure} at layer ${p.layer}, n = ${p.n}` },
+      el("span", { class: p.significant ? "effect significant" : "effect", text: `${signed(p.effect)}${ci}` }),
+      el("br"),
+      el("small", { text: `p = ${pval(p.p_value)}` + (p.p_holm === null || p.p_holm === undefined ? "" : ` · Holm ${pval(p.p_holm)}`) }));
+  }
+  if (e.error) return el("td", { class: "primary" }, el("small", { class: "error", text: e.error.code, title: e.error.message }));
+  return el("td", { class: "primary" });
+}
+
+function experimentRow(e, box) {
+  const terminal = TERMINAL.has(e.status);
+  const runs = `${e.progress.completed_runs}/${e.progress.total_runs} runs`;
+  return el("tr", { "data-id": e.id, "data-status": e.status },
+    el("td", {}, box),
+    el("td", { class: "state" }, statusBadge(e.status),
+      terminal ? null : el("div", {}, progressBar(e.progress.fraction), el("small", { text: `${pct(e.progress.fraction)} · ${runs}` }))),
+    el("td", { class: "name" }, el("a", { href: `/ui/experiments/${e.id}`, text: e.name }), el("br"),
+      el("code", { class: "id", text: e.id.slice(0, 8), title: e.id })),
+    el("td", { class: "model", text: (e.models || []).join(", ") || "–" }),
+    el("td", { class: "num", text: e.cells ?? "", title: runs }),
+    primaryCell(e),
+    el("td", { class: "date", text: DATE.format(new Date(e.created_at)) }),
+    el("td", { class: "num", text: duration(e) }));
+}
+
 // -- experiments list ---------------------------------------------------------------------
 async function experimentsPage() {
   const body = $("#experiments tbody");
@@ -209,14 +272,7 @@ async function experimentsPage() {
         if (box.checked) selected.add(e.id); else selected.delete(e.id);
         compare.disabled = selected.size !== 2;
       });
-      return el("tr", { "data-id": e.id, "data-status": e.status },
-        el("td", {}, box),
-        el("td", {}, el("a", { href: `/ui/experiments/${e.id}`, text: e.name })),
-        el("td", {}, statusBadge(e.status)),
-        el("td", {}, progressBar(e.progress.fraction), pct(e.progress.fraction)),
-        el("td", { class: "num", text: `${e.progress.completed_runs}/${e.progress.total_runs}` }),
-        el("td", { text: new Date(e.created_at).toLocaleString() }),
-        el("td", {}, el("code", { text: e.id.slice(0, 12) })));
+      return experimentRow(e, box);
     }));
     return rows.some((e) => !TERMINAL.has(e.status));
   }
@@ -227,6 +283,63 @@ async function experimentsPage() {
     } catch (err) { showError(err); }
   };
   loop();
+}
+
+// -- the experiment page's headline: spec, primary test, accuracy and IT loss -------------
+// Built here and placed after #summary; each line appears only when its data exist.
+function specLine(spec) {
+  const get = (dotted) => dotted.split(".").reduce((node, k) => (node && typeof node === "object" ? node[k] : undefined), spec);
+  const lora = get("lora.max_steps") ? `max_steps ${get("lora.max_steps")}` : get("lora.steps_per_demo")
+    ? `${get("lora.steps_per_demo")} steps/demo` : get("lora.epochs") ? `${get("lora.epochs")} epochs` : null;
+  return [
+    ["model", get("model.name")], ["task", get("data.task")], ["n", get("inference.n")], ["k", get("demos.k")],
+    ["selection", get("demos.selection")], ["template", get("template.kind")], ["LoRA", lora],
+    ["seeds", (get("seeds") || []).join(", ")], ["preset", get("preset")],
+  ].filter(([, v]) => v !== undefined && v !== null && v !== "").map(([k, v]) => `${k} ${v}`).join(" · ");
+}
+
+function headlineBox(e) {
+  let box = $("#headline");
+  if (!box) {
+    box = el("section", { id: "headline" }, el("dl"),
+      el("details", {}, el("summary", { text: "Full spec (JSON)" }), el("pre", { id: "spec-json" })));
+    $("#summary").after(box);
+    $("#spec-json").textContent = JSON.stringify(e.spec, null, 2);
+    setHeadline("Spec", specLine(e.spec || {}));
+  }
+  return box;
+}
+
+function setHeadline(term, text) {
+  const dl = $("#headline dl");
+  const id = `headline-${term.toLowerCase().replace(/[^a-z]+/g, "-")}`;
+  let dd = document.getElementById(id);
+  if (!dd) { dl.append(el("dt", { text: term }), (dd = el("dd", { id }))); }
+  dd.textContent = text;
+}
+
+function renderHeadline(results) {
+  const cell = (results.cells || []).find((c) => c.control === "none") || (results.cells || [])[0];
+  const test = ((results.studies || [])[0] || {}).primary_tests?.[0];
+  if (test) {
+    const ci = test.ci_low === null || test.ci_low === undefined ? "" : ` (95% CI ${signed(test.ci_low)} to ${signed(test.ci_high)})`;
+    setHeadline("Primary", `${test.a} − ${test.b} ${test.metric} at layer ${test.layer}: ${signed(test.mean_diff)}${ci}, ` +
+      `p = ${pval(test.p_value)}` + (test.p_holm_experiment === undefined ? "" : `, Holm ${pval(test.p_holm_experiment)}`) + `, n = ${test.n}`);
+  }
+  if (!cell) return;
+  const label = (results.cells || []).length > 1 ? ` (cell ${cellLabel(cell)})` : "";
+  const acc = Object.entries(cell.accuracy || {}).filter(([, a]) => a && a.mean !== null && a.mean !== undefined);
+  if (acc.length) {
+    setHeadline("Accuracy", acc.map(([c, a]) => `${c} ${fmt(a.mean, 2)}` +
+      (a.ci_low === null || a.ci_low === undefined ? "" : ` [${fmt(a.ci_low, 2)}, ${fmt(a.ci_high, 2)}]`)).join(" · ") + label);
+  }
+  const it = cell.it || {};
+  const losses = [].concat(it.final_loss ?? []).filter((x) => x !== null && Number.isFinite(Number(x)));
+  if (losses.length) {
+    const mean = losses.reduce((a, b) => a + Number(b), 0) / losses.length;
+    setHeadline("IT loss", `final LoRA loss ${fmt(mean, 3)}` + (it.steps ? ` after ${it.steps} steps` : "") +
+      (it.budget ? ` (${it.budget})` : "") + label);
+  }
 }
 
 // -- one experiment ---------------------------------------------------------------------
@@ -258,6 +371,7 @@ async function experimentPage() {
 
   function renderExperiment(e) {
     $("#summary").hidden = false;
+    headlineBox(e);
     $("#name").replaceChildren(e.name, " ", el("code", { text: e.id }));
     $("#status").replaceWith(Object.assign(statusBadge(e.status), { id: "status" }));
     const running = e.runs.find((r) => r.status === "running");
@@ -311,6 +425,7 @@ async function experimentPage() {
     cellSel.addEventListener("change", draw);
     if ((results.cells || []).length) draw();
     renderTable(results);
+    renderHeadline(results);
     try {
       const html = await (await api(`${base}/report`)).text();
       const doc = new DOMParser().parseFromString(html, "text/html");
@@ -445,8 +560,70 @@ function showFieldErrors(problem) {
   }
 }
 
+// The model and task lists come from the API (GET /v1/models, /v1/tasks and, where the
+// API lists them, your uploaded datasets); "other" takes a local path or Hub id.
+async function fillChoices() {
+  const models = $("#model-select"), tasks = $("#task-select");
+  try {
+    const list = await getJSON("/v1/models");
+    models.append(...list.data.map((m) => el("option", { value: m.name, text: `${m.name} (${m.params})`, title: m.description })));
+  } catch (err) { /* the free-text "other" still works */ }
+  models.append(el("option", { value: "__other__", text: "other: a local path or Hub id…" }));
+  models.addEventListener("change", () => {
+    $("#model-other").hidden = models.value !== "__other__";
+    if (!$("#model-other").hidden) $("#model-other").focus();
+  });
+  try {
+    const list = await getJSON("/v1/tasks");
+    tasks.append(el("optgroup", { label: "Builtin" }, ...list.data.map((t) => el("option", {
+      value: t.name, text: `${t.name} (${t.kind}, ${t.n_rows} rows)`, title: t.description,
+    }))));
+  } catch (err) { showFormError(err); }
+  tasks.append(el("optgroup", { label: "Uploaded", id: "uploaded-tasks" }));
+  try {
+    const list = await getJSON("/v1/datasets");
+    for (const d of list.data || []) addUploaded(d);
+  } catch (err) { /* an API without a dataset list: uploads of this page still appear */ }
+}
+
+function addUploaded(d) {
+  const group = $("#uploaded-tasks");
+  if (group.querySelector(`option[value="${CSS.escape(d.task)}"]`)) return;
+  group.append(el("option", { value: d.task, text: `${d.name || d.task} (${d.kind}, ${d.n_rows} rows)` }));
+}
+
+function showFormError(err) {
+  $("#form-errors").hidden = false;
+  $("#form-errors").textContent = err.message;
+}
+
+function setupUpload() {
+  $("#dataset-upload").addEventListener("click", async () => {
+    const file = $("#dataset-file").files[0], state = $("#dataset-state");
+    document.querySelectorAll('.field[data-field="dataset"] .field-error').forEach((n) => n.remove());
+    if (!file) { state.textContent = "choose a file first"; return; }
+    state.textContent = "uploading…";
+    try {
+      const response = await api("/v1/datasets", {
+        method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
+      });
+      const d = await response.json();
+      addUploaded(d);
+      $("#task-select").value = d.task;
+      state.textContent = `uploaded ${d.task}: ${d.n_rows} rows (${d.kind}); selected as the task`;
+    } catch (err) {
+      state.textContent = "";
+      const problem = err instanceof ApiError ? err.problem : {};
+      const lines = (problem.errors || []).map((e) => `${(e.loc || []).join(".")}: ${e.msg}`);
+      $('.field[data-field="dataset"]').append(el("div", { class: "field-error", text: [err.message, ...lines].join("\n") }));
+    }
+  });
+}
+
 async function submitPage() {
   const form = $("#submit-form");
+  setupUpload();
+  fillChoices();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     document.querySelectorAll(".field-error").forEach((n) => n.remove());
@@ -457,7 +634,8 @@ async function submitPage() {
       const text = form.elements.spec_text.value;
       const spec = await (await api("/ui/parse-spec", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: text })).json();
       for (const input of form.querySelectorAll("input[name], select[name]")) {
-        const value = input.value.trim();
+        let value = input.value.trim();
+        if (value === "__other__") value = $("#model-other").value.trim();
         if (!value) continue;
         if (input.name === "preset" || input.name === "scale") { spec[input.name] = value; continue; }
         let parsed = value;
@@ -474,10 +652,11 @@ async function submitPage() {
     } catch (err) {
       $("#submit-state").textContent = "";
       if (err instanceof ApiError && err.status === 422) showFieldErrors(err.problem);
-      else { $("#form-errors").hidden = false; $("#form-errors").textContent = err.message; }
+      else showFormError(err);
     }
   });
 }
 
+if (document.body.dataset.page === "login") loginPage();
 setupKey();
 ({ index: experimentsPage, experiment: experimentPage, compare: comparePage, submit: submitPage })[document.body.dataset.page]?.();
