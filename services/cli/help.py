@@ -30,7 +30,8 @@ examples:
   source <(icl-it completion bash)
 
 environment (client):
-  ICL_IT_URL           API base URL for the remote commands (default http://127.0.0.1:8000)
+  ICL_IT_URL           API base URL for the remote commands and the SDK (default: where
+                       `icl-it up` listens, http://$ICL_IT_HOST:$ICL_IT_PORT, 127.0.0.1:8000)
   ICL_IT_API_KEY       sent as a Bearer token (default: the local key the stack writes to
                        $ICL_IT_HOME/api_key); experiments are visible only to the same key
   icl-it keys create --name NAME [--admin] | keys list | keys revoke ID_OR_NAME
@@ -43,8 +44,10 @@ _SETTING_HELP = {
     "ARTIFACT_URL": "artifact store, any fsspec URL (default: $ICL_IT_HOME/artifacts)",
     "ICL_IT_HOME": "embedded state directory (default: ./var)",
     "ICL_IT_MODEL_CACHE": "converted embedded-model cache (default: $ICL_IT_HOME/models)",
-    "ICL_IT_PORT": "API port for `icl-it up` (default 8000)",
-    "ICL_IT_HOST": "API host for `icl-it up` (default 127.0.0.1)",
+    "ICL_IT_PORT": "API port for `icl-it up`, and where the client looks without ICL_IT_URL "
+    "(default 8000)",
+    "ICL_IT_HOST": "API host for `icl-it up`, and where the client looks without ICL_IT_URL "
+    "(default 127.0.0.1)",
     "ICL_IT_DEVICE": "torch device for the GPU worker (default: cuda if available, else cpu)",
     "ICL_IT_TASK_TIME_LIMIT": "seconds a GPU task may run (default 14400)",
 }
