@@ -198,6 +198,11 @@ def run_stack(host: str | None = None, port: int | None = None) -> int:
         print(f"icl-it: broker   {_redact(settings.broker_url)}", flush=True)
         print(f"icl-it: artifacts {settings.artifacts}", flush=True)
         stack.start()
+        try:
+            stack.wait_ready(timeout=120)  # print where it is once it answers there
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"icl-it: {exc}; stopping the stack", file=sys.stderr, flush=True)
+            return 1
         for line in ready_lines(host, port, stack.api_key, settings.home / "api_key"):
             print(f"icl-it: {line}", flush=True)
         while not stopping.wait(0.5):
