@@ -12,8 +12,8 @@ from sqlalchemy import update
 
 from services.api.experiments import headline
 from services.common import db
-from services.common.storage.layout import RESULTS_FILE, experiment_file_key
 from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.layout import RESULTS_FILE, experiment_file_key
 
 pytestmark = pytest.mark.anyio
 REPO = Path(__file__).resolve().parents[2]

@@ -206,7 +206,9 @@ def test_the_link_signs_the_browser_in_without_the_key_in_the_page(
     # only in the one line that printed the link
     logged = [line for line in up.lines if '"/login"' in line]
     assert logged and not any(key in line for line in logged)
-    assert [line for line in up.lines if key in line] == [line for line in up.lines if LINK.search(line)]
+    assert [line for line in up.lines if key in line] == [
+        line for line in up.lines if LINK.search(line)
+    ]
 
 
 def test_submit_lists_models_and_tasks_and_uploads_a_dataset(
@@ -222,7 +224,10 @@ def test_submit_lists_models_and_tasks_and_uploads_a_dataset(
     page.locator('#task-select option[value="sentiment"]').wait_for(state="attached")
     page.select_option("#model-select", "__other__")
     assert page.locator("#model-other").is_visible()
-    rows = [f'{{"text": "review {i} was {w}", "label": "{w}"}}' for i, w in enumerate(["good", "bad"] * 4)]
+    rows = [
+        f'{{"text": "review {i} was {w}", "label": "{w}"}}'
+        for i, w in enumerate(["good", "bad"] * 4)
+    ]
     data = tmp_path / "mine.jsonl"
     data.write_text("\n".join(rows) + "\n")
     page.set_input_files("#dataset-file", str(data))

@@ -39,9 +39,10 @@ def test_the_compose_command_runs_the_cli_in_the_api_service():
     compose: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     api = compose["services"][service]
     assert api["build"]["dockerfile"] == "deploy/api.Dockerfile"
-    assert api["environment"]["DATABASE_URL"] == compose["services"]["migrate"]["environment"][
-        "DATABASE_URL"
-    ]  # the database the API and its migrations use
+    assert (
+        api["environment"]["DATABASE_URL"]
+        == compose["services"]["migrate"]["environment"]["DATABASE_URL"]
+    )  # the database the API and its migrations use
     assert command[: len(IN_IMAGE)] == IN_IMAGE and "--name" in command
 
 

@@ -44,6 +44,7 @@ from .model_spec import ModelSpec
 from .model_spec_dtype import ModelSpecDtype
 from .parse_spec_text_body import ParseSpecTextBody
 from .parse_spec_text_response_parse_spec_text import ParseSpecTextResponseParseSpecText
+from .primary_result import PrimaryResult
 from .problem import Problem
 from .problem_item import ProblemItem
 from .progress import Progress
@@ -190,6 +191,7 @@ __all__ = (
     "ModelSpecDtype",
     "ParseSpecTextBody",
     "ParseSpecTextResponseParseSpecText",
+    "PrimaryResult",
     "Problem",
     "ProblemItem",
     "Progress",

@@ -8,10 +8,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.experiment_status import ExperimentStatus
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.error_info import ErrorInfo
     from ..models.experiment_resolved_spec import ExperimentResolvedSpec
+    from ..models.primary_result import PrimaryResult
     from ..models.progress import Progress
     from ..models.run_summary import RunSummary
 
@@ -34,6 +36,9 @@ class Experiment:
         error (ErrorInfo | None):
         spec (ExperimentResolvedSpec): The ExperimentSpec as stored (defaults filled in).
         runs (list[RunSummary]):
+        models (list[str] | Unset): The models it runs (model.name, then swept ones).
+        cells (int | Unset): Configurations it compares (runs over seeds). Default: 0.
+        primary (None | PrimaryResult | Unset): The primary test, once the experiment has results.
     """
 
     id: str
@@ -46,10 +51,14 @@ class Experiment:
     error: ErrorInfo | None
     spec: ExperimentResolvedSpec
     runs: list[RunSummary]
+    models: list[str] | Unset = UNSET
+    cells: int | Unset = 0
+    primary: None | PrimaryResult | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.error_info import ErrorInfo  # noqa: PLC0415
+        from ..models.primary_result import PrimaryResult  # noqa: PLC0415
 
         id = self.id
 
@@ -86,6 +95,20 @@ class Experiment:
             runs_item = runs_item_data.to_dict()
             runs.append(runs_item)
 
+        models: list[str] | Unset = UNSET
+        if not isinstance(self.models, Unset):
+            models = self.models
+
+        cells = self.cells
+
+        primary: dict[str, Any] | None | Unset
+        if isinstance(self.primary, Unset):
+            primary = UNSET
+        elif isinstance(self.primary, PrimaryResult):
+            primary = self.primary.to_dict()
+        else:
+            primary = self.primary
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -102,6 +125,12 @@ class Experiment:
                 "runs": runs,
             }
         )
+        if models is not UNSET:
+            field_dict["models"] = models
+        if cells is not UNSET:
+            field_dict["cells"] = cells
+        if primary is not UNSET:
+            field_dict["primary"] = primary
 
         return field_dict
 
@@ -109,6 +138,7 @@ class Experiment:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.error_info import ErrorInfo  # noqa: PLC0415
         from ..models.experiment_resolved_spec import ExperimentResolvedSpec  # noqa: PLC0415
+        from ..models.primary_result import PrimaryResult  # noqa: PLC0415
         from ..models.progress import Progress  # noqa: PLC0415
         from ..models.run_summary import RunSummary  # noqa: PLC0415
 
@@ -177,6 +207,27 @@ class Experiment:
 
             runs.append(runs_item)
 
+        models = cast(list[str], d.pop("models", UNSET))
+
+        cells = d.pop("cells", UNSET)
+
+        def _parse_primary(data: object) -> None | PrimaryResult | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                primary_type_0 = PrimaryResult.from_dict(data)
+
+                return primary_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PrimaryResult | Unset, data)
+
+        primary = _parse_primary(d.pop("primary", UNSET))
+
         experiment = cls(
             id=id,
             name=name,
@@ -188,6 +239,9 @@ class Experiment:
             error=error,
             spec=spec,
             runs=runs,
+            models=models,
+            cells=cells,
+            primary=primary,
         )
 
         experiment.additional_properties = d

@@ -8,9 +8,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.experiment_status import ExperimentStatus
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.error_info import ErrorInfo
+    from ..models.primary_result import PrimaryResult
     from ..models.progress import Progress
 
 
@@ -19,7 +21,7 @@ T = TypeVar("T", bound="ExperimentSummary")
 
 @_attrs_define
 class ExperimentSummary:
-    """An experiment as listed: status, times and progress.
+    """An experiment as listed: status, times, progress, what it runs, and its headline.
 
     Attributes:
         id (str):
@@ -30,6 +32,9 @@ class ExperimentSummary:
         finished_at (datetime.datetime | None):
         progress (Progress): How far an experiment is, in runs.
         error (ErrorInfo | None):
+        models (list[str] | Unset): The models it runs (model.name, then swept ones).
+        cells (int | Unset): Configurations it compares (runs over seeds). Default: 0.
+        primary (None | PrimaryResult | Unset): The primary test, once the experiment has results.
     """
 
     id: str
@@ -40,10 +45,14 @@ class ExperimentSummary:
     finished_at: datetime.datetime | None
     progress: Progress
     error: ErrorInfo | None
+    models: list[str] | Unset = UNSET
+    cells: int | Unset = 0
+    primary: None | PrimaryResult | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.error_info import ErrorInfo  # noqa: PLC0415
+        from ..models.primary_result import PrimaryResult  # noqa: PLC0415
 
         id = self.id
 
@@ -73,6 +82,20 @@ class ExperimentSummary:
         else:
             error = self.error
 
+        models: list[str] | Unset = UNSET
+        if not isinstance(self.models, Unset):
+            models = self.models
+
+        cells = self.cells
+
+        primary: dict[str, Any] | None | Unset
+        if isinstance(self.primary, Unset):
+            primary = UNSET
+        elif isinstance(self.primary, PrimaryResult):
+            primary = self.primary.to_dict()
+        else:
+            primary = self.primary
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -87,12 +110,19 @@ class ExperimentSummary:
                 "error": error,
             }
         )
+        if models is not UNSET:
+            field_dict["models"] = models
+        if cells is not UNSET:
+            field_dict["cells"] = cells
+        if primary is not UNSET:
+            field_dict["primary"] = primary
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.error_info import ErrorInfo  # noqa: PLC0415
+        from ..models.primary_result import PrimaryResult  # noqa: PLC0415
         from ..models.progress import Progress  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -151,6 +181,27 @@ class ExperimentSummary:
 
         error = _parse_error(d.pop("error"))
 
+        models = cast(list[str], d.pop("models", UNSET))
+
+        cells = d.pop("cells", UNSET)
+
+        def _parse_primary(data: object) -> None | PrimaryResult | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                primary_type_0 = PrimaryResult.from_dict(data)
+
+                return primary_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PrimaryResult | Unset, data)
+
+        primary = _parse_primary(d.pop("primary", UNSET))
+
         experiment_summary = cls(
             id=id,
             name=name,
@@ -160,6 +211,9 @@ class ExperimentSummary:
             finished_at=finished_at,
             progress=progress,
             error=error,
+            models=models,
+            cells=cells,
+            primary=primary,
         )
 
         experiment_summary.additional_properties = d

@@ -90,7 +90,7 @@ def sync_detailed(
 ) -> Response[Experiment | Problem]:
     """Get an experiment
 
-     An experiment's status, progress, resolved spec and runs.
+     An experiment's status, progress, resolved spec and runs (and its primary test).
 
     Args:
         experiment_id (str): Experiment id.
@@ -121,7 +121,7 @@ def sync(
 ) -> Experiment | Problem | None:
     """Get an experiment
 
-     An experiment's status, progress, resolved spec and runs.
+     An experiment's status, progress, resolved spec and runs (and its primary test).
 
     Args:
         experiment_id (str): Experiment id.
@@ -147,7 +147,7 @@ async def asyncio_detailed(
 ) -> Response[Experiment | Problem]:
     """Get an experiment
 
-     An experiment's status, progress, resolved spec and runs.
+     An experiment's status, progress, resolved spec and runs (and its primary test).
 
     Args:
         experiment_id (str): Experiment id.
@@ -176,7 +176,7 @@ async def asyncio(
 ) -> Experiment | Problem | None:
     """Get an experiment
 
-     An experiment's status, progress, resolved spec and runs.
+     An experiment's status, progress, resolved spec and runs (and its primary test).
 
     Args:
         experiment_id (str): Experiment id.
