@@ -66,15 +66,29 @@ class Up:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+    """Debian's Chromium under Playwright; the module is skipped without either."""
+    if shutil.which(CHROMIUM) is None:
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    driver = sync_api.sync_playwright().start()
+    launched = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield launched
+    launched.close()
+    driver.stop()
+
+
+def cli_list(port: int, home: Path) -> subprocess.CompletedProcess[str]:
+    """``icl-it list`` as a user runs it in another shell: ICL_IT_PORT set, no ICL_IT_URL."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ICL_IT_URL", "ICL_IT_API_KEY")}
+    env.update(ICL_IT_PORT=str(port), ICL_IT_HOME=str(home))
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "list"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -140,27 +154,11 @@ def test_up_prints_the_url_the_export_line_and_a_client_finds_it_by_the_port(
     assert link[1] == (up.home / "api_key").read_text().strip()  # the local admin key
     up.wait_line(re.compile(rf"^icl-it:\s+export ICL_IT_URL={re.escape(url)}$"), timeout=5)
     up.wait_line(re.compile(r"read ICL_IT_PORT and ICL_IT_HOST as `up` does"), timeout=5)
-    env = {k: v for k, v in os.environ.items() if k not in ("ICL_IT_URL", "ICL_IT_API_KEY")}
-    env.update(ICL_IT_PORT=str(up.port), ICL_IT_HOME=str(up.home))
-    listed = subprocess.run(
-        [sys.executable, "-m", "services.cli", "list"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    listed = cli_list(up.port, up.home)
     assert listed.returncode == 0, listed.stderr
-    env["ICL_IT_PORT"] = str(free_port())  # nothing listens there: the error names that port
-    refused = subprocess.run(
-        [sys.executable, "-m", "services.cli", "list"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert refused.returncode == 1 and f":{env['ICL_IT_PORT']}" in refused.stderr
+    nobody = free_port()  # nothing listens there: the error names that port
+    refused = cli_list(nobody, up.home)
+    assert refused.returncode == 1 and f"127.0.0.1:{nobody}" in refused.stderr
 
 
 def test_the_link_signs_the_browser_in_without_the_key_in_the_page(
