@@ -62,7 +62,8 @@ function showError(err) {
   box.textContent = err instanceof ApiError && err.status === 404
     ? "Not found (it does not exist, or belongs to another API key)."
     : err instanceof ApiError && err.status === 401
-      ? `Unauthorized: ${err.message}. Enter a valid API key above ` +
+      ? `Unauthorized: ${err.message}. Open the sign-in link \`icl-it up\` printed ` +
+        "(http://HOST:PORT/login#key=...), or enter a valid API key above " +
         "(the local stack's key is in $ICL_IT_HOME/api_key)."
       : `${err.message}`;
 }
