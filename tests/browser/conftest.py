@@ -20,7 +20,6 @@ writes docs/screenshots/*.png.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,34 +31,20 @@ import httpx
 import pytest
 
 from tests.fixtures.api import RecordingQueue
+from tests.fixtures.browser import launch_chromium
 from tests.fixtures.helpers import free_port, tiny_spec, wait_status
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("ICL_IT_CHROMIUM", "/usr/bin/chromium")
 SHOTS = (
     REPO / "docs" / "screenshots" if os.environ.get("ICL_IT_DASHBOARD_SCREENSHOTS") == "1" else None
 )
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """A headless Chromium, or a skip that says how to get one."""
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @dataclass

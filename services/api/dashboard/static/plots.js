@@ -87,12 +87,14 @@ const IclPlots = (() => {
   // significance triangles, and a zero rule when the values cross zero.
   function layerSpec(rows, { title = "", yTitle = "value", width = 620, height = 300, zeroRule = false } = {}) {
     const shown = { param: "shown", empty: true };
+    const X = { field: "layer", type: "quantitative", title: "layer (0 = embeddings)", axis: { tickMinStep: 1 } };
     const layers = [
       {
         name: "lines",
         params: [{ name: "shown", select: { type: "point", fields: ["series"], toggle: "true" }, bind: "legend" }],
         mark: { type: "line", strokeWidth: 2, tooltip: false },
         encoding: {
+          x: X,
           y: { field: "mean", type: "quantitative", title: yTitle, scale: { zero: false } },
           opacity: { condition: { param: "shown", value: 1 }, value: 0.07 },
         },
@@ -101,13 +103,14 @@ const IclPlots = (() => {
         name: "band",
         transform: [{ filter: "isValid(datum.lo) && isValid(datum.hi)" }, { filter: shown }],
         mark: { type: "area", opacity: 0.15, tooltip: false },
-        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+        encoding: { x: X, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
       },
       {
         name: "points",
         transform: [{ filter: shown }],
         mark: { type: "point", filled: true, size: 28 },
         encoding: {
+          x: X,
           y: { field: "mean", type: "quantitative" },
           tooltip: [
             { field: "series", title: "series" },
@@ -121,6 +124,7 @@ const IclPlots = (() => {
         transform: [{ filter: "datum.sig" }, { filter: shown }],
         mark: { type: "point", shape: "triangle-up", filled: true, size: 110, color: "black", opacity: 1 },
         encoding: {
+          x: X,
           y: { field: "mean", type: "quantitative" },
           color: { value: "black" },
           tooltip: [
@@ -135,7 +139,6 @@ const IclPlots = (() => {
       $schema: SCHEMA, title, width, height,
       data: { values: rows },
       encoding: {
-        x: { field: "layer", type: "quantitative", title: "layer (0 = embeddings)", axis: { tickMinStep: 1 } },
         color: { field: "series", type: "nominal", title: "series (click to pick)", legend: { orient: "bottom", columns: 2, labelLimit: 420 } },
       },
       layer: layers,
