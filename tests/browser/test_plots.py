@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 pytestmark = pytest.mark.services
+DRAW_PRIMARY = """([cell]) => IclPlots.embed("curve", document.querySelector("#curve"),
+  IclPlots.layerSpec(IclPlots.cellRows(cell, IclPlots.PRIMARY))).then(() => true)"""
 
 LINES = "g.lines_marks path"  # one path per series (plots.js names its layers)
 POINTS = "g.points_marks path"
@@ -53,6 +55,25 @@ def test_layer_plot_defaults_to_the_primary_measure_and_hover_shows_a_tooltip(
 
     page.mouse.move(5, 5)  # away: the tooltip goes
     page.wait_for_selector("#vg-tooltip-element.visible", state="detached")
+
+
+def test_the_layers_significant_after_max_t_get_a_marker(
+    open_page: Any, surface_stack: Any, user_key: str, finished: dict[str, Any], http: Any
+) -> None:
+    """The tiny model has no significant layer; the same cell with two layers marked
+    significant by its family-wise test draws two markers, at those layers."""
+    page = _experiment_page(open_page, surface_stack, user_key, finished["id"])
+    cell = http.get(f"/v1/experiments/{finished['id']}/results").json()["cells"][0]
+    assert page.locator("#curve g.significant_marks path").count() == len(
+        cell["primary"]["family_wise"]["significant_layers"]
+    )
+    cell["primary"]["family_wise"]["significant_layers"] = [2, 4]
+    page.evaluate(DRAW_PRIMARY, [cell])
+    markers = page.locator("#curve g.significant_marks path")
+    markers.first.wait_for()
+    assert markers.count() == 2
+    labels = markers.evaluate_all("ps => ps.map(p => p.getAttribute('aria-label'))")
+    assert all("matched − mismatched" in (label or "") for label in labels), labels
 
 
 def test_a_legend_click_hides_the_other_series_and_a_second_click_shows_them(
@@ -119,6 +140,7 @@ def test_compare_overlays_two_experiments_with_difference_and_spec_diff(
     assert any(label.startswith("surface ·") for label in labels), labels
     assert any(label.startswith("surface-k1 ·") for label in labels), labels
     assert page.locator(f"#overlay {LINES}").count() == 2  # one primary curve per experiment
+    shot(page.locator("#overlay"), "compare-overlay")
 
     # the difference A − B of the two curves, and the specs' differing fields
     page.wait_for_selector(f"#difference {LINES}")
@@ -140,4 +162,3 @@ def test_compare_overlays_two_experiments_with_difference_and_spec_diff(
     page.select_option("#cmp-pair", "")
     page.wait_for_selector(f'#overlay {LEGEND_LABELS}:text-matches("· anchor_icl$")')
     assert page.locator(f"#overlay {LINES}").count() >= 6
-    shot(page.locator("#compare"), "compare-overlay")

@@ -32,7 +32,7 @@ const IclPlots = (() => {
     return means.map((m, layer) => Object.assign({
       series, layer, layer_name: (names || [])[layer] ?? String(layer),
       mean: num(m), lo: num((block.ci_low || [])[layer]), hi: num((block.ci_high || [])[layer]),
-      n: block.n ?? null, sig: false,
+      n: (Array.isArray(block.n) ? block.n[layer] : block.n) ?? null, sig: false,
     }, extra)).filter((r) => r.mean !== null);
   }
 
