@@ -162,3 +162,22 @@ def test_compare_overlays_two_experiments_with_difference_and_spec_diff(
     page.select_option("#cmp-pair", "")
     page.wait_for_selector(f'#overlay {LEGEND_LABELS}:text-matches("· anchor_icl$")')
     assert page.locator(f"#overlay {LINES}").count() >= 6
+
+
+def test_tuning_loss_curves_from_each_runs_tuning_artifact(
+    open_page: Any, surface_stack: Any, user_key: str, finished: dict[str, Any], http: Any
+) -> None:
+    """One loss curve per adapter of the chosen run, from its ``tuning`` artifact."""
+    listed = http.get(f"/v1/experiments/{finished['id']}/artifacts").json()["data"]
+    tuning = [a for a in listed if a["kind"] == "tuning"]
+    if not tuning:
+        pytest.skip("this build lists no tuning artifacts (per-run tuning.json)")
+    page = _experiment_page(open_page, surface_stack, user_key, finished["id"])
+    page.wait_for_selector("#tuning-plot svg")
+    assert page.locator("#tuning-run option").count() == len(tuning)
+    doc = http.get(tuning[0]["url"]).json()
+    expected = [f"adapter {a['adapter']} ({a['condition']})" for a in doc["adapters"]]
+    labels = page.locator("#tuning-plot g.role-legend-label text").all_text_contents()
+    assert sorted(labels) == sorted(expected), labels
+    assert f"{len(doc['adapters'])} adapters" in page.inner_text("#tuning-note")
+    assert page.locator("#live").is_hidden()  # finished before the page opened

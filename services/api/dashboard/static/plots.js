@@ -1,8 +1,8 @@
 // icl-it dashboard: the plots, as Vega-Lite specs rendered by the vendored vega-embed
 // (static/vendor/, no CDN). Every embed passes `ast: true`: Vega then interprets its
 // expressions (vega-interpreter) instead of compiling them with `new Function`, which
-// the pages' Content-Security-Policy refuses. Uses dashboard.js's helpers (api, getJSON,
-// el, $, cellLabel, showError), loaded on every page.
+// the pages' Content-Security-Policy refuses. Uses dashboard.js's helpers (getJSON, el,
+// $, cellLabel, showError, TERMINAL), loaded on every page.
 //
 // Layer plots share one shape: rows {series, layer, layer_name, mean, lo, hi, n, sig},
 // drawn as CI bands, lines and hoverable points; clicking legend entries picks the
@@ -279,7 +279,9 @@ const IclPlots = (() => {
 
   // The live loss curve: grows with each "tuning" event of the event stream
   // (data {run_id, group, groups, step, steps, adapters, loss, eta_s}).
+  // An experiment that had finished when the page opened shows its tuning artifacts instead.
   function liveLoss(experiment) {
+    if (TERMINAL.has(experiment.status)) return async () => {};
     let pending = null;
     const runIndex = {};
     for (const r of experiment.runs || []) runIndex[r.id] = r.index + 1;
