@@ -110,8 +110,7 @@ async function experimentsPage() {
   const selected = new Set();
   const compare = $("#compare-selected");
   compare.addEventListener("click", () => {
-    const [a, b] = [...selected];
-    location.href = `/ui/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`;
+    location.href = `/ui/compare?ids=${encodeURIComponent([...selected].join(","))}`;
   });
   let pages = 1;
   async function render() {
@@ -128,7 +127,7 @@ async function experimentsPage() {
       const box = el("input", { type: "checkbox", "aria-label": `select ${e.name}`, checked: selected.has(e.id) });
       box.addEventListener("change", () => {
         if (box.checked) selected.add(e.id); else selected.delete(e.id);
-        compare.disabled = selected.size !== 2;
+        compare.disabled = selected.size < 2;  // Compare overlays any number
       });
       return el("tr", { "data-id": e.id, "data-status": e.status },
         el("td", {}, box),
