@@ -1,7 +1,7 @@
 """The web dashboard in headless Chromium (Debian's /usr/bin/chromium driven by Playwright)
 against the real stack: submit through the form and watch it succeed, open its figures,
 an invalid spec shows its errors next to the fields, another key's experiments stay
-invisible, and two experiments' layer curves side by side; and the web app's hardening:
+invisible, and two experiments' layer curves overlaid; and the web app's hardening:
 no framing, no injected script, the report in a sandbox, the key out of localStorage.
 
 The browser uses ``user_key`` (entered in the key form), the key that owns ``finished``.
@@ -12,7 +12,6 @@ Screenshots for the docs: ICL_IT_DASHBOARD_SCREENSHOTS=1 writes docs/dashboard-*
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,31 +21,17 @@ import pytest
 import yaml
 
 from services.common.runtime.settings import Settings
+from tests.fixtures.browser import launch_chromium
 
 pytestmark = pytest.mark.services
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("ICL_IT_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("ICL_IT_DASHBOARD_SCREENSHOTS") == "1"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -94,7 +79,7 @@ def test_submit_through_the_form_watch_it_succeed_and_open_figures(
     page.wait_for_selector("#status.succeeded", timeout=180_000)
     page.wait_for_selector("#figures figure img")
     assert page.locator("#statements li").count() >= 1
-    assert page.locator("#curve svg polyline").count() >= 3  # icl_it, anchor_icl, anchor_it
+    assert page.locator("#curve g.lines_marks path").count() >= 3  # the primary's 3 curves
     assert page.locator("#table tbody tr").count() >= 1
     assert page.locator("#artifacts tbody tr").count() >= 3
     assert page.locator('#events tr[data-type="run.progress"]').count() >= 1
@@ -116,13 +101,14 @@ def test_submit_through_the_form_watch_it_succeed_and_open_figures(
     if SHOTS:
         page.screenshot(path=str(REPO / "docs" / "dashboard-list.png"), full_page=True)
 
-    # two experiments side by side, one y scale
+    # two experiments overlaid (tests/browser/test_plots.py tests the Compare page itself)
     page.locator(f'tr[data-id="{experiment_id}"] input[type=checkbox]').check()
     page.locator(f'tr[data-id="{finished["id"]}"] input[type=checkbox]').check()
     page.click("#compare-selected")
-    page.wait_for_selector("#chart-b svg polyline")
-    assert page.locator("#chart-a svg polyline").count() >= 3
-    assert "from-the-form" in page.inner_text("#title-a") + page.inner_text("#title-b")
+    page.wait_for_selector("#overlay g.lines_marks path")
+    assert page.locator("#overlay g.lines_marks path").count() == 2
+    legend = page.locator("#overlay g.role-legend-label text").all_text_contents()
+    assert any(label.startswith("from-the-form ·") for label in legend), legend
 
 
 def test_invalid_spec_shows_errors_next_to_their_fields(page: Any) -> None:
@@ -262,5 +248,7 @@ def test_pages_are_served_without_a_browser(surface_stack: Any) -> None:
         for path in ("/", "/ui/submit", "/ui/compare", "/ui/experiments/x"):
             page = http.get(path)
             assert page.status_code == 200 and "<!doctype html>" in page.text.lower()
-        assert "lineChart" in http.get("/ui/static/dashboard.js").text
+        assert "vegaEmbed" in http.get("/ui/static/plots.js").text
+        vendored = http.get("/ui/static/vendor/vega-embed.min.js")  # served here, no CDN
+        assert vendored.status_code == 200 and "expressionInterpreter" in vendored.text
         assert Settings  # the same settings object serves the API and the pages

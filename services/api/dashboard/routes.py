@@ -57,9 +57,10 @@ def experiment_page(request: Request, experiment_id: str) -> HTMLResponse:
 
 
 @router.get("/ui/compare", response_class=HTMLResponse)
-def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
-    """Two experiments' layer curves side by side."""
-    return _page(request, "compare.html", a=a, b=b)
+def compare_page(request: Request, ids: str = "", a: str = "", b: str = "") -> HTMLResponse:
+    """Any number of experiments overlaid (``?ids=x,y,z``; ``?a=&b=`` as before)."""
+    named = [i for i in (*ids.replace(",", " ").split(), a.strip(), b.strip()) if i]
+    return _page(request, "compare.html", ids=", ".join(dict.fromkeys(named)))
 
 
 @router.get("/ui/submit", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import (
@@ -22,7 +22,7 @@ from services.api.errors import (
     PROBLEM_RESPONSES,
     PROBLEM_RESPONSES_JSON,
 )
-from services.api.experiments import artifacts, export, schemas, service, views
+from services.api.experiments import artifacts, export, schemas, service, stream, views
 from services.api.experiments.body import parse_spec, read_body
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
@@ -140,6 +140,22 @@ def list_events(
     """An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
     for new events."""
     return views.events(session, experiment, after, limit)
+
+
+# Not in the OpenAPI document yet: the minimal stream of issue 20's dashboard (stream.py).
+@router.get("/{experiment_id}/events/stream", include_in_schema=False)
+def stream_events(
+    request: Request,
+    experiment: ExperimentDep,
+    after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
+) -> StreamingResponse:
+    """The experiment's events as server-sent events (``event:`` the type, ``data:`` the
+    event's JSON), from ``?after=`` or ``Last-Event-ID``, until it has finished."""
+    start = last_event_id if last_event_id is not None else after
+    messages = stream.event_stream(request.app.state.sessionmaker, experiment.id, start)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(messages, media_type="text/event-stream", headers=headers)
 
 
 # The document's schema is the analysis's own JSON Schema, added by services/api/openapi.py.

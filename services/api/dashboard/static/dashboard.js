@@ -9,8 +9,6 @@
 const KEY = "icl-it-api-key";
 localStorage.removeItem(KEY);  // where earlier versions kept it
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
-const PAIR_COLORS = { icl_it: "#1f6feb", anchor_icl: "#e8590c", anchor_it: "#2f9e44", icl_it_untuned: "#868e96" };
-const EXTRA_COLORS = ["#9c36b5", "#c2255c", "#0c8599", "#5c940d"];
 
 function apiKey() { return sessionStorage.getItem(KEY) || ""; }
 
@@ -117,90 +115,13 @@ function loginPage() {
   location.replace("/");
 }
 
-// -- layer curves (inline SVG) --------------------------------------------------------------
+// -- labels shared with the plots (plots.js, compare.js) -------------------------------
 function cellLabel(cell) {
   const factors = Object.entries(cell.factors || {})
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k.split(".").pop()}=${v}`).join(", ");
   const control = cell.control && cell.control !== "none" ? `CONTROL ${cell.control} ` : "";
   return `${control}${factors || "base"}`;
-}
-
-function curveSeries(cell, metric) {
-  const pairs = (cell.metrics || {})[metric] || {};
-  let extra = 0;
-  return Object.entries(pairs).map(([pair, block]) => {
-    const means = block.mean || block.value || [];
-    return {
-      label: pair,
-      color: PAIR_COLORS[pair] || EXTRA_COLORS[extra++ % EXTRA_COLORS.length],
-      points: means.map((y, x) => ({ x, y, lo: (block.ci_low || [])[x], hi: (block.ci_high || [])[x] })),
-    };
-  });
-}
-
-function seriesRange(series) {
-  let lo = Infinity, hi = -Infinity;
-  for (const s of series) for (const p of s.points) {
-    for (const v of [p.y, p.lo, p.hi]) if (v !== null && v !== undefined && isFinite(v)) {
-      lo = Math.min(lo, v); hi = Math.max(hi, v);
-    }
-  }
-  if (!isFinite(lo)) return [0, 1];
-  if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
-  const pad = (hi - lo) * 0.05;
-  return [lo - pad, hi + pad];
-}
-
-function lineChart(container, series, { yRange, title, names } = {}) {
-  const NS = "http://www.w3.org/2000/svg";
-  const W = 560, H = 320, L = 48, R = 130, T = 24, B = 36;
-  const svg = document.createElementNS(NS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("width", "100%");
-  svg.setAttribute("role", "img");
-  const n = Math.max(1, ...series.map((s) => s.points.length)) - 1 || 1;
-  const [y0, y1] = yRange || seriesRange(series);
-  const sx = (x) => L + (x / n) * (W - L - R);
-  const sy = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-  const add = (name, attrs, text) => {
-    const node = document.createElementNS(NS, name);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
-    svg.append(node);
-    return node;
-  };
-  if (title) add("text", { x: L, y: 15, "font-size": 12, "font-weight": 600 }, title);
-  add("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#888" });
-  add("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#888" });
-  for (let i = 0; i <= 4; i++) {
-    const v = y0 + ((y1 - y0) * i) / 4;
-    add("line", { x1: L, y1: sy(v), x2: W - R, y2: sy(v), stroke: "#eee" });
-    add("text", { x: L - 6, y: sy(v) + 4, "font-size": 10, "text-anchor": "end" }, v.toFixed(2));
-  }
-  const step = Math.max(1, Math.ceil(n / 6));
-  for (let x = 0; x <= n; x += step) {
-    add("text", { x: sx(x), y: H - B + 14, "font-size": 10, "text-anchor": "middle" }, String(x));
-  }
-  add("text", { x: (L + W - R) / 2, y: H - 4, "font-size": 11, "text-anchor": "middle" },
-    names && names.length ? "layer (0 = embeddings)" : "layer");
-  series.forEach((s, i) => {
-    const band = s.points.filter((p) => p.lo !== null && p.lo !== undefined && p.hi !== null && p.hi !== undefined);
-    if (band.length > 1) {
-      const upper = band.map((p) => `${sx(p.x)},${sy(p.hi)}`);
-      const lower = band.slice().reverse().map((p) => `${sx(p.x)},${sy(p.lo)}`);
-      add("polygon", { points: upper.concat(lower).join(" "), fill: s.color, "fill-opacity": 0.15, stroke: "none" });
-    }
-    const line = s.points.filter((p) => p.y !== null && p.y !== undefined);
-    add("polyline", {
-      points: line.map((p) => `${sx(p.x)},${sy(p.y)}`).join(" "),
-      fill: "none", stroke: s.color, "stroke-width": 2, "data-series": s.label,
-    });
-    add("line", { x1: W - R + 10, y1: T + 10 + i * 18, x2: W - R + 30, y2: T + 10 + i * 18, stroke: s.color, "stroke-width": 3 });
-    add("text", { x: W - R + 36, y: T + 14 + i * 18, "font-size": 11 }, s.label);
-  });
-  container.replaceChildren(svg);
-  return svg;
 }
 
 // -- experiments list: one row per experiment, what a reader scans for -------------------
@@ -253,8 +174,7 @@ async function experimentsPage() {
   const selected = new Set();
   const compare = $("#compare-selected");
   compare.addEventListener("click", () => {
-    const [a, b] = [...selected];
-    location.href = `/ui/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`;
+    location.href = `/ui/compare?ids=${encodeURIComponent([...selected].join(","))}`;
   });
   let pages = 1;
   async function render() {
@@ -271,7 +191,7 @@ async function experimentsPage() {
       const box = el("input", { type: "checkbox", "aria-label": `select ${e.name}`, checked: selected.has(e.id) });
       box.addEventListener("change", () => {
         if (box.checked) selected.add(e.id); else selected.delete(e.id);
-        compare.disabled = selected.size !== 2;
+        compare.disabled = selected.size < 2;  // Compare overlays any number
       });
       return experimentRow(e, box);
     }));
@@ -404,7 +324,7 @@ async function experimentPage() {
       el("td", { text: (a.shape || []).join(" × ") }))));
   }
 
-  async function renderResults() {
+  async function renderResults(experiment) {
     const results = await getJSON(`${base}/results`);
     $("#results").hidden = false;
     for (const b of ["#open-report", "#download-csv", "#download-parquet", "#download-examples"]) $(b).disabled = false;
@@ -415,16 +335,7 @@ async function experimentPage() {
       }
     }
     $("#statements").replaceChildren(...(statements.length ? statements : [el("li", { text: "(none)" })]));
-    const metricSel = $("#metric"), cellSel = $("#cell");
-    metricSel.replaceChildren(...(results.metrics || []).map((m) => el("option", { text: m })));
-    cellSel.replaceChildren(...(results.cells || []).map((c, i) => el("option", { value: i, text: cellLabel(c) })));
-    const draw = () => {
-      const cell = results.cells[Number(cellSel.value || 0)];
-      lineChart($("#curve"), curveSeries(cell, metricSel.value), { title: `${metricSel.value} · ${cellLabel(cell)}`, names: cell.layer_names });
-    };
-    metricSel.addEventListener("change", draw);
-    cellSel.addEventListener("change", draw);
-    if ((results.cells || []).length) draw();
+    IclPlots.showResults(results, experiment, base).catch(showError);  // plots.js (Vega-Lite)
     renderTable(results);
     renderHeadline(results);
     try {
@@ -461,72 +372,41 @@ async function experimentPage() {
     $("#table tbody").replaceChildren(...rows);
   }
 
-  let lastEvent = null;
-  async function renderEvents() {
-    for (;;) {
-      const page = await getJSON(`${base}/events?limit=200${lastEvent === null ? "" : `&after=${lastEvent}`}`);
-      for (const ev of page.data) {
-        lastEvent = ev.id;
+  // Events arrive as server-sent events (events.js); each one also refreshes the status,
+  // except the "tuning" ones (one per step), which feed the live loss curve (plots.js).
+  let timer = null, live = null;
+  function followEvents(e) {
+    live = IclPlots.liveLoss(e);
+    const headers = apiKey() ? { Authorization: "Bearer " + apiKey() } : {};
+    IclEvents.follow(`${base}/events/stream`, {
+      headers,
+      onEvent: (ev) => {
+        if (ev.type === "tuning") { live(ev).catch(showError); return; }  // a curve, not rows
         $("#events tbody").append(el("tr", { "data-type": ev.type },
           el("td", { text: new Date(ev.created_at).toLocaleTimeString() }),
           el("td", { text: ev.level }), el("td", { text: ev.type }), el("td", { text: ev.message })));
-      }
-      if (!page.has_more) return;
-    }
+        clearTimeout(timer);
+        timer = setTimeout(loop, 200);
+      },
+      onError: (err) => showError(err),
+    });
   }
 
   const loop = async () => {
     try {
+      clearTimeout(timer);
       const e = await getJSON(base);
       renderExperiment(e);
-      await renderEvents();
+      if (!live) followEvents(e);
       if (TERMINAL.has(e.status)) {
         await renderArtifacts();
-        if (e.status === "succeeded" && !resultsShown) { resultsShown = true; await renderResults(); }
+        if (e.status === "succeeded" && !resultsShown) { resultsShown = true; await renderResults(e); }
         return;
       }
-      setTimeout(loop, 1000);
+      timer = setTimeout(loop, 5000);  // besides the refresh on each event
     } catch (err) { showError(err); }
   };
   loop();
-}
-
-// -- comparison ---------------------------------------------------------------------------
-async function comparePage() {
-  const form = $("#compare-form"), metricSel = $("#cmp-metric");
-  let loaded = null;
-  function mainCell(results) {
-    return (results.cells || []).find((c) => c.control === "none") || (results.cells || [])[0];
-  }
-  function draw() {
-    if (!loaded) return;
-    const metric = metricSel.value;
-    const cells = loaded.map(([, r]) => mainCell(r));
-    const series = cells.map((c) => (c ? curveSeries(c, metric) : []));
-    const yRange = seriesRange(series.flat());  // one scale for both
-    ["a", "b"].forEach((side, i) => {
-      const [exp] = loaded[i];
-      $(`#title-${side}`).replaceChildren(`${exp.name} `, el("code", { text: exp.id.slice(0, 12) }));
-      lineChart($(`#chart-${side}`), series[i], { yRange, title: `${metric} · ${cells[i] ? cellLabel(cells[i]) : "no cell"}` });
-    });
-  }
-  async function load(a, b) {
-    $("#error").hidden = true;
-    const fetchOne = async (id) => [await getJSON(`/v1/experiments/${encodeURIComponent(id)}`), await getJSON(`/v1/experiments/${encodeURIComponent(id)}/results`)];
-    loaded = await Promise.all([fetchOne(a), fetchOne(b)]);
-    const metrics = [...new Set(loaded.flatMap(([, r]) => r.metrics || []))];
-    const keep = metricSel.value;
-    metricSel.replaceChildren(...metrics.map((m) => el("option", { text: m, selected: m === keep })));
-    draw();
-  }
-  metricSel.addEventListener("change", draw);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const a = $("#cmp-a").value.trim(), b = $("#cmp-b").value.trim();
-    history.replaceState(null, "", `/ui/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
-    load(a, b).catch(showError);
-  });
-  if ($("#cmp-a").value && $("#cmp-b").value) load($("#cmp-a").value, $("#cmp-b").value).catch(showError);
 }
 
 // -- submit form --------------------------------------------------------------------------
@@ -660,4 +540,4 @@ async function submitPage() {
 
 if (document.body.dataset.page === "login") loginPage();
 setupKey();
-({ index: experimentsPage, experiment: experimentPage, compare: comparePage, submit: submitPage })[document.body.dataset.page]?.();
+({ index: experimentsPage, experiment: experimentPage, compare: () => IclCompare.page(), submit: submitPage })[document.body.dataset.page]?.();
