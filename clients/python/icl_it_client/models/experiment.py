@@ -26,6 +26,7 @@ class Experiment:
     Attributes:
         id (str):
         name (str):
+        tags (list[str]): The spec's tags (filter with ?tag=).
         status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
@@ -38,6 +39,7 @@ class Experiment:
 
     id: str
     name: str
+    tags: list[str]
     status: ExperimentStatus
     created_at: datetime.datetime
     started_at: datetime.datetime | None
@@ -54,6 +56,8 @@ class Experiment:
         id = self.id
 
         name = self.name
+
+        tags = self.tags
 
         status = self.status.value
 
@@ -92,6 +96,7 @@ class Experiment:
             {
                 "id": id,
                 "name": name,
+                "tags": tags,
                 "status": status,
                 "created_at": created_at,
                 "started_at": started_at,
@@ -116,6 +121,8 @@ class Experiment:
         id = d.pop("id")
 
         name = d.pop("name")
+
+        tags = cast(list[str], d.pop("tags"))
 
         status = ExperimentStatus(d.pop("status"))
 
@@ -180,6 +187,7 @@ class Experiment:
         experiment = cls(
             id=id,
             name=name,
+            tags=tags,
             status=status,
             created_at=created_at,
             started_at=started_at,
