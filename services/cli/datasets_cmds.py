@@ -15,15 +15,13 @@ TASK_PREFIX = "upload:"
 
 def register(dsub: Any) -> None:
     """Add list, show and delete to the ``icl-it datasets`` subparsers."""
-    dsub.add_parser("list", help="list your uploaded datasets").set_defaults(
-        func=guarded(list_datasets)
-    )
+    dsub.add_parser("list", help="list your uploaded datasets").set_defaults(func=list_datasets)
     q = dsub.add_parser("show", help="one dataset's kind, rows, size and hash")
     q.add_argument("dataset", help="dataset id, a unique prefix of it, or upload:<id>")
-    q.set_defaults(func=guarded(show))
+    q.set_defaults(func=show)
     q = dsub.add_parser("delete", help="delete a dataset (refused while an experiment uses it)")
     q.add_argument("dataset", help="dataset id, a unique prefix of it, or upload:<id>")
-    q.set_defaults(func=guarded(delete))
+    q.set_defaults(func=delete)
 
 
 def _resolve(client: Any, given: str) -> str | None:
@@ -44,6 +42,7 @@ def _resolve(client: Any, given: str) -> str | None:
     return None
 
 
+@guarded
 def list_datasets(args: argparse.Namespace) -> int:
     """A header row, then one aligned row per dataset."""
     from services.cli import api_ops
@@ -67,6 +66,7 @@ def list_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def show(args: argparse.Namespace) -> int:
     """Every field of one dataset."""
     from services.cli.remote import make_client, sdk
@@ -85,6 +85,7 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def delete(args: argparse.Namespace) -> int:
     """Delete one dataset."""
     from services.cli import api_ops

@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
     p.add_argument("--name", help="names containing this text (any case)")
     p.add_argument("--tag", action="append", default=[], help="has this tag (repeatable: all)")
     p.add_argument("--full-ids", action="store_true", help="print whole ids")
-    p.set_defaults(func=guarded(list_experiments))
+    p.set_defaults(func=list_experiments)
 
     p = sub.add_parser(
         "wait",
@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
     p.add_argument("id", help="experiment id or a unique prefix of it")
     p.add_argument("--timeout", type=float, help="give up after this many seconds")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.set_defaults(func=guarded(wait))
+    p.set_defaults(func=wait)
 
     p = sub.add_parser(
         "results",
@@ -70,7 +70,7 @@ def register(sub: Any) -> None:
     how = p.add_mutually_exclusive_group()
     how.add_argument("--table", action="store_true", help="the summary table")
     how.add_argument("--json", action="store_true", help="the JSON document (default)")
-    p.set_defaults(func=guarded(results))
+    p.set_defaults(func=results)
 
     p = sub.add_parser(
         "delete",
@@ -80,19 +80,20 @@ def register(sub: Any) -> None:
     )
     p.add_argument("id", help="experiment id or a unique prefix of it")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(func=guarded(delete))
+    p.set_defaults(func=delete)
 
     p = sub.add_parser("artifacts", help="list an experiment's artifacts with their sizes")
     p.add_argument("id", help="experiment id or a unique prefix of it")
-    p.set_defaults(func=guarded(artifacts))
+    p.set_defaults(func=artifacts)
 
 
+@guarded
 def list_experiments(args: argparse.Namespace) -> int:
     """A header row, then one aligned row per experiment; a message when there is none."""
     from services.cli import api_ops
     from services.cli.remote import make_client
 
-    rows = []
+    rows: list[list[str]] = []
     found = api_ops.experiments(make_client(), statuses=args.status, name=args.name, tags=args.tag)
     for e in found:
         if args.limit and len(rows) >= args.limit:
@@ -119,6 +120,7 @@ def list_experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def wait(args: argparse.Namespace) -> int:
     """Follow the experiment to its end with a progress line; the exit status says how it
     ended (0 succeeded)."""
@@ -138,6 +140,7 @@ def wait(args: argparse.Namespace) -> int:
     return 0 if status == "succeeded" else 1
 
 
+@guarded
 def results(args: argparse.Namespace) -> int:
     """The results document as JSON, or (--table) the summary table."""
     from services.cli.remote import get_results, make_client
@@ -153,6 +156,7 @@ def results(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def delete(args: argparse.Namespace) -> int:
     """Delete a finished experiment (asks first on a terminal, unless --yes)."""
     from services.cli import api_ops
@@ -168,6 +172,7 @@ def delete(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def artifacts(args: argparse.Namespace) -> int:
     """Id, kind, size and shape of every artifact (download one with `icl-it download`)."""
     from services.cli.remote import sdk

@@ -19,21 +19,11 @@ from services.common.db import keys
 from services.common.db.status import ExperimentStatus
 from services.common.runtime.settings import Settings
 from services.common.storage.layout import RESULTS_FILE, experiment_file_key
+from tests.fixtures.api import RecordingQueue
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = str(REPO / "examples" / "default.yaml")
 RESULTS = REPO / "docs" / "reports" / "duan2023-smoke" / "results.json"
-
-
-class Queue:
-    def enqueue_runs(self, run_ids: list[str]) -> None:
-        pass
-
-    def enqueue_finalize(self, experiment_id: str) -> None:
-        pass
-
-    def ping(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         ICL_IT_MAX_ACTIVE_EXPERIMENTS=100,
     )  # fmt: skip
     db.migrate(settings.db_url)
-    application = create_app(settings, queue=Queue(), run_migrations=False)
+    application = create_app(settings, queue=RecordingQueue(), run_migrations=False)
     with db.session_scope(settings.db_url) as s:
         _, key = keys.create_key(s, "cli-manage")
         s.commit()
