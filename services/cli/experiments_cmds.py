@@ -112,7 +112,9 @@ def list_experiments(args: argparse.Namespace) -> int:
         )
     if not rows:
         filters = {"status": args.status, "name": args.name, "tag": args.tag}
-        given = ", ".join(f"{k}={v}" for k, v in filters.items() if v)
+        given = " ".join(
+            f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in filters.items() if v
+        )
         print(f"no experiments{f' match {given}' if given else ''}")
         return 0
     headers = ["ID", "STATUS", "RUNS", "DONE", "CREATED", "NAME", "TAGS"]

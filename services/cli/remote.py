@@ -212,7 +212,7 @@ def with_tags(spec: Any, tags: list[str]) -> Any:
 
     from services.common.spec.tags import Tags
 
-    merged = TypeAdapter(Tags).validate_python([*spec.tags, *dict.fromkeys(tags)])
+    merged = TypeAdapter(Tags).validate_python(list(dict.fromkeys([*spec.tags, *tags])))
     return spec.model_copy(update={"tags": merged})
 
 

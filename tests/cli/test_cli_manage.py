@@ -88,10 +88,9 @@ def test_list_has_headers_aligned_columns_filters_and_an_empty_message(app, caps
     assert run(capsys, "list", "--tag", "baseline")[1].count("\n") == 2
     assert plain[:12] in run(capsys, "list", "--status", "failed")[1]
     assert tagged[:12] not in run(capsys, "list", "--status", "failed")[1]
-    assert (
-        run(capsys, "list", "--status", "running")[1] == "no experiments match status=['running']\n"
-    )
-    assert run(capsys, "list", "--name", "NOPE")[1].startswith("no experiments match name=NOPE")
+    assert run(capsys, "list", "--status", "running")[1] == "no experiments match status=running\n"
+    code, out, _ = run(capsys, "list", "--name", "NOPE", "--tag", "a", "--tag", "b")
+    assert out == "no experiments match name=NOPE tag=a,b\n"
     assert tagged in run(capsys, "list", "--full-ids", "--limit", "5")[1]
 
 
@@ -181,5 +180,7 @@ def test_statuses_offered_by_list_are_the_servers(app):
 def test_with_tags_keeps_the_spec_valid() -> None:
     from services.cli.specs import load_spec
 
-    spec = remote.with_tags(load_spec(SPEC, None, None, []), ["a", "a", "b"])
-    assert spec.tags == ["a", "b"]
+    base = load_spec(SPEC, None, None, [])
+    assert base.tags  # examples/default.yaml has its own
+    spec = remote.with_tags(base, ["a", "a", "b", base.tags[0]])
+    assert spec.tags == [*base.tags, "a", "b"]
