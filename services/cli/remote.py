@@ -134,6 +134,8 @@ def format_status(experiment: Experiment) -> str:
         + (f"  started {experiment.started_at:%H:%M:%S}" if experiment.started_at else "")
         + (f"  finished {experiment.finished_at:%H:%M:%S}" if experiment.finished_at else ""),
     ]
+    if experiment.tags:
+        lines.append(f"tags:     {', '.join(experiment.tags)}")
     if experiment.error is not None:
         lines.append(f"error:    {experiment.error.code}: {experiment.error.message}")
     for run in experiment.runs:

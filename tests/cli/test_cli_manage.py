@@ -102,7 +102,7 @@ def test_bad_tag_is_refused_before_submitting(app, capsys):
 def test_unique_prefixes_work_and_ambiguous_or_unknown_ones_are_clear(app, capsys):
     ids = [submit(capsys) for _ in range(17)]  # 17 ids over 16 hex digits: two share one
     code, out, _ = run(capsys, "status", ids[0][:8])
-    assert code == 0 and out.startswith(ids[0])
+    assert code == 0 and out.startswith(ids[0]) and "\ntags:     default\n" in out
     first = next(c for c in "0123456789abcdef" if sum(i.startswith(c) for i in ids) > 1)
     code, _, err = run(capsys, "cancel", first.upper())
     sharing = [i for i in ids if i.startswith(first)]
