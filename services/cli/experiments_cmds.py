@@ -94,7 +94,10 @@ def list_experiments(args: argparse.Namespace) -> int:
     from services.cli.remote import make_client
 
     rows: list[list[str]] = []
-    found = api_ops.experiments(make_client(), statuses=args.status, name=args.name, tags=args.tag)
+    page = min(args.limit, 100) if args.limit > 0 else 100  # the API's largest page
+    found = api_ops.experiments(
+        make_client(), statuses=args.status, name=args.name, tags=args.tag, page_size=page
+    )
     for e in found:
         if args.limit and len(rows) >= args.limit:
             break
