@@ -3,7 +3,8 @@
 icl-it run examples/default.yaml --out out/default     in-process, with a progress bar
 icl-it run --preset duan2023 --scale smoke --out out/smoke
 icl-it submit examples/default.yaml --wait             through the HTTP API
-icl-it status ID | results ID | export ID | events ID -f | cancel ID | artifacts ID
+icl-it status ID | wait ID | results ID --table | export ID | events ID -f | artifacts ID
+icl-it list --status running --tag baseline | cancel ID | delete ID   (ID: a unique prefix)
 icl-it up                                              API + workers, embedded defaults
 icl-it keys create --name alice                        API keys (keys list, keys revoke)
 icl-it design --effect 0.02 --n-tests 13 --pilot results.json   n per cell, before a run
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.cli import datasets_cmds, experiments_cmds
 from services.cli.design import add_design_command
 from services.cli.help import DESCRIPTION, EPILOG, completion_script, settings_help
 from services.cli.specs import DATA_HELP, format_validation, load_spec, with_local_dataset
@@ -225,20 +227,14 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--wait", action="store_true", help="poll with a progress bar until done")
     p.add_argument("--report", help="with --wait: write the HTML report here")
     p.add_argument("--idempotency-key", help="resubmitting with the same key is safe")
+    p.add_argument("--tag", action="append", default=[], help="tag the experiment (repeatable)")
     p.add_argument("--data", metavar="FILE", help=DATA_HELP + " (uploaded first)")
     p.set_defaults(func=_client_cmd("submit"))
 
     p = sub.add_parser("status", help="show an experiment's status and progress")
     p.add_argument("id")
     p.set_defaults(func=_client_cmd("status"))
-
-    p = sub.add_parser("list", help="list your experiments (newest first)")
-    p.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
-    p.set_defaults(func=_client_cmd("experiments"))
-
-    p = sub.add_parser("results", help="print an experiment's results JSON")
-    p.add_argument("id")
-    p.set_defaults(func=_client_cmd("results"))
+    experiments_cmds.register(sub)  # list, wait, results, delete, artifacts
 
     p = sub.add_parser(
         "export",
@@ -263,10 +259,6 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--after", type=int, help="only events with a larger id")
     p.set_defaults(func=_client_cmd("events"))
 
-    p = sub.add_parser("artifacts", help="list an experiment's artifacts")
-    p.add_argument("id")
-    p.set_defaults(func=_client_cmd("artifacts"))
-
     p = sub.add_parser("download", help="download one artifact")
     p.add_argument("id")
     p.add_argument("artifact", help="artifact id (see `icl-it artifacts ID`)")
@@ -279,18 +271,24 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--open", action="store_true", help="open it in a web browser")
     p.set_defaults(func=_client_cmd("report"))
 
-    p = sub.add_parser("datasets", help="upload your own JSONL dataset (docs/DATA.md)")
+    p = sub.add_parser("datasets", help="your datasets: upload, list, show, delete (docs/DATA.md)")
     dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
     q = dsub.add_parser("upload", help="upload FILE; prints the task name upload:<id>")
     q.add_argument("file")
     q.set_defaults(func=_client_cmd("datasets_upload"))
+    datasets_cmds.register(dsub)
 
 
 def _add_local_commands(sub: Any) -> None:
     """Commands on this machine: the stack, keys, models, the reconciler, the design."""
     add_design_command(sub)
-    p = sub.add_parser("completion", help="print a shell completion script")
-    p.add_argument("shell", choices=["bash", "zsh"])
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, tcsh)",
+        description="e.g. `source <(icl-it completion bash)` in ~/.bashrc, or "
+        "`icl-it completion zsh > ~/.zfunc/_icl-it` (a directory on $fpath).",
+    )
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"])
     p.set_defaults(func=cmd_completion)
 
     p = sub.add_parser("up", help="start the API and both workers in the foreground")

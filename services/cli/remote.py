@@ -135,6 +135,8 @@ def format_status(experiment: Experiment) -> str:
         + (f"  started {experiment.started_at:%H:%M:%S}" if experiment.started_at else "")
         + (f"  finished {experiment.finished_at:%H:%M:%S}" if experiment.finished_at else ""),
     ]
+    if experiment.tags:
+        lines.append(f"tags:     {', '.join(experiment.tags)}")
     if experiment.error is not None:
         lines.append(f"error:    {experiment.error.code}: {experiment.error.message}")
     for run in experiment.runs:
@@ -157,8 +159,13 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
     """Turn HTTP and connection problems into one clear line (plus field errors) and exit 1."""
 
     def run(args: argparse.Namespace) -> int:
+        from services.cli.api_ops import IdError, resolve_args_id
+
         try:
+            resolve_args_id(make_client(), args)  # a short id -> the full one (server-side)
             return command(args)
+        except IdError as exc:
+            return _fail(str(exc))
         except ApiError as exc:
             return _fail(str(exc))
         except httpx.ConnectError:
@@ -183,6 +190,8 @@ def submit(args: argparse.Namespace) -> int:
 
     try:
         spec = load_spec(args.spec, args.preset, args.scale, args.set)
+        if getattr(args, "tag", None):
+            spec = with_tags(spec, args.tag)
     except Exception as exc:
         return _fail(format_validation(exc), 2)
     client = make_client()
@@ -197,6 +206,17 @@ def submit(args: argparse.Namespace) -> int:
     print(f"{experiment.name}: {experiment.progress.total_runs} run(s)", file=sys.stderr)
     experiment = wait_for(client, experiment.id)
     return finish(client, experiment, report=args.report)
+
+
+def with_tags(spec: Any, tags: list[str]) -> Any:
+    """The spec with ``tags`` added to its own (``submit --tag``), validated as the spec's
+    tags are (a bad tag is a ValidationError naming it)."""
+    from pydantic import TypeAdapter
+
+    from services.common.spec.tags import Tags
+
+    merged = TypeAdapter(Tags).validate_python(list(dict.fromkeys([*spec.tags, *tags])))
+    return spec.model_copy(update={"tags": merged})
 
 
 def finish(
@@ -245,32 +265,10 @@ def status(args: argparse.Namespace) -> int:
 
 
 @_guard
-def results(args: argparse.Namespace) -> int:
-    """Print the results document (JSON) to stdout."""
-    doc = get_results(make_client(), args.id)
-    json.dump(doc, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-    return 0
-
-
-@_guard
 def cancel(args: argparse.Namespace) -> int:
     """Ask the server to cancel; running work stops at its next step."""
     experiment = sdk().cancel(args.id)
     print(f"{experiment.id}: {experiment.status.value}")
-    return 0
-
-
-@_guard
-def experiments(args: argparse.Namespace) -> int:
-    """One line per experiment: id, status, progress, created, name."""
-    for i, e in enumerate(sdk().experiments()):
-        if args.limit and i >= args.limit:
-            break
-        print(
-            f"{e.id}  {e.status.value:10s} {e.progress.fraction:4.0%}  "
-            f"{e.created_at:%Y-%m-%d %H:%M}  {e.name}"
-        )
     return 0
 
 
@@ -284,16 +282,6 @@ def events(args: argparse.Namespace) -> int:
             f" {event.message}{run}",
             flush=True,
         )
-    return 0
-
-
-@_guard
-def artifacts(args: argparse.Namespace) -> int:
-    """Id, kind, size and shape of every artifact (download with `icl-it download`)."""
-    for a in sdk().artifacts(args.id):
-        size = f"{a.size_bytes:>10d}" if isinstance(a.size_bytes, int) else " " * 10
-        shape = "x".join(map(str, a.shape)) if isinstance(a.shape, list) else ""
-        print(f"{a.id:40s} {a.kind.value:9s} {size}  {shape}")
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from services.cli import experiments_cmds
 from services.cli import remote as client_cli
 from services.common.runtime.settings import Settings
 
@@ -146,7 +147,7 @@ def test_results_before_the_end_is_a_clear_409(
 ) -> None:
     assert client_cli.submit(_submit_args()) == 0
     experiment_id = capsys.readouterr().out.strip()
-    assert client_cli.results(argparse.Namespace(id=experiment_id)) == 1
+    assert experiments_cmds.results(argparse.Namespace(id=experiment_id, table=False)) == 1
     err = capsys.readouterr().err
     assert "HTTP 409 Conflict" in err and "queued" in err
 

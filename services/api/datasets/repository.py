@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,3 +42,12 @@ def active_experiments_using(session: Session, owner: str, task: str) -> list[st
         in ((config.get("data") or {}).get("task"), (config.get("demos") or {}).get("source_task"))
     }
     return sorted(using)
+
+
+def list_for_owner(session: Session, owner: str) -> Sequence[db.Dataset]:
+    """The owner's datasets, newest first (at most ICL_IT_MAX_DATASETS: no paging needed)."""
+    return session.scalars(
+        select(db.Dataset)
+        .where(db.Dataset.owner == owner)
+        .order_by(db.Dataset.created_at.desc(), db.Dataset.id.desc())
+    ).all()

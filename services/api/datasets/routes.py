@@ -53,6 +53,12 @@ async def upload_dataset(
     return await run_in_threadpool(service.create_dataset, session, store, owner, raw, settings)
 
 
+@router.get("", response_model=schemas.DatasetList, summary="List your uploaded datasets")
+def list_datasets(session: SessionDep, owner: CurrentOwner) -> schemas.DatasetList:
+    """Your uploaded datasets, newest first."""
+    return service.list_datasets(session, owner)
+
+
 @router.get("/{dataset_id}", response_model=schemas.Dataset, summary="Get an uploaded dataset")
 def get_dataset(dataset_id: str, session: SessionDep, owner: CurrentOwner) -> schemas.Dataset:
     """An uploaded dataset's kind, size and hash; 404 when it is not yours."""

@@ -18,3 +18,9 @@ class Dataset(BaseModel):
     size_bytes: int
     sha256: str
     created_at: datetime
+
+
+class DatasetList(BaseModel):
+    """Your uploaded datasets, newest first."""
+
+    data: list[Dataset]

@@ -76,6 +76,11 @@ def get_dataset(session: Session, owner: str, dataset_id: str) -> schemas.Datase
     return to_schema(row)
 
 
+def list_datasets(session: Session, owner: str) -> schemas.DatasetList:
+    """The owner's datasets, newest first."""
+    return schemas.DatasetList(data=[to_schema(r) for r in repo.list_for_owner(session, owner)])
+
+
 def check_quota(session: Session, owner: str, new_bytes: int, settings: Settings) -> None:
     """A key keeps at most ICL_IT_MAX_DATASETS uploads of ICL_IT_MAX_DATASET_BYTES in all."""
     count, size = repo.usage(session, owner)

@@ -20,6 +20,7 @@ from services.common.storage.layout import (
     MEDIA_TYPES,
     SUFFIXES,
     ArtifactKind,
+    experiment_prefix,
     figure_id,
     figures_prefix,
 )
@@ -31,6 +32,8 @@ def _artifacts(
     """Every artifact of the experiment with its storage key, in listing order."""
     base = f"/v1/experiments/{experiment.id}/artifacts"
     out: list[tuple[schemas.Artifact, str]] = []
+    # every file's size in one listing of the store (only the states' size is on a row)
+    sizes = store.sizes(experiment_prefix(experiment.id))
 
     def add(
         artifact_id: str, kind: ArtifactKind, key: str | None, run: db.Run | None = None
@@ -43,7 +46,7 @@ def _artifacts(
             kind=kind,
             run_id=run.id if run else None,
             media_type=MEDIA_TYPES[kind],
-            size_bytes=states.states_bytes if states else None,
+            size_bytes=sizes.get(key, states.states_bytes if states else None),
             sha256=states.states_sha256 if states else None,
             shape=states.states_shape if states else None,
             url=f"{base}/{artifact_id}",

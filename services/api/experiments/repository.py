@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import type_coerce
 
 from services.common import db
 from services.common.db.status import TERMINAL, ExperimentStatus, RunStatus
@@ -39,6 +42,7 @@ def insert_experiment(
         name=spec["name"],
         status=ExperimentStatus.QUEUED.value,
         spec=spec,
+        tags=list(spec.get("tags") or []),
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         created_at=db.utcnow(),
@@ -91,11 +95,46 @@ def mark_not_dispatched(session: Session, run_ids: list[str]) -> None:
     session.execute(update(db.Run).where(db.Run.id.in_(run_ids)).values(dispatched_at=None))
 
 
+@dataclass(frozen=True)
+class ExperimentFilter:
+    """What ``GET /v1/experiments`` narrows the list to; every given part must hold."""
+
+    statuses: tuple[str, ...] = ()  # any of these
+    name: str | None = None  # a case-insensitive substring of the name
+    tags: tuple[str, ...] = ()  # every one of these tags
+    id_prefix: str | None = None  # ids starting with this (the CLI's short ids)
+
+
+def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    """The experiment's tags contain ``tag``: JSONB containment on Postgres, json_each on
+    SQLite (the embedded default)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(db.Experiment.tags, JSONB).contains([tag])
+    each = func.json_each(db.Experiment.tags).table_valued("value")
+    return exists().select_from(each).where(each.c.value == tag)
+
+
+def _where(session: Session, f: ExperimentFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if f.statuses:
+        clauses.append(db.Experiment.status.in_(f.statuses))
+    if f.name:
+        clauses.append(func.lower(db.Experiment.name).contains(f.name.lower(), autoescape=True))
+    clauses += [_has_tag(session, tag) for tag in f.tags]
+    if f.id_prefix:
+        clauses.append(db.Experiment.id.startswith(f.id_prefix, autoescape=True))
+    return clauses
+
+
 def page_for_owner(
-    session: Session, owner: str | None, limit: int, after: db.Experiment | None
+    session: Session,
+    owner: str | None,
+    limit: int,
+    after: db.Experiment | None,
+    where: ExperimentFilter = ExperimentFilter(),
 ) -> tuple[Sequence[db.Experiment], bool]:
     """Newest first; keyset pagination on (created_at, id); ``owner=None``: everyone's."""
-    query = select(db.Experiment)
+    query = select(db.Experiment).where(*_where(session, where))
     if owner is not None:
         query = query.where(db.Experiment.owner == owner)
     if after is not None:
@@ -108,6 +147,18 @@ def page_for_owner(
     query = query.order_by(db.Experiment.created_at.desc(), db.Experiment.id.desc())
     rows = session.scalars(query.limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
+
+
+def delete_finished(session: Session, experiment_id: str) -> bool:
+    """Delete the experiment's row if it has finished, in one statement (a status that
+    changes meanwhile cannot slip past the check); its runs and events go with it
+    (ON DELETE CASCADE). False when it has not finished."""
+    result = session.execute(
+        delete(db.Experiment).where(
+            db.Experiment.id == experiment_id, db.Experiment.status.in_(sorted(TERMINAL))
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def get_for_owner(session: Session, owner: str | None, experiment_id: str) -> db.Experiment | None:

@@ -24,11 +24,15 @@ from services.api.errors import (
 )
 from services.api.experiments import artifacts, export, schemas, service, stream, views
 from services.api.experiments.body import parse_spec, read_body
+from services.api.experiments.repository import ExperimentFilter
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
+from services.common.db.status import ExperimentStatus
+from services.common.spec.tags import MAX_TAGS, Tag
 from services.common.storage import exports
 
 MAX_EVENT_ID = 2**63 - 1  # BIGINT
+ID_PREFIX_PATTERN = r"^[0-9a-f]{1,32}$"  # ids are uuid4 hex
 SANDBOXED = {"Content-Security-Policy": REPORT_CSP}  # an HTML artifact opened as a page
 MAX_SPEC_BYTES = 256 * 1024
 SPEC_BODY = {
@@ -100,10 +104,31 @@ def list_experiments(
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    status: Annotated[
+        list[ExperimentStatus] | None, Query(description="Any of these statuses (repeatable)")
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Names containing this (any case)"),
+    ] = None,
+    tag: Annotated[
+        list[Tag] | None, Query(max_length=MAX_TAGS, description="Every one of these tags")
+    ] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(pattern=ID_PREFIX_PATTERN, description="Ids starting with this (short ids)"),
+    ] = None,
 ) -> schemas.ExperimentList:
-    """Your experiments, newest first, a page at a time (admin keys see everyone's)."""
+    """Your experiments, newest first, a page at a time (admin keys see everyone's),
+    narrowed by status, name, tags and id prefix."""
     owner = None if principal.admin else principal.owner  # admin keys list everyone's
-    return views.list_experiments(session, owner, limit, after, store)
+    where = ExperimentFilter(
+        statuses=tuple(s.value for s in status or ()),
+        name=name,
+        tags=tuple(tag or ()),
+        id_prefix=id_prefix,
+    )
+    return views.list_experiments(session, owner, limit, after, where, store)
 
 
 @router.get("/{experiment_id}", response_model=schemas.Experiment, summary="Get an experiment")
@@ -112,6 +137,19 @@ def get_experiment(
 ) -> schemas.Experiment:
     """An experiment's status, progress, resolved spec and runs (and its primary test)."""
     return views.detail(session, experiment, store)
+
+
+@router.delete(
+    "/{experiment_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a finished experiment with its runs, events and files (409 until finished)",
+)
+def delete_experiment(experiment: ExperimentDep, session: SessionDep, store: StoreDep) -> Response:
+    """Delete a finished (succeeded, failed or cancelled) experiment: its runs, its events
+    and every file it stored. 409 while it is queued, running or being cancelled."""
+    service.delete(session, store, experiment)
+    return Response(status_code=204)
 
 
 @router.post(

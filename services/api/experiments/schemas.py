@@ -68,6 +68,7 @@ class ExperimentSummary(BaseModel):
 
     id: str
     name: str
+    tags: list[str] = Field(description="The spec's tags (filter with ?tag=).")
     status: ExperimentStatus
     created_at: datetime
     started_at: datetime | None

@@ -25,6 +25,8 @@ from services.common.db.owner_lock import lock_owner
 from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec, expand_runs
 from services.common.spec.limits import control_char_problem
+from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.layout import experiment_prefix
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +153,20 @@ def cancel(session: Session, queue: TaskQueue, experiment: db.Experiment) -> db.
             log.warning("could not queue the finalization of %s", experiment.id)
     session.refresh(experiment)
     return experiment
+
+
+def delete(session: Session, store: ArtifactStore, experiment: db.Experiment) -> None:
+    """Delete a finished experiment: its rows (runs and events cascade), then its files.
+    409 while it is queued, running or being cancelled: a worker may still write to it."""
+    experiment_id, status = experiment.id, experiment.status
+    if not repo.delete_finished(session, experiment_id):
+        session.rollback()
+        raise Conflict(
+            f"experiment is {status}; only a finished experiment can be deleted "
+            "(cancel it first, then delete it once it has stopped)"
+        )
+    session.commit()
+    try:
+        store.delete_prefix(experiment_prefix(experiment_id))
+    except OSError as exc:  # the rows are gone; stray files are only disk space
+        log.warning("experiment %s: files not removed: %s", experiment_id, exc)

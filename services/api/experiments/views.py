@@ -42,6 +42,7 @@ def summary(
     return schemas.ExperimentSummary(
         id=experiment.id,
         name=experiment.name,
+        tags=list(experiment.tags or []),
         status=ExperimentStatus(experiment.status),
         created_at=experiment.created_at,
         started_at=experiment.started_at,
@@ -99,15 +100,16 @@ def list_experiments(
     owner: str | None,
     limit: int,
     after: str | None,
+    where: repo.ExperimentFilter = repo.ExperimentFilter(),
     store: ArtifactStore | None = None,
 ) -> schemas.ExperimentList:
-    """Newest first; ``owner=None`` lists every owner's (admin keys)."""
+    """Newest first, narrowed by ``where``; ``owner=None`` lists every owner's (admin keys)."""
     cursor = None
     if after is not None:
         cursor = repo.get_for_owner(session, owner, after) if db.is_id(after) else None
         if cursor is None:
             raise Invalid.at(["query", "after"], "unknown cursor", "invalid_cursor")
-    rows, has_more = repo.page_for_owner(session, owner, limit, cursor)
+    rows, has_more = repo.page_for_owner(session, owner, limit, cursor, where)
     progressed = repo.run_progress(session, [r.id for r in rows])
     return schemas.ExperimentList(
         data=[summary(r, progressed.get(r.id, 0.0), store) for r in rows],

@@ -112,6 +112,8 @@ class Experiment(Base):
     name: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=ExperimentStatus.QUEUED.value)
     spec: Mapped[dict[str, Any]]
+    # the spec's tags, in a column of their own for GET /v1/experiments?tag= (migration 0004)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

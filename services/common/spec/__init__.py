@@ -1,11 +1,9 @@
 """The experiment spec: the one schema used by the CLI, the API, the workers and the docs.
 
 An ``ExperimentSpec`` describes one experiment. ``expand_runs`` turns it into concrete
-``RunConfig`` objects: one per (study, sweep point, seed), de-duplicated so that a
-configuration shared by several studies is computed once.
-
-Every field has a default and a limit; limits are enforced by pydantic so that a bad
-spec is a 422 naming its field and never reaches a worker.
+``RunConfig`` objects: one per (study, sweep point, seed), de-duplicated (a configuration
+shared by several studies is computed once). Every field has a default and a limit,
+enforced by pydantic: a bad spec is a 422.
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from services.common.spec.sections import (
     TemplateSpec,
 )
 from services.common.spec.sweep_values import canonical_overrides, canonical_sweep_values
+from services.common.spec.tags import Tags
 from services.common.storage.hidden_states import Condition
 
 __all__ = [
@@ -206,6 +205,7 @@ class ExperimentSpec(StrictModel):
     )
     name: Name = "experiment"
     description: str = Field("", max_length=2000)
+    tags: Tags = []
     model: ModelSpec = ModelSpec()
     data: DataSpec = DataSpec()
     inference: InferenceSpec = InferenceSpec()

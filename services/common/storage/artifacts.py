@@ -96,13 +96,29 @@ class ArtifactStore:
     def list_keys(self, prefix: str) -> list[str]:
         """Keys of the finished files under ``prefix`` (a folder key), sorted; none
         when it does not exist. Temporary files of writes in flight are left out."""
+        return sorted(self.sizes(prefix))
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Key -> size in bytes of every finished file under ``prefix``, in one listing
+        (one request on an object store, instead of one per file)."""
         path = self._path(prefix)
         if not self.fs.exists(path):
-            return []
+            return {}
         root = self.root + "/"
-        found = (self.fs._strip_protocol(p) for p in self.fs.find(path))
-        keys = (p[len(root) :] for p in found if p.startswith(root))
-        return sorted(k for k in keys if not k.rsplit("/", 1)[-1].startswith(".tmp-"))
+        found = self.fs.find(path, detail=True)
+        out = {}
+        for name, info in found.items():
+            full = self.fs._strip_protocol(name)
+            key = full[len(root) :] if full.startswith(root) else None
+            if key is not None and not key.rsplit("/", 1)[-1].startswith(".tmp-"):
+                out[key] = int(info.get("size") or 0)
+        return out
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove a folder key and everything under it; a missing one is not an error."""
+        path = self._path(prefix)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
 
     def local_path(self, key: str) -> str | None:
         """Filesystem path when the store is local (for streaming downloads), else None."""

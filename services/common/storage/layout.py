@@ -89,6 +89,11 @@ def experiment_file_key(experiment_id: str, path: str) -> str:
     return artifact_key(_EXPERIMENTS, experiment_id, *path.split("/"))
 
 
+def experiment_prefix(experiment_id: str) -> str:
+    """The folder key holding every file of an experiment and of its runs."""
+    return artifact_key(_EXPERIMENTS, experiment_id)
+
+
 def figures_prefix(experiment_id: str) -> str:
     """The folder key under which an experiment's figures are stored."""
     return artifact_key(_EXPERIMENTS, experiment_id, FIGURES_DIR)

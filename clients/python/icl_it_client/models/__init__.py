@@ -8,6 +8,7 @@ from .control import Control
 from .data_spec import DataSpec
 from .dataset import Dataset
 from .dataset_kind import DatasetKind
+from .dataset_list import DatasetList
 from .demo_spec import DemoSpec
 from .demo_spec_contrast import DemoSpecContrast
 from .demo_spec_scope import DemoSpecScope
@@ -154,6 +155,7 @@ __all__ = (
     "Control",
     "Dataset",
     "DatasetKind",
+    "DatasetList",
     "DataSpec",
     "DemoSpec",
     "DemoSpecContrast",

@@ -28,6 +28,7 @@ class Experiment:
     Attributes:
         id (str):
         name (str):
+        tags (list[str]): The spec's tags (filter with ?tag=).
         status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
@@ -43,6 +44,7 @@ class Experiment:
 
     id: str
     name: str
+    tags: list[str]
     status: ExperimentStatus
     created_at: datetime.datetime
     started_at: datetime.datetime | None
@@ -63,6 +65,8 @@ class Experiment:
         id = self.id
 
         name = self.name
+
+        tags = self.tags
 
         status = self.status.value
 
@@ -115,6 +119,7 @@ class Experiment:
             {
                 "id": id,
                 "name": name,
+                "tags": tags,
                 "status": status,
                 "created_at": created_at,
                 "started_at": started_at,
@@ -146,6 +151,8 @@ class Experiment:
         id = d.pop("id")
 
         name = d.pop("name")
+
+        tags = cast(list[str], d.pop("tags"))
 
         status = ExperimentStatus(d.pop("status"))
 
@@ -231,6 +238,7 @@ class Experiment:
         experiment = cls(
             id=id,
             name=name,
+            tags=tags,
             status=status,
             created_at=created_at,
             started_at=started_at,

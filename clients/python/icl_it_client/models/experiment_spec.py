@@ -41,6 +41,8 @@ class ExperimentSpec:
             models (list[str] | Unset): Models compared by a preset's model study (default: model.name only).
             name (str | Unset):  Default: 'experiment'.
             description (str | Unset):  Default: ''.
+            tags (list[str] | Unset): Labels to find the experiment by (GET /v1/experiments?tag=): at most 16, each 1..32
+                characters of letters, digits and _ . : = - (starting with a letter or digit).
             model (ModelSpec | Unset): Which causal LM to load. ``name`` is a known short name (see ``GET /v1/models``),
                 a Hugging Face model id, or a local directory the server is allowed to read.
             data (DataSpec | Unset): The inference task. ``task`` is a builtin dataset name or ``upload:<id>``.
@@ -77,6 +79,7 @@ class ExperimentSpec:
     models: list[str] | Unset = UNSET
     name: str | Unset = "experiment"
     description: str | Unset = ""
+    tags: list[str] | Unset = UNSET
     model: ModelSpec | Unset = UNSET
     data: DataSpec | Unset = UNSET
     inference: InferenceSpec | Unset = UNSET
@@ -110,6 +113,10 @@ class ExperimentSpec:
         name = self.name
 
         description = self.description
+
+        tags: list[str] | Unset = UNSET
+        if not isinstance(self.tags, Unset):
+            tags = self.tags
 
         model: dict[str, Any] | Unset = UNSET
         if not isinstance(self.model, Unset):
@@ -191,6 +198,8 @@ class ExperimentSpec:
             field_dict["name"] = name
         if description is not UNSET:
             field_dict["description"] = description
+        if tags is not UNSET:
+            field_dict["tags"] = tags
         if model is not UNSET:
             field_dict["model"] = model
         if data is not UNSET:
@@ -262,6 +271,8 @@ class ExperimentSpec:
         name = d.pop("name", UNSET)
 
         description = d.pop("description", UNSET)
+
+        tags = cast(list[str], d.pop("tags", UNSET))
 
         _model = d.pop("model", UNSET)
         model: ModelSpec | Unset
@@ -370,6 +381,7 @@ class ExperimentSpec:
             models=models,
             name=name,
             description=description,
+            tags=tags,
             model=model,
             data=data,
             inference=inference,

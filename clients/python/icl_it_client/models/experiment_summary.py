@@ -26,6 +26,7 @@ class ExperimentSummary:
     Attributes:
         id (str):
         name (str):
+        tags (list[str]): The spec's tags (filter with ?tag=).
         status (ExperimentStatus): The states of an experiment; ``cancelling`` lasts until its running work stops.
         created_at (datetime.datetime):
         started_at (datetime.datetime | None):
@@ -39,6 +40,7 @@ class ExperimentSummary:
 
     id: str
     name: str
+    tags: list[str]
     status: ExperimentStatus
     created_at: datetime.datetime
     started_at: datetime.datetime | None
@@ -57,6 +59,8 @@ class ExperimentSummary:
         id = self.id
 
         name = self.name
+
+        tags = self.tags
 
         status = self.status.value
 
@@ -102,6 +106,7 @@ class ExperimentSummary:
             {
                 "id": id,
                 "name": name,
+                "tags": tags,
                 "status": status,
                 "created_at": created_at,
                 "started_at": started_at,
@@ -129,6 +134,8 @@ class ExperimentSummary:
         id = d.pop("id")
 
         name = d.pop("name")
+
+        tags = cast(list[str], d.pop("tags"))
 
         status = ExperimentStatus(d.pop("status"))
 
@@ -205,6 +212,7 @@ class ExperimentSummary:
         experiment_summary = cls(
             id=id,
             name=name,
+            tags=tags,
             status=status,
             created_at=created_at,
             started_at=started_at,

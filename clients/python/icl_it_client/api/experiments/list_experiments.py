@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.experiment_list import ExperimentList
+from ...models.experiment_status import ExperimentStatus
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -14,6 +15,10 @@ def _get_kwargs(
     *,
     limit: int | Unset = 20,
     after: None | str | Unset = UNSET,
+    status: list[ExperimentStatus] | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    tag: list[str] | None | Unset = UNSET,
+    id_prefix: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -26,6 +31,43 @@ def _get_kwargs(
     else:
         json_after = after
     params["after"] = json_after
+
+    json_status: list[str] | None | Unset
+    if isinstance(status, Unset):
+        json_status = UNSET
+    elif isinstance(status, list):
+        json_status = []
+        for status_type_0_item_data in status:
+            status_type_0_item = status_type_0_item_data.value
+            json_status.append(status_type_0_item)
+
+    else:
+        json_status = status
+    params["status"] = json_status
+
+    json_name: None | str | Unset
+    if isinstance(name, Unset):
+        json_name = UNSET
+    else:
+        json_name = name
+    params["name"] = json_name
+
+    json_tag: list[str] | None | Unset
+    if isinstance(tag, Unset):
+        json_tag = UNSET
+    elif isinstance(tag, list):
+        json_tag = tag
+
+    else:
+        json_tag = tag
+    params["tag"] = json_tag
+
+    json_id_prefix: None | str | Unset
+    if isinstance(id_prefix, Unset):
+        json_id_prefix = UNSET
+    else:
+        json_id_prefix = id_prefix
+    params["id_prefix"] = json_id_prefix
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -103,14 +145,23 @@ def sync_detailed(
     client: AuthenticatedClient,
     limit: int | Unset = 20,
     after: None | str | Unset = UNSET,
+    status: list[ExperimentStatus] | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    tag: list[str] | None | Unset = UNSET,
+    id_prefix: None | str | Unset = UNSET,
 ) -> Response[ExperimentList | Problem]:
     """List your experiments
 
-     Your experiments, newest first, a page at a time (admin keys see everyone's).
+     Your experiments, newest first, a page at a time (admin keys see everyone's),
+    narrowed by status, name, tags and id prefix.
 
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
+        status (list[ExperimentStatus] | None | Unset): Any of these statuses (repeatable)
+        name (None | str | Unset): Names containing this (any case)
+        tag (list[str] | None | Unset): Every one of these tags
+        id_prefix (None | str | Unset): Ids starting with this (short ids)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,6 +174,10 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         after=after,
+        status=status,
+        name=name,
+        tag=tag,
+        id_prefix=id_prefix,
     )
 
     response = client.get_httpx_client().request(
@@ -137,14 +192,23 @@ def sync(
     client: AuthenticatedClient,
     limit: int | Unset = 20,
     after: None | str | Unset = UNSET,
+    status: list[ExperimentStatus] | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    tag: list[str] | None | Unset = UNSET,
+    id_prefix: None | str | Unset = UNSET,
 ) -> ExperimentList | Problem | None:
     """List your experiments
 
-     Your experiments, newest first, a page at a time (admin keys see everyone's).
+     Your experiments, newest first, a page at a time (admin keys see everyone's),
+    narrowed by status, name, tags and id prefix.
 
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
+        status (list[ExperimentStatus] | None | Unset): Any of these statuses (repeatable)
+        name (None | str | Unset): Names containing this (any case)
+        tag (list[str] | None | Unset): Every one of these tags
+        id_prefix (None | str | Unset): Ids starting with this (short ids)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,6 +222,10 @@ def sync(
         client=client,
         limit=limit,
         after=after,
+        status=status,
+        name=name,
+        tag=tag,
+        id_prefix=id_prefix,
     ).parsed
 
 
@@ -166,14 +234,23 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     limit: int | Unset = 20,
     after: None | str | Unset = UNSET,
+    status: list[ExperimentStatus] | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    tag: list[str] | None | Unset = UNSET,
+    id_prefix: None | str | Unset = UNSET,
 ) -> Response[ExperimentList | Problem]:
     """List your experiments
 
-     Your experiments, newest first, a page at a time (admin keys see everyone's).
+     Your experiments, newest first, a page at a time (admin keys see everyone's),
+    narrowed by status, name, tags and id prefix.
 
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
+        status (list[ExperimentStatus] | None | Unset): Any of these statuses (repeatable)
+        name (None | str | Unset): Names containing this (any case)
+        tag (list[str] | None | Unset): Every one of these tags
+        id_prefix (None | str | Unset): Ids starting with this (short ids)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,6 +263,10 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         after=after,
+        status=status,
+        name=name,
+        tag=tag,
+        id_prefix=id_prefix,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -198,14 +279,23 @@ async def asyncio(
     client: AuthenticatedClient,
     limit: int | Unset = 20,
     after: None | str | Unset = UNSET,
+    status: list[ExperimentStatus] | None | Unset = UNSET,
+    name: None | str | Unset = UNSET,
+    tag: list[str] | None | Unset = UNSET,
+    id_prefix: None | str | Unset = UNSET,
 ) -> ExperimentList | Problem | None:
     """List your experiments
 
-     Your experiments, newest first, a page at a time (admin keys see everyone's).
+     Your experiments, newest first, a page at a time (admin keys see everyone's),
+    narrowed by status, name, tags and id prefix.
 
     Args:
         limit (int | Unset):  Default: 20.
         after (None | str | Unset): next_cursor of the previous page
+        status (list[ExperimentStatus] | None | Unset): Any of these statuses (repeatable)
+        name (None | str | Unset): Names containing this (any case)
+        tag (list[str] | None | Unset): Every one of these tags
+        id_prefix (None | str | Unset): Ids starting with this (short ids)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,5 +310,9 @@ async def asyncio(
             client=client,
             limit=limit,
             after=after,
+            status=status,
+            name=name,
+            tag=tag,
+            id_prefix=id_prefix,
         )
     ).parsed
