@@ -34,12 +34,18 @@ AUTO_SAVE_MAX_BYTES = 64 * 2**20  # a run's adapters, summed
 PeftState = dict[str, torch.Tensor]  # peft's saved keys -> tensors on the CPU
 
 
+def _copy(t: torch.Tensor) -> torch.Tensor:
+    """A CPU copy that owns its memory (``.cpu()`` of a CPU tensor is the tensor itself,
+    which the next adapter's tuning would overwrite)."""
+    return t.detach().to("cpu", copy=True).contiguous()
+
+
 def multi_lora_state(lora: MultiLora, j: int) -> PeftState:
     """Adapter ``j`` of a batched set under the keys peft saves (the adapter name left out)."""
     state: PeftState = {}
     for layer, (a, b) in lora.adapter_weights(j).items():
-        state[f"base_model.model.{layer}.lora_A.weight"] = a.cpu().contiguous()
-        state[f"base_model.model.{layer}.lora_B.weight"] = b.cpu().contiguous()
+        state[f"base_model.model.{layer}.lora_A.weight"] = _copy(a)
+        state[f"base_model.model.{layer}.lora_B.weight"] = _copy(b)
     return state
 
 
@@ -49,7 +55,7 @@ def peft_state(slots: AdapterSlots, spec: LoraSpec) -> PeftState:
 
     assert slots.peft is not None
     state = get_peft_model_state_dict(slots.peft, adapter_name=adapter_name(spec))
-    return {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    return {k: _copy(v) for k, v in state.items()}
 
 
 def adapter_config_json(spec: LoraSpec, base_model: str) -> bytes:
