@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from services.analysis.vocabulary import cell_title
 
@@ -54,6 +55,7 @@ def tuning_loss_figure(results: dict[str, Any]) -> Figure | None:
     ax.set_xlabel("optimizer step (loss of that step's forward pass, before its update)")
     ax.set_ylabel("LoRA training loss (mean over adapters; band: min-max)")
     ax.set_title(f"IT tuning loss, {len(curves)} runs")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if labelled:
         ax.legend(fontsize=7, loc="best")
