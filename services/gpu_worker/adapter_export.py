@@ -8,7 +8,8 @@ The peft path's adapter is read with peft's own ``get_peft_model_state_dict``.
 
 Whether a run saves its adapters is ``lora.save_adapters``: ``all``, ``none`` or ``auto``
 (saved while the run's adapters take at most ``AUTO_SAVE_MAX_BYTES``: on for small models,
-off for e.g. Llama-2 7B with per-example adapters, about 17 MB each at r=8 on q, v).
+off for e.g. Llama-2 7B with per-example adapters: at r=8 on q, v each takes 32 layers x
+2 modules x 2 matrices x 8 x 4096 fp32 = 16 MiB).
 """
 
 from __future__ import annotations
