@@ -6,6 +6,7 @@ primary_factor_figure(study, results)   the matched - mismatched difference vs f
 layerwise_figure(cells, metric)         a metric per layer, one panel per cell
 factor_figure(study, results, metric)   a metric at the report layer vs factor level
 make_figures(results)                   every figure the report shows, by key
+tuning_figure.tuning_loss_figure        the LoRA tuning loss per step (key TUNING_FIGURE_KEY)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from services.analysis.tuning_figure import TUNING_FIGURE_KEY, tuning_loss_figure
 from services.analysis.vocabulary import (
     IT_CONTROL_PAIRS,
     METRIC_LABELS,
@@ -255,4 +257,7 @@ def make_figures(results: dict[str, Any]) -> dict[str, bytes]:
         for entry in results.get("controls", {}).get("random_init", []):
             pair = [by_id[c] for c in (entry.get("matched_cell"), entry["cell"]) if c in by_id]
             out[figure_key("random_init", entry["cell"], metric)] = layerwise_figure(pair, metric)
+    tuning = tuning_loss_figure(results)
+    if tuning is not None:
+        out[TUNING_FIGURE_KEY] = _png(tuning)
     return out

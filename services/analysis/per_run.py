@@ -169,6 +169,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
                 "budget": meta.get("it_budget"),
                 "steps": meta.get("it_steps"),
                 "final_loss": meta.get("it_final_loss"),
+                "loss_curve": meta.get("it_loss_curve"),
                 "controls_skipped": meta.get("it_controls_skipped", []),
                 "it_state_norm": meta.get("it_state_norm"),
                 "random_lora_state_norm": meta.get("random_lora_state_norm"),

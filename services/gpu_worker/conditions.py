@@ -7,6 +7,7 @@ records (what each condition saw, token for token) and the tuning records.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,12 +148,29 @@ def assemble(
             "it_steps": run.it_steps,
             "it_final_loss": [None if np.isnan(x) else float(x) for x in final_loss],
             "it_controls_skipped": plan.skipped_controls,
+            "it_loss_curve": loss_curve(tuning),
             **_figures_meta(plan, out),
         },
         cross_hidden=out.cross_hidden,
         cross_label_logprobs=out.cross_logprobs,
         cross_adapter=out.cross_adapter,
     )
+
+
+def loss_curve(tuning: list[dict[str, Any]]) -> dict[str, list[float | None]]:
+    """The run's tuning loss per step (1-based), over its adapters: mean, min and max of
+    the adapters still tuning at that step (an early stop leaves a step to the rest)."""
+    width = max((len(t["losses"]) for t in tuning), default=0)
+    table = np.full((len(tuning), width), np.nan)
+    for row, t in enumerate(tuning):
+        table[row, : len(t["losses"])] = t["losses"]
+    curve: dict[str, list[float | None]] = {"step": list(range(1, width + 1))}
+    for name, reduce in (("mean", np.nanmean), ("min", np.nanmin), ("max", np.nanmax)):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN step (diverged)
+            values = reduce(table, axis=0) if width else np.zeros(0)
+        curve[name] = [None if np.isnan(x) else float(x) for x in values]
+    return curve
 
 
 def _figures_meta(plan: RunPlan, out: ConditionArrays) -> dict[str, Any]:

@@ -28,9 +28,10 @@ LoRA dropout, goes through peft (the reference path). bench/NOTES.md has the fig
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,11 @@ from services.common.spec import RunConfig
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.datasets import Dataset, load_task
 from services.common.storage.hidden_states import RunStates
+from services.gpu_worker.adapter_export import (
+    AdapterSaver,
+    multi_lora_state,
+    peft_state,
+)
 from services.gpu_worker.adapter_states import TunedGroup, extract_tuned_group
 from services.gpu_worker.conditions import (
     ConditionArrays,
@@ -56,17 +62,22 @@ from services.gpu_worker.models import LoadedModel, load_model, pick_device
 from services.gpu_worker.multi_lora import MultiLora, tune_adapters
 from services.gpu_worker.patching import patch_shifts
 from services.gpu_worker.plan import RunPlan, choose_demo_sets, plan_run
+from services.gpu_worker.run_progress import (
+    Cancelled,
+    Group,
+    OnTuning,
+    Progress,
+    ShouldCancel,
+    Steps,
+    TuningLog,
+    timed,
+)
 from services.gpu_worker.selection import SentenceEmbedder, sample_inference
 from services.gpu_worker.tuning import AdapterSlots, tune_adapter
 
-Progress = Callable[[float, int, str], None]  # (units done, may be fractional; total; stage)
-ShouldCancel = Callable[[], bool]
+__all__ = ["RANDOM_INIT_SEED", "Cancelled", "Engine", "RunOutput", "WarmModel"]
 
 RANDOM_INIT_SEED = 1234
-
-
-class Cancelled(Exception):
-    """Raised at a step boundary when the caller asked to stop."""
 
 
 @dataclass
@@ -78,6 +89,8 @@ class RunOutput:
     prompts: list[dict[str, Any]]
     tuning: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    tune_steps: int = 0  # optimizer steps run (one per batched step of a group)
+    adapters: AdapterSaver | None = None  # the tuned adapters the run saves
 
 
 @dataclass
@@ -86,55 +99,6 @@ class WarmModel:
 
     loaded: LoadedModel
     slots: AdapterSlots
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Adds the block's wall time to ``timings[stage]``."""
-    t = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t
-
-
-@dataclass
-class _Steps:
-    """Progress in units of work (anchor, ICL, then per adapter group its tuning steps and
-    its IT states); each report is a step boundary where cancellation is checked."""
-
-    total: int
-    progress: Progress | None
-    should_cancel: ShouldCancel | None
-
-    def __call__(self, done: float, stage: str) -> None:
-        if self.should_cancel is not None and self.should_cancel():
-            raise Cancelled(f"cancelled before {stage}")
-        if self.progress is not None:
-            self.progress(done, self.total, stage)
-
-
-@dataclass
-class _Group:
-    """One adapter group while it runs: where its results go and how it reports."""
-
-    plan: RunPlan
-    adapters: list[int]  # indices into plan.adapters
-    rows: list[int]  # the group's inference examples, adapter by adapter
-    adapter_of: list[int]  # each row's adapter, as an index into the group
-    out: ConditionArrays
-    timings: dict[str, float]
-    step: _Steps
-    first: int  # progress units done before this group
-    label: str
-
-    def on_step(self, e: int) -> None:
-        """Before tuning step ``e``."""
-        self.step(self.first + e + 1, f"{self.label}, step {e + 1}/{self.plan.lora.steps}")
-
-    def on_extract(self, done: float) -> None:
-        """``done``: the fraction of the group's IT extractions done."""
-        self.step(self.first + self.plan.lora.steps + done, f"{self.label}, IT states")
 
 
 class Engine:
@@ -224,35 +188,39 @@ class Engine:
         *,
         progress: Progress | None = None,
         should_cancel: ShouldCancel | None = None,
+        on_tuning: OnTuning | None = None,
     ) -> RunOutput:
         """plan -> anchor states -> ICL states -> per adapter group: tune, extract the IT
-        states (and the controls') -> assemble."""
+        states (and the controls') -> assemble. ``on_tuning`` hears every tuning step's
+        losses (``run_progress.TuningStep``)."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         warm = self.warm(run)
         plan = self.plan(run, warm.loaded.tokenizer)
         timings["setup"] = time.perf_counter() - t0
-        step = _Steps(plan.work_units, progress, should_cancel)
+        step = Steps(plan.work_units, progress, should_cancel)
+        log = TuningLog(len(plan.groups), plan.lora.steps, on_tuning)
+        saver = AdapterSaver(run.lora.save_adapters, len(plan.adapters))
         with warm.loaded.compute():  # matmuls in the model's precision (autocast if mixed)
             anchor = self._anchor_states(plan, warm, step, timings)
             icl = self._icl_states(plan, warm, step, timings)
-            out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings)
+            out, tuning = self._tune_and_extract(plan, warm, anchor, step, timings, log, saver)
             states = assemble(plan, warm.loaded.info(), anchor, icl, out, tuning)
             if run.causal.enabled:  # the task-vector check (patching.py)
                 patch_shifts(states, warm.slots, plan, timings, self.batch_size, self.token_budget)
         step(step.total, "done")
         timings["total"] = time.perf_counter() - t0
-        return RunOutput(states, prompt_records(plan), tuning, timings)
+        return RunOutput(states, prompt_records(plan), tuning, timings, log.steps_done, saver)
 
     def _anchor_states(
-        self, plan: RunPlan, warm: WarmModel, step: _Steps, timings: dict[str, float]
+        self, plan: RunPlan, warm: WarmModel, step: Steps, timings: dict[str, float]
     ) -> States:
         """Anchor states, each computed once per (model, prompt ids, label ids)."""
         step(0, "anchor")
         spec = plan.run.model
         mkey = (spec.name, spec.revision, spec.dtype, plan.run.control)
         keys = [(mkey, tuple(p), tuple(plan.label_ids)) for p in plan.anchor_ids]
-        with _timed(timings, "anchor"), warm.slots.disabled() as base:
+        with timed(timings, "anchor"), warm.slots.disabled() as base:
             return self._anchor_cache.get(
                 keys,
                 lambda missing: extract_last_token_states(
@@ -268,10 +236,10 @@ class Engine:
             )
 
     def _icl_states(
-        self, plan: RunPlan, warm: WarmModel, step: _Steps, timings: dict[str, float]
+        self, plan: RunPlan, warm: WarmModel, step: Steps, timings: dict[str, float]
     ) -> States:
         step(1, "icl")
-        with _timed(timings, "icl"), warm.slots.disabled() as base:
+        with timed(timings, "icl"), warm.slots.disabled() as base:
             return extract_last_token_states(
                 base,
                 plan.icl_ids,
@@ -288,8 +256,10 @@ class Engine:
         plan: RunPlan,
         warm: WarmModel,
         anchor: States,
-        step: _Steps,
+        step: Steps,
         timings: dict[str, float],
+        log: TuningLog,
+        saver: AdapterSaver,
     ) -> tuple[ConditionArrays, list[dict[str, Any]]]:
         """Adapter group by adapter group: tune, then extract the IT states (and the
         controls'). Returns every adapter condition's states and the tuning records."""
@@ -300,35 +270,40 @@ class Engine:
         for g, adapters in enumerate(plan.groups):
             label, first = plan.group_label(g), plan.group_start_unit(g)
             step(first, label)
-            group = _Group(
-                plan, adapters, *plan.group_rows(adapters), out, timings, step, first, label
+            rows, adapter_of = plan.group_rows(adapters)
+            group = Group(
+                plan, g, adapters, rows, adapter_of, out, saver, timings, step, log, first, label
             )
+            it_before = timings["it"]
             if plan.batched:
                 losses, twin_losses = self._tune_group(group, warm, anchor)
             else:
                 losses, twin_losses = [self._tune_one(group, warm.slots)], None
+            log.extracted(timings["it"] - it_before)
             for j, (u, unit_losses) in enumerate(zip(adapters, losses, strict=True)):
                 twin = twin_losses[j] if twin_losses else None
                 tuning.append(tuning_record(plan, u, unit_losses, twin))
         return out, tuning
 
-    def _tune_one(self, group: _Group, slots: AdapterSlots) -> list[float]:
+    def _tune_one(self, group: Group, slots: AdapterSlots) -> list[float]:
         """One adapter with peft: untuned states, tuning, tuned states."""
         (u,) = group.adapters
         plan, adapter, out, timings = group.plan, group.plan.adapters[u], group.out, group.timings
         model = slots.activate(plan.lora, adapter.seed)
         if plan.run.untuned_adapter:
             out.put("it_untuned", adapter.members, self._it_states(group, model))
-        with _timed(timings, "tune"):
+        with timed(timings, "tune"):
+            group.log.start()
             losses = tune_adapter(
-                slots, plan.lora, adapter.pairs, pad_id=plan.pad, on_step=group.on_step
+                slots, plan.lora, adapter.pairs, pad_id=plan.pad, on_loss=group.on_loss
             )
+        group.saver.add(u, lambda: peft_state(slots, plan.lora))
         states = self._it_states(group, model, on_batch=lambda d, n: group.on_extract(d / n))
         out.put("it", adapter.members, states)
         return losses
 
     def _tune_group(
-        self, group: _Group, warm: WarmModel, anchor: States
+        self, group: Group, warm: WarmModel, anchor: States
     ) -> tuple[list[list[float]], list[list[float]] | None]:
         """Several adapters trained in one batched pass (with their shuffled-label twins,
         same init), then every example run through its own adapter and through each
@@ -346,20 +321,23 @@ class Engine:
                 else:
                     untuned = self._it_states(group, model, lora.routing(group.adapter_of))
                 group.out.put("it_untuned", rows, untuned)
-            with _timed(group.timings, "tune"):
+            with timed(group.timings, "tune"):
+                group.log.start()
                 losses = tune_adapters(
                     model,
                     lora,
                     [a.pairs for a in adapters] + twins,
                     pad_id=plan.pad,
                     token_budget=self.train_token_budget,
-                    on_step=group.on_step,
+                    on_loss=group.on_loss,
                 )
+            for j, u in enumerate(group.adapters):
+                group.saver.add(u, functools.partial(multi_lora_state, lora, j))
             self._extract_group(group, model, lora, seeds[0], anchor)
         return losses[:m], (losses[m:] if twins else None)
 
     def _extract_group(
-        self, group: _Group, model: nn.Module, lora: MultiLora, seed: int, anchor: States
+        self, group: Group, model: nn.Module, lora: MultiLora, seed: int, anchor: States
     ) -> None:
         """IT states through each example's own tuned adapter, through every adapter of
         its group, then each control's (``adapter_states``)."""
@@ -377,7 +355,7 @@ class Engine:
 
     def _it_states(
         self,
-        group: _Group,
+        group: Group,
         model: nn.Module,
         batch_context: Callable[[list[int]], AbstractContextManager[None]] | None = None,
         on_batch: Callable[[int, int], None] | None = None,
@@ -385,7 +363,7 @@ class Engine:
     ) -> States:
         """The anchor prompts of ``rows`` (default: the group's examples) through ``model``."""
         prompts = group.plan.anchor_prompts
-        with _timed(group.timings, "it"):
+        with timed(group.timings, "it"):
             return extract_last_token_states(
                 model,
                 [prompts[i].ids for i in (group.rows if rows is None else rows)],

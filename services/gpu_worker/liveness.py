@@ -12,16 +12,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from services.common import jobs
 from services.common.db import add_event, session_scope
 from services.common.runtime.retry import is_transient
+
+if TYPE_CHECKING:
+    from services.gpu_worker.run_progress import TuningStep
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0  # row updates from the progress callback, at most this often
 PROGRESS_EVENT_STEP = 0.1  # a run.progress event each time a run moved this much further
 CANCEL_CHECK_EVERY_S = 0.5
+TUNING_EVENT_EVERY_S = 1.0  # a ``tuning`` event at most this often (and each group's last step)
 
 
 @contextmanager
@@ -86,6 +91,38 @@ def progress_writer(
             log.warning("run %s: progress not recorded (%s)", run_id, type(exc).__name__)
 
     return progress
+
+
+def tuning_writer(run_id: str, experiment_id: str) -> Callable[[TuningStep], None]:
+    """``tuning`` events (each adapter's loss at a step, the ETA): at most one per
+    TUNING_EVENT_EVERY_S, plus the last step of each adapter group. A database outage
+    drops the event (the losses are in tuning.json at the end)."""
+    last_time = -TUNING_EVENT_EVERY_S
+
+    def record(step: TuningStep) -> None:
+        nonlocal last_time
+        now = time.monotonic()
+        if step.step < step.steps and now - last_time < TUNING_EVENT_EVERY_S:
+            return
+        last_time = now
+        try:
+            with session_scope() as s:
+                add_event(
+                    s,
+                    experiment_id,
+                    "tuning",
+                    step.message(),
+                    run_id=run_id,
+                    level="debug",
+                    data=step.event_data(run_id),
+                )
+                s.commit()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("run %s: tuning event not recorded (%s)", run_id, type(exc).__name__)
+
+    return record
 
 
 def cancel_reader(experiment_id: str) -> Callable[[], bool]:

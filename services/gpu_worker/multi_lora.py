@@ -260,11 +260,14 @@ def tune_adapters(
     *,
     pad_id: int,
     token_budget: int = 2048,
-    on_step: Callable[[int], None] | None = None,
+    on_loss: Callable[[int, list[float]], None] | None = None,
 ) -> list[list[float]]:
     """Full-batch AdamW on every adapter at once for ``spec.steps`` steps (an adapter whose
     loss drops below ``spec.stop_loss`` stops and keeps its weights). ``pair_sets[j]``
-    holds adapter j's training pairs. Returns each adapter's loss before each step."""
+    holds adapter j's training pairs. Returns each adapter's loss before each step.
+    ``on_loss(step, losses)`` hears every adapter's loss of each step (a stopped adapter's
+    is its frozen weights' loss) before the update: the floats the early stop reads, so
+    reporting adds no device sync."""
     spec = lora.spec
     if len(pair_sets) != lora.n:
         raise ValueError(f"{len(pair_sets)} pair sets for {lora.n} adapters")
@@ -283,8 +286,6 @@ def tune_adapters(
     params = lora.parameters()
     optimizer = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
     for step in range(spec.steps):
-        if on_step is not None:
-            on_step(step)
         if not bool(active.any()):
             break
         total = torch.zeros(lora.n, dtype=torch.float64, device=device)
@@ -299,6 +300,8 @@ def tune_adapters(
         for j in range(lora.n):
             if was_active[j]:
                 losses[j].append(step_losses[j])
+        if on_loss is not None:
+            on_loss(step, step_losses)
         if spec.stop_loss is not None:
             stopped = [
                 a and x < spec.stop_loss for a, x in zip(was_active, step_losses, strict=True)

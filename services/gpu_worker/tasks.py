@@ -41,7 +41,12 @@ from services.common.spec import RunConfig
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.hidden_states import sha256_hex
 from services.common.storage.layout import PROMPTS_FILE, STATES_FILE, run_file_key
-from services.gpu_worker.liveness import cancel_reader, heartbeat, progress_writer
+from services.gpu_worker.liveness import (
+    cancel_reader,
+    heartbeat,
+    progress_writer,
+    tuning_writer,
+)
 from services.gpu_worker.run_telemetry import observe_run
 from services.gpu_worker.steps import extract_run
 
@@ -204,6 +209,7 @@ def consume_run_with(
                 config,
                 progress=progress_writer(run_id, experiment_id, worker_id),
                 should_cancel=cancel_reader(experiment_id),
+                on_tuning=tuning_writer(run_id, experiment_id),
             )
         keys = {name: run_file_key(experiment_id, run_id, name) for name in run.files}
         for name, data in run.files.items():

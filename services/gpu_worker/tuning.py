@@ -128,10 +128,11 @@ def tune_adapter(
     pairs: Sequence[TrainingPair],
     *,
     pad_id: int,
-    on_step: Callable[[int], None] | None = None,
+    on_loss: Callable[[int, list[float]], None] | None = None,
 ) -> list[float]:
     """Full-batch AdamW on the active adapter for ``spec.steps`` steps (or until the loss
-    drops below ``spec.stop_loss``). Returns the loss before each step."""
+    drops below ``spec.stop_loss``). Returns the loss before each step, each also told to
+    ``on_loss(step, [loss])`` before the update."""
     model = slots.peft
     assert model is not None, "activate() an adapter first"
     if spec.steps == 0 or not pairs:
@@ -146,12 +147,12 @@ def tune_adapter(
     model.train(spec.dropout > 0)
     try:
         for step in range(spec.steps):
-            if on_step is not None:
-                on_step(step)
             # the LM head only where the loss is taken (same mean as causal_lm_loss)
             logits = target_logits(model.get_base_model(), ids, mask, where)
             loss = F.cross_entropy(logits.float(), wanted)
             losses.append(float(loss.detach()))
+            if on_loss is not None:
+                on_loss(step, losses[-1:])
             if spec.stop_loss is not None and losses[-1] < spec.stop_loss:
                 break
             loss.backward()

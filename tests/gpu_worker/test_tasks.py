@@ -6,6 +6,7 @@ shape), on SQLite and on the real Postgres.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from services.common.runtime.settings import get_settings
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.hidden_states import RunStates, sha256_hex
+from services.common.storage.layout import TUNING_FILE, run_file_key
 
 SPEC = {"name": "tasks", "inference": {"n": 5}, "demos": {"k": 2}, "seeds": [0, 1], "controls": []}
 
@@ -29,8 +31,9 @@ class FakeEngine:
     def __init__(self, fail: Exception | None = None, cancel_at: str | None = None):
         self.fail, self.cancel_at, self.calls = fail, cancel_at, 0
 
-    def execute(self, run: RunConfig, *, progress=None, should_cancel=None):
+    def execute(self, run: RunConfig, *, progress=None, should_cancel=None, on_tuning=None):
         from services.gpu_worker.engine import Cancelled, RunOutput
+        from services.gpu_worker.run_progress import TuningStep
 
         self.calls += 1
         for i, stage in enumerate(("anchor", "icl", "adapter 1/1", "done")):
@@ -40,6 +43,9 @@ class FakeEngine:
                 progress(i, 3, stage)
             if stage == self.cancel_at:
                 self.cancel_requested()
+        for step in range(1, 4):  # three steps at once: the throttle keeps the 1st and last
+            if on_tuning is not None:
+                on_tuning(TuningStep(0, 1, step, 3, [0], [2.0 / step], 0.5 * (3 - step)))
         if self.fail is not None:
             raise self.fail
         rng = np.random.default_rng(run.seed)
@@ -52,7 +58,8 @@ class FakeEngine:
             example_ids=[f"sentiment:{i}" for i in range(n)],
             label_names=["negative", "positive"],
         )
-        return RunOutput(states, [{"example_id": "x"}], [{"losses": [1.0]}], {"total": 0.1})
+        tuning = [{"adapter": 0, "examples": [3], "losses": [2.0, 1.0, 2.0 / 3]}]
+        return RunOutput(states, [{"example_id": "x"}], tuning, {"total": 0.1, "tune": 0.5}, 3)
 
     def cancel_requested(self) -> None:  # replaced per test
         pass
@@ -120,6 +127,35 @@ def test_run_then_analysis_then_finalize(env):
     run = row(db.Run, run_ids[0])
     assert run.status == "running" and run.attempts == 1 and run.states_shape == [5, 3, 4, 8]
     assert env["store"].get(run.states_key) and env["store"].get(run.prompts_key)
+    tuning = json.loads(env["store"].get(run_file_key(exp_id, run_ids[0], TUNING_FILE)))
+    assert tuning["adapters"] == [
+        {
+            "adapter": 0,
+            "condition": "it",
+            "example": 3,
+            "examples": [3],
+            "steps": [1, 2, 3],
+            "loss": [2.0, 1.0, 2.0 / 3],
+        }
+    ]
+    assert tuning["step_rate_per_s"] == 3 / 0.5 and tuning["wall_s"] == 0.5
+    with db.session_scope() as s:
+        events = s.scalars(
+            select(db.Event).where(db.Event.run_id == run_ids[0], db.Event.type == "tuning")
+        ).all()
+        # throttled: the first step, then the group's last (the second came too soon)
+        assert [e.data["step"] for e in events] == [1, 3]
+        assert events[-1].data == {
+            "run_id": run_ids[0],
+            "group": 0,
+            "groups": 1,
+            "step": 3,
+            "steps": 3,
+            "adapters": [0],
+            "loss": [2.0 / 3],
+            "eta_s": 0.0,
+        }
+        assert "loss 0.67" in events[-1].message
 
     assert consume_states_with(run_ids[0], env["store"]) == "succeeded"
     assert row(db.Experiment, exp_id).status == "running"

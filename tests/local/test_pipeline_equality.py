@@ -15,18 +15,41 @@ from typing import Any
 import httpx
 import pytest
 
+from services.analysis.tuning_figure import TUNING_FIGURE_KEY
 from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec
-from services.common.storage.layout import RUN_RECORD_FILE, SPEC_FILE
+from services.common.storage.layout import (
+    ADAPTER_CONFIG_FILE,
+    ADAPTER_WEIGHTS_FILE,
+    RUN_RECORD_FILE,
+    SPEC_FILE,
+    adapter_file,
+    figure_file,
+)
 from services.local.runner import run_experiment
 
 pytestmark = pytest.mark.services
 
-RUN_FILES = {"states": "states.safetensors", "prompts": "prompts.json", "analysis": "analysis.json"}
+RUN_FILES = {
+    "states": "states.safetensors",
+    "prompts": "prompts.json",
+    "analysis": "analysis.json",
+    "tuning": "tuning.json",
+}
+ADAPTER_FILES = {"adapter_config": ADAPTER_CONFIG_FILE, "adapter_weights": ADAPTER_WEIGHTS_FILE}
+CLOCKS = ("timings", "wall_s", "step_rate_per_s")  # measured, so never equal
 
 
 def _without_timings(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "timings"}
+    return {k: v for k, v in doc.items() if k not in CLOCKS}
+
+
+def _run_file(artifact: dict[str, Any]) -> str:
+    """A run artifact's run-relative path, from its kind (and adapter number in its id)."""
+    if artifact["kind"] in ADAPTER_FILES:
+        n = int(artifact["id"].split("-adapter-", 1)[1].split("-")[0])
+        return adapter_file(n, ADAPTER_FILES[artifact["kind"]])
+    return RUN_FILES[artifact["kind"]]
 
 
 def _celery_files(http: httpx.Client, experiment: dict[str, Any]) -> dict[str, bytes]:
@@ -37,7 +60,7 @@ def _celery_files(http: httpx.Client, experiment: dict[str, Any]) -> dict[str, b
     files: dict[str, bytes] = {}
     for a in listed:
         if a["run_id"] is not None:
-            name = f"runs/{keys[a['run_id']]}/{RUN_FILES[a['kind']]}"
+            name = f"runs/{keys[a['run_id']]}/{_run_file(a)}"
         elif a["kind"] == "figure":
             name = f"figures/{a['id'].removeprefix('figure-')}.png"
         else:
@@ -89,13 +112,16 @@ def test_in_process_and_celery_paths_write_the_same_files(
     assert sorted(celery) == sorted(mine)
     figures = [name for name in mine if name.startswith("figures/")]
     assert figures and all(celery[name] == mine[name] for name in figures)
+    assert f"figures/{figure_file(TUNING_FIGURE_KEY)}" in figures  # the tuning loss curves
     assert json.loads(mine["results.json"]) == local
-    for name in (n for n in mine if n.endswith(".safetensors")):
+    adapters = [n for n in mine if "/adapters/" in n]
+    assert adapters, "the tiny model's adapters are saved (lora.save_adapters: auto)"
+    for name in (n for n in mine if n.endswith(".safetensors") or "/adapters/" in n):
         assert hashlib.sha256(celery[name]).digest() == hashlib.sha256(mine[name]).digest()
 
     assert sorted(local["timings"]) == sorted(served["timings"])
     assert _without_timings(local) == _without_timings(served)
-    for name in (n for n in mine if n.endswith(("prompts.json", "analysis.json"))):
+    for name in (n for n in mine if n.endswith(("prompts.json", "analysis.json", "tuning.json"))):
         a, b = json.loads(mine[name]), json.loads(celery[name])
         assert sorted(a) == sorted(b), name
         assert _without_timings(a) == _without_timings(b), name

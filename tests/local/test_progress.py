@@ -4,6 +4,7 @@ every tuning step (not one jump per stage), and the in-process bar prints it rea
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,4 +107,8 @@ def test_single_adapter_path_reports_every_tuning_step(tiny_model_dir: Path) -> 
     engine.execute(run, progress=lambda done, total, stage: seen.append(stage))
     for u in (1, 2):
         steps = [s for s in seen if s.startswith(f"adapter {u}/2, step")]
-        assert steps == [f"adapter {u}/2, step {e}/3" for e in (1, 2, 3)], seen
+        # each step's message carries its loss and the ETA: '..., step 1/3, loss 2.31, ETA 0:03'
+        assert [s.split(", loss ")[0] for s in steps] == [
+            f"adapter {u}/2, step {e}/3" for e in (1, 2, 3)
+        ], seen
+        assert all(re.search(r", loss \d+\.\d\d, ETA \d+:\d\d$", s) for s in steps), steps

@@ -1,8 +1,10 @@
 """The downloadable files of an experiment: listed and served by id.
 
 An artifact id maps to a storage key recorded on a row (the experiment's results and
-report, each run's states, prompts and analysis) or found under the experiment's figures
-folder. Names, media types and suffixes come from ``common.storage.layout``.
+report, each run's states, prompts and analysis) or found in the store: the figures, and a
+run's tuning.json and saved adapters (written before the row records the run's states, so
+listed for runs whose states are recorded). Names, media types and suffixes come from
+``common.storage.layout``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from services.common.storage.layout import (
     experiment_prefix,
     figure_id,
     figures_prefix,
+    found_run_file,
+    runs_prefix,
 )
 
 
@@ -58,11 +62,30 @@ def _artifacts(
     if experiment.report_key is not None:  # the figures were stored before the report
         for key in store.list_keys(figures_prefix(experiment.id)):
             add(figure_id(key), ArtifactKind.FIGURE, key)
+    found = _found_run_files(experiment, runs, store)
     for run in runs:
         add(f"run-{run.id}-states", ArtifactKind.STATES, run.states_key, run)
         add(f"run-{run.id}-prompts", ArtifactKind.PROMPTS, run.prompts_key, run)
         add(f"run-{run.id}-analysis", ArtifactKind.ANALYSIS, run.analysis_key, run)
+        for artifact_id, kind, key in found.get(run.id, []):
+            add(artifact_id, kind, key, run)
     return out
+
+
+def _found_run_files(
+    experiment: db.Experiment, runs: Sequence[db.Run], store: ArtifactStore
+) -> dict[str, list[tuple[str, ArtifactKind, str]]]:
+    """Run id -> (artifact id, kind, key) of the run files found in the store, for the runs
+    whose states are recorded (one listing of the experiment's runs folder)."""
+    recorded = {run.id for run in runs if run.states_key is not None}
+    found: dict[str, list[tuple[str, ArtifactKind, str]]] = {}
+    if not recorded:
+        return found
+    for key in store.list_keys(runs_prefix(experiment.id)):
+        hit = found_run_file(experiment.id, key)
+        if hit is not None and hit[0] in recorded:
+            found.setdefault(hit[0], []).append((hit[1], hit[2], key))
+    return found
 
 
 def list_artifacts(

@@ -40,7 +40,8 @@ def computed_config(config: dict[str, Any]) -> dict[str, Any]:
     and ``steps_per_demo: 2`` at k = 4 are one configuration (one run, one cell), and
     options at their defaults that older runs lacked (``demos.contrast: none``,
     ``report_layer: None``) leave the hash as it was: runs with a plain ``epochs`` budget
-    keep the keys and cells they had."""
+    keep the keys and cells they had. What only decides which files are kept
+    (``lora.save_adapters``) is not hashed."""
     out = json.loads(json.dumps(config))
     lora, demos = out.get("lora"), out.get("demos")
     if isinstance(lora, dict) and isinstance(demos, dict):
@@ -50,6 +51,7 @@ def computed_config(config: dict[str, Any]) -> dict[str, Any]:
             steps = None
         if steps is not None:
             lora.update(epochs=steps, steps_per_demo=None, max_steps=None)
+        lora.pop("save_adapters", None)
         if demos.get("contrast") == "none":
             demos.pop("contrast")
     if out.get("report_layer", 0) is None:

@@ -201,6 +201,12 @@ class LoraSpec(StrictModel):
         "label", description="Loss on the label tokens only, or on the whole sequence."
     )
     seed: Seed = Field(0, description="Offset added to the run seed for adapter init.")
+    save_adapters: Literal["auto", "all", "none"] = Field(
+        "auto",
+        description="Save the tuned adapters as artifacts in peft's save_pretrained layout "
+        "(runs/<run>/adapters/<n>/). auto: while a run's adapters take at most 64 MiB "
+        "(small models); all; none.",
+    )
 
     @field_validator("target_modules")
     @classmethod

@@ -39,6 +39,7 @@ from .health_status import HealthStatus
 from .inference_spec import InferenceSpec
 from .lora_spec import LoraSpec
 from .lora_spec_loss_on import LoraSpecLossOn
+from .lora_spec_save_adapters import LoraSpecSaveAdapters
 from .model import Model
 from .model_list import ModelList
 from .model_spec import ModelSpec
@@ -187,6 +188,7 @@ __all__ = (
     "InferenceSpec",
     "LoraSpec",
     "LoraSpecLossOn",
+    "LoraSpecSaveAdapters",
     "Model",
     "ModelList",
     "ModelSpec",

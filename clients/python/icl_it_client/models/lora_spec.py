@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.lora_spec_loss_on import LoraSpecLossOn
+from ..models.lora_spec_save_adapters import LoraSpecSaveAdapters
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoraSpec")
@@ -30,6 +31,9 @@ class LoraSpec:
         loss_on (LoraSpecLossOn | Unset): Loss on the label tokens only, or on the whole sequence. Default:
             LoraSpecLossOn.LABEL.
         seed (int | Unset): Offset added to the run seed for adapter init. Default: 0.
+        save_adapters (LoraSpecSaveAdapters | Unset): Save the tuned adapters as artifacts in peft's save_pretrained
+            layout (runs/<run>/adapters/<n>/). auto: while a run's adapters take at most 64 MiB (small models); all; none.
+            Default: LoraSpecSaveAdapters.AUTO.
     """
 
     r: int | Unset = 8
@@ -43,6 +47,7 @@ class LoraSpec:
     stop_loss: float | None | Unset = UNSET
     loss_on: LoraSpecLossOn | Unset = LoraSpecLossOn.LABEL
     seed: int | Unset = 0
+    save_adapters: LoraSpecSaveAdapters | Unset = LoraSpecSaveAdapters.AUTO
 
     def to_dict(self) -> dict[str, Any]:
         r = self.r
@@ -83,6 +88,10 @@ class LoraSpec:
 
         seed = self.seed
 
+        save_adapters: str | Unset = UNSET
+        if not isinstance(self.save_adapters, Unset):
+            save_adapters = self.save_adapters.value
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -108,6 +117,8 @@ class LoraSpec:
             field_dict["loss_on"] = loss_on
         if seed is not UNSET:
             field_dict["seed"] = seed
+        if save_adapters is not UNSET:
+            field_dict["save_adapters"] = save_adapters
 
         return field_dict
 
@@ -162,6 +173,13 @@ class LoraSpec:
 
         seed = d.pop("seed", UNSET)
 
+        _save_adapters = d.pop("save_adapters", UNSET)
+        save_adapters: LoraSpecSaveAdapters | Unset
+        if isinstance(_save_adapters, Unset):
+            save_adapters = UNSET
+        else:
+            save_adapters = LoraSpecSaveAdapters(_save_adapters)
+
         lora_spec = cls(
             r=r,
             alpha=alpha,
@@ -174,6 +192,7 @@ class LoraSpec:
             stop_loss=stop_loss,
             loss_on=loss_on,
             seed=seed,
+            save_adapters=save_adapters,
         )
 
         return lora_spec
