@@ -1,0 +1,389 @@
+"""``icl-it export ID --to mlflow``: a finished experiment logged to an MLflow tracking store.
+
+What lands where (docs/EXPORTS.md, "MLflow"):
+
+- one parent run per experiment, named after its spec: the resolved spec flattened into
+  parameters (``demos.k``, ``lora.r``, ``controls``, ...), tags (``icl_it.experiment_id``,
+  ``icl_it.schema``, one ``statement.<study>.<kind>`` per statement), the statements as
+  the run's description and as ``statements.md``, and the artifacts ``results.json``,
+  ``report.html``, ``figures/*.png`` and the cells table ``cells.csv``;
+- one nested run per cell, named by its factors: the factors, control, studies and cell id
+  as parameters, and every metric x pair of the cell as a metric whose step is the layer
+  index (0 = embeddings, i = block i, n_layers + 1 = the final norm): ``<metric>/<pair>``
+  (the mean), ``<metric>/<pair>/ci_low`` and ``/ci_high``; ``accuracy/<condition>`` (no
+  layer: step 0); the primary test's numbers as ``primary/<field>`` at its layer.
+
+The store is ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a SQLite store in the
+home directory (``sqlite:///$ICL_IT_HOME/mlflow.db``, artifacts in
+``$ICL_IT_HOME/mlartifacts``): MLflow's file store (``./mlruns``) now refuses new
+experiments unless ``MLFLOW_ALLOW_FILE_STORE=true``. Exporting an experiment that the
+store already holds does nothing unless ``--replace`` is given (the old runs are deleted).
+The files come from an ``icl-it run --out`` directory or, for an id, from the API through
+the SDK; only this module imports mlflow (``mlflow-skinny``), and only when it is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.common.storage import exports
+from services.common.storage.layout import (
+    FIGURES_DIR,
+    REPORT_FILE,
+    RESULTS_FILE,
+    SUFFIXES,
+    ArtifactKind,
+)
+
+EXPERIMENT_TAG = "icl_it.experiment_id"
+LEVEL_TAG = "icl_it.level"  # "experiment" (the parent run) or "cell"
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: nests a run under another in the UI
+NOTE_TAG = "mlflow.note.content"  # MLflow's own: the run's description
+STATEMENTS_FILE = "statements.md"
+CELLS_TABLE_FILE = "cells.csv"
+# MLflow's limits per log_batch call and per value (mlflow.utils.validation)
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_PARAM_LENGTH = 6000
+MAX_TAG_LENGTH = 8000
+SERIES_STATS = ("mean", "ci_low", "ci_high")
+
+
+@dataclass
+class ExperimentFiles:
+    """What an export logs: the results document and the files beside it."""
+
+    experiment_id: str  # the API's id, or the --out directory's name
+    results: dict[str, Any]
+    report: bytes | None = None
+    figures: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG bytes
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else the SQLite store in the home directory."""
+    import os
+
+    from services.common.runtime.settings import Settings
+
+    return os.environ.get("MLFLOW_TRACKING_URI") or (
+        f"sqlite:///{(Settings().home / 'mlflow.db').resolve()}"
+    )
+
+
+def default_artifact_location(tracking_uri: str) -> str | None:
+    """Where a new MLflow experiment keeps its artifacts: ``$ICL_IT_HOME/mlartifacts`` for
+    the home directory's store; the store's own choice for any other."""
+    from services.common.runtime.settings import Settings
+
+    home = Settings().home.resolve()
+    if tracking_uri != f"sqlite:///{home / 'mlflow.db'}":
+        return None
+    return (home / "mlartifacts").as_uri()
+
+
+# -- reading the experiment -----------------------------------------------------------------
+
+
+def local_files(path: Path) -> ExperimentFiles:
+    """The files of an ``icl-it run --out`` directory (or of its results.json)."""
+    root = path if path.is_dir() else path.parent
+    report = root / REPORT_FILE
+    figures = sorted((root / FIGURES_DIR).glob(f"*.{SUFFIXES[ArtifactKind.FIGURE]}"))
+    return ExperimentFiles(
+        experiment_id=root.resolve().name,
+        results=json.loads((root / RESULTS_FILE).read_text()),
+        report=report.read_bytes() if report.exists() else None,
+        figures={f.name: f.read_bytes() for f in figures},
+    )
+
+
+def remote_files(api: Any, experiment_id: str) -> ExperimentFiles:
+    """The same files through the API (the SDK's ``IclIt``): results, report, figures."""
+    figures = {}
+    for artifact in api.artifacts(experiment_id):
+        if artifact.kind.value == ArtifactKind.FIGURE.value:
+            name = f"{artifact.id.removeprefix('figure-')}.{SUFFIXES[ArtifactKind.FIGURE]}"
+            figures[name] = api.download_bytes(experiment_id, artifact.id)
+    return ExperimentFiles(
+        experiment_id=experiment_id,
+        results=api.results_json(experiment_id),
+        report=api.report(experiment_id).encode(),
+        figures=figures,
+    )
+
+
+# -- the document as MLflow values ---------------------------------------------------------
+
+
+def param_text(value: Any) -> str:
+    """A parameter's value as text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """A nested document as dotted keys (``demos.k``); a list of objects by index
+    (``studies.0.name``), a list of plain values as one JSON text."""
+    if isinstance(value, Mapping):
+        items: Iterator[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, list) and any(isinstance(v, (Mapping, list)) for v in value):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return {prefix: param_text(value)[:MAX_PARAM_LENGTH]}
+    flat: dict[str, str] = {}
+    for key, item in items:
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else key))
+    return flat
+
+
+def cell_run_name(cell: Mapping[str, Any]) -> str:
+    """A cell named by its factors and control, e.g. 'demos.k=4' or 'random_init: base'."""
+    factors = ", ".join(f"{k}={v}" for k, v in (cell.get("factors") or {}).items()) or "base"
+    control = cell.get("control") or "none"
+    return factors if control == "none" else f"{control}: {factors}"
+
+
+def cell_params(cell: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters of a cell's run: what sets it apart from the other cells."""
+    params = {f"factor.{k}": param_text(v) for k, v in (cell.get("factors") or {}).items()}
+    params.update(
+        cell=str(cell.get("cell")),
+        control=str(cell.get("control")),
+        studies=";".join(cell.get("studies") or []),
+        n_examples=param_text(cell.get("n_examples")),
+        n_seeds=param_text(cell.get("n_seeds")),
+        report_layer=param_text(cell.get("report_layer")),
+    )
+    return params
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def cell_metrics(cell: Mapping[str, Any]) -> list[tuple[str, float, int]]:
+    """``(key, value, step)`` for every number of a cell worth a curve: each metric x pair
+    per layer (step = layer index), accuracy per condition, the primary test. Values that
+    are null in the document (undefined at a layer) are left out."""
+    out: list[tuple[str, float, int]] = []
+    for metric, per_pair in (cell.get("metrics") or {}).items():
+        for pair, block in per_pair.items():
+            for stat in SERIES_STATS:
+                series = block.get(stat, block.get("value") if stat == "mean" else None)
+                key = f"{metric}/{pair}" if stat == "mean" else f"{metric}/{pair}/{stat}"
+                for layer, value in enumerate(series or []):
+                    if (number := _number(value)) is not None:
+                        out.append((key, number, layer))
+    for condition, acc in (cell.get("accuracy") or {}).items():
+        value = acc.get("mean") if isinstance(acc, Mapping) else acc
+        if (number := _number(value)) is not None:
+            out.append((f"accuracy/{condition}", number, 0))
+    primary = cell.get("primary") or {}
+    test = primary.get("pairing_test") or primary.get("test") or {}
+    layer = primary.get("layer")
+    for name, value in test.items():
+        if (number := _number(value)) is not None and isinstance(layer, int):
+            out.append((f"primary/{name}", number, layer))
+    return out
+
+
+def statements_markdown(results: Mapping[str, Any]) -> str:
+    """The statements, one bullet each: '- **main** (primary): At layer 31 ...'."""
+    return "".join(
+        f"- **{s.get('study')}** ({s.get('kind')}): {s.get('text')}\n"
+        for s in results.get("statements") or []
+    )
+
+
+def statement_tags(results: Mapping[str, Any]) -> dict[str, str]:
+    """One tag per statement, ``statement.<study>.<kind>`` (':' in a kind becomes '.')."""
+    return {
+        f"statement.{s.get('study')}.{str(s.get('kind')).replace(':', '.')}": str(s.get("text"))[
+            :MAX_TAG_LENGTH
+        ]
+        for s in results.get("statements") or []
+    }
+
+
+# -- logging into MLflow ---------------------------------------------------------------------
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _log(client: Any, run_id: str, params: Mapping[str, str], tags: Mapping[str, str]) -> None:
+    from mlflow.entities import Param, RunTag
+
+    for chunk in _batches([Param(k, v) for k, v in params.items()], MAX_PARAMS_TAGS_PER_BATCH):
+        client.log_batch(run_id, params=chunk)
+    for chunk in _batches([RunTag(k, v) for k, v in tags.items()], MAX_PARAMS_TAGS_PER_BATCH):
+        client.log_batch(run_id, tags=chunk)
+
+
+def _log_metrics(client: Any, run_id: str, values: list[tuple[str, float, int]]) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, value, now, step) for key, value, step in values]
+    for chunk in _batches(metrics, MAX_METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=chunk)
+
+
+def _stage_artifacts(files: ExperimentFiles, folder: Path) -> None:
+    """Write the parent run's artifacts into ``folder`` (logged from there in one call)."""
+    results = files.results
+    (folder / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+    (folder / STATEMENTS_FILE).write_text(statements_markdown(results))
+    table = exports.cell_table(results, files.experiment_id)
+    (folder / CELLS_TABLE_FILE).write_bytes(exports.to_csv(table))
+    if files.report is not None:
+        (folder / REPORT_FILE).write_bytes(files.report)
+    if files.figures:
+        (folder / FIGURES_DIR).mkdir()
+        for name, data in files.figures.items():
+            (folder / FIGURES_DIR / Path(name).name).write_bytes(data)
+
+
+def _experiment_id(client: Any, name: str, tracking_uri: str) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = default_artifact_location(tracking_uri)
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+def _exported_runs(client: Any, mlflow_experiment: str, experiment_id: str) -> list[Any]:
+    """The runs (parent and cells) an earlier export of ``experiment_id`` left."""
+    query = f"tags.`{EXPERIMENT_TAG}` = '{experiment_id}'"
+    return list(client.search_runs([mlflow_experiment], filter_string=query, max_results=5000))
+
+
+@dataclass
+class Exported:
+    """Where an export went: the MLflow experiment and the parent run (and whether it was
+    logged now or found from an earlier export)."""
+
+    tracking_uri: str
+    experiment_id: str
+    run_id: str
+    n_cells: int
+    existing: bool = False
+
+
+def export_to_mlflow(
+    files: ExperimentFiles,
+    tracking_uri: str | None = None,
+    experiment_name: str | None = None,
+    *,
+    replace: bool = False,
+) -> Exported:
+    """Log ``files`` to the tracking store: the parent run and one nested run per cell."""
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri or default_tracking_uri()
+    results = files.results
+    spec = results.get("spec") or {}
+    name = experiment_name or f"icl-it/{spec.get('name') or 'experiment'}"
+    client = MlflowClient(tracking_uri=uri)
+    mlflow_experiment = _experiment_id(client, name, uri)
+    earlier = _exported_runs(client, mlflow_experiment, files.experiment_id)
+    parents = [r for r in earlier if r.data.tags.get(LEVEL_TAG) == "experiment"]
+    if parents and not replace:
+        n_cells = len(earlier) - len(parents)
+        return Exported(uri, mlflow_experiment, parents[0].info.run_id, n_cells, existing=True)
+    for run in earlier:
+        client.delete_run(run.info.run_id)
+
+    base_tags = {EXPERIMENT_TAG: files.experiment_id}
+    parent_tags = {
+        **base_tags,
+        LEVEL_TAG: "experiment",
+        "icl_it.schema": str(results.get("schema")),
+        NOTE_TAG: statements_markdown(results)[:MAX_TAG_LENGTH],
+        **statement_tags(results),
+    }
+    parent = client.create_run(mlflow_experiment, run_name=str(spec.get("name") or "experiment"))
+    parent_id = parent.info.run_id
+    _log(client, parent_id, flatten(spec), parent_tags)
+    with tempfile.TemporaryDirectory(prefix="icl-it-mlflow-") as tmp:
+        _stage_artifacts(files, Path(tmp))
+        client.log_artifacts(parent_id, tmp)
+    cells = list(results.get("cells") or [])
+    for cell in cells:
+        tags = {**base_tags, LEVEL_TAG: "cell", PARENT_TAG: parent_id}
+        child = client.create_run(mlflow_experiment, run_name=cell_run_name(cell), tags=tags)
+        _log(client, child.info.run_id, cell_params(cell), {})
+        _log_metrics(client, child.info.run_id, cell_metrics(cell))
+        client.set_terminated(child.info.run_id)
+    client.set_terminated(parent_id)
+    return Exported(uri, mlflow_experiment, parent_id, len(cells))
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add ``--to mlflow`` and its options to the ``icl-it export`` parser; without
+    ``--to`` the command stays the long-table export it was."""
+    group = parser.add_argument_group("MLflow (--to mlflow)")
+    group.add_argument(
+        "--to", choices=["mlflow"], help="log the experiment to an MLflow tracking store instead"
+    )
+    group.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+        "sqlite:///$ICL_IT_HOME/mlflow.db with artifacts in $ICL_IT_HOME/mlartifacts)",
+    )
+    group.add_argument(
+        "--experiment-name", help="MLflow experiment (default: icl-it/<the spec's name>)"
+    )
+    group.add_argument(
+        "--replace", action="store_true", help="delete an earlier export of it, log it again"
+    )
+    table_export = parser.get_default("func")
+
+    def dispatch(args: argparse.Namespace) -> int:
+        return int(cmd_export_mlflow(args) if args.to == "mlflow" else table_export(args))
+
+    parser.set_defaults(func=dispatch)
+
+
+def cmd_export_mlflow(args: argparse.Namespace) -> int:
+    """``icl-it export ID --to mlflow``: log the experiment, print where it went (API and
+    connection errors as one line, as every remote command)."""
+    from services.cli import remote
+
+    return int(remote._guard(_export_mlflow)(args))
+
+
+def _export_mlflow(args: argparse.Namespace) -> int:
+    from services.cli import remote
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "Creating tables" chatter
+    local = Path(args.id)
+    files = local_files(local) if local.exists() else remote_files(remote.sdk(), args.id)
+    done = export_to_mlflow(
+        files, args.tracking_uri, args.experiment_name, replace=getattr(args, "replace", False)
+    )
+    verb = "already in" if done.existing else "logged to"
+    print(
+        f"{files.experiment_id}: {verb} {done.tracking_uri}\n"
+        f"  MLflow experiment {done.experiment_id}, run {done.run_id} "
+        f"({done.n_cells} cell run(s) nested under it)"
+        + ("; --replace logs it again" if done.existing else ""),
+        file=sys.stderr,
+    )
+    print(done.run_id)
+    return 0
