@@ -35,6 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.cli.mlflow_values import (
+    MAX_TAG_LENGTH,
+    cell_metrics,
+    cell_params,
+    cell_run_name,
+    flatten,
+    statement_tags,
+    statements_markdown,
+)
 from services.common.storage import exports
 from services.common.storage.layout import (
     FIGURES_DIR,
@@ -45,17 +54,15 @@ from services.common.storage.layout import (
 )
 
 EXPERIMENT_TAG = "icl_it.experiment_id"
+SOURCE_TAG = "icl_it.source"  # where it came from: the API's experiment URL, or the directory
 LEVEL_TAG = "icl_it.level"  # "experiment" (the parent run) or "cell"
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: nests a run under another in the UI
 NOTE_TAG = "mlflow.note.content"  # MLflow's own: the run's description
 STATEMENTS_FILE = "statements.md"
 CELLS_TABLE_FILE = "cells.csv"
-# MLflow's limits per log_batch call and per value (mlflow.utils.validation)
+# MLflow's limits per log_batch call (mlflow.utils.validation)
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_PARAM_LENGTH = 6000
-MAX_TAG_LENGTH = 8000
-SERIES_STATS = ("mean", "ci_low", "ci_high")
 
 
 @dataclass
@@ -63,6 +70,7 @@ class ExperimentFiles:
     """What an export logs: the results document and the files beside it."""
 
     experiment_id: str  # the API's id, or the --out directory's name
+    source: str  # the experiment's URL in the API, or the --out directory's absolute path
     results: dict[str, Any]
     report: bytes | None = None
     figures: dict[str, bytes] = field(default_factory=dict)  # file name -> PNG bytes
@@ -100,6 +108,7 @@ def local_files(path: Path) -> ExperimentFiles:
     figures = sorted((root / FIGURES_DIR).glob(f"*.{SUFFIXES[ArtifactKind.FIGURE]}"))
     return ExperimentFiles(
         experiment_id=root.resolve().name,
+        source=str(root.resolve()),
         results=json.loads((root / RESULTS_FILE).read_text()),
         report=report.read_bytes() if report.exists() else None,
         figures={f.name: f.read_bytes() for f in figures},
@@ -115,104 +124,11 @@ def remote_files(api: Any, experiment_id: str) -> ExperimentFiles:
             figures[name] = api.download_bytes(experiment_id, artifact.id)
     return ExperimentFiles(
         experiment_id=experiment_id,
+        source=f"{api.url}/v1/experiments/{experiment_id}",
         results=api.results_json(experiment_id),
         report=api.report(experiment_id).encode(),
         figures=figures,
     )
-
-
-# -- the document as MLflow values ---------------------------------------------------------
-
-
-def param_text(value: Any) -> str:
-    """A parameter's value as text: strings as they are, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, str]:
-    """A nested document as dotted keys (``demos.k``); a list of objects by index
-    (``studies.0.name``), a list of plain values as one JSON text."""
-    if isinstance(value, Mapping):
-        items: Iterator[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
-    elif isinstance(value, list) and any(isinstance(v, (Mapping, list)) for v in value):
-        items = ((str(i), v) for i, v in enumerate(value))
-    else:
-        return {prefix: param_text(value)[:MAX_PARAM_LENGTH]}
-    flat: dict[str, str] = {}
-    for key, item in items:
-        flat.update(flatten(item, f"{prefix}.{key}" if prefix else key))
-    return flat
-
-
-def cell_run_name(cell: Mapping[str, Any]) -> str:
-    """A cell named by its factors and control, e.g. 'demos.k=4' or 'random_init: base'."""
-    factors = ", ".join(f"{k}={v}" for k, v in (cell.get("factors") or {}).items()) or "base"
-    control = cell.get("control") or "none"
-    return factors if control == "none" else f"{control}: {factors}"
-
-
-def cell_params(cell: Mapping[str, Any]) -> dict[str, str]:
-    """The parameters of a cell's run: what sets it apart from the other cells."""
-    params = {f"factor.{k}": param_text(v) for k, v in (cell.get("factors") or {}).items()}
-    params.update(
-        cell=str(cell.get("cell")),
-        control=str(cell.get("control")),
-        studies=";".join(cell.get("studies") or []),
-        n_examples=param_text(cell.get("n_examples")),
-        n_seeds=param_text(cell.get("n_seeds")),
-        report_layer=param_text(cell.get("report_layer")),
-    )
-    return params
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def cell_metrics(cell: Mapping[str, Any]) -> list[tuple[str, float, int]]:
-    """``(key, value, step)`` for every number of a cell worth a curve: each metric x pair
-    per layer (step = layer index), accuracy per condition, the primary test. Values that
-    are null in the document (undefined at a layer) are left out."""
-    out: list[tuple[str, float, int]] = []
-    for metric, per_pair in (cell.get("metrics") or {}).items():
-        for pair, block in per_pair.items():
-            for stat in SERIES_STATS:
-                series = block.get(stat, block.get("value") if stat == "mean" else None)
-                key = f"{metric}/{pair}" if stat == "mean" else f"{metric}/{pair}/{stat}"
-                for layer, value in enumerate(series or []):
-                    if (number := _number(value)) is not None:
-                        out.append((key, number, layer))
-    for condition, acc in (cell.get("accuracy") or {}).items():
-        value = acc.get("mean") if isinstance(acc, Mapping) else acc
-        if (number := _number(value)) is not None:
-            out.append((f"accuracy/{condition}", number, 0))
-    primary = cell.get("primary") or {}
-    test = primary.get("pairing_test") or primary.get("test") or {}
-    layer = primary.get("layer")
-    for name, value in test.items():
-        if (number := _number(value)) is not None and isinstance(layer, int):
-            out.append((f"primary/{name}", number, layer))
-    return out
-
-
-def statements_markdown(results: Mapping[str, Any]) -> str:
-    """The statements, one bullet each: '- **main** (primary): At layer 31 ...'."""
-    return "".join(
-        f"- **{s.get('study')}** ({s.get('kind')}): {s.get('text')}\n"
-        for s in results.get("statements") or []
-    )
-
-
-def statement_tags(results: Mapping[str, Any]) -> dict[str, str]:
-    """One tag per statement, ``statement.<study>.<kind>`` (':' in a kind becomes '.')."""
-    return {
-        f"statement.{s.get('study')}.{str(s.get('kind')).replace(':', '.')}": str(s.get("text"))[
-            :MAX_TAG_LENGTH
-        ]
-        for s in results.get("statements") or []
-    }
 
 
 # -- logging into MLflow ---------------------------------------------------------------------
@@ -264,10 +180,24 @@ def _experiment_id(client: Any, name: str, tracking_uri: str) -> str:
     return str(client.create_experiment(name, artifact_location=location))
 
 
-def _exported_runs(client: Any, mlflow_experiment: str, experiment_id: str) -> list[Any]:
-    """The runs (parent and cells) an earlier export of ``experiment_id`` left."""
-    query = f"tags.`{EXPERIMENT_TAG}` = '{experiment_id}'"
-    return list(client.search_runs([mlflow_experiment], filter_string=query, max_results=5000))
+def _exported_runs(client: Any, mlflow_experiment: str, source: str) -> list[Any]:
+    """The runs an earlier export of the same experiment left: parents first, then their
+    cells. (The source is compared here, not in the query: a path may hold any character.)"""
+    parents = [
+        run
+        for run in client.search_runs(
+            [mlflow_experiment], filter_string=f"tags.`{LEVEL_TAG}` = 'experiment'"
+        )
+        if run.data.tags.get(SOURCE_TAG) == source
+    ]
+    children = [
+        child
+        for run in parents
+        for child in client.search_runs(
+            [mlflow_experiment], filter_string=f"tags.`{PARENT_TAG}` = '{run.info.run_id}'"
+        )
+    ]
+    return parents + children
 
 
 @dataclass
@@ -298,7 +228,7 @@ def export_to_mlflow(
     name = experiment_name or f"icl-it/{spec.get('name') or 'experiment'}"
     client = MlflowClient(tracking_uri=uri)
     mlflow_experiment = _experiment_id(client, name, uri)
-    earlier = _exported_runs(client, mlflow_experiment, files.experiment_id)
+    earlier = _exported_runs(client, mlflow_experiment, files.source)
     parents = [r for r in earlier if r.data.tags.get(LEVEL_TAG) == "experiment"]
     if parents and not replace:
         n_cells = len(earlier) - len(parents)
@@ -306,7 +236,7 @@ def export_to_mlflow(
     for run in earlier:
         client.delete_run(run.info.run_id)
 
-    base_tags = {EXPERIMENT_TAG: files.experiment_id}
+    base_tags = {EXPERIMENT_TAG: files.experiment_id, SOURCE_TAG: files.source}
     parent_tags = {
         **base_tags,
         LEVEL_TAG: "experiment",
@@ -369,6 +299,8 @@ def cmd_export_mlflow(args: argparse.Namespace) -> int:
 
 
 def _export_mlflow(args: argparse.Namespace) -> int:
+    import mlflow  # noqa: F401  (configures its loggers on import; quieted after)
+
     from services.cli import remote
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "Creating tables" chatter

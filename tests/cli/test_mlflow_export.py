@@ -90,6 +90,10 @@ def check_mlflow_matches(client: Any, run_id: str, results: dict[str, Any]) -> N
                 assert all(math.isclose(got[i], want[i], rel_tol=0, abs_tol=0) for i in want)
         for condition, acc in cell["accuracy"].items():
             assert child.data.metrics[f"accuracy/{condition}"] == acc["mean"]
+        test = cell["primary"]["pairing_test"]
+        [diff] = client.get_metric_history(child.info.run_id, "primary/mean_diff")
+        assert (diff.step, diff.value) == (cell["primary"]["layer"], test["mean_diff"])
+        assert child.data.metrics["primary/p_value"] == test["p_value"]
 
 
 def test_an_in_process_run_round_trips_through_mlflow(
