@@ -314,7 +314,8 @@ def _export_mlflow(args: argparse.Namespace) -> int:
         f"{files.experiment_id}: {verb} {done.tracking_uri}\n"
         f"  MLflow experiment {done.experiment_id}, run {done.run_id} "
         f"({done.n_cells} cell run(s) nested under it)"
-        + ("; --replace logs it again" if done.existing else ""),
+        + ("; --replace logs it again" if done.existing else "")
+        + f"\n  browse: mlflow ui --backend-store-uri {done.tracking_uri} (the full `mlflow` package)",
         file=sys.stderr,
     )
     print(done.run_id)
