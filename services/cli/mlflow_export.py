@@ -305,6 +305,8 @@ def _export_mlflow(args: argparse.Namespace) -> int:
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # no "Creating tables" chatter
     local = Path(args.id)
+    if local.exists() and not (local if local.is_file() else local / RESULTS_FILE).is_file():
+        return remote._fail(f"{local}: no {RESULTS_FILE} (an `icl-it run --out` directory?)", 2)
     files = local_files(local) if local.exists() else remote_files(remote.sdk(), args.id)
     done = export_to_mlflow(
         files, args.tracking_uri, args.experiment_name, replace=getattr(args, "replace", False)

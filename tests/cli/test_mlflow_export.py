@@ -123,6 +123,14 @@ def test_an_in_process_run_round_trips_through_mlflow(
     check_mlflow_matches(client, again, results)
 
 
+def test_a_directory_without_results_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(tmp_path), "--to", "mlflow"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("icl-it: ") and "results.json" in err and "Traceback" not in err
+
+
 @pytest.mark.services
 def test_an_experiment_of_the_api_round_trips_through_mlflow(
     surface_stack: Any,
