@@ -229,7 +229,12 @@ def export_to_mlflow(
     client = MlflowClient(tracking_uri=uri)
     mlflow_experiment = _experiment_id(client, name, uri)
     earlier = _exported_runs(client, mlflow_experiment, files.source)
-    parents = [r for r in earlier if r.data.tags.get(LEVEL_TAG) == "experiment"]
+    # a parent that did not finish (an export cut short) is replaced without asking
+    parents = [
+        r
+        for r in earlier
+        if r.data.tags.get(LEVEL_TAG) == "experiment" and r.info.status == "FINISHED"
+    ]
     if parents and not replace:
         n_cells = len(earlier) - len(parents)
         return Exported(uri, mlflow_experiment, parents[0].info.run_id, n_cells, existing=True)
@@ -246,19 +251,28 @@ def export_to_mlflow(
     }
     parent = client.create_run(mlflow_experiment, run_name=str(spec.get("name") or "experiment"))
     parent_id = parent.info.run_id
-    _log(client, parent_id, flatten(spec), parent_tags)
-    with tempfile.TemporaryDirectory(prefix="icl-it-mlflow-") as tmp:
-        _stage_artifacts(files, Path(tmp))
-        client.log_artifacts(parent_id, tmp)
-    cells = list(results.get("cells") or [])
-    for cell in cells:
-        tags = {**base_tags, LEVEL_TAG: "cell", PARENT_TAG: parent_id}
-        child = client.create_run(mlflow_experiment, run_name=cell_run_name(cell), tags=tags)
-        _log(client, child.info.run_id, cell_params(cell), {})
-        _log_metrics(client, child.info.run_id, cell_metrics(cell))
-        client.set_terminated(child.info.run_id)
+    try:
+        _log(client, parent_id, flatten(spec), parent_tags)
+        with tempfile.TemporaryDirectory(prefix="icl-it-mlflow-") as tmp:
+            _stage_artifacts(files, Path(tmp))
+            client.log_artifacts(parent_id, tmp)
+        cells = list(results.get("cells") or [])
+        for cell in cells:
+            _log_cell(client, mlflow_experiment, cell, {**base_tags, PARENT_TAG: parent_id})
+    except BaseException:
+        client.set_terminated(parent_id, "FAILED")
+        raise
     client.set_terminated(parent_id)
     return Exported(uri, mlflow_experiment, parent_id, len(cells))
+
+
+def _log_cell(client: Any, mlflow_experiment: str, cell: Any, tags: dict[str, str]) -> None:
+    run = client.create_run(
+        mlflow_experiment, run_name=cell_run_name(cell), tags={**tags, LEVEL_TAG: "cell"}
+    )
+    _log(client, run.info.run_id, cell_params(cell), {})
+    _log_metrics(client, run.info.run_id, cell_metrics(cell))
+    client.set_terminated(run.info.run_id)
 
 
 # -- the command -----------------------------------------------------------------------------

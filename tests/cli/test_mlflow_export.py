@@ -122,6 +122,12 @@ def test_an_in_process_run_round_trips_through_mlflow(
     assert client.get_run(run_id).info.lifecycle_stage == "deleted"
     check_mlflow_matches(client, again, results)
 
+    # an export cut short (its parent run not FINISHED) is logged again without --replace
+    client.set_terminated(again, "FAILED")
+    third = _export([str(run_dir)], capsys)
+    assert third != again and client.get_run(again).info.lifecycle_stage == "deleted"
+    assert client.get_run(third).info.status == "FINISHED"
+
 
 def test_a_directory_without_results_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
