@@ -88,14 +88,14 @@ def default_tracking_uri() -> str:
 
 
 def default_artifact_location(tracking_uri: str) -> str | None:
-    """Where a new MLflow experiment keeps its artifacts: ``$ICL_IT_HOME/mlartifacts`` for
-    the home directory's store; the store's own choice for any other."""
-    from services.common.runtime.settings import Settings
-
-    home = Settings().home.resolve()
-    if tracking_uri != f"sqlite:///{home / 'mlflow.db'}":
+    """Where a new MLflow experiment keeps its artifacts: for a SQLite store, the folder
+    ``mlartifacts`` beside its database file (MLflow's own default would be ``./mlruns``
+    under whatever directory the command runs in); for any other store, its own choice."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or ":memory:" in tracking_uri:
         return None
-    return (home / "mlartifacts").as_uri()
+    database = Path(tracking_uri.removeprefix(prefix).split("?", 1)[0])
+    return (database.resolve().parent / "mlartifacts").as_uri()
 
 
 # -- reading the experiment -----------------------------------------------------------------

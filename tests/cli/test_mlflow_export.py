@@ -160,5 +160,8 @@ def test_an_experiment_of_the_api_round_trips_through_mlflow(
     client = mlflow_tracking.MlflowClient(tracking_uri=uri)
     check_mlflow_matches(client, run_id, results)
     run = client.get_run(run_id)
-    assert client.get_experiment(run.info.experiment_id).name == "from-the-api"
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "from-the-api"
+    # artifacts beside the database, not in ./mlruns of wherever the command ran
+    assert experiment.artifact_location == (tmp_path / "mlartifacts").resolve().as_uri()
     assert run.data.tags["icl_it.experiment_id"] == finished["id"]
