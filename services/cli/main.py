@@ -238,7 +238,7 @@ def _add_remote_commands(sub: Any) -> None:
 
     p = sub.add_parser(
         "export",
-        help="results as a long table (CSV or Parquet; docs/EXPORTS.md)",
+        help="results as a long table (CSV or Parquet), or --to mlflow (docs/EXPORTS.md)",
         description="The long table of cell statistics, or with --per-example one row per "
         "example, run, metric, pair and layer. ID is an experiment id, or the --out "
         "directory of `icl-it run`.",
@@ -248,6 +248,9 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--per-example", action="store_true", help="the per-example table")
     p.add_argument("-o", "--output", help="write here (default: stdout)")
     p.set_defaults(func=_client_cmd("export"))
+    from services.cli.mlflow_export import register as add_mlflow_export
+
+    add_mlflow_export(p)  # --to mlflow
 
     p = sub.add_parser("cancel", help="cancel an experiment (stops at the next step)")
     p.add_argument("id")
