@@ -23,6 +23,9 @@ from services.cli.specs import DATA_HELP, format_validation, load_spec, with_loc
 
 # Fractional runs (a run is part done) as a percentage and n with two decimals, never
 # "0.3333333333333333/1".
+# Commands that may reach the Hugging Face Hub: they keep the user's HF_HUB_OFFLINE (a
+# model in the Hub cache loads without the network either way; docs/DATA.md).
+HUB_COMMANDS = frozenset({"run", "up", "models"})
 RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed}<{remaining}]"
 
 
@@ -31,6 +34,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary table; 2 on an invalid spec or dataset."""
     from tqdm import tqdm
 
+    from services.common.runtime.settings import apply_local_defaults
+
+    apply_local_defaults(os.environ)  # this process is a single-user stack
     try:
         spec = load_spec(args.spec, args.preset, args.scale, args.set)
     except Exception as exc:
@@ -327,9 +333,10 @@ def _add_local_commands(sub: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``icl-it`` entry point; returns the exit code (0 when the reader of stdout goes away)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    if args.command not in HUB_COMMANDS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()

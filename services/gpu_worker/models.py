@@ -38,6 +38,7 @@ from services.common.spec.catalog import (
     is_local_model,
     model_not_allowed,
 )
+from services.common.storage.hub_cache import cached_snapshot
 from services.gpu_worker.precision import (
     Precision,
     PrecisionError,
@@ -257,6 +258,8 @@ def load_model(
     dtype = load_dtype(precision, device)
     source, where = resolve_source(spec, settings)
     common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
+    if source == "hub" and cached_snapshot(where, spec.revision) is not None:
+        common["local_files_only"] = True  # the Hub cache first: no network for what is there
     try:
         config = AutoConfig.from_pretrained(where, **common)
         check_model_size(spec.name, count_params(config), precision.compute, device, settings)
@@ -271,7 +274,10 @@ def load_model(
     except ModelLoadError:
         raise
     except Exception as exc:  # network, missing files, unsupported architecture
-        raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}") from exc
+        hint = ""
+        if source == "hub" and "local_files_only" not in common:
+            hint = f" (not in the Hub cache; `icl-it models pull {where}` downloads it)"
+        raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}{hint}") from exc
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     store_weights(model, precision)

@@ -87,30 +87,45 @@ def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, 
         elif kind != row_kind:
             raise DatasetError(f"{name}: line {lineno}: mixes {kind} and {row_kind} rows")
         for key, value in obj.items():
-            if not isinstance(value, str) or not value.strip():
-                raise DatasetError(f"{name}: line {lineno}: {key!r} must be a non-empty string")
-            if len(value) > MAX_TEXT_CHARS:
-                raise DatasetError(
-                    f"{name}: line {lineno}: {key!r} longer than {MAX_TEXT_CHARS} characters"
-                )
-            problem = control_char_problem(value)  # the rule a submitted spec's text obeys
+            problem = text_problem(value)
             if problem:
-                raise DatasetError(f"{name}: line {lineno}: {key!r}: {problem}")
+                raise DatasetError(f"{name}: line {lineno}: {key!r} {problem}")
         rows.append(obj)
         if len(rows) > MAX_ROWS:
             raise DatasetError(f"{name}: more than {MAX_ROWS} rows")
-    if kind is None or len(rows) < 2:
+    if kind is None:
         raise DatasetError(f"{name}: needs at least 2 rows")
+    check_rows(kind, rows, name)
+    return kind, rows
+
+
+def text_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a dataset text or label (None: it can): a non-empty string of
+    at most MAX_TEXT_CHARS characters, without the control characters a spec refuses."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    if len(value) > MAX_TEXT_CHARS:
+        return f"longer than {MAX_TEXT_CHARS} characters"
+    problem = control_char_problem(value)  # the rule a submitted spec's text obeys
+    return f"has {problem}" if problem else None
+
+
+def check_rows(kind: str, rows: list[dict[str, str]], name: str) -> None:
+    """The limits on a whole dataset: 2..MAX_ROWS rows, 2..MAX_LABELS distinct labels."""
+    if len(rows) < 2:
+        raise DatasetError(f"{name}: needs at least 2 rows")
+    if len(rows) > MAX_ROWS:
+        raise DatasetError(f"{name}: {len(rows)} rows (max {MAX_ROWS})")
     if kind == "classification":
         labels = {r["label"] for r in rows}
         if len(labels) > MAX_LABELS:
             raise DatasetError(f"{name}: {len(labels)} distinct labels (max {MAX_LABELS})")
         if len(labels) < 2:
             raise DatasetError(f"{name}: needs at least 2 distinct labels")
-    return kind, rows
 
 
-def _to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Dataset:
+def to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Dataset:
+    """A task from rows ``parse_jsonl`` (or ``dataset_formats.map_records``) accepted."""
     if kind == "classification":
         examples = tuple(Example(i, r["text"], r["label"]) for i, r in enumerate(rows))
     else:
@@ -126,7 +141,7 @@ def load_builtin(name: str) -> Dataset:
     raw = resources.files("services.common").joinpath("data", info.file).read_text("utf-8")
     kind, rows = parse_jsonl(raw, name=info.file)
     assert kind == info.kind, (name, kind)
-    return _to_dataset(info, kind, rows)
+    return to_dataset(info, kind, rows)
 
 
 def load_upload(dataset_id: str, raw: str) -> Dataset:
@@ -143,7 +158,7 @@ def load_upload(dataset_id: str, raw: str) -> Dataset:
         instruction="",
         labels=labels,
     )
-    return _to_dataset(info, kind, rows)
+    return to_dataset(info, kind, rows)
 
 
 def load_task(task: str, store: ArtifactStore) -> Dataset:
