@@ -124,7 +124,7 @@ class DataSpec(StrictModel):
     split: str = Field(
         "train",
         max_length=64,
-        pattern=r"^[A-Za-z0-9_.\-]+(\[[0-9:%\-]*\])?$",
+        pattern=r"^[A-Za-z0-9_.\-]+(\[-?[0-9]*%?:-?[0-9]*%?\])?$",
         description="The split, with an optional slice as datasets writes it: train[:2000].",
     )
     text_column: Column | None = Field(None, description="The text column (default: text).")

@@ -10,6 +10,7 @@ files only. The rows go through the column mapping and limits of an upload
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from services.common.storage.datasets import (
     load_task,
     to_dataset,
 )
+
+_SPLIT = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[(-?\d*%?):(-?\d*%?)\])?$")
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,7 @@ def _open(source: HfSource) -> Any:
 
     try:
         if source.name.startswith("/"):
-            found = datasets.load_from_disk(source.name)
-            if isinstance(found, datasets.DatasetDict):
-                if source.split not in found:
-                    raise DatasetError(
-                        f"{source.name}: no split {source.split!r} (splits: {', '.join(found)})"
-                    )
-                found = found[source.split]
-            return found
+            return _disk_split(datasets.load_from_disk(source.name), source)
         return datasets.load_dataset(source.name, source.config, split=source.split)
     except DatasetError:
         raise
@@ -85,6 +81,29 @@ def _open(source: HfSource) -> Any:
         raise DatasetError(
             f"cannot read Hugging Face dataset {source.task}: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def _disk_split(found: Any, source: HfSource) -> Any:
+    """``split`` (``name``, ``name[a:b]``, ``name[:10%]``: load_dataset's syntax) of what
+    ``load_from_disk`` returned (a DatasetDict, or one Dataset whatever the name)."""
+    match = _SPLIT.match(source.split)
+    if match is None:
+        raise DatasetError(f"{source.task}: split {source.split!r} is not name or name[a:b]")
+    name, start, stop = match.groups()
+    if hasattr(found, "keys"):  # a DatasetDict
+        if name not in found:
+            raise DatasetError(f"{source.name}: no split {name!r} (splits: {', '.join(found)})")
+        found = found[name]
+    if start is None:
+        return found
+    n = found.num_rows
+
+    def bound(text: str) -> int | None:
+        if not text:
+            return None
+        return round(n * int(text[:-1]) / 100) if text.endswith("%") else int(text)
+
+    return found.select(range(*slice(bound(start), bound(stop)).indices(n)))
 
 
 def _class_label_names(table: Any, column: str | None) -> tuple[str, ...]:
