@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from services.cli.datasets import add_mapping_arguments, add_upload_command, mapping_options
 from services.cli.design import add_design_command
 from services.cli.help import DESCRIPTION, EPILOG, completion_script, settings_help
 from services.cli.specs import DATA_HELP, format_validation, load_spec, with_local_dataset
@@ -44,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     if args.data:
         try:
-            spec = with_local_dataset(spec, Path(args.data))
+            spec = with_local_dataset(spec, Path(args.data), mapping_options(args))
         except Exception as exc:
             print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
             return 2
@@ -216,6 +217,7 @@ def _add_run_command(sub: Any) -> None:
         help="override a field, e.g. --set demos.k=8 (repeatable)",
     )
     p.add_argument("--data", metavar="FILE", help=DATA_HELP)
+    add_mapping_arguments(p)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
@@ -232,6 +234,7 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--report", help="with --wait: write the HTML report here")
     p.add_argument("--idempotency-key", help="resubmitting with the same key is safe")
     p.add_argument("--data", metavar="FILE", help=DATA_HELP + " (uploaded first)")
+    add_mapping_arguments(p)
     p.set_defaults(func=_client_cmd("submit"))
 
     p = sub.add_parser("status", help="show an experiment's status and progress")
@@ -285,11 +288,9 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--open", action="store_true", help="open it in a web browser")
     p.set_defaults(func=_client_cmd("report"))
 
-    p = sub.add_parser("datasets", help="upload your own JSONL dataset (docs/DATA.md)")
+    p = sub.add_parser("datasets", help="upload your own dataset (docs/DATA.md)")
     dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
-    q = dsub.add_parser("upload", help="upload FILE; prints the task name upload:<id>")
-    q.add_argument("file")
-    q.set_defaults(func=_client_cmd("datasets_upload"))
+    add_upload_command(dsub, _client_cmd("datasets_upload"))
 
 
 def _add_local_commands(sub: Any) -> None:

@@ -10,6 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_api import SPEC, assert_problem
+from test_hardening import _app, _client, _key
+
+from services.common.runtime.settings import apply_local_defaults
 
 pytestmark = pytest.mark.anyio
 CSV = b"sentence,label\nA fine film.,1\nDull and long.,0\nLoved it.,1\n"
@@ -61,3 +64,26 @@ async def test_a_hugging_face_dataset_is_refused_on_a_shared_server_by_default(c
     spec = {**SPEC, "data": {"task": "sentiment", "hf": "stanfordnlp/imdb"}}
     body = assert_problem(await client.post("/v1/experiments", json=spec), 422)
     assert "not both" in body["detail"]
+
+
+async def test_a_single_user_stack_accepts_hub_models_and_datasets(tmp_path, api_app):
+    """``icl-it up`` (apply_local_defaults): any org/name model id and any dataset id at
+    submit; a user's own ICL_IT_HUB_MODELS, even empty, wins over the default."""
+    env: dict[str, str] = {}
+    apply_local_defaults(env)
+    app = _app(tmp_path, api_app, **env)
+    spec = {
+        **SPEC,
+        "model": {"name": "HuggingFaceTB/SmolLM2-135M-Instruct"},
+        "data": {"hf": "stanfordnlp/imdb", "split": "test[:200]"},
+    }
+    async with _client(app, _key(app)) as c:
+        response = await c.post("/v1/experiments", json=spec)
+        assert response.status_code == 202, response.text
+        # a path is still not a Hub id, and nothing outside the allowed directories loads
+        bad = {**SPEC, "model": {"name": "HuggingFaceTB/SmolLM2/extra"}}
+        body = assert_problem(await c.post("/v1/experiments", json=bad), 422)
+        assert body["errors"][0]["type"] == "model_not_allowed"
+    mine = {"ICL_IT_HUB_MODELS": ""}
+    apply_local_defaults(mine)
+    assert mine["ICL_IT_HUB_MODELS"] == "" and mine["ICL_IT_HUB_DATASETS"] == "*,*/*"

@@ -144,6 +144,7 @@ from .task import Task
 from .task_list import TaskList
 from .template_spec import TemplateSpec
 from .template_spec_kind import TemplateSpecKind
+from .upload_dataset_format import UploadDatasetFormat
 
 __all__ = (
     "Artifact",
@@ -282,4 +283,5 @@ __all__ = (
     "TaskList",
     "TemplateSpec",
     "TemplateSpecKind",
+    "UploadDatasetFormat",
 )
