@@ -25,8 +25,9 @@ MAPPING = ["--text-column", "sentence", "--label-column", "label"]
 
 
 @pytest.mark.services
+@pytest.mark.usefixtures("cli_env")
 def test_upload_a_csv_and_hugging_face_rows_with_a_column_mapping(
-    cli_env: str, surface_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    surface_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mine = tmp_path / "mine.csv"
     mine.write_text(CSV)
