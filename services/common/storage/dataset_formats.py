@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from services.common.spec.parsing import ParseError, load_json
 from services.common.storage.datasets import (
     MAX_LABELS,
     MAX_ROWS,
     DatasetError,
     check_rows,
+    jsonl_objects,
     parse_jsonl,
     text_problem,
 )
@@ -86,15 +86,7 @@ def read_records(raw: bytes, fmt: Format, name: str) -> list[dict[str, Any]]:
     if fmt == "csv":
         return _csv_records(text, name)
     records: list[dict[str, Any]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = load_json(line)  # bounded: depth, integer size, finite numbers
-        except ParseError as exc:
-            raise DatasetError(f"{name}: line {lineno}: {exc.msg}") from None
-        if not isinstance(obj, dict):
-            raise DatasetError(f"{name}: line {lineno}: expected a JSON object")
+    for _, obj in jsonl_objects(text, name):
         records.append(obj)
         _check_count(records, name)
     return records
@@ -204,7 +196,7 @@ def map_records(
             problem = text_problem(value)
             if problem:
                 raise DatasetError(f"{name}: row {i}: column {column!r} {problem}")
-            row[key] = value
+            row[key] = str(value)
         rows.append(row)
         _check_count(rows, name)
     kind = "translation" if pairs and "source" in pairs else "classification"

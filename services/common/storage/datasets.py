@@ -6,8 +6,10 @@ Classification rows are ``{"text": ..., "label": ...}``; translation rows are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from services.common.spec.catalog import BUILTIN_TASKS, TaskInfo
 from services.common.spec.limits import control_char_problem
@@ -56,19 +58,26 @@ class Dataset:
         return self.info.labels
 
 
-def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, str]]]:
-    """Validate a JSONL dataset; returns (kind, rows). Raises DatasetError naming the line."""
-    rows: list[dict[str, str]] = []
-    kind: str | None = None
+def jsonl_objects(raw: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each non-blank line, read with the bounded JSON parser
+    (depth, integer size, finite numbers); DatasetError naming the line."""
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            obj = load_json(line)  # bounded: depth, integer size, finite numbers
+            obj = load_json(line)
         except ParseError as exc:
             raise DatasetError(f"{name}: line {lineno}: {exc.msg}") from None
         if not isinstance(obj, dict):
             raise DatasetError(f"{name}: line {lineno}: expected a JSON object")
+        yield lineno, obj
+
+
+def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, str]]]:
+    """Validate a JSONL dataset; returns (kind, rows). Raises DatasetError naming the line."""
+    rows: list[dict[str, str]] = []
+    kind: str | None = None
+    for lineno, obj in jsonl_objects(raw, name):
         keys = set(obj)
         row_kind = (
             "classification"
