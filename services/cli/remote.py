@@ -181,6 +181,7 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 def submit(args: argparse.Namespace) -> int:
     """Validate the spec locally, POST it, print the id; with --wait, follow it to the end."""
     from services.cli.specs import format_validation, load_spec
+    from services.common.spec import DataSpec
 
     try:
         spec = load_spec(args.spec, args.preset, args.scale, args.set)
@@ -190,7 +191,7 @@ def submit(args: argparse.Namespace) -> int:
     if getattr(args, "data", None):
         dataset = sdk(client).upload_dataset(Path(args.data), **mapping_options(args))
         print(f"uploaded {args.data}: {dataset.task} ({dataset.n_rows} rows)", file=sys.stderr)
-        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"task": dataset.task})})
+        spec = spec.model_copy(update={"data": DataSpec(task=dataset.task)})  # replaces data.hf
     experiment = submit_spec(client, spec, args.idempotency_key)
     print(experiment.id)
     if not args.wait:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.common.spec import ExperimentSpec
+from services.common.spec import DataSpec, ExperimentSpec
 
 DATA_HELP = "your own dataset: JSONL, CSV or Parquet (docs/DATA.md); sets data.task"
 
@@ -30,6 +30,10 @@ def load_spec(
         data["preset"] = preset
     if scale:
         data["scale"] = scale
+    if any(item.startswith("data.hf=") for item in overrides) and not any(
+        item.startswith("data.task=") for item in overrides
+    ):  # --set data.hf=NAME names the dataset in place of the file's data.task
+        data.get("data", {}).pop("task", None)
     for item in overrides:
         dotted, _, raw = item.partition("=")
         target = data
@@ -81,5 +85,5 @@ def with_local_dataset(
     )  # fmt: skip
     dataset_id = hashlib.sha256(raw).hexdigest()[:32]
     ArtifactStore(get_settings().artifacts).put(dataset_key(dataset_id), raw)
-    data = spec.data.model_copy(update={"task": f"upload:{dataset_id}"})
+    data = DataSpec(task=f"upload:{dataset_id}")  # replaces a data.hf of the spec
     return spec.model_copy(update={"data": data})

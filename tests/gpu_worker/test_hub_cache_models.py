@@ -92,3 +92,28 @@ def test_a_spec_naming_a_hub_id_runs_offline_from_the_cache(hub_cache: Path, tmp
     closed = {**env, "ICL_IT_HUB_MODELS": ""}
     proc = icl_it("run", str(spec), "--out", str(tmp_path / "closed"), "--quiet", env=closed)
     assert proc.returncode != 0 and "ICL_IT_HUB_MODELS" in proc.stderr
+
+
+def test_the_hub_commands_keep_the_users_hf_hub_offline(monkeypatch) -> None:
+    """``up``, ``run`` and ``models`` leave HF_HUB_OFFLINE as the user set it (a cached
+    model loads either way); other commands default it to 1."""
+    from services.cli.main import main
+    from services.local.stack import hub_policy_line
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert main(["models"]) == 0 and "HF_HUB_OFFLINE" not in os.environ
+    assert main(["tasks"]) == 0 and os.environ["HF_HUB_OFFLINE"] == "1"
+    line = hub_policy_line({"ICL_IT_HUB_MODELS": "*/*"})
+    assert "matching */*" in line and "downloads what is not cached" in line
+    assert "offline" in hub_policy_line({"HF_HUB_OFFLINE": "1"})
+
+
+def test_set_data_hf_replaces_the_spec_files_task(tmp_path: Path) -> None:
+    from services.cli.specs import load_spec
+
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text("data:\n  task: sentiment\n")
+    spec = load_spec(str(spec_file), None, None, ["data.hf=stanfordnlp/imdb"])
+    assert spec.data.task == "hf" and spec.data.hf == "stanfordnlp/imdb"
+    with pytest.raises(ValueError, match="not both"):
+        load_spec(str(spec_file), None, None, ["data.hf=x/y", "data.task=topic"])
