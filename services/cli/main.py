@@ -85,11 +85,15 @@ def summary_table(results: dict[str, Any]) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """``icl-it models``: list the catalog's models with their size and source."""
+    """``icl-it models``: list the catalog's models with their size and source, then the Hub
+    cache's."""
     from services.common.spec.catalog import KNOWN_MODELS
 
     for m in KNOWN_MODELS.values():
         print(f"{m.name:20s} {m.params:>6s}  {m.source:8s} {m.description}")
+    from services.cli.models import print_cached_models
+
+    print_cached_models()
     return 0
 
 

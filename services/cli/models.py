@@ -85,6 +85,25 @@ def pull(
     return Path(str(path))
 
 
+def cached_models() -> list[tuple[str, int]]:
+    """(Hub id, bytes on disk) of every model in the Hub cache (HF_HUB_CACHE), sorted."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        repos = scan_cache_dir().repos
+    except CacheNotFound:
+        return []
+    return sorted((r.repo_id, r.size_on_disk) for r in repos if r.repo_type == "model")
+
+
+def print_cached_models() -> None:
+    """The Hub cache's models, after the catalog in ``icl-it models``: names a spec can use
+    without the network (where ICL_IT_HUB_MODELS allows them)."""
+    for repo_id, size in cached_models():
+        print(f"{repo_id:20s} {size / 1e6:5.0f}M  {'cached':8s} in the Hub cache")
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
     """``icl-it models pull``: download a model and print its local path; 1 with the reason when it
     cannot be pulled."""

@@ -72,6 +72,8 @@ def test_models_pull_uses_what_the_cache_holds(hub_cache: Path, tmp_path: Path) 
     out = icl_it("models", "pull", REPO_ID, env=offline_env(tmp_path, hub_cache))
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == cached_snapshot(REPO_ID, cache_dir=hub_cache)
+    listed = icl_it("models", env=offline_env(tmp_path, hub_cache))
+    assert listed.returncode == 0 and REPO_ID in listed.stdout and "llama-2-7b" in listed.stdout
     assert f"--set model.name={REPO_ID}" in out.stderr
     missing = icl_it("models", "pull", "tiny-org/absent", env=offline_env(tmp_path, hub_cache))
     assert missing.returncode == 1 and "could not download tiny-org/absent" in missing.stderr
