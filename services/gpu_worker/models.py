@@ -258,8 +258,11 @@ def load_model(
     dtype = load_dtype(precision, device)
     source, where = resolve_source(spec, settings)
     common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
+    adapter_kwargs: dict[str, Any] = {}
     if source == "hub" and cached_snapshot(where, spec.revision) is not None:
-        common["local_files_only"] = True  # the Hub cache first: no network for what is there
+        # the Hub cache first: no network for what is there (transformers' look for an
+        # adapter_config.json does not inherit local_files_only)
+        common["local_files_only"] = adapter_kwargs["local_files_only"] = True
     try:
         config = AutoConfig.from_pretrained(where, **common)
         check_model_size(spec.name, count_params(config), precision.compute, device, settings)
@@ -269,7 +272,7 @@ def load_model(
             model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         else:
             model = AutoModelForCausalLM.from_pretrained(
-                where, config=config, dtype=dtype, **common
+                where, config=config, dtype=dtype, **common, adapter_kwargs=adapter_kwargs
             )
     except ModelLoadError:
         raise
