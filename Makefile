@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml clients/sdk/pyproject.toml | sha256sum | cut -c1-12)
-export HF_HUB_OFFLINE := 1
+# Offline unless you say otherwise (HF_HUB_OFFLINE=0 make up): a model in the Hub cache
+# loads either way; `icl-it models pull NAME` is the step that downloads.
+export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install demo test test-fast test-services test-slow up bench bench-precision bench-services reliability lint format typecheck openapi client run-default clean

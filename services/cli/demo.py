@@ -40,6 +40,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def embedded_env(home: Path | None = None) -> dict[str, str]:
     """The children's environment: embedded defaults, a fresh home, the shared model cache."""
     env = {k: v for k, v in os.environ.items() if k not in EXTERNAL_URLS}
+    from services.common.runtime.settings import apply_local_defaults
+
+    apply_local_defaults(env)  # Hub ids allowed, as on any single-user stack
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     if home is None and "ICL_IT_HOME" not in env:

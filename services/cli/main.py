@@ -19,12 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from services.cli import datasets_cmds, experiments_cmds
+from services.cli.datasets import add_mapping_arguments, add_upload_command, mapping_options
 from services.cli.design import add_design_command
 from services.cli.help import DESCRIPTION, EPILOG, completion_script, settings_help
 from services.cli.specs import DATA_HELP, format_validation, load_spec, with_local_dataset
 
 # Fractional runs (a run is part done) as a percentage and n with two decimals, never
 # "0.3333333333333333/1".
+# Commands that may reach the Hugging Face Hub: they keep the user's HF_HUB_OFFLINE (a
+# model in the Hub cache loads without the network either way; docs/DATA.md).
+HUB_COMMANDS = frozenset({"run", "up", "models"})
 RUN_BAR_FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total} runs [{elapsed}<{remaining}]"
 
 
@@ -33,6 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary table; 2 on an invalid spec or dataset."""
     from tqdm import tqdm
 
+    from services.common.runtime.settings import apply_local_defaults
+
+    apply_local_defaults(os.environ)  # this process is a single-user stack
     try:
         spec = load_spec(args.spec, args.preset, args.scale, args.set)
     except Exception as exc:
@@ -40,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     if args.data:
         try:
-            spec = with_local_dataset(spec, Path(args.data))
+            spec = with_local_dataset(spec, Path(args.data), mapping_options(args))
         except Exception as exc:
             print(f"icl-it: {args.data}: {exc}", file=sys.stderr)
             return 2
@@ -80,11 +87,15 @@ def summary_table(results: dict[str, Any]) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """``icl-it models``: list the catalog's models with their size and source."""
+    """``icl-it models``: list the catalog's models with their size and source, then the Hub
+    cache's."""
     from services.common.spec.catalog import KNOWN_MODELS
 
     for m in KNOWN_MODELS.values():
         print(f"{m.name:20s} {m.params:>6s}  {m.source:8s} {m.description}")
+    from services.cli.models import print_cached_models
+
+    print_cached_models()
     return 0
 
 
@@ -212,6 +223,7 @@ def _add_run_command(sub: Any) -> None:
         help="override a field, e.g. --set demos.k=8 (repeatable)",
     )
     p.add_argument("--data", metavar="FILE", help=DATA_HELP)
+    add_mapping_arguments(p)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
@@ -229,6 +241,7 @@ def _add_remote_commands(sub: Any) -> None:
     p.add_argument("--idempotency-key", help="resubmitting with the same key is safe")
     p.add_argument("--tag", action="append", default=[], help="tag the experiment (repeatable)")
     p.add_argument("--data", metavar="FILE", help=DATA_HELP + " (uploaded first)")
+    add_mapping_arguments(p)
     p.set_defaults(func=_client_cmd("submit"))
 
     p = sub.add_parser("status", help="show an experiment's status and progress")
@@ -276,9 +289,7 @@ def _add_remote_commands(sub: Any) -> None:
 
     p = sub.add_parser("datasets", help="your datasets: upload, list, show, delete (docs/DATA.md)")
     dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
-    q = dsub.add_parser("upload", help="upload FILE; prints the task name upload:<id>")
-    q.add_argument("file")
-    q.set_defaults(func=_client_cmd("datasets_upload"))
+    add_upload_command(dsub, _client_cmd("datasets_upload"))
     datasets_cmds.register(dsub)
 
 
@@ -328,9 +339,10 @@ def _add_local_commands(sub: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``icl-it`` entry point; returns the exit code (0 when the reader of stdout goes away)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    if args.command not in HUB_COMMANDS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()

@@ -1,8 +1,9 @@
 """``icl-it models pull NAME``: download a model's weights into the Hub cache, once.
 
-The workers run offline (HF_HUB_OFFLINE=1) and load Hub models from the cache under
-``HF_HOME`` (``/models/hf`` in the GPU image, the ``models`` volume). This command is the
-one step that goes online: it downloads a catalog name (``llama-2-7b`` -> its Hub id) or
+The workers load a Hub model from the cache under ``HF_HOME`` (``HF_HUB_CACHE``;
+``/models/hf`` in the GPU image, the ``models`` volume) whenever it is there, without the
+network; the images run offline (HF_HUB_OFFLINE=1). This command is the step that goes
+online: it downloads a catalog name (``llama-2-7b`` -> its Hub id) or
 a Hub id with ``huggingface_hub.snapshot_download``, using ``HF_TOKEN`` for gated
 weights, into the same cache, so that ``from_pretrained(hub_id)`` finds it offline.
 
@@ -45,9 +46,17 @@ def pull(
     token: str | None = None,
     revision: str | None = None,
     cache_dir: Path | None = None,
+    refresh: bool = False,
 ) -> Path:
-    """Download ``name`` into the Hub cache; returns the snapshot directory."""
+    """Download ``name`` into the Hub cache; returns the snapshot directory. A model the
+    cache already holds (config and weights) is not downloaded again unless ``refresh``."""
     repo_id = hub_id_for(name)
+    if not refresh:
+        from services.common.storage.hub_cache import cached_snapshot
+
+        cached = cached_snapshot(repo_id, revision, cache_dir)
+        if cached is not None:
+            return cached
     # This command is the explicit online step: the offline default of the CLI and of
     # the images does not apply to it.
     os.environ["HF_HUB_OFFLINE"] = "0"
@@ -76,6 +85,25 @@ def pull(
     return Path(str(path))
 
 
+def cached_models() -> list[tuple[str, int]]:
+    """(Hub id, bytes on disk) of every model in the Hub cache (HF_HUB_CACHE), sorted."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        repos = scan_cache_dir().repos
+    except CacheNotFound:
+        return []
+    return sorted((r.repo_id, r.size_on_disk) for r in repos if r.repo_type == "model")
+
+
+def print_cached_models() -> None:
+    """The Hub cache's models, after the catalog in ``icl-it models``: names a spec can use
+    without the network (where ICL_IT_HUB_MODELS allows them)."""
+    for repo_id, size in cached_models():
+        print(f"{repo_id:20s} {size / 1e6:5.0f}M  {'cached':8s} in the Hub cache")
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
     """``icl-it models pull``: download a model and print its local path; 1 with the reason when it
     cannot be pulled."""
@@ -84,11 +112,13 @@ def cmd_pull(args: argparse.Namespace) -> int:
             args.name,
             revision=args.revision,
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            refresh=args.refresh,
         )
     except PullError as exc:
         print(f"icl-it models pull: {exc}", file=sys.stderr)
         return 1
     print(path)
+    print(f"use it: --set model.name={args.name}", file=sys.stderr)
     return 0
 
 
@@ -105,5 +135,10 @@ def add_pull_parser(models_sub: argparse._SubParsersAction) -> None:  # type: ig
         "--cache-dir",
         help="the Hub cache to fill (default: $HF_HUB_CACHE, i.e. $HF_HOME/hub; the GPU "
         "image's HF_HOME is /models/hf)",
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the Hub even when the cache holds the model (a newer revision of a branch)",
     )
     p.set_defaults(func=cmd_pull)

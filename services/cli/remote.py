@@ -23,6 +23,8 @@ from icl_it_client import AuthenticatedClient, Client
 from icl_it_client.models import Experiment
 from icl_it_sdk import DEFAULT_URL, TERMINAL, ApiError, IclIt, ServerError, default_url
 
+from services.cli.datasets import mapping_options
+
 __all__ = ["DEFAULT_URL", "TERMINAL", "ApiError", "ServerError"]  # re-exported for callers
 
 ApiClient: TypeAlias = Client | AuthenticatedClient
@@ -187,6 +189,7 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 def submit(args: argparse.Namespace) -> int:
     """Validate the spec locally, POST it, print the id; with --wait, follow it to the end."""
     from services.cli.specs import format_validation, load_spec
+    from services.common.spec import DataSpec
 
     try:
         spec = load_spec(args.spec, args.preset, args.scale, args.set)
@@ -196,9 +199,9 @@ def submit(args: argparse.Namespace) -> int:
         return _fail(format_validation(exc), 2)
     client = make_client()
     if getattr(args, "data", None):
-        dataset = sdk(client).upload_dataset(Path(args.data))
+        dataset = sdk(client).upload_dataset(Path(args.data), **mapping_options(args))
         print(f"uploaded {args.data}: {dataset.task} ({dataset.n_rows} rows)", file=sys.stderr)
-        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"task": dataset.task})})
+        spec = spec.model_copy(update={"data": DataSpec(task=dataset.task)})  # replaces data.hf
     experiment = submit_spec(client, spec, args.idempotency_key)
     print(experiment.id)
     if not args.wait:
@@ -315,8 +318,9 @@ def report(args: argparse.Namespace) -> int:
 
 @_guard
 def datasets_upload(args: argparse.Namespace) -> int:
-    """Upload a JSONL dataset; prints the task name to use in a spec (upload:<id>)."""
-    dataset = sdk().upload_dataset(Path(args.file))
+    """Upload a dataset (JSONL, CSV or Parquet, with a column mapping); prints the task name to
+    use in a spec (upload:<id>)."""
+    dataset = sdk().upload_dataset(Path(args.file), **mapping_options(args))
     print(dataset.task)
     print(
         f"{dataset.kind.value}, {dataset.n_rows} rows, {dataset.size_bytes} bytes", file=sys.stderr

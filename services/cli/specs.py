@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.common.spec import ExperimentSpec
+from services.common.spec import DataSpec, ExperimentSpec
 
-DATA_HELP = "your own JSONL dataset (docs/DATA.md); sets data.task"
+DATA_HELP = "your own dataset: JSONL, CSV or Parquet (docs/DATA.md); sets data.task"
 
 
 def load_spec(
@@ -30,6 +30,10 @@ def load_spec(
         data["preset"] = preset
     if scale:
         data["scale"] = scale
+    if any(item.startswith("data.hf=") for item in overrides) and not any(
+        item.startswith("data.task=") for item in overrides
+    ):  # --set data.hf=NAME names the dataset in place of the file's data.task
+        data.get("data", {}).pop("task", None)
     for item in overrides:
         dotted, _, raw = item.partition("=")
         target = data
@@ -53,21 +57,33 @@ def format_validation(exc: Exception) -> str:
     return f"invalid spec: {exc}"
 
 
-def with_local_dataset(spec: ExperimentSpec, path: Path) -> ExperimentSpec:
-    """Store a JSONL file where the in-process engine reads uploads; point data.task at it.
+def with_local_dataset(
+    spec: ExperimentSpec, path: Path, options: dict[str, Any] | None = None
+) -> ExperimentSpec:
+    """Store a dataset file (JSONL, CSV or Parquet, through the column mapping of
+    ``options``) where the in-process engine reads uploads; point data.task at it.
 
-    The id is the file's content hash, so the same file is stored once.
+    The id is the stored JSONL's content hash, so the same file is stored once.
     """
     import hashlib
 
     from services.common.runtime.settings import get_settings
     from services.common.storage.artifacts import ArtifactStore
-    from services.common.storage.datasets import parse_jsonl
+    from services.common.storage.dataset_formats import ColumnMapping, normalize_upload
     from services.common.storage.layout import dataset_key
 
-    raw = path.read_bytes()
-    parse_jsonl(raw.decode("utf-8"), name=path.name)  # the same checks as an upload
+    options = options or {}
+    mapping = ColumnMapping(
+        options.get("text_column"),
+        options.get("label_column"),
+        tuple(options.get("label_names") or ()),
+    )
+    # the same reading and checks as an upload
+    _, _, raw = normalize_upload(
+        path.read_bytes(), fmt=options.get("format"), filename=path.name, mapping=mapping,
+        name=path.name,
+    )  # fmt: skip
     dataset_id = hashlib.sha256(raw).hexdigest()[:32]
     ArtifactStore(get_settings().artifacts).put(dataset_key(dataset_id), raw)
-    data = spec.data.model_copy(update={"task": f"upload:{dataset_id}"})
+    data = DataSpec(task=f"upload:{dataset_id}")  # replaces a data.hf of the spec
     return spec.model_copy(update={"data": data})

@@ -40,9 +40,9 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from services.common.runtime.settings import Settings, get_settings
-from services.common.spec import RunConfig
-from services.common.storage.artifacts import ArtifactStore
-from services.common.storage.datasets import Dataset, load_task
+from services.common.spec import DataSpec, RunConfig
+from services.common.storage.datasets import Dataset
+from services.common.storage.hf_datasets import data_key, load_data
 from services.common.storage.hidden_states import RunStates
 from services.gpu_worker.adapter_export import (
     AdapterSaver,
@@ -160,18 +160,19 @@ class Engine:
         warm = self._models[self._model_key(run)] = WarmModel(loaded, AdapterSlots(loaded.model))
         return warm
 
-    def dataset(self, task: str) -> Dataset:
-        """The dataset of ``task``, read from the artifact store once per engine."""
-        if task not in self._datasets:
-            self._datasets[task] = load_task(task, ArtifactStore(self.settings.artifacts))
-        return self._datasets[task]
+    def dataset(self, task: str, data: DataSpec | None = None) -> Dataset:
+        """The dataset of ``task`` (or of ``data.hf``), read once per engine."""
+        key = data_key(task, data)
+        if key not in self._datasets:
+            self._datasets[key] = load_data(task, data, self.settings)
+        return self._datasets[key]
 
     # -- the run -----------------------------------------------------------------------
     def plan(self, run: RunConfig, tokenizer: PreTrainedTokenizerBase) -> RunPlan:
         """The run laid out (examples, demonstration sets, prompts, adapters, groups)."""
-        data = self.dataset(run.data.task)
+        data = self.dataset(run.data.task, run.data)
         examples = sample_inference(data, run.inference)
-        demo_data = self.dataset(run.demos.source_task or run.data.task)
+        demo_data = self.dataset(run.demos.source_task) if run.demos.source_task else data
         return plan_run(
             run,
             data=data,

@@ -38,6 +38,7 @@ from services.common.spec.catalog import (
     is_local_model,
     model_not_allowed,
 )
+from services.common.storage.hub_cache import cached_snapshot
 from services.gpu_worker.precision import (
     Precision,
     PrecisionError,
@@ -257,6 +258,11 @@ def load_model(
     dtype = load_dtype(precision, device)
     source, where = resolve_source(spec, settings)
     common: dict[str, Any] = {"revision": spec.revision, "trust_remote_code": False}
+    adapter_kwargs: dict[str, Any] = {}
+    if source == "hub" and cached_snapshot(where, spec.revision) is not None:
+        # the Hub cache first: no network for what is there (transformers' look for an
+        # adapter_config.json does not inherit local_files_only)
+        common["local_files_only"] = adapter_kwargs["local_files_only"] = True
     try:
         config = AutoConfig.from_pretrained(where, **common)
         check_model_size(spec.name, count_params(config), precision.compute, device, settings)
@@ -266,12 +272,15 @@ def load_model(
             model = AutoModelForCausalLM.from_config(config, dtype=dtype)
         else:
             model = AutoModelForCausalLM.from_pretrained(
-                where, config=config, dtype=dtype, **common
+                where, config=config, dtype=dtype, **common, adapter_kwargs=adapter_kwargs
             )
     except ModelLoadError:
         raise
     except Exception as exc:  # network, missing files, unsupported architecture
-        raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}") from exc
+        hint = ""
+        if source == "hub" and "local_files_only" not in common:
+            hint = f" (not in the Hub cache; `icl-it models pull {where}` downloads it)"
+        raise ModelLoadError(f"cannot load model {spec.name!r} from {source}: {exc}{hint}") from exc
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     store_weights(model, precision)

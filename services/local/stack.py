@@ -182,8 +182,9 @@ class Stack:
 
 def run_stack(host: str | None = None, port: int | None = None) -> int:
     """Run the API and both workers in the foreground until Ctrl-C / SIGTERM."""
-    from services.common.runtime.settings import get_settings
+    from services.common.runtime.settings import apply_local_defaults, get_settings
 
+    apply_local_defaults(os.environ)  # before the children copy the environment
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     stack = Stack(host=host, port=port)
@@ -197,6 +198,7 @@ def run_stack(host: str | None = None, port: int | None = None) -> int:
         print(f"icl-it: database {settings.db_url}", flush=True)
         print(f"icl-it: broker   {_redact(settings.broker_url)}", flush=True)
         print(f"icl-it: artifacts {settings.artifacts}", flush=True)
+        print(f"icl-it: models   {hub_policy_line(os.environ)}", flush=True)
         stack.start()
         try:
             stack.wait_ready(timeout=120)  # print where it is once it answers there
@@ -241,6 +243,19 @@ def ready_lines(host: str, port: int, key: str, key_file: Path) -> list[str]:
         "(ICL_IT_URL wins when set); in another shell:",
         f"  export ICL_IT_URL={url}",
     ]
+
+
+def hub_policy_line(env: Mapping[str, str]) -> str:
+    """Which Hub ids the stack loads, and from where: the allow-list and the Hub cache."""
+    from huggingface_hub import constants
+
+    patterns = env.get("ICL_IT_HUB_MODELS", "") or "none"
+    offline = env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    mode = "offline: cached models only" if offline else "downloads what is not cached"
+    return (
+        f"catalog names and Hub ids matching {patterns} (ICL_IT_HUB_MODELS); Hub cache "
+        f"{constants.HF_HUB_CACHE} ({mode}; icl-it models pull NAME fills it)"
+    )
 
 
 def _redact(url: str) -> str:

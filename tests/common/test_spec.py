@@ -144,13 +144,15 @@ def test_cell_and_key_come_from_the_resolved_number_of_steps() -> None:
 
 
 def test_keys_of_plain_epoch_runs_are_the_hash_they_always_were() -> None:
-    """New options at their defaults (demos.contrast: none, report_layer: None) and what
-    only decides the files kept (lora.save_adapters) leave the key and cell of a
-    plain-epochs run as the raw configuration hash (earlier runs)."""
+    """New options at their defaults (demos.contrast: none, report_layer: None, the data.hf
+    fields) and what only decides the files kept (lora.save_adapters) leave the key and cell
+    of a plain-epochs run as the raw configuration hash (earlier runs)."""
     (run,) = expand_runs(ExperimentSpec(controls=["cross_adapter"]))
     body = run.model_dump(mode="json", exclude={"key", "studies", "factors", "report_layer"})
     body["demos"].pop("contrast")
     body["lora"].pop("save_adapters")
+    assert body["data"].pop("split") == "train" and body["data"].pop("hf") is None
+    body["data"] = {"task": body["data"]["task"]}
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"))
     assert run.key == hashlib.sha256(raw.encode()).hexdigest()[:16]
     body.pop("seed")

@@ -36,6 +36,7 @@ from icl_it_client.models import (
     Experiment,
     ExperimentList,
     ExperimentSummary,
+    UploadDatasetFormat,
 )
 from icl_it_client.types import UNSET, File, Response
 
@@ -323,13 +324,34 @@ class IclIt:
         return result
 
     # -- datasets ----------------------------------------------------------------------
-    def upload_dataset(self, data: bytes | str | os.PathLike[str]) -> Dataset:
-        """Upload a JSONL dataset (bytes, or a file path); use ``dataset.task`` in a spec."""
+    def upload_dataset(
+        self,
+        data: bytes | str | os.PathLike[str],
+        *,
+        format: Literal["auto", "jsonl", "csv", "parquet"] | None = None,
+        text_column: str | None = None,
+        label_column: str | None = None,
+        label_names: list[str] | None = None,
+    ) -> Dataset:
+        """Upload a dataset (bytes, or a file path): JSONL, CSV or Parquet, with the columns
+        that hold the text and the label, and the words of integer labels (docs/DATA.md).
+        The format is the file's suffix unless given (auto: detected). Use ``dataset.task``
+        in a spec."""
         raw = data if isinstance(data, bytes) else Path(data).read_bytes()
+        if format is None:
+            suffix = "" if isinstance(data, bytes) else Path(data).suffix.lower().lstrip(".")
+            format = cast(Any, suffix) if suffix in ("csv", "parquet", "jsonl") else "auto"
         import io
 
-        body = File(payload=io.BytesIO(raw), file_name="dataset.jsonl")
-        response = upload_dataset_op.sync_detailed(client=self._client, body=body)
+        body = File(payload=io.BytesIO(raw), file_name="dataset")
+        response = upload_dataset_op.sync_detailed(
+            client=self._client,
+            body=body,
+            format_=UploadDatasetFormat(format),
+            text_column=text_column if text_column is not None else UNSET,
+            label_column=label_column if label_column is not None else UNSET,
+            label_names=list(label_names) if label_names else UNSET,
+        )
         return self._expect(response, 201, Dataset)
 
     def dataset(self, dataset_id: str) -> Dataset:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from services.api.datasets import schemas, service
@@ -14,7 +16,8 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_R
 _BODY = {
     "required": True,
     "description": 'JSONL rows: {"text", "label"} (classification) or {"source", "target"} '
-    f"(translation); at most {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
+    "(translation); or CSV, Parquet or JSONL with other columns, named by the query "
+    f"parameters; at most {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
     # octet-stream: what OpenAPI client generators send as a raw body; any type is read
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
@@ -36,7 +39,7 @@ async def _read_limited(request: Request) -> bytes:
     "",
     status_code=201,
     response_model=schemas.Dataset,
-    summary="Upload a dataset (JSONL)",
+    summary="Upload a dataset (JSONL, CSV or Parquet)",
     openapi_extra={"requestBody": _BODY},
     responses={413: {"model": Problem, "description": "Larger than the limit"}},
 )
@@ -46,11 +49,14 @@ async def upload_dataset(
     store: StoreDep,
     owner: CurrentOwner,
     settings: SettingsDep,
+    upload: Annotated[schemas.UploadOptions, Query()],
 ) -> schemas.Dataset:
-    """Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
-    it in a spec as ``upload:<id>``."""
+    """Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
+    builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``."""
     raw = await _read_limited(request)
-    return await run_in_threadpool(service.create_dataset, session, store, owner, raw, settings)
+    return await run_in_threadpool(
+        service.create_dataset, session, store, owner, raw, settings, upload
+    )
 
 
 @router.get("", response_model=schemas.DatasetList, summary="List your uploaded datasets")

@@ -14,7 +14,8 @@ from services.common import db
 from services.common.db.owner_lock import lock_owner
 from services.common.runtime.settings import Settings
 from services.common.storage.artifacts import ArtifactStore
-from services.common.storage.datasets import DatasetError, parse_jsonl
+from services.common.storage.dataset_formats import ColumnMapping, normalize_upload
+from services.common.storage.datasets import DatasetError
 from services.common.storage.layout import dataset_key
 
 log = logging.getLogger(__name__)
@@ -36,17 +37,20 @@ def to_schema(row: db.Dataset) -> schemas.Dataset:
 
 
 def create_dataset(
-    session: Session, store: ArtifactStore, owner: str, raw: bytes, settings: Settings
+    session: Session,
+    store: ArtifactStore,
+    owner: str,
+    raw: bytes,
+    settings: Settings,
+    upload: schemas.UploadOptions | None = None,
 ) -> schemas.Dataset:
-    """Validate an upload with the engine's JSONL parser, store the raw bytes and record the row
-    (422 on a bad body)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid.at(["body"], f"not UTF-8 ({exc.reason})", "unicode_error") from None
+    """Validate an upload (read and mapped by ``dataset_formats``, checked by the engine's
+    rules), store it as JSONL and record the row (422 naming the row and column)."""
+    upload = upload or schemas.UploadOptions()
+    mapping = ColumnMapping(upload.text_column, upload.label_column, tuple(upload.label_names))
     dataset_id = db.new_id()
     try:
-        kind, rows = parse_jsonl(text, name="body")
+        kind, rows, raw = normalize_upload(raw, fmt=upload.format, mapping=mapping, name="body")
     except DatasetError as exc:
         raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
     lock_owner(session, owner)  # the quota check and the insert, atomically

@@ -26,6 +26,8 @@ from services.common.spec.catalog import (
     is_local_model,
     model_not_allowed,
 )
+from services.common.spec.sections import HF_TASK
+from services.common.storage.hf_datasets import hf_not_allowed
 
 # Decoder blocks of the catalog's models (hidden states: embeddings + one per block).
 KNOWN_LAYERS = {
@@ -87,6 +89,17 @@ def check_models(spec: ExperimentSpec, runs: Sequence[RunConfig], settings: Sett
             )
 
 
+def check_hf_data(runs: Sequence[RunConfig], settings: Settings) -> None:
+    """A Hugging Face dataset (``data.hf``) must be allowed here (ICL_IT_HUB_DATASETS, or a
+    directory inside ICL_IT_DATA_DIRS); whether it exists is known when a worker reads it."""
+    for run in runs:
+        if run.data.hf is None:
+            continue
+        problem = hf_not_allowed(run.data.hf, settings.hub_datasets, settings.allowed_data_dirs)
+        if problem is not None:
+            raise Invalid.at(["body", "data", "hf"], problem, "dataset_not_allowed")
+
+
 @lru_cache(maxsize=8)
 def _builtin_rows(task: str) -> int:
     from services.common.storage.datasets import load_builtin
@@ -102,7 +115,7 @@ def check_tasks(session: Session, owner: str, runs: Sequence[RunConfig]) -> None
             (["body", "data", "task"], run.data.task),
             (["body", "demos", "source_task"], run.demos.source_task),
         ):
-            if task is None:
+            if task is None or task == HF_TASK:  # data.hf: check_hf_data; rows read later
                 continue
             if task.startswith("upload:"):
                 dataset_id = task.split(":", 1)[1]

@@ -68,6 +68,7 @@ def create_experiment(
             return _replay(existing, digest), False
     runs = expand_runs(spec)
     checks.check_models(spec, runs, settings)
+    checks.check_hf_data(runs, settings)
     lock_owner(session, owner)  # count and insert atomically, across API processes
     checks.check_tasks(session, owner, runs)  # under the lock: no upload deleted meanwhile
     active = repo.count_active(session, owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,9 +35,24 @@ class Settings(BaseSettings):
         validation_alias="ICL_IT_HUB_MODELS",
         description="Comma-separated fnmatch patterns of Hugging Face Hub ids a spec may name "
         "directly (e.g. 'meta-llama/*,HuggingFaceTB/*'), matched per '/'-separated part ('*' "
-        "never crosses a '/'); empty (the default): only the "
-        "catalog's names and local directories under ICL_IT_MODEL_DIRS. Checked at submit "
-        "and by the worker.",
+        "never crosses a '/'; '*/*' is any org/name id); empty (the default of a shared "
+        "server): only the catalog's names and local directories under ICL_IT_MODEL_DIRS. "
+        "The single-user local stack (icl-it up, icl-it run, make demo) sets '*/*' when it is "
+        "unset. Checked at submit and by the worker; trust_remote_code is never enabled.",
+    )
+    hub_datasets: str = Field(
+        "",
+        validation_alias="ICL_IT_HUB_DATASETS",
+        description="Patterns (as ICL_IT_HUB_MODELS) of Hugging Face dataset ids a spec's "
+        "data.hf may name, read with datasets.load_dataset (from the datasets cache when "
+        "HF_HUB_OFFLINE=1); empty (the default of a shared server): none. The single-user "
+        "local stack sets '*,*/*' when it is unset.",
+    )
+    data_dirs: str = Field(
+        "",
+        validation_alias="ICL_IT_DATA_DIRS",
+        description="os.pathsep-separated directories a spec's data.hf may read a "
+        "datasets save_to_disk directory from (by absolute path).",
     )
     max_model_params: float | None = Field(
         None,
@@ -217,6 +233,28 @@ class Settings(BaseSettings):
         import os
 
         return [Path(p).resolve() for p in self.model_dirs.split(os.pathsep) if p]
+
+    @property
+    def allowed_data_dirs(self) -> list[Path]:
+        """The resolved directories data.hf may name a saved dataset in (ICL_IT_DATA_DIRS)."""
+        import os
+
+        return [Path(p).resolve() for p in self.data_dirs.split(os.pathsep) if p]
+
+
+# What a single-user stack on one's own machine allows by default (ICL_IT_HUB_MODELS,
+# ICL_IT_HUB_DATASETS): any org/name model id; any dataset id (many are one part: imdb).
+LOCAL_HUB_MODELS = "*/*"
+LOCAL_HUB_DATASETS = "*,*/*"
+
+
+def apply_local_defaults(env: MutableMapping[str, str]) -> None:
+    """The defaults of a single-user local stack (``icl-it up``, ``icl-it run``, ``make
+    demo``), set in ``env`` where the user has not: any Hugging Face Hub id (org/name) may be
+    named, from the Hub cache (HF_HOME / HF_HUB_CACHE) or downloaded unless HF_HUB_OFFLINE=1,
+    and any Hugging Face dataset id in data.hf. A shared server keeps the allow-list default (ICL_IT_HUB_MODELS empty)."""
+    env.setdefault("ICL_IT_HUB_MODELS", LOCAL_HUB_MODELS)
+    env.setdefault("ICL_IT_HUB_DATASETS", LOCAL_HUB_DATASETS)
 
 
 @lru_cache

@@ -39,9 +39,9 @@ def computed_config(config: dict[str, Any]) -> dict[str, Any]:
     The IT budget is hashed as the resolved number of full-batch steps, so ``epochs: 8``
     and ``steps_per_demo: 2`` at k = 4 are one configuration (one run, one cell), and
     options at their defaults that older runs lacked (``demos.contrast: none``,
-    ``report_layer: None``) leave the hash as it was: runs with a plain ``epochs`` budget
-    keep the keys and cells they had. What only decides which files are kept
-    (``lora.save_adapters``) is not hashed."""
+    ``report_layer: None``, the ``data.hf`` fields without ``data.hf``) leave the hash as it
+    was: runs with a plain ``epochs`` budget keep the keys and cells they had. What only
+    decides which files are kept (``lora.save_adapters``) is not hashed."""
     out = json.loads(json.dumps(config))
     lora, demos = out.get("lora"), out.get("demos")
     if isinstance(lora, dict) and isinstance(demos, dict):
@@ -56,4 +56,7 @@ def computed_config(config: dict[str, Any]) -> dict[str, Any]:
             demos.pop("contrast")
     if out.get("report_layer", 0) is None:
         out.pop("report_layer")
+    data = out.get("data")
+    if isinstance(data, dict) and data.get("hf") is None:  # a task named by data.task alone
+        out["data"] = {k: v for k, v in data.items() if k == "task"}
     return out

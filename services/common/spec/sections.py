@@ -93,15 +93,68 @@ class ModelSpec(StrictModel):
         return v
 
 
+HF_TASK = "hf"  # data.task of a spec whose data.hf names the dataset
+Column = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class DataSpec(StrictModel):
-    """The inference task. ``task`` is a builtin dataset name or ``upload:<id>``."""
+    """The inference task: ``task`` is a builtin dataset name or ``upload:<id>``; or
+    ``hf`` names a Hugging Face dataset (``task`` is then ``hf``), read with ``datasets``
+    (docs/DATA.md) through the column mapping below."""
 
     task: str = Field(
         "sentiment",
         max_length=80,
         pattern=r"^(upload:[0-9a-f]{32}|[a-z][a-z0-9_]{0,39})$",
-        description="Builtin task (sentiment, topic, translation_en_fr) or upload:<dataset id>.",
+        description="Builtin task (sentiment, topic, translation_en_fr) or upload:<dataset id>; "
+        "'hf' (set for you) with data.hf.",
     )
+    hf: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^(/[^\x00-\x1f\x7f]*|[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?)$",
+        description="A Hugging Face dataset: a Hub id (name or org/name; datasets.load_dataset, "
+        "from the datasets cache when offline) or the absolute path of a save_to_disk "
+        "directory inside ICL_IT_DATA_DIRS.",
+    )
+    config: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="The dataset's config."
+    )
+    split: str = Field(
+        "train",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.\-]+(\[-?[0-9]*%?:-?[0-9]*%?\])?$",
+        description="The split, with an optional slice as datasets writes it: train[:2000].",
+    )
+    text_column: Column | None = Field(None, description="The text column (default: text).")
+    label_column: Column | None = Field(None, description="The label column (default: label).")
+    label_names: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None,
+        max_length=32,
+        description="Words of integer labels (label i -> label_names[i]); default: the "
+        "column's ClassLabel names, else the integer's digits.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hf_sets_the_task(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("hf") is not None and "task" not in data:
+            return {**data, "task": HF_TASK}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if self.hf is not None and self.task != HF_TASK:
+            raise ValueError(f"give data.task ({self.task!r}) or data.hf, not both")
+        if self.hf is None and self.task == HF_TASK:
+            raise ValueError("data.task 'hf' needs data.hf (a Hugging Face dataset)")
+        mapped = {"config", "text_column", "label_column", "label_names"} & self.model_fields_set
+        if self.hf is None and {k for k in mapped if getattr(self, k) is not None}:
+            raise ValueError(f"{', '.join(sorted(mapped))}: only with data.hf")
+        if ".." in (self.hf or "").split("/"):
+            raise ValueError("data.hf must not contain '..' path segments")
+        return self
 
 
 class InferenceSpec(StrictModel):

@@ -6,8 +6,10 @@ Classification rows are ``{"text": ..., "label": ...}``; translation rows are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from services.common.spec.catalog import BUILTIN_TASKS, TaskInfo
 from services.common.spec.limits import control_char_problem
@@ -56,19 +58,26 @@ class Dataset:
         return self.info.labels
 
 
-def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, str]]]:
-    """Validate a JSONL dataset; returns (kind, rows). Raises DatasetError naming the line."""
-    rows: list[dict[str, str]] = []
-    kind: str | None = None
+def jsonl_objects(raw: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each non-blank line, read with the bounded JSON parser
+    (depth, integer size, finite numbers); DatasetError naming the line."""
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            obj = load_json(line)  # bounded: depth, integer size, finite numbers
+            obj = load_json(line)
         except ParseError as exc:
             raise DatasetError(f"{name}: line {lineno}: {exc.msg}") from None
         if not isinstance(obj, dict):
             raise DatasetError(f"{name}: line {lineno}: expected a JSON object")
+        yield lineno, obj
+
+
+def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, str]]]:
+    """Validate a JSONL dataset; returns (kind, rows). Raises DatasetError naming the line."""
+    rows: list[dict[str, str]] = []
+    kind: str | None = None
+    for lineno, obj in jsonl_objects(raw, name):
         keys = set(obj)
         row_kind = (
             "classification"
@@ -87,30 +96,45 @@ def parse_jsonl(raw: str, *, name: str = "upload") -> tuple[str, list[dict[str, 
         elif kind != row_kind:
             raise DatasetError(f"{name}: line {lineno}: mixes {kind} and {row_kind} rows")
         for key, value in obj.items():
-            if not isinstance(value, str) or not value.strip():
-                raise DatasetError(f"{name}: line {lineno}: {key!r} must be a non-empty string")
-            if len(value) > MAX_TEXT_CHARS:
-                raise DatasetError(
-                    f"{name}: line {lineno}: {key!r} longer than {MAX_TEXT_CHARS} characters"
-                )
-            problem = control_char_problem(value)  # the rule a submitted spec's text obeys
+            problem = text_problem(value)
             if problem:
-                raise DatasetError(f"{name}: line {lineno}: {key!r}: {problem}")
+                raise DatasetError(f"{name}: line {lineno}: {key!r} {problem}")
         rows.append(obj)
         if len(rows) > MAX_ROWS:
             raise DatasetError(f"{name}: more than {MAX_ROWS} rows")
-    if kind is None or len(rows) < 2:
+    if kind is None:
         raise DatasetError(f"{name}: needs at least 2 rows")
+    check_rows(kind, rows, name)
+    return kind, rows
+
+
+def text_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a dataset text or label (None: it can): a non-empty string of
+    at most MAX_TEXT_CHARS characters, without the control characters a spec refuses."""
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    if len(value) > MAX_TEXT_CHARS:
+        return f"longer than {MAX_TEXT_CHARS} characters"
+    problem = control_char_problem(value)  # the rule a submitted spec's text obeys
+    return f"has {problem}" if problem else None
+
+
+def check_rows(kind: str, rows: list[dict[str, str]], name: str) -> None:
+    """The limits on a whole dataset: 2..MAX_ROWS rows, 2..MAX_LABELS distinct labels."""
+    if len(rows) < 2:
+        raise DatasetError(f"{name}: needs at least 2 rows")
+    if len(rows) > MAX_ROWS:
+        raise DatasetError(f"{name}: {len(rows)} rows (max {MAX_ROWS})")
     if kind == "classification":
         labels = {r["label"] for r in rows}
         if len(labels) > MAX_LABELS:
             raise DatasetError(f"{name}: {len(labels)} distinct labels (max {MAX_LABELS})")
         if len(labels) < 2:
             raise DatasetError(f"{name}: needs at least 2 distinct labels")
-    return kind, rows
 
 
-def _to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Dataset:
+def to_dataset(info: TaskInfo, kind: str, rows: list[dict[str, str]]) -> Dataset:
+    """A task from rows ``parse_jsonl`` (or ``dataset_formats.map_records``) accepted."""
     if kind == "classification":
         examples = tuple(Example(i, r["text"], r["label"]) for i, r in enumerate(rows))
     else:
@@ -126,7 +150,7 @@ def load_builtin(name: str) -> Dataset:
     raw = resources.files("services.common").joinpath("data", info.file).read_text("utf-8")
     kind, rows = parse_jsonl(raw, name=info.file)
     assert kind == info.kind, (name, kind)
-    return _to_dataset(info, kind, rows)
+    return to_dataset(info, kind, rows)
 
 
 def load_upload(dataset_id: str, raw: str) -> Dataset:
@@ -143,7 +167,7 @@ def load_upload(dataset_id: str, raw: str) -> Dataset:
         instruction="",
         labels=labels,
     )
-    return _to_dataset(info, kind, rows)
+    return to_dataset(info, kind, rows)
 
 
 def load_task(task: str, store: ArtifactStore) -> Dataset:

@@ -147,6 +147,7 @@ from .task import Task
 from .task_list import TaskList
 from .template_spec import TemplateSpec
 from .template_spec_kind import TemplateSpecKind
+from .upload_dataset_format import UploadDatasetFormat
 
 __all__ = (
     "Artifact",
@@ -288,4 +289,5 @@ __all__ = (
     "TaskList",
     "TemplateSpec",
     "TemplateSpecKind",
+    "UploadDatasetFormat",
 )

@@ -45,7 +45,9 @@ class ExperimentSpec:
                 characters of letters, digits and _ . : = - (starting with a letter or digit).
             model (ModelSpec | Unset): Which causal LM to load. ``name`` is a known short name (see ``GET /v1/models``),
                 a Hugging Face model id, or a local directory the server is allowed to read.
-            data (DataSpec | Unset): The inference task. ``task`` is a builtin dataset name or ``upload:<id>``.
+            data (DataSpec | Unset): The inference task: ``task`` is a builtin dataset name or ``upload:<id>``; or
+                ``hf`` names a Hugging Face dataset (``task`` is then ``hf``), read with ``datasets``
+                (docs/DATA.md) through the column mapping below.
             inference (InferenceSpec | Unset): Which inference examples (anchors) are used.
             demos (DemoSpec | Unset): The demonstration set D shown in context (ICL) and tuned on (IT).
             template (TemplateSpec | Unset): How prompts are written: plain text, or the model's chat template.

@@ -7,18 +7,54 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.dataset import Dataset
 from ...models.problem import Problem
-from ...types import File, Response
+from ...models.upload_dataset_format import UploadDatasetFormat
+from ...types import UNSET, File, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: File,
+    format_: UploadDatasetFormat | Unset = UploadDatasetFormat.AUTO,
+    text_column: None | str | Unset = UNSET,
+    label_column: None | str | Unset = UNSET,
+    label_names: list[str] | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+
+    params: dict[str, Any] = {}
+
+    json_format_: str | Unset = UNSET
+    if not isinstance(format_, Unset):
+        json_format_ = format_.value
+
+    params["format"] = json_format_
+
+    json_text_column: None | str | Unset
+    if isinstance(text_column, Unset):
+        json_text_column = UNSET
+    else:
+        json_text_column = text_column
+    params["text_column"] = json_text_column
+
+    json_label_column: None | str | Unset
+    if isinstance(label_column, Unset):
+        json_label_column = UNSET
+    else:
+        json_label_column = label_column
+    params["label_column"] = json_label_column
+
+    json_label_names: list[str] | Unset = UNSET
+    if not isinstance(label_names, Unset):
+        json_label_names = label_names
+
+    params["label_names"] = json_label_names
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/v1/datasets",
+        "params": params,
     }
 
     _kwargs["content"] = body.payload
@@ -93,13 +129,23 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: File,
+    format_: UploadDatasetFormat | Unset = UploadDatasetFormat.AUTO,
+    text_column: None | str | Unset = UNSET,
+    label_column: None | str | Unset = UNSET,
+    label_names: list[str] | Unset = UNSET,
 ) -> Response[Dataset | Problem]:
-    """Upload a dataset (JSONL)
+    """Upload a dataset (JSONL, CSV or Parquet)
 
-     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
-    it in a spec as ``upload:<id>``.
+     Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
+    builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``.
 
     Args:
+        format_ (UploadDatasetFormat | Unset): auto: Parquet by its magic bytes, JSONL when the
+            body starts with '{', else CSV (with a header row). Default: UploadDatasetFormat.AUTO.
+        text_column (None | str | Unset): The text column (default: text).
+        label_column (None | str | Unset): The label column (default: label).
+        label_names (list[str] | Unset): Words of integer labels, in order (repeat the parameter):
+            label i is label_names[i]. Without them an integer label is kept as its digits.
         body (File):
 
     Raises:
@@ -112,6 +158,10 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        format_=format_,
+        text_column=text_column,
+        label_column=label_column,
+        label_names=label_names,
     )
 
     response = client.get_httpx_client().request(
@@ -125,13 +175,23 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: File,
+    format_: UploadDatasetFormat | Unset = UploadDatasetFormat.AUTO,
+    text_column: None | str | Unset = UNSET,
+    label_column: None | str | Unset = UNSET,
+    label_names: list[str] | Unset = UNSET,
 ) -> Dataset | Problem | None:
-    """Upload a dataset (JSONL)
+    """Upload a dataset (JSONL, CSV or Parquet)
 
-     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
-    it in a spec as ``upload:<id>``.
+     Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
+    builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``.
 
     Args:
+        format_ (UploadDatasetFormat | Unset): auto: Parquet by its magic bytes, JSONL when the
+            body starts with '{', else CSV (with a header row). Default: UploadDatasetFormat.AUTO.
+        text_column (None | str | Unset): The text column (default: text).
+        label_column (None | str | Unset): The label column (default: label).
+        label_names (list[str] | Unset): Words of integer labels, in order (repeat the parameter):
+            label i is label_names[i]. Without them an integer label is kept as its digits.
         body (File):
 
     Raises:
@@ -145,6 +205,10 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        format_=format_,
+        text_column=text_column,
+        label_column=label_column,
+        label_names=label_names,
     ).parsed
 
 
@@ -152,13 +216,23 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: File,
+    format_: UploadDatasetFormat | Unset = UploadDatasetFormat.AUTO,
+    text_column: None | str | Unset = UNSET,
+    label_column: None | str | Unset = UNSET,
+    label_names: list[str] | Unset = UNSET,
 ) -> Response[Dataset | Problem]:
-    """Upload a dataset (JSONL)
+    """Upload a dataset (JSONL, CSV or Parquet)
 
-     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
-    it in a spec as ``upload:<id>``.
+     Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
+    builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``.
 
     Args:
+        format_ (UploadDatasetFormat | Unset): auto: Parquet by its magic bytes, JSONL when the
+            body starts with '{', else CSV (with a header row). Default: UploadDatasetFormat.AUTO.
+        text_column (None | str | Unset): The text column (default: text).
+        label_column (None | str | Unset): The label column (default: label).
+        label_names (list[str] | Unset): Words of integer labels, in order (repeat the parameter):
+            label i is label_names[i]. Without them an integer label is kept as its digits.
         body (File):
 
     Raises:
@@ -171,6 +245,10 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        format_=format_,
+        text_column=text_column,
+        label_column=label_column,
+        label_names=label_names,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -182,13 +260,23 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: File,
+    format_: UploadDatasetFormat | Unset = UploadDatasetFormat.AUTO,
+    text_column: None | str | Unset = UNSET,
+    label_column: None | str | Unset = UNSET,
+    label_names: list[str] | Unset = UNSET,
 ) -> Dataset | Problem | None:
-    """Upload a dataset (JSONL)
+    """Upload a dataset (JSONL, CSV or Parquet)
 
-     Upload a JSONL dataset; it is validated like a builtin task and stored under a new id. Name
-    it in a spec as ``upload:<id>``.
+     Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
+    builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``.
 
     Args:
+        format_ (UploadDatasetFormat | Unset): auto: Parquet by its magic bytes, JSONL when the
+            body starts with '{', else CSV (with a header row). Default: UploadDatasetFormat.AUTO.
+        text_column (None | str | Unset): The text column (default: text).
+        label_column (None | str | Unset): The label column (default: label).
+        label_names (list[str] | Unset): Words of integer labels, in order (repeat the parameter):
+            label i is label_names[i]. Without them an integer label is kept as its digits.
         body (File):
 
     Raises:
@@ -203,5 +291,9 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            format_=format_,
+            text_column=text_column,
+            label_column=label_column,
+            label_names=label_names,
         )
     ).parsed
