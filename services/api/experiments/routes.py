@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import (
@@ -22,8 +23,8 @@ from services.api.errors import (
     PROBLEM_RESPONSES,
     PROBLEM_RESPONSES_JSON,
 )
-from services.api.experiments import artifacts, export, schemas, service, views
-from services.api.experiments.body import parse_spec, read_body
+from services.api.experiments import artifacts, export, schemas, service, stream, views
+from services.api.experiments.body import read_body, validate_submission
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
 from services.common.storage import exports
@@ -80,7 +81,7 @@ async def submit_experiment(
     raw = await read_body(request, MAX_SPEC_BYTES)
 
     def submit() -> tuple[schemas.Experiment, bool]:
-        spec = parse_spec(raw)
+        spec = validate_submission(session, owner, raw, settings)
         experiment, created = service.create_experiment(
             session, queue, owner, spec, idempotency_key, settings
         )
@@ -137,6 +138,33 @@ def list_events(
     """An experiment's event log (state changes, progress, errors), oldest first; poll with ?after=
     for new events."""
     return views.events(session, experiment, after, limit)
+
+
+@router.get(
+    "/{experiment_id}/events/stream",
+    response_class=EventSourceResponse,
+    summary="Events as server-sent events, until the experiment has ended",
+    responses=stream.STREAM_RESPONSES,
+)
+async def stream_events(
+    request: Request,
+    experiment: ExperimentDep,
+    session: SessionDep,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Events with a larger id")
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this event (sent by EventSource)")
+    ] = None,
+) -> EventSourceResponse:
+    """The event log as it grows (``id``: event id, ``event``: its type, ``data``: the event
+    as in ``/events``), resumable with Last-Event-ID or ?after=; ends once the experiment
+    has ended and its last event is sent."""
+    cursor = stream.resume_cursor(last_event_id, after)
+    experiment_id = experiment.id
+    session.close()  # the stream polls in sessions of its own: hold no connection
+    messages = stream.event_messages(request.app.state.sessionmaker, experiment_id, cursor)
+    return EventSourceResponse(messages, ping=stream.PING_S)
 
 
 # The document's schema is the analysis's own JSON Schema, added by services/api/openapi.py.
