@@ -66,7 +66,7 @@ def test_events_artifacts_download_list_and_export(
 
     out_csv = tmp_path / "cells.csv"
     assert main(["export", eid, "--format", "csv", "-o", str(out_csv)]) == 0
-    assert out_csv.read_text().startswith("experiment,cell,control,studies,")
+    assert out_csv.read_text().startswith("experiment,cell,label,control,studies,")
     assert main(["export", eid, "--format", "csv", "--per-example"]) == 0
     assert ",example_id,metric,pair,layer,layer_name,value" in capsys.readouterr().out
 

@@ -11,7 +11,6 @@ and their errors come in the same answer.
 
 from __future__ import annotations
 
-import re
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +19,15 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from services.common.spec import ExperimentSpec
-from services.common.spec.sweep_values import SWEEPABLE, did_you_mean, sweep_problems
+from services.common.spec.sweep_values import (
+    SWEEPABLE,
+    choice_hint,
+    did_you_mean,
+    sweep_problems,
+)
 
 Loc = tuple[str | int, ...]
 NAMED_FIELDS = ("model.name", "data.task", "demos.source_task")
-_QUOTED = re.compile(r"'([^']*)'")
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,13 @@ def unique(issues: list[SpecIssue]) -> list[SpecIssue]:
 def _readable(data: Any, err: dict[str, Any]) -> list[SpecIssue]:
     loc: Loc = tuple(err["loc"])
     kind = str(err["type"])
-    value = err.get("input")
     if kind == "extra_forbidden" and loc:
         fields = _fields_at(loc[:-1])
         hint = did_you_mean(loc[-1], fields)
         listed = f" (fields here: {', '.join(fields)})" if fields and not hint else ""
         return [SpecIssue(loc, f"unknown field {loc[-1]!r}{hint}{listed}", "unknown_field")]
     if kind in ("literal_error", "enum"):
-        choices = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
-        return [SpecIssue(loc, f"{err['msg']}{did_you_mean(value, choices)}", kind)]
+        return [SpecIssue(loc, f"{err['msg']}{choice_hint(err)}", kind)]
     if loc and loc[-1] in ("sweep", "overrides") and kind == "value_error":
         raw = _at(data, loc)
         if loc[-1] == "sweep":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,6 +45,7 @@ SWEEPABLE = frozenset(
 )
 # One problem of a sweep: (where under the sweep, message, error type).
 SweepProblem = tuple[tuple[str | int, ...], str, str]
+_QUOTED = re.compile(r"'([^']*)'")  # the choices in pydantic's "'a', 'b' or 'c'"
 
 SECTION_MODELS: dict[str, type[sections.StrictModel]] = {
     "model": sections.ModelSpec,
@@ -63,7 +65,7 @@ def canonical_value(dotted: str, value: Any, where: str) -> Any:
     try:
         parsed = SECTION_MODELS[section].model_validate({field: value})
     except ValidationError as exc:
-        msgs = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+        msgs = "; ".join(e["msg"] + choice_hint(dict(e)) for e in exc.errors(include_url=False))
         raise ValueError(f"{where} = {_show(value)}: {msgs}") from None
     return parsed.model_dump(mode="json")[field]
 
@@ -99,6 +101,15 @@ def did_you_mean(value: Any, choices: Any) -> str:
         return ""
     close = difflib.get_close_matches(value, [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def choice_hint(err: dict[str, Any]) -> str:
+    """A 'did you mean' for pydantic's error on a value outside a fixed set (a Literal or
+    an enum: its ``ctx.expected`` lists the choices), else ''."""
+    if err.get("type") not in ("literal_error", "enum"):
+        return ""
+    choices = _QUOTED.findall(str((err.get("ctx") or {}).get("expected", "")))
+    return did_you_mean(err.get("input"), choices)
 
 
 def unknown_field_problem(key: str, what: str) -> str:

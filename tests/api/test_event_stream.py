@@ -1,0 +1,92 @@
+"""``GET /v1/experiments/{id}/events/stream`` against the real stack (API + real workers):
+a tiny experiment followed live from its submit to its end, a resume with Last-Event-ID
+and ?after=, owner scoping, and the SDK's and the CLI's follow reading the same stream."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from icl_it_sdk import IclIt, NotFound, sse_messages
+
+from tests.fixtures.helpers import events, tiny_spec
+
+pytestmark = pytest.mark.services
+
+
+def _stream(
+    http: httpx.Client, experiment_id: str, headers: dict[str, str] | None = None, **params: Any
+) -> list[dict[str, str]]:
+    """Every message of one stream, read until the server ends it."""
+    path = f"/v1/experiments/{experiment_id}/events/stream"
+    with http.stream("GET", path, headers=headers or {}, params=params, timeout=120) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        return list(sse_messages(r.iter_lines()))
+
+
+def test_a_live_experiment_streams_in_order_resumes_and_ends(
+    http: httpx.Client, tiny_model_dir: Path
+) -> None:
+    submitted = http.post("/v1/experiments", json=tiny_spec(tiny_model_dir, name="sse"))
+    assert submitted.status_code == 202, submitted.text
+    eid = submitted.json()["id"]
+
+    live = _stream(http, eid)  # opened while queued: returns only once it has ended
+    logged = events(http, eid)
+    assert [int(m["id"]) for m in live] == [e["id"] for e in logged]  # all, in order
+    assert [m["event"] for m in live] == [e["type"] for e in logged]
+    assert [json.loads(m["data"]) for m in live] == logged  # data = the list's item
+    assert logged[0]["type"] == "experiment.queued"
+    assert logged[-1]["type"] == "experiment.succeeded"
+    assert any(e["type"] == "run.progress" for e in logged) or len(logged) > 3
+
+    middle = logged[len(logged) // 2]["id"]
+    resumed = _stream(http, eid, headers={"Last-Event-ID": str(middle)})
+    assert [int(m["id"]) for m in resumed] == [e["id"] for e in logged if e["id"] > middle]
+    after = _stream(http, eid, after=middle)
+    assert after == resumed
+    # the header wins over ?after= (EventSource sends it on reconnect)
+    assert _stream(http, eid, headers={"Last-Event-ID": str(middle)}, after=0) == resumed
+    assert _stream(http, eid, after=logged[-1]["id"]) == []  # nothing after the last
+
+
+def test_the_stream_is_scoped_to_the_owner_and_checks_its_cursor(
+    surface_stack: Any, finished: dict[str, Any], other_key: str, http: httpx.Client
+) -> None:
+    path = f"/v1/experiments/{finished['id']}/events/stream"
+    theirs = httpx.get(
+        f"{surface_stack.url}{path}", headers={"Authorization": f"Bearer {other_key}"}
+    )
+    assert theirs.status_code == 404
+    assert httpx.get(f"{surface_stack.url}{path}").status_code == 401
+    bad = http.get(path, headers={"Last-Event-ID": "not-a-number"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == [
+        "header",
+        "last-event-id",
+    ]
+
+
+def test_the_sdk_follows_the_stream(
+    surface_stack: Any, finished: dict[str, Any], user_key: str
+) -> None:
+    with IclIt(surface_stack.url, api_key=user_key) as api:
+        followed = [e.id for e in api.events(finished["id"], follow=True)]
+        paged = [e.id for e in api.events(finished["id"])]
+        assert followed == paged and followed
+        assert [e.id for e in api.events(finished["id"], after=followed[1], follow=True)] == (
+            followed[2:]
+        )
+        with pytest.raises(NotFound):
+            list(api.events("0" * 32, follow=True))
+
+
+def test_sse_messages_parse_pings_multiline_data_and_fields() -> None:
+    lines = [": ping", "", "id: 7", "event: tuning", "data: {", "data: }", "", "data: x", ""]
+    assert list(sse_messages(lines)) == [
+        {"id": "7", "event": "tuning", "data": "{\n}"},
+        {"data": "x"},
+    ]
