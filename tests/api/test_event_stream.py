@@ -82,11 +82,3 @@ def test_the_sdk_follows_the_stream(
         )
         with pytest.raises(NotFound):
             list(api.events("0" * 32, follow=True))
-
-
-def test_sse_messages_parse_pings_multiline_data_and_fields() -> None:
-    lines = [": ping", "", "id: 7", "event: tuning", "data: {", "data: }", "", "data: x", ""]
-    assert list(sse_messages(lines)) == [
-        {"id": "7", "event": "tuning", "data": "{\n}"},
-        {"data": "x"},
-    ]
