@@ -82,3 +82,59 @@ def test_the_sdk_follows_the_stream(
         )
         with pytest.raises(NotFound):
             list(api.events("0" * 32, follow=True))
+
+
+def test_the_stream_holds_no_connection_while_idle_on_postgres(postgres_url: str) -> None:
+    """The generator itself on the real Postgres, with events inserted while it waits: it
+    yields them in order, has no pooled connection checked out while a reader keeps it
+    waiting at a yield (each poll's session is closed before its events are sent), and
+    ends once the experiment has ended and its last event is sent."""
+    import anyio
+
+    from services.api.experiments.stream import event_messages
+    from services.common import db
+
+    db.migrate(postgres_url)
+    engine, sessions = db.get_engine(postgres_url), db.get_sessionmaker(postgres_url)
+    with sessions() as s:
+        exp = db.Experiment(
+            id=db.new_id(), owner="o", name="sse", status="running", spec={}, request_hash="h", total_runs=0,
+            completed_runs=0, created_at=db.utcnow(),
+        )  # fmt: skip
+        s.add(exp)
+        db.add_event(s, exp.id, "experiment.queued", "queued")
+        s.commit()
+        eid = exp.id
+
+    def write(type_: str, status: str | None = None) -> None:
+        with sessions() as s:
+            db.add_event(s, eid, type_, type_, data={"loss": [1.5, 0.5], "adapters": [0, 1]})
+            if status is not None:
+                s.get(db.Experiment, eid).status = status  # type: ignore[union-attr]
+            s.commit()
+
+    async def follow() -> tuple[list[str], list[int]]:
+        seen, checked_out = [], []
+        stream = event_messages(sessions, eid, None, poll_s=0.05)
+        async with anyio.create_task_group() as tg:
+
+            async def writer() -> None:
+                await anyio.sleep(0.3)  # a few idle polls first
+                await anyio.to_thread.run_sync(write, "tuning")
+                await anyio.sleep(0.2)
+                await anyio.to_thread.run_sync(write, "experiment.succeeded", "succeeded")
+
+            tg.start_soon(writer)
+            async for message in stream:
+                await anyio.sleep(0.02)  # a slow reader: the generator waits at its yield
+                checked_out.append(engine.pool.checkedout())
+                seen.append(f"{message.event}:{json.loads(str(message.data))['type']}")
+        return seen, checked_out
+
+    seen, checked_out = anyio.run(follow)
+    assert seen == [
+        "experiment.queued:experiment.queued",
+        "tuning:tuning",  # any event type passes through unchanged
+        "experiment.succeeded:experiment.succeeded",
+    ]
+    assert checked_out and set(checked_out) == {0}
