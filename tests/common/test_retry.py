@@ -56,3 +56,25 @@ def test_the_last_transient_error_is_raised_at_the_deadline() -> None:
         retry_transient(always_down, what="a write", deadline_s=0.2, first_delay_s=0.02)
     assert time.monotonic() - started < 0.2 + 0.1  # never sleeps past the deadline
     assert 2 <= len(calls) <= 5
+
+
+def test_poll_until_returns_when_ready_and_raises_what_it_waited_for() -> None:
+    from services.common.runtime.retry import poll_until
+
+    answers = iter([False, False, True])
+    calls = []
+
+    def ready() -> bool:
+        calls.append(1)
+        return next(answers)
+
+    poll_until(ready, timeout_s=5, what="never", interval_s=0.01)
+    assert len(calls) == 3
+    with pytest.raises(TimeoutError, match="/readyz not ok after 0 s"):
+        poll_until(lambda: False, timeout_s=0.05, what="/readyz not ok", interval_s=0.01)
+
+    def died() -> bool:
+        raise RuntimeError("api exited with code 1")
+
+    with pytest.raises(RuntimeError, match="exited"):  # raised at once, not waited out
+        poll_until(died, timeout_s=30, what="x")

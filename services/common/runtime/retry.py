@@ -99,6 +99,23 @@ def _backoff(first_s: float, max_s: float) -> Callable[[tenacity.RetryCallState]
     return wait
 
 
+def poll_until(
+    ready: Callable[[], bool], *, timeout_s: float, what: str, interval_s: float = 0.25
+) -> None:
+    """Call ``ready`` every ``interval_s`` until it returns True; TimeoutError naming
+    ``what`` after ``timeout_s``. An exception from ``ready`` (a child process that died)
+    is raised at once."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda ok: not ok),
+        wait=tenacity.wait_fixed(interval_s),
+        stop=tenacity.stop_after_delay(timeout_s),
+    )
+    try:
+        retrying(ready)
+    except tenacity.RetryError:
+        raise TimeoutError(f"{what} after {timeout_s:.0f} s") from None
+
+
 def send_safely(send_task: Callable[..., Any], name: str, args: list[Any]) -> bool:
     """Send a follow-up task; a broker error is logged, not raised: the row records that
     the task is due, and the reconciler sends it again."""
