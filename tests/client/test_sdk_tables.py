@@ -96,3 +96,20 @@ def test_submit_file_reads_yaml_and_json(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="mapping"):
             api.submit_file(tmp_path / "c.yml")
     assert sent == [{"name": "a", "demos": {"k": 8}}, {"name": "b"}]
+
+
+def test_wait_gives_up_on_an_unreachable_api_within_its_timeout() -> None:
+    """``wait`` retries transient failures (tenacity) but never sleeps past its timeout."""
+    import socket
+    import time
+
+    from icl_it_sdk import IclIt, WaitTimeout
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    started = time.monotonic()
+    with IclIt(url, api_key="k") as api, pytest.raises(WaitTimeout) as raised:
+        api.wait("0" * 32, timeout=1.0)
+    assert time.monotonic() - started < 5
+    assert raised.value.last_status == "unknown"
