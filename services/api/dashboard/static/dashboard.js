@@ -99,6 +99,7 @@ function setupKey() {
 
 // -- layer curves (inline SVG) --------------------------------------------------------------
 function cellLabel(cell) {
+  if (cell.label) return cell.label; // results.json names each cell by its factors
   const factors = Object.entries(cell.factors || {})
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k.split(".").pop()}=${v}`).join(", ");
