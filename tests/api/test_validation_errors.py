@@ -101,3 +101,14 @@ async def test_dataset_errors_are_not_prefixed_twice(client):
     (err,) = body["errors"]
     assert err["loc"] == ["body"] and err["msg"].startswith("line 1")
     assert "body: body" not in body["detail"]
+
+
+@pytest.mark.parametrize("name", ["/models/a\x00b", "../../etc", "x/../../y"])
+async def test_a_hostile_model_name_is_the_spec_models_error_only(client, name):
+    """The catalog checks look up only values their field accepts: a NUL or '..' in a
+    model name is one 422 from the spec model (never a 500 from resolving the path)."""
+    body = assert_problem(await submit(client, {**SPEC, "model": {"name": name}}), 422)
+    assert ["body", "model", "name"] in [e["loc"] for e in body["errors"]] or body["errors"][0][
+        "loc"
+    ] == ["body"], body
+    assert all(e["type"] != "model_not_allowed" for e in body["errors"]), body

@@ -3,8 +3,10 @@
 A spec that pydantic accepts can still name things this service cannot run: a model
 outside the allow-list (catalog names, ``ICL_IT_MODEL_DIRS``, ``ICL_IT_HUB_MODELS``), a
 task that does not exist, an index past the end of the dataset, a report layer the
-model does not have. Each is a 422 naming the field, instead of a 202 and a failed run.
-Where a fact is not known here (a Hub model's depth), the worker checks it.
+model does not have. Each is a 422 naming the field, instead of a 202 and a failed run,
+in the same answer as the spec's own errors (``body.validate_submission``): the checks
+read the raw spec too, so they run on a spec pydantic refused. Where a fact is not known
+here (a Hub model's depth), the worker checks it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from services.common.spec.catalog import (
     model_not_allowed,
 )
 from services.common.spec.diagnose import named_values
-from services.common.spec.sweep_values import did_you_mean
+from services.common.spec.sweep_values import canonical_value, did_you_mean
 
 # Decoder blocks of the catalog's models (hidden states: embeddings + one per block).
 KNOWN_LAYERS = {
@@ -79,9 +81,19 @@ def _named(data: Any, spec: ExperimentSpec | None) -> dict[tuple[str, str], Loc]
     sources = [data] + ([spec.model_dump(mode="json")] if spec is not None else [])
     for source in sources:
         for loc, field, value in named_values(source):
-            if isinstance(value, str) and value:
+            if isinstance(value, str) and value and _field_accepts(field, value):
                 found.setdefault((field, value), ["body", *loc])
     return found
+
+
+def _field_accepts(field: str, value: str) -> bool:
+    """Whether the field itself takes the value (no '..', NUL, bad pattern): only such
+    values are looked up, whatever else the spec gets wrong; the rest are pydantic's."""
+    try:
+        canonical_value(field, value, field)
+    except ValueError:
+        return False
+    return True
 
 
 def _model_problem(name: str, settings: Settings) -> str | None:
