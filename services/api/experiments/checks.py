@@ -43,7 +43,10 @@ KNOWN_LAYERS = {
 
 
 def _local_problem(name: str, settings: Settings) -> str | None:
-    path = Path(name).expanduser().resolve()
+    try:
+        path = Path(name).expanduser().resolve()
+    except (RuntimeError, OSError, ValueError):  # '~nobody/x': no such home directory
+        return f"local model {name!r} is not a path this service can resolve"
     allowed = settings.allowed_model_dirs
     if not any(path == d or d in path.parents for d in allowed):
         return f"local model {name!r} is outside the allowed directories (ICL_IT_MODEL_DIRS)"
