@@ -21,9 +21,11 @@ from pydantic import BaseModel, ValidationError
 from services.common.spec import ExperimentSpec
 from services.common.spec.sweep_values import (
     SWEEPABLE,
+    canonical_value,
     choice_hint,
     did_you_mean,
     sweep_problems,
+    unknown_field_problem,
 )
 
 Loc = tuple[str | int, ...]
@@ -74,7 +76,13 @@ def spec_issues(data: Any) -> tuple[ExperimentSpec | None, list[SpecIssue]]:
 
 def unique(issues: list[SpecIssue]) -> list[SpecIssue]:
     """Each (place, message) once, in first-seen order."""
-    return list({(i.loc, i.msg): i for i in reversed(issues)}.values())[::-1]
+    seen: set[tuple[Loc, str]] = set()
+    kept = []
+    for issue in issues:
+        if (issue.loc, issue.msg) not in seen:
+            seen.add((issue.loc, issue.msg))
+            kept.append(issue)
+    return kept
 
 
 def _readable(data: Any, err: dict[str, Any]) -> list[SpecIssue]:
@@ -103,8 +111,6 @@ def _msg(err: dict[str, Any]) -> str:
 
 
 def _override_issues(loc: Loc, raw: Any) -> list[SpecIssue]:
-    from services.common.spec.sweep_values import canonical_value, unknown_field_problem
-
     if not isinstance(raw, dict):
         return []
     issues = []
