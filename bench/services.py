@@ -137,13 +137,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def wait_ready(client: Any, stack: Any, timeout_s: float = 120) -> None:
     """Until the stack's /readyz answers ok; raises if a process died or on the timeout."""
     from services.cli import remote as client_cli
+    from services.common.runtime.retry import poll_until
 
-    deadline = time.monotonic() + timeout_s
-    while not client_cli.is_ready(client):
+    def ready() -> bool:
         stack.check_alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"/readyz not ok after {timeout_s:.0f} s")
-        time.sleep(0.25)
+        return client_cli.is_ready(client)
+
+    poll_until(ready, timeout_s=timeout_s, what="/readyz not ok")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
 from services.analysis.stats import ALPHA
 from services.analysis.studies import canonical, study_tests
-from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS, fmt_p
+from services.analysis.vocabulary import PAPER_METRICS, PAPER_PAIRS, fmt_p, label_cells
 from services.common.spec import ExperimentSpec
 
 __all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
@@ -315,7 +315,7 @@ def summarize_experiment(
         "metrics": present,
         "statements": statements,
         "runs": [_run_summary(r) for r in runs],
-        "cells": [cell_summary(c, model.report_layer) for c in cells],
+        "cells": label_cells([cell_summary(c, model.report_layer) for c in cells]),
         "studies": studies,
         "controls": _controls(cells, present),
     }

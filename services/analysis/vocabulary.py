@@ -107,10 +107,38 @@ def layer_label(layer: int | None, names: list[str] | None) -> str:
     return f"layer {layer}"
 
 
+def cell_label(factors: dict[str, Any], control: str) -> str:
+    """A cell named by its factors, each by the last part of its field: 'k=8,
+    selection=random'; 'base' without factors; a random-init control says so first."""
+    text = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in factors.items()) or "base"
+    return f"random-init model: {text}" if control == "random_init" else text
+
+
+def label_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each cell summary with its ``label`` (after ``cell``): its factors, and where two
+    cells share them (studies that differ by an override), its studies, then its id."""
+    labels = [cell_label(c.get("factors", {}), c.get("control", "none")) for c in cells]
+    if len(set(labels)) < len(labels):
+        seen = {label: labels.count(label) for label in labels}
+        labels = [
+            f"{label} [{', '.join(c.get('studies', []))}]" if seen[label] > 1 else label
+            for label, c in zip(labels, cells, strict=True)
+        ]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} #{c['cell'][:8]}" for label, c in zip(labels, cells, strict=True)]
+    return [
+        {"cell": c["cell"], "label": label, **c} for label, c in zip(labels, cells, strict=True)
+    ]
+
+
 def cell_title(cell: dict[str, Any], width: int = 48, *, terse: bool = False) -> str:
-    """A cell named by its factors: 'model.name=x, [random-init model]', cut to width
-    with '…' (report, figures). terse, for a terminal column: 'CONTROL random-init name=x',
-    factors sorted and named by their last part, cut to width."""
+    """A cell by name: its ``label`` in the results document (``label_cells``), cut to
+    width with '…'. For a cell without one: 'model.name=x, [random-init model]' (report,
+    figures), or terse, for a terminal column: 'CONTROL random-init name=x', factors
+    sorted and named by their last part, cut to width."""
+    label = cell.get("label")
+    if isinstance(label, str) and label:
+        return label if len(label) <= width else label[: width - 1] + "…"
     factors = cell.get("factors", {})
     random_init = cell.get("control") == "random_init"
     if terse:

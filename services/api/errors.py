@@ -126,6 +126,18 @@ class Invalid(ProblemError):
         )
 
 
+def invalid(items: list[ProblemItem]) -> Invalid:
+    """A 422 with every item (each said once in ``errors``); the detail counts them and
+    lists them on one line, for a reader of the detail alone."""
+    return Invalid(validation_detail(items), errors=items)
+
+
+def validation_detail(items: list[ProblemItem]) -> str:
+    """'2 errors: body.demos.k: ...; body.model.name: ...' (one error: without the count)."""
+    listed = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items)
+    return listed if len(items) == 1 else f"{len(items)} errors: {listed}"
+
+
 class TooManyRequests(ProblemError):
     """429: the key's rate limit or active-experiment quota is reached."""
 
@@ -249,8 +261,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = _validation_items(list(exc.errors()))
-        detail = "; ".join(f"{'.'.join(map(str, i.loc))}: {i.msg}" for i in items)
-        return problem_response(Invalid(detail, errors=items).problem())
+        return problem_response(invalid(items).problem())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

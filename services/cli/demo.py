@@ -80,13 +80,13 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def _wait_ready(stack: Any, client: Any) -> None:
     from services.cli import remote as client_cli
+    from services.common.runtime.retry import poll_until
 
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not client_cli.is_ready(client):
+    def ready() -> bool:
         stack.check_alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"/readyz not ok after {READY_TIMEOUT_S:.0f}s")
-        time.sleep(0.25)
+        return client_cli.is_ready(client)
+
+    poll_until(ready, timeout_s=READY_TIMEOUT_S, what="/readyz not ok")
 
 
 def run_demo(spec_path: Path, out: Path) -> int:

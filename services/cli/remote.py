@@ -277,7 +277,8 @@ def cancel(args: argparse.Namespace) -> int:
 
 @_guard
 def events(args: argparse.Namespace) -> int:
-    """Print the experiment's events; --follow keeps printing until it is final."""
+    """Print the experiment's events; --follow reads the server-sent event stream and
+    prints each event as it is written, until the experiment is final."""
     for event in sdk().events(args.id, after=args.after, follow=args.follow):
         run = f" run={event.run_id[:8]}" if isinstance(event.run_id, str) else ""
         print(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.spec import DataSpec, ExperimentSpec
+from services.common.spec.diagnose import SpecInvalid, validate_spec
 
 DATA_HELP = "your own dataset: JSONL, CSV or Parquet (docs/DATA.md); sets data.task"
 
@@ -41,13 +42,18 @@ def load_spec(
         for part in parents:
             target = target.setdefault(part, {})
         target[leaf] = load_yaml(raw)
-    return ExperimentSpec.model_validate(data)
+    return validate_spec(data)
 
 
 def format_validation(exc: Exception) -> str:
-    """A spec's validation errors as ``field.path: message`` lines, for the terminal."""
+    """A spec's validation errors as ``field.path: message`` lines, for the terminal:
+    every problem, each once, with a "did you mean" for unknown keys and values."""
     from pydantic import ValidationError
 
+    if isinstance(exc, SpecInvalid):
+        lines = [f"invalid spec ({len(exc.issues)} error(s)):"]
+        lines += [f"  {issue.path}: {issue.msg}" for issue in exc.issues]
+        return "\n".join(lines)
     if isinstance(exc, ValidationError):
         lines = [f"invalid spec ({exc.error_count()} error(s)):"]
         for err in exc.errors():

@@ -27,6 +27,8 @@ from typing import IO
 
 import httpx
 
+from services.common.runtime.retry import poll_until
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api", "gpu", "analysis")
 WORKER_APPS = {"gpu": "services.gpu_worker.worker", "analysis": "services.analysis.tasks"}
@@ -130,16 +132,17 @@ class Stack:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the API answers /healthz (raises if a child died or time is up)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             self.check_alive()
             try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return
+                return httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"the API did not answer on {self.url} within {timeout:.0f}s")
+                return False
+
+        poll_until(
+            healthy, timeout_s=timeout, what=f"the API did not answer on {self.url}", interval_s=0.2
+        )
 
     def check_alive(self) -> None:
         """Raise if any child process has exited."""

@@ -202,6 +202,9 @@ def test_summary_table_has_a_row_per_cell_and_the_statements(results):
     lines = summary_table(results).splitlines()
     assert lines[0].startswith("cell ")
     n_cells = len(results["cells"])
-    assert lines[1].startswith("k=1 ") and lines[n_cells].startswith("CONTROL random-init name=")
+    # each cell by its label (its factors), as in results.json
+    labels = [c["label"] for c in results["cells"]]
+    assert labels[0] == "k=1" and labels[-1].startswith("random-init model: name=")
+    assert lines[1].startswith("k=1 ") and lines[n_cells].startswith(labels[-1][:29])
     assert lines[n_cells + 1].startswith("(matched / mismatched")
     assert lines[n_cells + 2].startswith("- main: ")

@@ -66,3 +66,34 @@ def test_cell_title_for_reports_and_for_terminal_columns() -> None:
     assert cell_title(two) == "lora.r=8, demos.k=4"
     assert cell_title(two, 30, terse=True) == "k=4, r=8"  # sorted by the full key
     assert cell_title(two, 10) == "lora.r=8,…"
+
+
+def test_cells_are_labelled_by_their_factors_uniquely_and_keep_their_ids() -> None:
+    from services.analysis.vocabulary import label_cells
+
+    cells = [
+        {"cell": "a" * 16, "control": "none", "studies": ["main"], "factors": {"demos.k": 8}},
+        {"cell": "b" * 16, "control": "none", "studies": ["noisy"], "factors": {"demos.k": 8}},
+        {"cell": "c" * 16, "control": "none", "studies": ["main"], "factors": {}},
+        {
+            "cell": "d" * 16,
+            "control": "random_init",
+            "studies": ["controls"],
+            "factors": {"model.name": "m", "demos.selection": "random"},
+        },
+    ]
+    labelled = label_cells(cells)
+    assert [c["label"] for c in labelled] == [
+        "k=8 [main]",  # two cells share their factors: their studies tell them apart
+        "k=8 [noisy]",
+        "base",
+        "random-init model: name=m, selection=random",
+    ]
+    assert [c["cell"] for c in labelled] == [c["cell"] for c in cells]
+    assert list(labelled[0])[:2] == ["cell", "label"]
+    assert cell_title(labelled[3], 20) == "random-init model: …"
+    same = [dict(cells[0]), dict(cells[0], cell="e" * 16)]
+    assert [c["label"] for c in label_cells(same)] == [
+        "k=8 [main] #aaaaaaaa",
+        "k=8 [main] #eeeeeeee",
+    ]

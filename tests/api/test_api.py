@@ -335,7 +335,7 @@ async def test_hub_model_policy_is_a_422_at_submit(tmp_path):
         assert "ICL_IT_HUB_MODELS" in err["msg"] and "meta-llama/*" in err["msg"]
         bad_sweep = {**SPEC, "sweep": {"model.name": ["smollm2-135m", "someone/x"]}}
         body = assert_problem(await submit(client, bad_sweep), 422)
-        assert body["errors"][0]["loc"] == ["body", "sweep", "model.name"]
+        assert body["errors"][0]["loc"] == ["body", "sweep", "model.name", 1]  # the value
         assert queue.runs == []
         assert (await client.get("/v1/experiments")).json()["data"] == []
         for name in ("llama-2-7b", "meta-llama/Llama-2-70b-hf"):

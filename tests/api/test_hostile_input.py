@@ -184,7 +184,7 @@ async def test_dataset_rows_follow_the_submit_rule_for_text(client, bad):
 async def test_sweep_values_that_coincide_are_refused_by_name(client):
     spec = {**SPEC, "sweep": {"demos.k": [1, 1.0, "1", " 1", "+1", "01"]}}
     body = assert_problem(await submit(client, spec), 422)
-    assert body["errors"][0]["loc"] == ["body", "sweep"]
+    assert body["errors"][0]["loc"] == ["body", "sweep", "demos.k"]
     assert 'repeats a value: 1 (given as 1, 1.0, "1", " 1", "+1", "01")' in body["detail"]
 
 

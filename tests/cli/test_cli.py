@@ -66,7 +66,7 @@ def test_events_artifacts_download_list_and_export(
 
     out_csv = tmp_path / "cells.csv"
     assert main(["export", eid, "--format", "csv", "-o", str(out_csv)]) == 0
-    assert out_csv.read_text().startswith("experiment,cell,control,studies,")
+    assert out_csv.read_text().startswith("experiment,cell,label,control,studies,")
     assert main(["export", eid, "--format", "csv", "--per-example"]) == 0
     assert ",example_id,metric,pair,layer,layer_name,value" in capsys.readouterr().out
 
@@ -244,3 +244,25 @@ def test_run_data_stores_the_file_where_the_engine_reads_uploads(
         assert main(["run", "--data", str(bad), "--out", str(tmp_path / "o")]) == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_validation_errors_print_once_by_path_with_suggestions(
+    cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: a spec the CLI accepts locally but the service refuses (an unknown task, a
+    model off the allow-list) prints every error once, by path, with 'did you mean', and
+    never the detail line again (nor a 'body.' prefix); so does a bad upload."""
+    spec = tmp_path / "typo.yaml"
+    spec.write_text("name: typo\ndata: {task: sentimnt}\nmodel: {name: lama-2-7b}\n")
+    assert main(["submit", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 422 Request validation failed (2 errors):" in err, err
+    assert "  data.task: unknown task 'sentimnt'; did you mean 'sentiment'?" in err
+    assert "  model.name: model 'lama-2-7b' is not allowed" in err and "'llama-2-7b'?" in err
+    assert err.count("sentimnt") == 1 and "body" not in err
+
+    csv = tmp_path / "mine.csv"
+    csv.write_text("text,label\ngreat,pos\n")
+    assert main(["datasets", "upload", str(csv)]) == 1
+    err = capsys.readouterr().err
+    assert "  body: line 1: " in err and err.count("line 1") == 1 and "body: body" not in err

@@ -47,3 +47,16 @@ def test_run_with_a_hostile_spec_file_is_a_message(local_home, capsys, text, nee
     assert main(["run", str(spec), "--out", str(local_home / "out")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and needle in err, err
+
+
+def test_a_spec_file_with_typos_lists_every_problem_before_sending(
+    local_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = local_home / "typos.yaml"
+    spec.write_text("demos: {k: 0, selektion: random}\nlora: {loss_on: labl}\n")
+    assert main(["submit", str(spec)]) == 2  # refused locally: no server needed
+    err = capsys.readouterr().err
+    assert "invalid spec (3 error(s)):" in err, err
+    assert "  demos.k: " in err
+    assert "  demos.selektion: unknown field 'selektion'; did you mean 'selection'?" in err
+    assert "  lora.loss_on: " in err and "did you mean 'label'?" in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from icl_it_sdk import (
     Experiment,
     IclIt,
     NotFound,
+    Results,
     ResultsDocument,
     ResultsLayerStats,
     Unauthorized,
@@ -28,16 +30,21 @@ from icl_it_sdk import (
 )
 
 
-def check_submit(api: IclIt, spec: dict[str, Any]) -> Experiment:
-    """A typo is an error naming the field; an Idempotency-Key is not reused."""
+def check_submit(api: IclIt, spec: dict[str, Any], out: Path) -> Experiment:
+    """Typos are errors naming each field, all at once, with the closest valid name; a
+    spec file is submitted as it is; an Idempotency-Key is not reused."""
     try:
-        api.submit({**spec, "demos": {"k": 2, "selektion": "random"}})
+        api.submit({**spec, "demos": {"k": 0, "selektion": "random"}})
         raise AssertionError("a misspelt key was accepted")
     except ValidationFailed as exc:
         assert exc.status == 422
-        assert any(e.path == "demos.selektion" for e in exc.errors), exc.errors
+        by_path = {e.path: e.msg for e in exc.errors}
+        assert set(by_path) == {"demos.k", "demos.selektion"}, exc.errors
+        assert "did you mean 'selection'?" in by_path["demos.selektion"]
 
-    experiment = api.submit(spec, idempotency_key="sdk-once")
+    spec_file = out / "spec.yaml"
+    spec_file.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in spec.items()))
+    experiment = api.submit_file(spec_file, idempotency_key="sdk-once")
     try:
         api.submit({**spec, "name": "other"}, idempotency_key="sdk-once")
         raise AssertionError("an Idempotency-Key was reused")
@@ -47,10 +54,20 @@ def check_submit(api: IclIt, spec: dict[str, Any]) -> Experiment:
 
 
 def check_results(api: IclIt, experiment_id: str) -> None:
-    """The typed results document, and the same document untyped, exactly as served."""
-    results: ResultsDocument = api.results(experiment_id)
+    """The typed results document with cells named by their factors, the same document
+    untyped, exactly as served, and its long table as a pandas DataFrame."""
+    results: Results = api.results(experiment_id)
     assert results.schema == "icl-it/results/v1"
-    cell = results.cells[0]
+    labels = results.labels()
+    assert len(set(labels)) == len(labels) == len(results.cells)
+    assert all(label != c.cell for label, c in zip(labels, results.cells, strict=True))
+    cell = results.cell(labels[0])
+    assert cell is results.cells[0] and results.cell(cell.cell) is cell
+    table = results.to_pandas()
+    assert set(table["label"]) == set(labels) and set(table["cell"]) == {
+        c.cell for c in results.cells
+    }
+    assert {"metric", "pair", "layer", "mean", "ci_low"} <= set(table.columns)
     icl_it: ResultsLayerStats = cell.metrics["cosine"]["icl_it"]
     # the layer axis: embeddings, each block, the final norm (n_layers + 2 entries)
     assert len(icl_it.mean) == cell.n_layers + 2 == len(cell.layer_names)
@@ -114,7 +131,7 @@ def main(url: str, model_dir: str, out: Path, other_key: str) -> None:
         "controls": [],
     }
     with IclIt(url) as api:
-        experiment = check_submit(api, spec)
+        experiment = check_submit(api, spec, out)
         fractions: list[float] = []
 
         def on_progress(e: Experiment) -> None:

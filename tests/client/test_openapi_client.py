@@ -173,7 +173,8 @@ def test_server_side_validation_errors_name_the_field(
     assert client_cli.submit(_submit_args(f"data.task=upload:{missing}")) == 1
     err = capsys.readouterr().err
     assert "HTTP 422" in err
-    assert f"body.data.task: no uploaded dataset '{missing}'" in err
+    assert f"  data.task: no uploaded dataset '{missing}'" in err  # by its path in the spec
+    assert err.count("no uploaded dataset") == 1  # once (issue 20)
 
 
 def test_unreachable_api_says_where_it_looked(
@@ -216,10 +217,16 @@ def test_problem_documents_render_title_detail_and_fields() -> None:
         status_code=HTTPStatus(422), content=json.dumps(body).encode(), headers={}, parsed=None
     )
     text = str(client_cli.ApiError.from_response(response))
-    assert text.splitlines() == [
-        "HTTP 422 Request validation failed: body.demos.k: must be >= 0",
-        "  body.demos.k: must be >= 0",
-    ]
+    # each field error once, by its path in the spec; the detail (the same errors on one
+    # line) is not printed again (issue 20: "body: body: ..." twice)
+    assert text.splitlines() == ["HTTP 422 Request validation failed:", "  demos.k: must be >= 0"]
+    two = {**body, "errors": body["errors"] * 2}
+    response = Response(
+        status_code=HTTPStatus(422), content=json.dumps(two).encode(), headers={}, parsed=None
+    )
+    assert str(client_cli.ApiError.from_response(response)).startswith(
+        "HTTP 422 Request validation failed (2 errors):\n"
+    )
     plain = Response(status_code=HTTPStatus(502), content=b"bad gateway", headers={}, parsed=None)
     assert str(client_cli.ApiError.from_response(plain)) == "HTTP 502 Bad Gateway: bad gateway"
 

@@ -164,3 +164,37 @@ def test_keys_of_plain_epoch_runs_are_the_hash_they_always_were() -> None:
         ExperimentSpec(controls=["cross_adapter"], lora={"save_adapters": "none"})
     )
     assert unsaved.lora.save_adapters == "none" and unsaved.key == run.key
+
+
+def test_spec_issues_are_every_problem_once_with_suggestions() -> None:
+    """Issue 20: one pass over a spec gives every problem, located and said once."""
+    from services.common.spec.diagnose import SpecInvalid, spec_issues, validate_spec
+
+    spec = {
+        "demoss": {"k": 2},
+        "template": {"kind": "chatt"},
+        "studies": [
+            {"name": "a", "sweep": {"lora.rr": [1]}, "overrides": {"demos.kk": 2}},
+            {"name": "b", "sweep": {"lora.r": [4, "4"]}},
+        ],
+    }
+    valid, issues = spec_issues(spec)
+    assert valid is None
+    by_path = {i.path: i.msg for i in issues}
+    assert set(by_path) == {
+        "demoss",
+        "template.kind",
+        "studies.0.sweep.lora.rr",
+        "studies.0.overrides.demos.kk",
+        "studies.1.sweep.lora.r",
+    }, by_path
+    assert "did you mean 'demos'?" in by_path["demoss"]
+    assert "did you mean 'chat'?" in by_path["template.kind"]
+    assert "did you mean 'lora.r'?" in by_path["studies.0.sweep.lora.rr"]
+    assert "did you mean 'demos.k'?" in by_path["studies.0.overrides.demos.kk"]
+    assert "repeats a value" in by_path["studies.1.sweep.lora.r"]
+    assert len({(i.loc, i.msg) for i in issues}) == len(issues)
+    with pytest.raises(SpecInvalid) as raised:
+        validate_spec(spec)
+    assert raised.value.issues == issues
+    assert validate_spec({"demos": {"k": 2}}).demos.k == 2

@@ -4,7 +4,7 @@ Hypothesis generates spec bodies the way a client might write them: names with d
 sweep values spelled as ints, floats and strings (" 1", "+1", "01"), factors that are
 or are not swept, tasks that do and do not exist, any subset of controls and metrics.
 Each body goes through what submit applies (``ExperimentSpec`` and the API's
-``check_models`` / ``check_tasks``); a refusal there is fine. Every accepted one must then
+``check_catalog``); a refusal there is fine. Every accepted one must then
 survive, without an exception:
 
 - storing the spec as JSON and validating it again (what the workers read) unchanged;
@@ -111,13 +111,12 @@ def spec_body(draw: st.DrawFn, model: str) -> dict[str, Any]:
 def _accepted(body: dict[str, Any], engine_settings: Any) -> ExperimentSpec | None:
     """The spec when submit would accept it (the spec model and the API's checks)."""
     from services.api.errors import Invalid
-    from services.api.experiments.checks import check_models, check_tasks
+    from services.api.experiments.checks import check_catalog
 
     try:
         spec = ExperimentSpec.model_validate(body)
-        runs = expand_runs(spec)
-        check_models(spec, runs, engine_settings)
-        check_tasks(None, "owner", runs)  # type: ignore[arg-type]  # builtin tasks only
+        expand_runs(spec)
+        check_catalog(None, "owner", spec, engine_settings)  # type: ignore[arg-type]  # builtin tasks only
     except (ValueError, Invalid):  # pydantic's ValidationError is a ValueError
         return None
     return spec

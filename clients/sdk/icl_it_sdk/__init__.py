@@ -5,7 +5,9 @@ from icl_it_sdk import IclIt, ValidationFailed
 with IclIt() as api:                       # $ICL_IT_URL (or ICL_IT_PORT), $ICL_IT_API_KEY (or $ICL_IT_HOME/api_key)
     exp = api.submit({"name": "demo", "demos": {"k": 4}})
     exp = api.wait(exp.id, timeout=600)
-    results = api.results(exp.id)          # a ResultsDocument: results.cells[0].metrics[...]
+    results = api.results(exp.id)          # results.cells[0].label, .metrics[...]
+    table = results.to_pandas()            # pip install 'icl-it-sdk[pandas]'
+    exp = api.submit_file("examples/default.yaml")
 """
 
 from icl_it_client.models import Artifact, Dataset, Event, Experiment, ExperimentSummary
@@ -26,7 +28,9 @@ from icl_it_sdk.errors import (
     ValidationFailed,
     WaitTimeout,
 )
+from icl_it_sdk.events import sse_messages
 from icl_it_sdk.results import (
+    PANDAS_MISSING,
     CellResult,
     LayerStats,
     Results,
@@ -39,6 +43,7 @@ from icl_it_sdk.results import (
     ResultsStudy,
     RunResult,
     Study,
+    cell_name,
 )
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "ApiError",
     "Artifact",
     "BadRequest",
+    "PANDAS_MISSING",
     "CellResult",
     "Conflict",
     "Dataset",
@@ -75,6 +81,8 @@ __all__ = [
     "Unavailable",
     "ValidationFailed",
     "WaitTimeout",
+    "cell_name",
     "default_url",
     "dumps",
+    "sse_messages",
 ]

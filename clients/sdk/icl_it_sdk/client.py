@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, TypeVar, cast
 
 import httpx
+import tenacity
 from icl_it_client import AuthenticatedClient, Client
 from icl_it_client.api.datasets import get_dataset as get_dataset_op
 from icl_it_client.api.datasets import upload_dataset as upload_dataset_op
@@ -41,14 +42,14 @@ from icl_it_client.models import (
 from icl_it_client.types import UNSET, File, Response
 
 from icl_it_sdk.errors import ServerError, WaitTimeout, error_for
-from icl_it_sdk.results import ResultsDocument
+from icl_it_sdk.events import TRANSIENT_TRIES, TRANSIENT_WAIT_MAX_S, follow_events
+from icl_it_sdk.results import ExportTable, Results, bind_tables
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 T = TypeVar("T")
 ExportFormat = Literal["csv", "parquet", "json"]
-ExportTable = Literal["cells", "examples"]
 
 
 def default_url() -> str:
@@ -153,6 +154,21 @@ class IclIt:
         response = self._send("POST", "/v1/experiments", json=dict(spec), headers=headers)
         return Experiment.from_dict(response.json())
 
+    def submit_file(
+        self, path: str | os.PathLike[str], *, idempotency_key: str | None = None
+    ) -> Experiment:
+        """POST a spec file: YAML (``.yaml``/``.yml``, as examples/default.yaml) or JSON."""
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith(".json"):
+            spec = json.loads(text)
+        else:
+            import yaml
+
+            spec = yaml.safe_load(text) or {}
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: a spec file holds a mapping of fields")
+        return self.submit(spec, idempotency_key=idempotency_key)
+
     def experiment(self, experiment_id: str) -> Experiment:
         response = get_experiment_op.sync_detailed(experiment_id, client=self._client)
         return self._expect(response, 200, Experiment)
@@ -185,10 +201,13 @@ class IclIt:
         *,
         after: int | None = None,
         follow: bool = False,
-        poll_interval: float = 1.0,
         page_size: int = 200,
     ) -> Iterator[Event]:
-        """The experiment's events in order. ``follow``: keep polling until it is final."""
+        """The experiment's events in order. ``follow``: keep reading the server-sent event
+        stream until the experiment has ended (reconnecting after the last event seen)."""
+        if follow:
+            yield from self.stream_events(experiment_id, after=after)
+            return
         while True:
             page = self._expect(
                 list_events_op.sync_detailed(
@@ -203,15 +222,14 @@ class IclIt:
             for event in page.data:
                 after = event.id
                 yield event
-            if page.has_more:
-                continue
-            if not follow or self.experiment(experiment_id).status.value in TERMINAL:
-                # one more page: events written between the last page and the status read
-                if follow:
-                    follow = False
-                    continue
+            if not page.has_more:
                 return
-            time.sleep(poll_interval)
+
+    def stream_events(self, experiment_id: str, *, after: int | None = None) -> Iterator[Event]:
+        """``GET .../events/stream``: each event as the server writes it, until the
+        experiment has ended. A dropped connection is resumed with Last-Event-ID (five
+        tries in a row, with backoff)."""
+        return follow_events(self.http, experiment_id, after)
 
     def wait(
         self,
@@ -227,33 +245,51 @@ class IclIt:
         connection reset, a 5xx) are retried with backoff. Raises ``WaitTimeout``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        failures = 0
-        experiment: Experiment | None = None
         while True:
+            left = None if deadline is None else deadline - time.monotonic()
             try:
-                experiment = self.experiment(experiment_id)
-                failures = 0
-            except (httpx.TransportError, ServerError):
-                failures += 1
-                if failures >= 5:
-                    raise
-            if experiment is not None:
-                if on_progress is not None:
-                    on_progress(experiment)
-                if experiment.status.value in TERMINAL:
-                    return experiment
-            pause = poll_interval if failures == 0 else min(2.0**failures, 10.0)
-            if deadline is not None and time.monotonic() + pause > deadline:
-                status = experiment.status.value if experiment is not None else "unknown"
-                raise WaitTimeout(experiment_id, timeout or 0.0, status)
-            time.sleep(pause)
+                experiment = self._poll(experiment_id, left)
+            except (httpx.TransportError, ServerError) as exc:
+                if deadline is not None and time.monotonic() >= deadline - TRANSIENT_WAIT_MAX_S:
+                    raise WaitTimeout(experiment_id, timeout or 0.0, "unknown") from exc
+                raise
+            if on_progress is not None:
+                on_progress(experiment)
+            if experiment.status.value in TERMINAL:
+                return experiment
+            if deadline is not None and time.monotonic() + poll_interval > deadline:
+                raise WaitTimeout(experiment_id, timeout or 0.0, experiment.status.value)
+            time.sleep(poll_interval)
+
+    def _poll(self, experiment_id: str, left_s: float | None) -> Experiment:
+        """One read of the experiment; transient failures (a connection reset, a 5xx) are
+        retried with backoff (2, 4, 8, 10 s), five tries in all and never past ``left_s``."""
+        stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(TRANSIENT_TRIES)
+        if left_s is not None:
+            stop = stop | tenacity.stop_before_delay(max(left_s, 0.0))
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((httpx.TransportError, ServerError)),
+            wait=tenacity.wait_exponential(multiplier=2, max=TRANSIENT_WAIT_MAX_S),
+            stop=stop,
+            reraise=True,
+        )
+        return retrying(self.experiment, experiment_id)
 
     # -- results -----------------------------------------------------------------------
-    def results(self, experiment_id: str) -> ResultsDocument:
-        """The results document, typed by its schema. ``Conflict`` until the experiment has
-        finished. ``.to_dict()`` gives the JSON back."""
+    def results(self, experiment_id: str) -> Results:
+        """The results document, typed by its schema (cells named by ``label``), with
+        ``to_pandas()``. ``Conflict`` until the experiment has finished. ``.to_dict()``
+        gives the JSON back."""
         response = self._send("GET", f"/v1/experiments/{experiment_id}/results")
-        return ResultsDocument.from_dict(response.json())
+        results = Results.from_dict(response.json())
+
+        def fetch(table: ExportTable) -> dict[str, Any]:
+            params = {"format": "json", "table": table}
+            path = f"/v1/experiments/{experiment_id}/results"
+            records: dict[str, Any] = self._send("GET", path, params=params).json()
+            return records
+
+        return bind_tables(results, fetch)
 
     def results_json(self, experiment_id: str) -> dict[str, Any]:
         """The results document exactly as the server sent it (plain JSON, key order and

@@ -86,9 +86,16 @@ class ApiError(Exception):
         return self.problem.errors
 
     def render(self) -> str:
+        """The status and title, then each field error once on its own line, located by
+        its path in the spec (``demos.k``); the detail only when there are none (it
+        repeats them on one line)."""
         p = self.problem
-        lines = [f"HTTP {p.status} {p.title}" + (f": {p.detail}" if p.detail else "")]
-        lines += [f"  {'.'.join(map(str, e.loc)) or '(body)'}: {e.msg}" for e in p.errors]
+        head = f"HTTP {p.status} {p.title}"
+        if not p.errors:
+            return head + (f": {p.detail}" if p.detail else "")
+        count = f" ({len(p.errors)} errors)" if len(p.errors) > 1 else ""
+        lines = [f"{head}{count}:"]
+        lines += [f"  {e.path or '.'.join(map(str, e.loc)) or 'body'}: {e.msg}" for e in p.errors]
         return "\n".join(lines)
 
     @classmethod

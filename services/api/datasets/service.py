@@ -52,7 +52,8 @@ def create_dataset(
     try:
         kind, rows, raw = normalize_upload(raw, fmt=upload.format, mapping=mapping, name="body")
     except DatasetError as exc:
-        raise Invalid.at(["body"], str(exc), "invalid_dataset") from None
+        # the location says "body" already: the message does not repeat it
+        raise Invalid.at(["body"], str(exc).removeprefix("body: "), "invalid_dataset") from None
     lock_owner(session, owner)  # the quota check and the insert, atomically
     check_quota(session, owner, len(raw), settings)
     key = dataset_key(dataset_id)

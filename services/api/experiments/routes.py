@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api.deps import (
@@ -23,7 +24,7 @@ from services.api.errors import (
     PROBLEM_RESPONSES_JSON,
 )
 from services.api.experiments import artifacts, export, schemas, service, stream, views
-from services.api.experiments.body import parse_spec, read_body
+from services.api.experiments.body import read_body, validate_submission
 from services.api.experiments.repository import ExperimentFilter
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP
@@ -84,7 +85,7 @@ async def submit_experiment(
     raw = await read_body(request, MAX_SPEC_BYTES)
 
     def submit() -> tuple[schemas.Experiment, bool]:
-        spec = parse_spec(raw)
+        spec = validate_submission(session, owner, raw, settings)
         experiment, created = service.create_experiment(
             session, queue, owner, spec, idempotency_key, settings
         )
@@ -180,20 +181,31 @@ def list_events(
     return views.events(session, experiment, after, limit)
 
 
-# Not in the OpenAPI document yet: the minimal stream of issue 20's dashboard (stream.py).
-@router.get("/{experiment_id}/events/stream", include_in_schema=False)
-def stream_events(
+@router.get(
+    "/{experiment_id}/events/stream",
+    response_class=EventSourceResponse,
+    summary="Events as server-sent events, until the experiment has ended",
+    responses=stream.STREAM_RESPONSES,
+)
+async def stream_events(
     request: Request,
     experiment: ExperimentDep,
-    after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID)] = None,
-    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_EVENT_ID)] = None,
-) -> StreamingResponse:
-    """The experiment's events as server-sent events (``event:`` the type, ``data:`` the
-    event's JSON), from ``?after=`` or ``Last-Event-ID``, until it has finished."""
-    start = last_event_id if last_event_id is not None else after
-    messages = stream.event_stream(request.app.state.sessionmaker, experiment.id, start)
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(messages, media_type="text/event-stream", headers=headers)
+    session: SessionDep,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Events with a larger id")
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this event (sent by EventSource)")
+    ] = None,
+) -> EventSourceResponse:
+    """The event log as it grows (``id``: event id, ``event``: its type, ``data``: the event
+    as in ``/events``), resumable with Last-Event-ID or ?after=; ends once the experiment
+    has ended and its last event is sent."""
+    cursor = stream.resume_cursor(last_event_id, after)
+    experiment_id = experiment.id
+    session.close()  # the stream polls in sessions of its own: hold no connection
+    messages = stream.event_messages(request.app.state.sessionmaker, experiment_id, cursor)
+    return EventSourceResponse(messages, ping=stream.PING_S)
 
 
 # The document's schema is the analysis's own JSON Schema, added by services/api/openapi.py.

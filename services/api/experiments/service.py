@@ -67,10 +67,9 @@ def create_experiment(
         if existing is not None:
             return _replay(existing, digest), False
     runs = expand_runs(spec)
-    checks.check_models(spec, runs, settings)
     checks.check_hf_data(runs, settings)
     lock_owner(session, owner)  # count and insert atomically, across API processes
-    checks.check_tasks(session, owner, runs)  # under the lock: no upload deleted meanwhile
+    checks.check_catalog(session, owner, spec, settings)  # under the lock: uploads stay
     active = repo.count_active(session, owner)
     if active >= settings.max_active_experiments:
         raise TooManyRequests(

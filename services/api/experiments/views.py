@@ -118,24 +118,26 @@ def list_experiments(
     )
 
 
+def event_item(e: db.Event) -> schemas.Event:
+    """One event row as the API shows it (a list item, and an SSE message's data)."""
+    return schemas.Event(
+        id=e.id,
+        created_at=e.created_at,
+        level=e.level,
+        type=e.type,
+        message=e.message,
+        run_id=e.run_id,
+        data=e.data,
+    )
+
+
 def events(
     session: Session, experiment: db.Experiment, after: int | None, limit: int
 ) -> schemas.EventList:
     """A page of the experiment's events after the cursor ``after``, oldest first."""
     rows, has_more = repo.events_page(session, experiment.id, after, limit)
     return schemas.EventList(
-        data=[
-            schemas.Event(
-                id=e.id,
-                created_at=e.created_at,
-                level=e.level,
-                type=e.type,
-                message=e.message,
-                run_id=e.run_id,
-                data=e.data,
-            )
-            for e in rows
-        ],
+        data=[event_item(e) for e in rows],
         has_more=has_more,
         next_cursor=str(rows[-1].id) if rows else (str(after) if after is not None else None),
     )

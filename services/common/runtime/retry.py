@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import kombu.exceptions
 import sqlalchemy.exc
+import tenacity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,18 +65,55 @@ def retry_transient(
     max_delay_s: float = 15.0,
 ) -> T:
     """Call ``fn`` until it returns, retrying transient errors with backoff for up to
-    ``deadline_s`` (for writes that must land: recomputing a GPU run costs far more)."""
+    ``deadline_s`` (for writes that must land: recomputing a GPU run costs far more).
+
+    The delays double from ``first_delay_s`` up to ``max_delay_s`` with +-20% jitter; once
+    the next wait would pass the deadline, the last error is raised as it is."""
     deadline = time.monotonic() + deadline_s
-    delay = first_delay_s
-    while True:
-        try:
-            return fn()
-        except TRANSIENT_ERRORS as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("%s: %s; retrying in %.1fs", what, type(exc).__name__, delay)
-            time.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, max_delay_s)
+
+    def past_deadline(state: tenacity.RetryCallState) -> bool:
+        pause = state.upcoming_sleep or _backoff(first_delay_s, max_delay_s)(state)
+        return time.monotonic() + pause > deadline
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        log.warning("%s: %s; retrying in %.1fs", what, type(exc).__name__, state.upcoming_sleep)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=_backoff(first_delay_s, max_delay_s),
+        stop=past_deadline,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(fn)
+
+
+def _backoff(first_s: float, max_s: float) -> Callable[[tenacity.RetryCallState], float]:
+    """Doubling delays from ``first_s`` capped at ``max_s``, each scaled by 0.8..1.2."""
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        delay = min(first_s * 2 ** (state.attempt_number - 1), max_s)
+        return delay * random.uniform(0.8, 1.2)
+
+    return wait
+
+
+def poll_until(
+    ready: Callable[[], bool], *, timeout_s: float, what: str, interval_s: float = 0.25
+) -> None:
+    """Call ``ready`` every ``interval_s`` until it returns True; TimeoutError naming
+    ``what`` after ``timeout_s``. An exception from ``ready`` (a child process that died)
+    is raised at once."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda ok: not ok),
+        wait=tenacity.wait_fixed(interval_s),
+        stop=tenacity.stop_after_delay(timeout_s),
+    )
+    try:
+        retrying(ready)
+    except tenacity.RetryError:
+        raise TimeoutError(f"{what} after {timeout_s:.0f} s") from None
 
 
 def send_safely(send_task: Callable[..., Any], name: str, args: list[Any]) -> bool:

@@ -36,7 +36,12 @@ from services.common.spec.sections import (
     StrictModel,
     TemplateSpec,
 )
-from services.common.spec.sweep_values import canonical_overrides, canonical_sweep_values
+from services.common.spec.sweep_values import (
+    SWEEPABLE,
+    canonical_overrides,
+    check_sweep,
+    unknown_field_problem,
+)
 from services.common.spec.tags import Tags
 from services.common.storage.hidden_states import Condition
 
@@ -104,42 +109,6 @@ _CONDITION_OF = {
 # Controls computed inside every real run as extra IT-shaped conditions (engine).
 IT_CONTROLS = (Control.CROSS_ADAPTER, Control.SHUFFLED_LABELS, Control.RANDOM_LORA)
 
-SWEEPABLE = {
-    "model.name",
-    "model.dtype",
-    "data.task",
-    "inference.n",
-    "demos.k",
-    "demos.selection",
-    "demos.label_noise",
-    "demos.source_task",
-    "demos.scope",
-    "demos.contrast",
-    "template.kind",
-    "lora.r",
-    "lora.alpha",
-    "lora.lr",
-    "lora.epochs",
-    "lora.steps_per_demo",
-    "lora.max_steps",
-    "lora.loss_on",
-    "lora.target_modules",
-    "causal.enabled",
-}
-
-
-def _check_sweep(sweep: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Sweepable fields with 1..MAX_SWEEP_VALUES values each, every value as its field
-    stores it (canonical) and none given twice."""
-    for key, values in sweep.items():
-        if key not in SWEEPABLE:
-            raise ValueError(f"cannot sweep {key!r}; sweepable fields: {sorted(SWEEPABLE)}")
-        if not isinstance(values, list) or not values:
-            raise ValueError(f"sweep {key!r} needs a non-empty list of values")
-        if len(values) > MAX_SWEEP_VALUES:
-            raise ValueError(f"sweep {key!r} has {len(values)} values (max {MAX_SWEEP_VALUES})")
-    return {key: canonical_sweep_values(key, values) for key, values in sweep.items()}
-
 
 class StudySpec(StrictModel):
     """A named group of runs: a sweep over one or more factors with optional overrides."""
@@ -160,14 +129,14 @@ class StudySpec(StrictModel):
     @field_validator("sweep")
     @classmethod
     def _sweep_ok(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        return _check_sweep(v)
+        return check_sweep(v)
 
     @field_validator("overrides")
     @classmethod
     def _overrides_ok(cls, v: dict[str, Any]) -> dict[str, Any]:
         for key in v:
             if key not in SWEEPABLE:
-                raise ValueError(f"cannot override {key!r}; allowed: {sorted(SWEEPABLE)}")
+                raise ValueError(unknown_field_problem(key, "override"))
         return canonical_overrides(v)
 
     @model_validator(mode="after")
@@ -248,7 +217,7 @@ class ExperimentSpec(StrictModel):
     @field_validator("sweep")
     @classmethod
     def _sweep_ok(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        return _check_sweep(v)
+        return check_sweep(v)
 
     @model_validator(mode="before")
     @classmethod
@@ -388,13 +357,14 @@ def expand_runs(spec: ExperimentSpec) -> list[RunConfig]:
             add(point, {"model.name": point["model"]["name"]}, "controls", "random_init")
 
     runs: list[RunConfig] = []
+    problems: dict[str, str] = {}  # each problem once, with the first point that has it
     for key in order:
         try:
             runs.append(RunConfig.model_validate(by_key[key]))
-        except ValidationError as exc:  # -> ValueError naming the point and the field
-            factors = by_key[key]["factors"]
-            detail = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise ValueError(f"sweep point {factors} is invalid: {detail}") from None
+        except ValidationError as exc:  # -> ValueError naming the points and the fields
+            for e in exc.errors():
+                detail = f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                problems.setdefault(detail, f"sweep point {by_key[key]['factors']}")
+    if problems:
+        raise ValueError("; ".join(f"{point} is invalid: {d}" for d, point in problems.items()))
     return runs

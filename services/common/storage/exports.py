@@ -29,7 +29,7 @@ Row = dict[str, Any]
 Table = tuple[list[str], list[Row]]
 
 STAT_COLUMNS = ("mean", "ci_low", "ci_high", "std", "n")
-CELL_HEAD = ("experiment", "cell", "control", "studies")
+CELL_HEAD = ("experiment", "cell", "label", "control", "studies")
 CELL_TAIL = ("metric", "pair", "layer", "layer_name", *STAT_COLUMNS)
 EXAMPLE_HEAD = ("experiment", "cell", "run", "seed", "control", "studies")
 EXAMPLE_TAIL = ("example_id", "metric", "pair", "layer", "layer_name", "value")
@@ -76,7 +76,7 @@ def cell_table(results: Mapping[str, Any], experiment: str = "") -> Table:
     columns = [*CELL_HEAD, *factors, *CELL_TAIL]
     rows: list[Row] = []
     for cell in cells:
-        head = _head(experiment, cell, factors)
+        head = {**_head(experiment, cell, factors), "label": cell.get("label")}
         names = cell.get("layer_names")
         for metric, per_pair in (cell.get("metrics") or {}).items():
             for pair, block in per_pair.items():

@@ -48,6 +48,9 @@ class ResultsCell:
         control_tests (ResultsCellControlTests):
         label_mass (ResultsCellLabelMass):
         it (ResultsCellIt):
+        label (str | Unset): The cell named by its factors, e.g. 'k=8, selection=random' (each field by its last part;
+            'base' without factors; 'random-init model: ...' for the control), unique within the document. The id in 'cell'
+            stays the key that studies and tests refer to. Absent from documents written before labels were added.
         cka_null (ResultsCellCkaNull | Unset):
         causal (None | ResultsCausalCheck | Unset):
     """
@@ -72,6 +75,7 @@ class ResultsCell:
     control_tests: ResultsCellControlTests
     label_mass: ResultsCellLabelMass
     it: ResultsCellIt
+    label: str | Unset = UNSET
     cka_null: ResultsCellCkaNull | Unset = UNSET
     causal: None | ResultsCausalCheck | Unset = UNSET
 
@@ -127,6 +131,8 @@ class ResultsCell:
 
         it = self.it.to_dict()
 
+        label = self.label
+
         cka_null: dict[str, Any] | Unset = UNSET
         if not isinstance(self.cka_null, Unset):
             cka_null = self.cka_null.to_dict()
@@ -165,6 +171,8 @@ class ResultsCell:
                 "it": it,
             }
         )
+        if label is not UNSET:
+            field_dict["label"] = label
         if cka_null is not UNSET:
             field_dict["cka_null"] = cka_null
         if causal is not UNSET:
@@ -250,6 +258,8 @@ class ResultsCell:
 
         it = ResultsCellIt.from_dict(d.pop("it"))
 
+        label = d.pop("label", UNSET)
+
         _cka_null = d.pop("cka_null", UNSET)
         cka_null: ResultsCellCkaNull | Unset
         if isinstance(_cka_null, Unset):
@@ -295,6 +305,7 @@ class ResultsCell:
             control_tests=control_tests,
             label_mass=label_mass,
             it=it,
+            label=label,
             cka_null=cka_null,
             causal=causal,
         )

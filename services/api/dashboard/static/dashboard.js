@@ -117,6 +117,7 @@ function loginPage() {
 
 // -- labels shared with the plots (plots.js, compare.js) -------------------------------
 function cellLabel(cell) {
+  if (cell.label) return cell.label; // results.json names each cell by its factors
   const factors = Object.entries(cell.factors || {})
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k.split(".").pop()}=${v}`).join(", ");
