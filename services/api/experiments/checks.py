@@ -12,9 +12,9 @@ here (a Hub model's depth), the worker checks it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
