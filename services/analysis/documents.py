@@ -68,11 +68,11 @@ class LayerStats(TypedDict):
 class PointStats(TypedDict):
     """``LayerStats`` at one layer (``cells.point``)."""
 
-    mean: float
-    std: float
-    ci_low: float
-    ci_high: float
-    n: int
+    mean: float | None
+    std: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: float | None  # a count
 
 
 class Proportion(TypedDict):
@@ -321,6 +321,12 @@ class CellSummary(TypedDict):
     causal: CellCausal | None
 
 
+class LayerValues(TypedDict):
+    """An across-example metric of one run: one value per layer."""
+
+    value: Curve
+
+
 class RunSummary(TypedDict):
     """A run's entry in results.json (``summarize``): per-layer statistics of its values."""
 
@@ -333,7 +339,7 @@ class RunSummary(TypedDict):
     n_examples: int
     n_layers: int
     conditions: list[str]
-    metrics: dict[str, dict[str, Any]]
+    metrics: dict[str, dict[str, LayerStats | LayerValues]]
     accuracy: dict[str, float | None]
     it: RunIT | None
     precision: str | None
