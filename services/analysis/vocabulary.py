@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from services.analysis.documents import CellSummary, JsonObject
+
 # The paper's state-similarity comparison, shown side by side in tables, figures and the
 # random-init control, and the metrics it is made with.
 PAPER_PAIRS = ("icl_it", "anchor_icl", "anchor_it")
@@ -93,7 +95,7 @@ def fmt_p(p: Any) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
-def fmt_slice(values: dict[str, Any]) -> str:
+def fmt_slice(values: JsonObject) -> str:
     """'demos.k=4, lora.r=8': a slice of a study (the other swept factors' values)."""
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
@@ -107,7 +109,7 @@ def layer_label(layer: int | None, names: list[str] | None) -> str:
     return f"layer {layer}"
 
 
-def cell_title(cell: dict[str, Any], width: int = 48, *, terse: bool = False) -> str:
+def cell_title(cell: CellSummary, width: int = 48, *, terse: bool = False) -> str:
     """A cell named by its factors: 'model.name=x, [random-init model]', cut to width
     with '…' (report, figures). terse, for a terminal column: 'CONTROL random-init name=x',
     factors sorted and named by their last part, cut to width."""
