@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
 from services.analysis.documents import Results, RunAnalysis
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment

@@ -25,7 +25,6 @@ The states' optional arrays (written by the GPU worker; absent in older files):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 

@@ -13,8 +13,6 @@ shift more than with the IT shifts of examples tuned on other demonstrations?
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from services.analysis import metrics as similarity
