@@ -24,7 +24,15 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics, stats
-from services.analysis.documents import CellCausal, MeanCI, RunAnalysis, RunCausal, TestResult
+from services.analysis.documents import (
+    CellCausal,
+    Curves,
+    MeanCI,
+    PerExample,
+    RunAnalysis,
+    RunCausal,
+    TestResult,
+)
 from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
@@ -36,14 +44,14 @@ MEASURES = ("accuracy", "label_mass") + tuple(f"kl_{r}" for r in CAUSAL_REFERENC
 OWN, CROSS = "own", "cross"
 
 
-def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, Curves]:
     """lp [n, Lp, P, n_labels], kl [n, Lp, P, R] -> measure -> [n, Lp], averaged over the
     partner axis P (one own partner, or the cross partners)."""
     n, n_layers, n_part, n_labels = lp.shape
     flat = np.moveaxis(lp, 0, -2).reshape(-1, n, n_labels)  # [Lp * P, n, n_labels]
     correct = np.stack([metrics.correct(x, labels) for x in flat]).reshape(n_layers, n_part, n)
     mass = np.stack([metrics.label_mass(x) for x in flat]).reshape(n_layers, n_part, n)
-    out = {
+    out: dict[str, Curves] = {
         "accuracy": np.moveaxis(correct, -1, 0).mean(axis=-1),
         "label_mass": np.moveaxis(mass, -1, 0).mean(axis=-1),
     }
@@ -60,12 +68,12 @@ def run_causal(states: RunStates) -> RunCausal | None:
     if not c:
         return None
     lp, kl = c["causal_label_logprobs"], c["causal_kl"]
-    patched: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    patched: dict[str, dict[str, dict[str, Curves]]] = {}
     for s, shift in enumerate(CAUSAL_SHIFTS):
         patched[shift] = {OWN: _measures(lp[:, :, s, :1], kl[:, :, s, :1], states.labels)}
         if lp.shape[3] > 1:
             patched[shift][CROSS] = _measures(lp[:, :, s, 1:], kl[:, :, s, 1:], states.labels)
-    unpatched: dict[str, dict[str, np.ndarray]] = {
+    unpatched: dict[str, dict[str, PerExample]] = {
         cond: {
             f"kl_{ref}": c["causal_kl_unpatched"][:, k, r]
             for r, ref in enumerate(CAUSAL_REFERENCES)
