@@ -116,14 +116,7 @@ def _seed_mean(
 
 def _stats(values: np.ndarray) -> MeanCI:
     """[n, ...] -> mean, std, ci_low, ci_high, n over examples (Student t)."""
-    s = stats.mean_ci(values, axis=0)
-    return {
-        "mean": s["mean"],
-        "std": s["std"],
-        "ci_low": s["ci_low"],
-        "ci_high": s["ci_high"],
-        "n": s["n"],
-    }
+    return stats.summary_stats(values)
 
 
 def headline_layer(layers: list[int], report_layer: int, n_layers: int) -> int:

@@ -145,14 +145,7 @@ def _nanmean0(x: np.ndarray) -> np.ndarray:
 
 def stat_block(values: np.ndarray) -> LayerStats:
     """values: [n, L] -> per-layer mean, std, ci_low, ci_high (Student t), n."""
-    s = stats.mean_ci(values, axis=0)
-    return {
-        "mean": s["mean"],
-        "std": s["std"],
-        "ci_low": s["ci_low"],
-        "ci_high": s["ci_high"],
-        "n": s["n"],
-    }
+    return stats.summary_stats(values)
 
 
 def point(block: LayerStats, layer: int) -> PointStats:

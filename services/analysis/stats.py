@@ -69,6 +69,19 @@ def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> MeanCI:
     return out
 
 
+def summary_stats(values: Any) -> MeanCI:
+    """Mean, std, ci_low, ci_high and n over axis 0 (``mean_ci`` without single_sample):
+    the statistics a document shows of a set of sample units."""
+    s = mean_ci(values, axis=0)
+    return {
+        "mean": s["mean"],
+        "std": s["std"],
+        "ci_low": s["ci_low"],
+        "ci_high": s["ci_high"],
+        "n": s["n"],
+    }
+
+
 def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (scipy's binomtest);
     (nan, nan) when n == 0."""

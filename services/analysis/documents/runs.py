@@ -68,10 +68,8 @@ class RunCausal(TypedDict):
     layers_skipped: list[int]
 
 
-class RunAnalysis(TypedDict):
-    """One run's analysis (``per_run.run_similarities``; analysis.json): values[metric]
-    [pair] per example and layer, accuracy, label mass, tuning, the task-vector check, and
-    the run's stage timings once the pipeline step adds them."""
+class RunIdentity(TypedDict):
+    """What names a run and its size, in its analysis and in results.json "runs"."""
 
     key: str
     cell: str
@@ -79,9 +77,19 @@ class RunAnalysis(TypedDict):
     factors: JsonObject
     control: str
     seed: int | None
-    config: JsonObject
     n_examples: int
     n_layers: int
+    conditions: list[str]
+    accuracy: dict[str, float | None]
+    precision: str | None
+
+
+class RunAnalysis(RunIdentity):
+    """One run's analysis (``per_run.run_similarities``; analysis.json): values[metric]
+    [pair] per example and layer, accuracy, label mass, tuning, the task-vector check, and
+    the run's stage timings once the pipeline step adds them."""
+
+    config: JsonObject
     layer_names: list[str]
     conditions: list[str]
     example_ids: list[str]
@@ -90,11 +98,9 @@ class RunAnalysis(TypedDict):
     pairing: RunPairing | None
     cka_null: dict[str, CkaNull]
     correct: dict[str, PerExample]  # 1, 0, or NaN (no label)
-    accuracy: dict[str, float | None]
     label_mass: dict[str, PerExample]
     it: RunIT
     causal: RunCausal | None
-    precision: str | None
     timings: NotRequired[dict[str, float]]
 
 
@@ -187,22 +193,11 @@ class LayerValues(TypedDict):
     value: Curve
 
 
-class RunSummary(TypedDict):
+class RunSummary(RunIdentity):
     """A run's entry in results.json (``summarize``): per-layer statistics of its values."""
 
-    key: str
-    cell: str
-    studies: list[str]
-    factors: JsonObject
-    control: str
-    seed: int | None
-    n_examples: int
-    n_layers: int
-    conditions: list[str]
     metrics: dict[str, dict[str, LayerStats | LayerValues]]
-    accuracy: dict[str, float | None]
     it: RunIT | None
-    precision: str | None
 
 
 # ---------------------------------------------------------------------------------------
