@@ -18,6 +18,10 @@ lists, NaN and inf into None. The cells read runs back in that form (analysis.js
 the figures, tables and report read results.json in it. The array fields are therefore
 typed with both forms (``Curve``, ``Curves``); a float field may be None once serialised,
 which its readers check.
+
+``documents.statistics`` holds the array aliases, the statistics and every kind of test;
+``documents.runs`` the documents of a run, a cell, a study and the experiment. Import both
+from here.
 """
 
 from services.analysis.documents.runs import (
