@@ -50,6 +50,8 @@ class RunIT(TypedDict):
     budget: Any
     steps: Any
     final_loss: list[float | None] | None
+    # step, mean, min, max over the adapters (the tuning-loss figure; absent in older runs)
+    loss_curve: NotRequired[dict[str, list[float | None]] | None]
     controls_skipped: list[str]
     it_state_norm: float | None
     random_lora_state_norm: float | None
