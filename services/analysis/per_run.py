@@ -113,6 +113,11 @@ def _every_adapter_values(
         norms["icl_it_random"] = norms["anchor_it_random"]
 
 
+def _as_json(analysis: RunAnalysis) -> RunAnalysis:
+    """The analysis as JSON (``jsonable``): the same fields, arrays as lists, NaN as None."""
+    return jsonable(analysis)
+
+
 def run_similarities(run: JsonObject, states: RunStates, metrics: list[str]) -> RunAnalysis:
     """Per-run result, JSON-serializable (NaN -> null).
 
@@ -143,36 +148,41 @@ def run_similarities(run: JsonObject, states: RunStates, metrics: list[str]) -> 
     _every_adapter_values(values, states, shifts)
     lp = states.label_logprobs
     meta = states.meta
-    analysis: RunAnalysis = {
-        "key": run["key"],
-        "cell": run.get("cell") or RunConfig.model_validate(run).cell,
-        "studies": list(run.get("studies", [])),
-        "factors": dict(run.get("factors", {})),
-        "control": run.get("control", "none"),
-        "seed": run.get("seed"),
-        "config": {s: run[s] for s in RUN_SECTIONS if s in run},
-        "n_examples": int(states.hidden.shape[0]),
-        "n_layers": states.n_layers,
-        "layer_names": states.layer_names,
-        "conditions": [str(c) for c in conds],
-        "example_ids": list(states.example_ids),
-        "label_names": list(states.label_names),
-        "values": values,
-        "pairing": pairing_matrices(states, shifts) if has_anchor else None,
-        "cka_null": cka_null,
-        "correct": {c: similarity.correct(lp[:, j], states.labels) for j, c in enumerate(conds)},
-        "accuracy": {c: similarity.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)},
-        "label_mass": {c: similarity.label_mass(lp[:, j]) for j, c in enumerate(conds)},
-        "it": {
-            "budget": meta.get("it_budget"),
-            "steps": meta.get("it_steps"),
-            "final_loss": meta.get("it_final_loss"),
-            "controls_skipped": meta.get("it_controls_skipped", []),
-            "it_state_norm": meta.get("it_state_norm"),
-            "random_lora_state_norm": meta.get("random_lora_state_norm"),
-        },
-        "causal": run_causal(states),
-        # the compute precision the states were made in (None: states from before it)
-        "precision": (meta.get("model") or {}).get("precision"),
-    }
-    return jsonable(analysis)  # the same fields, as JSON (see ``documents``)
+    return _as_json(
+        {
+            "key": run["key"],
+            "cell": run.get("cell") or RunConfig.model_validate(run).cell,
+            "studies": list(run.get("studies", [])),
+            "factors": dict(run.get("factors", {})),
+            "control": run.get("control", "none"),
+            "seed": run.get("seed"),
+            "config": {s: run[s] for s in RUN_SECTIONS if s in run},
+            "n_examples": int(states.hidden.shape[0]),
+            "n_layers": states.n_layers,
+            "layer_names": states.layer_names,
+            "conditions": [str(c) for c in conds],
+            "example_ids": list(states.example_ids),
+            "label_names": list(states.label_names),
+            "values": values,
+            "pairing": pairing_matrices(states, shifts) if has_anchor else None,
+            "cka_null": cka_null,
+            "correct": {
+                c: similarity.correct(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "accuracy": {
+                c: similarity.accuracy(lp[:, j], states.labels) for j, c in enumerate(conds)
+            },
+            "label_mass": {c: similarity.label_mass(lp[:, j]) for j, c in enumerate(conds)},
+            "it": {
+                "budget": meta.get("it_budget"),
+                "steps": meta.get("it_steps"),
+                "final_loss": meta.get("it_final_loss"),
+                "controls_skipped": meta.get("it_controls_skipped", []),
+                "it_state_norm": meta.get("it_state_norm"),
+                "random_lora_state_norm": meta.get("random_lora_state_norm"),
+            },
+            "causal": run_causal(states),
+            # the compute precision the states were made in (None: states from before it)
+            "precision": (meta.get("model") or {}).get("precision"),
+        }
+    )
