@@ -67,6 +67,7 @@ from bench.workload import (
     load_runs,
     start,
 )
+from services.analysis.documents import RunAnalysis
 from services.analysis.per_run import run_similarities
 from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, RunConfig
@@ -208,7 +209,7 @@ class _Session:
             self.gpu_peak[path] = max(self.gpu_peak[path], peak)
         return out
 
-    def analyse(self, path: str, run: RunConfig, states: RunStates) -> dict[str, Any]:
+    def analyse(self, path: str, run: RunConfig, states: RunStates) -> RunAnalysis:
         t = time.perf_counter()
         with self.sampler.in_phase("analysis"):
             out = run_similarities(run.model_dump(mode="json"), states, self.bench.metrics)
@@ -219,7 +220,7 @@ class _Session:
         """Sweep point ``r`` on every path (the order rotates point by point)."""
         run, plan = self.bench.runs[r], self.plans[r]
         point = ", ".join(f"{k}={v}" for k, v in run.factors.items()) or run.key
-        analyses: dict[str, dict[str, Any]] = {}
+        analyses: dict[str, RunAnalysis] = {}
         for path in self.paths[r % len(self.paths) :] + self.paths[: r % len(self.paths)]:
 
             def show(stage: str, path: str = path) -> None:

@@ -39,6 +39,7 @@ from bench.harness import STAGES, _optimizer_steps
 from bench.machine import best_peaks, compute_dtypes, machine_info, peaks
 from bench.report import NOTES, RESULTS_DIR, compare_analyses, finite
 from bench.workload import bench_model, start
+from services.analysis.documents import RunAnalysis
 from services.analysis.pipeline import analyze_run
 from services.analysis.summarize import summarize_experiment
 from services.common.runtime.settings import Settings, get_settings
@@ -74,7 +75,7 @@ class PathRun:
 
     wall: float = 0.0
     stages: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    analyses: list[dict[str, Any]] = field(default_factory=list)
+    analyses: list[RunAnalysis] = field(default_factory=list)
     steps: list[list[int]] = field(default_factory=list)
 
     def add(self, seconds: float, stages: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bench.report import compare_analyses
+from services.analysis.documents import Results, RunAnalysis
 
 # Gates a bf16 run must pass against fp32 (see bench/NOTES.md, "Precision", for the
 # figures they were chosen from).
@@ -38,16 +39,16 @@ DIRECTION_KEYS = ("mean_diff", "slope", "estimate", "statistic")
 UNBOUNDED = {"shift_norm"}  # a norm, not a similarity: its differences are in state units
 
 
-def _layer_values(analysis: dict[str, Any], metric: str, pair: str) -> np.ndarray | None:
+def _layer_values(analysis: RunAnalysis, metric: str, pair: str) -> np.ndarray | None:
     """[example, layer] of one metric and pair, or None when the run lacks it."""
-    v = analysis["values"].get(metric, {}).get(pair)
+    v: Any = analysis["values"].get(metric, {}).get(pair)
     if v is None:
         return None
     a = np.array([[np.nan if x is None else x for x in row] for row in v], dtype=np.float64)
     return a if a.ndim == 2 else None
 
 
-def statistics(analysis: dict[str, Any], layer: int | None) -> dict[str, list[float]]:
+def statistics(analysis: RunAnalysis, layer: int | None) -> dict[str, list[float]]:
     """Per example at ``layer`` (None: the last, the final norm): the primary statistic
     and each control contrast the run has."""
     matched_metric, mismatched_metric, pair = PRIMARY
@@ -66,9 +67,7 @@ def statistics(analysis: dict[str, Any], layer: int | None) -> dict[str, list[fl
     return out
 
 
-def per_example(
-    a: list[dict[str, Any]], b: list[dict[str, Any]], layer: int | None
-) -> dict[str, Any]:
+def per_example(a: list[RunAnalysis], b: list[RunAnalysis], layer: int | None) -> dict[str, Any]:
     """Per run and statistic: the values in a and in b and the largest |difference|."""
     runs: list[dict[str, Any]] = []
     worst: dict[str, float] = {}
@@ -84,7 +83,7 @@ def per_example(
     return {"max_abs_diff": worst, "runs": runs}
 
 
-def metric_diffs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
+def metric_diffs(a: list[RunAnalysis], b: list[RunAnalysis]) -> dict[str, Any]:
     """max |a - b| per metric/pair over every run (bench.harness.compare_analyses), and
     per run. ``max_abs`` is over the bounded similarities (UNBOUNDED metrics, norms in
     the states' units, are reported but not gated)."""
@@ -120,7 +119,7 @@ def conclusion(test: dict[str, Any]) -> tuple[bool, int]:
     return significant, int(np.sign(effect))
 
 
-def conclusions(doc_a: dict[str, Any], doc_b: dict[str, Any]) -> dict[str, Any]:
+def conclusions(doc_a: Results, doc_b: Results) -> dict[str, Any]:
     """Every test's (significant, direction) in both documents; the ones that differ. A
     change of direction counts only where either side is significant."""
     ta, tb = dict(_tests(doc_a)), dict(_tests(doc_b))
@@ -143,7 +142,7 @@ def conclusions(doc_a: dict[str, Any], doc_b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def final_losses(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
+def final_losses(a: list[RunAnalysis], b: list[RunAnalysis]) -> dict[str, Any]:
     """The IT final losses per example of both, their means and the largest |difference|."""
     la = [x for r in a for x in ((r.get("it") or {}).get("final_loss") or [])]
     lb = [x for r in b for x in ((r.get("it") or {}).get("final_loss") or [])]
@@ -161,10 +160,10 @@ def final_losses(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, 
 
 
 def gates(
-    analyses_a: list[dict[str, Any]],
-    analyses_b: list[dict[str, Any]],
-    doc_a: dict[str, Any],
-    doc_b: dict[str, Any],
+    analyses_a: list[RunAnalysis],
+    analyses_b: list[RunAnalysis],
+    doc_a: Results,
+    doc_b: Results,
     layer: int | None,
 ) -> dict[str, Any]:
     """Every accuracy figure of b against a, and whether each gate of ``GATES`` holds."""

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def _as_array(x: Any) -> np.ndarray:
     )
 
 
-def compare_analyses(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def compare_analyses(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     """Largest |a - b| per metric and pair, and per layer over all of them."""
     per: dict[str, float] = {}
     per_layer: np.ndarray | None = None

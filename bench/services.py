@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def numeric_leaves(doc: Any, path: str = "") -> dict[str, float]:
     return out
 
 
-def compare_results(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def compare_results(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     """Largest |difference| over the numbers both documents hold, and how many differ in
     structure (a path in one and not the other)."""
     la, lb = numeric_leaves(a), numeric_leaves(b)
@@ -101,7 +102,7 @@ def run_services(client: Any, spec: Any, out: Path, on_poll: Any) -> dict[str, A
     return results
 
 
-def engine_seconds(results: dict[str, Any]) -> float:
+def engine_seconds(results: Mapping[str, Any]) -> float:
     """Engine time summed over the runs (each results document carries the runs' timings)."""
     return float((results.get("timings") or {}).get("total", 0.0))
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             paths = ["in_process", "services"]
             if args.order == "services-first":
                 paths.reverse()
-            results: dict[str, dict[str, Any]] = {}
+            results: dict[str, Mapping[str, Any]] = {}
             for name in paths:
                 print(f"-- {name}", flush=True)
                 out = work / name

@@ -24,6 +24,15 @@ from typing import Any
 import numpy as np
 
 from services.analysis import metrics, stats
+from services.analysis.documents import (
+    CellCausal,
+    Curves,
+    MeanCI,
+    PerExample,
+    RunAnalysis,
+    RunCausal,
+    TestResult,
+)
 from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
@@ -35,14 +44,14 @@ MEASURES = ("accuracy", "label_mass") + tuple(f"kl_{r}" for r in CAUSAL_REFERENC
 OWN, CROSS = "own", "cross"
 
 
-def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, Curves]:
     """lp [n, Lp, P, n_labels], kl [n, Lp, P, R] -> measure -> [n, Lp], averaged over the
     partner axis P (one own partner, or the cross partners)."""
     n, n_layers, n_part, n_labels = lp.shape
     flat = np.moveaxis(lp, 0, -2).reshape(-1, n, n_labels)  # [Lp * P, n, n_labels]
     correct = np.stack([metrics.correct(x, labels) for x in flat]).reshape(n_layers, n_part, n)
     mass = np.stack([metrics.label_mass(x) for x in flat]).reshape(n_layers, n_part, n)
-    out = {
+    out: dict[str, Curves] = {
         "accuracy": np.moveaxis(correct, -1, 0).mean(axis=-1),
         "label_mass": np.moveaxis(mass, -1, 0).mean(axis=-1),
     }
@@ -51,7 +60,7 @@ def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, n
     return out
 
 
-def run_causal(states: RunStates) -> dict[str, Any] | None:
+def run_causal(states: RunStates) -> RunCausal | None:
     """One run's check per example: patched[shift][own|cross][measure] = [n][Lp] (cross:
     the mean over the cross partners), unpatched[condition][kl_<reference>] = [n];
     None when the run did not patch."""
@@ -59,12 +68,12 @@ def run_causal(states: RunStates) -> dict[str, Any] | None:
     if not c:
         return None
     lp, kl = c["causal_label_logprobs"], c["causal_kl"]
-    patched: dict[str, Any] = {}
+    patched: dict[str, dict[str, dict[str, Curves]]] = {}
     for s, shift in enumerate(CAUSAL_SHIFTS):
         patched[shift] = {OWN: _measures(lp[:, :, s, :1], kl[:, :, s, :1], states.labels)}
         if lp.shape[3] > 1:
             patched[shift][CROSS] = _measures(lp[:, :, s, 1:], kl[:, :, s, 1:], states.labels)
-    unpatched = {
+    unpatched: dict[str, dict[str, PerExample]] = {
         cond: {
             f"kl_{ref}": c["causal_kl_unpatched"][:, k, r]
             for r, ref in enumerate(CAUSAL_REFERENCES)
@@ -72,7 +81,7 @@ def run_causal(states: RunStates) -> dict[str, Any] | None:
         for k, cond in enumerate(CAUSAL_UNPATCHED)
     }
     layers = [int(x) for x in c["causal_layers"]]
-    return {
+    run: RunCausal = {
         "layers": layers,
         "layer_names": [states.layer_names[x] for x in layers],
         "n_cross": int(c["causal_partner"].shape[1] - 1),
@@ -81,10 +90,11 @@ def run_causal(states: RunStates) -> dict[str, Any] | None:
         "head_check_max_abs": states.meta.get("causal_head_check_max_abs"),
         "layers_skipped": states.meta.get("causal_layers_skipped", []),
     }
+    return run
 
 
 def _seed_mean(
-    runs: list[dict[str, Any]], example_ids: list[str], path: tuple[str, ...]
+    runs: list[RunAnalysis], example_ids: list[str], path: tuple[str, ...]
 ) -> np.ndarray:
     """The per-example array at ``path`` inside each run's analysis (e.g. ("causal",
     "patched", "icl", "own", "kl_it")), aligned on ``example_ids`` and averaged over the
@@ -104,10 +114,9 @@ def _seed_mean(
     return np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0)
 
 
-def _stats(values: np.ndarray) -> dict[str, Any]:
+def _stats(values: np.ndarray) -> MeanCI:
     """[n, ...] -> mean, std, ci_low, ci_high, n over examples (Student t)."""
-    s = stats.mean_ci(values, axis=0)
-    return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
+    return stats.summary_stats(values)
 
 
 def headline_layer(layers: list[int], report_layer: int, n_layers: int) -> int:
@@ -122,17 +131,17 @@ def headline_layer(layers: list[int], report_layer: int, n_layers: int) -> int:
 
 
 def cell_causal(
-    runs: list[dict[str, Any]], example_ids: list[str], report_layer: int
-) -> dict[str, Any] | None:
+    runs: list[RunAnalysis], example_ids: list[str], report_layer: int
+) -> CellCausal | None:
     """A cell's check per patched block (see the module docstring); None when its runs did
     not patch (or patched different blocks)."""
-    got: list[dict[str, Any]] = [r["causal"] for r in runs if r.get("causal") is not None]
+    got = [c for c in (r.get("causal") for r in runs) if c is not None]
     if not got or len(got) < len(runs) or any(g["layers"] != got[0]["layers"] for g in got):
         return None
     first = got[0]
     layers, n_layers = list(first["layers"]), int(runs[0]["n_layers"])
-    patched: dict[str, Any] = {}
-    own_vs_cross: dict[str, Any] = {}
+    patched: dict[str, dict[str, dict[str, MeanCI]]] = {}
+    own_vs_cross: dict[str, dict[str, list[TestResult]]] = {}
     values: dict[tuple[str, str, str], np.ndarray] = {}
     for shift, sides in first["patched"].items():
         for side in sides:
@@ -163,7 +172,7 @@ def cell_causal(
         }
         for cond, kls in first["unpatched"].items()
     }
-    out = {
+    out: CellCausal = {
         "layers": layers,
         "layer_names": list(first["layer_names"]),
         "n_cross": int(first["n_cross"]),
@@ -179,14 +188,14 @@ def cell_causal(
     return out
 
 
-def _at(block: dict[str, Any], k: int) -> float:
+def _at(block: MeanCI, k: int) -> float:
     """The mean of a stats block at patched-layer position k (NaN when unknown)."""
     v = block["mean"]
     x = v[k] if np.ndim(v) else v
     return float("nan") if x is None else float(x)
 
 
-def _shift_sentence(c: dict[str, Any], shift: str, other: str, k: int) -> str:
+def _shift_sentence(c: CellCausal, shift: str, other: str, k: int) -> str:
     """How patching ``shift``'s shift moves the output's KL to ``other``'s output."""
     m = f"kl_{other}"
     side = c["patched"][shift]
@@ -211,7 +220,7 @@ def _shift_sentence(c: dict[str, Any], shift: str, other: str, k: int) -> str:
     )
 
 
-def causal_statement(c: dict[str, Any]) -> str:
+def causal_statement(c: CellCausal) -> str:
     """The check at the cell's headline block, in words."""
     k = c["layers"].index(c["headline_layer"])
     name = c["layer_names"][k]

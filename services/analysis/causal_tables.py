@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.analysis.documents import CellCausal, MeanCI, Results
 from services.analysis.vocabulary import cell_title, fmt_num, fmt_p
 
 
-def _mean(block: dict[str, Any], k: int) -> Any:
+def _mean(block: MeanCI, k: int) -> Any:
     return block["mean"][k]
 
 
-def _own_cross(c: dict[str, Any], shift: str, measure: str, k: int) -> str:
+def _own_cross(c: CellCausal, shift: str, measure: str, k: int) -> str:
     """'own / cross (p own vs cross)' of one measure at patched-layer position k."""
     side = c["patched"][shift]
     text = fmt_num(_mean(side["own"][measure], k))
@@ -22,7 +23,7 @@ def _own_cross(c: dict[str, Any], shift: str, measure: str, k: int) -> str:
     return text
 
 
-def causal_rows(c: dict[str, Any]) -> list[dict[str, str]]:
+def causal_rows(c: CellCausal) -> list[dict[str, str]]:
     """Per patched block: the ICL shift's label mass, accuracy and KL to IT's output, and
     the IT shift's KL to ICL's output, own / cross."""
     return [
@@ -38,7 +39,7 @@ def causal_rows(c: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def causal_views(results: dict[str, Any]) -> list[dict[str, Any]]:
+def causal_views(results: Results) -> list[dict[str, Any]]:
     """One view per cell with a task-vector check: title, statement, rows, and the plain
     conditions' KLs for scale."""
     views = []

@@ -17,6 +17,20 @@ from services.analysis import metrics as similarity
 from services.analysis import stats
 from services.analysis.causal import cell_causal
 from services.analysis.decomposition import pairing_tests, seed_averaged_pairing
+from services.analysis.documents import (
+    CellIT,
+    CellSummary,
+    CkaNull,
+    JsonObject,
+    LayerStats,
+    MeanCI,
+    PointStats,
+    PrimaryResult,
+    Proportion,
+    RunAnalysis,
+    SeedAveragedPairing,
+    TestResult,
+)
 from services.analysis.vocabulary import IT_CONTROL_PAIRS
 from services.common.storage.hidden_states import layer_names
 
@@ -35,18 +49,18 @@ class Cell:
     per example averaged over seeds, or per seed for across-example metrics."""
 
     id: str
-    runs: list[dict[str, Any]]
+    runs: list[RunAnalysis]
     n_layers: int
     example_ids: list[str]  # common to every run, in the first run's order
-    seeds: list[Any]
+    seeds: list[int | None]
     per_example: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_ex, L]
     per_seed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # [n_seeds, L]
     report_layer: int = 0
-    pairing: dict[str, Any] | None = None  # seed-averaged pairing matrices (decomposition)
-    primary_result: dict[str, Any] | None = None  # ``primary`` computed once per cell
+    pairing: SeedAveragedPairing | None = None  # seed-averaged pairing matrices (decomposition)
+    primary_result: PrimaryResult | None = None  # ``primary`` computed once per cell
 
     @property
-    def first(self) -> dict[str, Any]:
+    def first(self) -> RunAnalysis:
         """The lowest-seed run: the source of what every seed shares (control, config, factors)."""
         return self.runs[0]
 
@@ -56,7 +70,7 @@ class Cell:
         return str(self.first["control"])
 
     @property
-    def config(self) -> dict[str, Any]:
+    def config(self) -> JsonObject:
         """A copy of the first run's recorded configuration ({} when it has none)."""
         return dict(self.first.get("config", {}))
 
@@ -89,7 +103,7 @@ class Cell:
         return self.seeds if metric in similarity.ACROSS_EXAMPLE_METRICS else self.example_ids
 
 
-def build_cell(cell_id: str, runs: list[dict[str, Any]], report_layer: int | None) -> Cell:
+def build_cell(cell_id: str, runs: list[RunAnalysis], report_layer: int | None) -> Cell:
     """A cell from its runs: sorted by seed (None last), cut to the examples every run has,
     per-example metrics averaged over seeds; ``report_layer`` None or too deep: the final norm."""
     runs = sorted(runs, key=lambda r: (r.get("seed") is None, r.get("seed")))
@@ -129,20 +143,25 @@ def _nanmean0(x: np.ndarray) -> np.ndarray:
     return np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0)
 
 
-def stat_block(values: np.ndarray) -> dict[str, Any]:
+def stat_block(values: np.ndarray) -> LayerStats:
     """values: [n, L] -> per-layer mean, std, ci_low, ci_high (Student t), n."""
-    s = stats.mean_ci(values, axis=0)
-    return {k: s[k] for k in ("mean", "std", "ci_low", "ci_high", "n")}
+    return stats.summary_stats(values)
 
 
-def point(block: dict[str, Any], layer: int) -> dict[str, Any]:
+def point(block: LayerStats, layer: int) -> PointStats:
     """One layer of a ``stat_block``: its mean, std, ci_low, ci_high and n at ``layer``."""
-    return {k: block[k][layer] for k in ("mean", "std", "ci_low", "ci_high", "n")}
+    return {
+        "mean": block["mean"][layer],
+        "std": block["std"][layer],
+        "ci_low": block["ci_low"][layer],
+        "ci_high": block["ci_high"][layer],
+        "n": block["n"][layer],
+    }
 
 
 def paired(
     ca: Cell, pa: str, cb: Cell, pb: str, metric: str, layer_a: int, layer_b: int
-) -> dict[str, Any] | None:
+) -> TestResult | None:
     """Paired test of cell a's pair pa vs cell b's pair pb, aligned by example or seed."""
     va, vb = ca.values_at(metric, pa, layer_a), cb.values_at(metric, pb, layer_b)
     if va is None or vb is None:
@@ -164,7 +183,7 @@ def primary_values(cell: Cell) -> tuple[np.ndarray, np.ndarray] | None:
     return matched, mismatched
 
 
-def primary(cell: Cell) -> dict[str, Any] | None:
+def primary(cell: Cell) -> PrimaryResult | None:
     """Matched vs mismatched shift cosine of ICL-IT: the pairing-permutation test (the
     primary test) and its decomposition at the report layer; per-layer difference curve;
     the row-mean sign-flip test at the report layer and at the last block (secondary:
@@ -175,14 +194,14 @@ def primary(cell: Cell) -> dict[str, Any] | None:
     return cell.primary_result
 
 
-def _primary(cell: Cell) -> dict[str, Any] | None:
+def _primary(cell: Cell) -> PrimaryResult | None:
     both = primary_values(cell)
     if both is None:
         return None
     matched, mismatched = both
     d = matched - mismatched  # [n_ex, L]
 
-    def at(layer: int) -> dict[str, Any]:
+    def at(layer: int) -> TestResult:
         return stats.paired_difference_test(matched[:, layer], mismatched[:, layer])
 
     return {
@@ -200,8 +219,8 @@ def _primary(cell: Cell) -> dict[str, Any] | None:
     }
 
 
-def _label_mass(cell: Cell) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _label_mass(cell: Cell) -> dict[str, MeanCI]:
+    out: dict[str, MeanCI] = {}
     for c in cell.first.get("label_mass", {}):
         if not all(c in r.get("label_mass", {}) for r in cell.runs):
             continue
@@ -214,9 +233,9 @@ def _label_mass(cell: Cell) -> dict[str, Any]:
     return out
 
 
-def _accuracy(cell: Cell) -> dict[str, Any]:
+def _accuracy(cell: Cell) -> dict[str, Proportion]:
     """Wilson 95% interval over labelled (seed, example) pairs."""
-    out: dict[str, Any] = {}
+    out: dict[str, Proportion] = {}
     conds = [c for c in cell.first["correct"] if all(c in r["correct"] for r in cell.runs)]
     for c in conds:
         v = np.concatenate([arr(r["correct"][c]).reshape(-1) for r in cell.runs])
@@ -234,7 +253,7 @@ def it_final_losses(cell: Cell) -> list[float]:
     ]
 
 
-def _it_summary(cell: Cell) -> dict[str, Any]:
+def _it_summary(cell: Cell) -> CellIT:
     losses = it_final_losses(cell)
     it = cell.first.get("it") or {}
     return {
@@ -245,14 +264,23 @@ def _it_summary(cell: Cell) -> dict[str, Any]:
     }
 
 
-def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, Any]:
+def _cka_null(cell: Cell, pair: str) -> CkaNull:
+    """CKA's permutation null of one pair, per seed (None for a run without it)."""
+    nulls = [(r.get("cka_null") or {}).get(pair) for r in cell.runs]
+    return {
+        "p": [n["p"] if n else None for n in nulls],
+        "null_sd": [n["null_sd"] if n else None for n in nulls],
+    }
+
+
+def cell_summary(cell: Cell, report_layer_requested: int | None) -> CellSummary:
     """The cell's entry in results.json: identity, per-layer statistics of every metric, the
     primary and control tests, accuracy, label mass, tuning and causal figures."""
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, dict[str, LayerStats]] = {}
     for src in (cell.per_example, cell.per_seed):
         for metric, per_pair in src.items():
             metrics[metric] = {p: stat_block(v) for p, v in per_pair.items()}
-    controls = {}
+    controls: dict[str, TestResult] = {}
     for pair in IT_CONTROL_PAIRS:  # matched shift cosine vs the same with each control
         t = paired(cell, "icl_it", cell, pair, "shift_cosine", cell.report_layer, cell.report_layer)
         if t is not None:
@@ -277,13 +305,7 @@ def cell_summary(cell: Cell, report_layer_requested: int | None) -> dict[str, An
         "metrics": metrics,
         "primary": primary(cell),
         "control_tests": controls,
-        "cka_null": {
-            pair: {
-                "p": [r.get("cka_null", {}).get(pair, {}).get("p") for r in cell.runs],
-                "null_sd": [r.get("cka_null", {}).get(pair, {}).get("null_sd") for r in cell.runs],
-            }
-            for pair in f.get("cka_null", {})
-        },
+        "cka_null": {pair: _cka_null(cell, pair) for pair in f.get("cka_null") or {}},
         "accuracy": _accuracy(cell),
         "label_mass": _label_mass(cell),
         "it": _it_summary(cell),

@@ -12,13 +12,21 @@ tuning_figure.tuning_loss_figure        the LoRA tuning loss per step (key TUNIN
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from services.analysis.documents import (
+    CellRef,
+    CellSummary,
+    Curve,
+    LayerStats,
+    Results,
+    StudySummary,
+)
 from services.analysis.tuning_figure import TUNING_FIGURE_KEY, tuning_loss_figure
 from services.analysis.vocabulary import (
     IT_CONTROL_PAIRS,
@@ -48,6 +56,8 @@ FIGURE_METRICS = ("cosine", "centered_cosine", "shift_norm")
 X_LABEL = "layer (0 = embeddings, i = block i, last = final norm)"
 MAX_PANELS = 8
 DPI = 100
+# The panel drawn when there is no cell: an empty entry, read with ``.get`` only.
+_NO_CELL = cast(CellSummary, {})
 
 
 def _png(fig: Figure) -> bytes:
@@ -57,7 +67,7 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _nan(xs: list[Any]) -> np.ndarray:
+def _nan(xs: Curve) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in xs], dtype=np.float64)
 
 
@@ -73,7 +83,7 @@ def _panels(n: int) -> tuple[Figure, Any]:
 
 
 def _curve(
-    ax: Any, block: dict[str, Any], label: str, style: dict[str, Any], alpha: float = 0.15
+    ax: Any, block: LayerStats, label: str, style: dict[str, Any], alpha: float = 0.15
 ) -> None:
     """A per-layer mean with its 95% CI band."""
     mean = _nan(block["mean"])
@@ -89,7 +99,7 @@ def _curve(
     )
 
 
-def _label_panel(ax: Any, cell: dict[str, Any]) -> None:
+def _label_panel(ax: Any, cell: CellSummary) -> None:
     """A per-layer panel's integer layer axis, title (the cell and its sample) and grid."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     n_txt = f"{cell.get('n_examples', '?')} ex × {cell.get('n_seeds', '?')} seeds"
@@ -98,14 +108,14 @@ def _label_panel(ax: Any, cell: dict[str, Any]) -> None:
     ax.grid(alpha=0.3)
 
 
-def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metric: str) -> bytes:
+def layerwise_figure(cell_or_cells: CellSummary | list[CellSummary], metric: str) -> bytes:
     """Mean similarity per layer with 95% CI bands, one curve per pair, one panel per cell.
 
     cell_or_cells: entries of results["cells"] (at most MAX_PANELS are drawn).
     x axis: layer index, 0 = embeddings, i = output of block i, last = final norm.
     """
     cells = [cell_or_cells] if isinstance(cell_or_cells, dict) else list(cell_or_cells)
-    cells = cells[:MAX_PANELS] or [{}]
+    cells = cells[:MAX_PANELS] or [_NO_CELL]
     fig, axes = _panels(len(cells))
     for ax, cell in zip(axes, cells, strict=False):
         per_pair = cell.get("metrics", {}).get(metric, {})
@@ -124,7 +134,7 @@ def layerwise_figure(cell_or_cells: dict[str, Any] | list[dict[str, Any]], metri
     return _png(fig)
 
 
-def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -> bytes:
+def factor_figure(study: StudySummary, results: Results, metric: str) -> bytes:
     """Similarity at each cell's report layer vs the study's factor level, with 95% CI
     error bars: ICL–IT vs anchor–ICL vs anchor–IT (one line per pair and slice)."""
     by_id = {c["cell"]: c for c in results["cells"]}
@@ -133,7 +143,7 @@ def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -
     for r in refs:
         if str(r["level"]) not in labels:
             labels.append(str(r["level"]))
-    slices: dict[str, list[dict[str, Any]]] = {}
+    slices: dict[str, list[CellRef]] = {}
     for r in refs:
         slices.setdefault(fmt_slice(r["slice"]), []).append(r)
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
@@ -153,10 +163,9 @@ def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -
                     continue
                 xs.append(labels.index(str(r["level"])) + (p_i - 1) * width + s_i * width / 3)
                 ys.append(m)
-                lo.append(m - (block["ci_low"][layer] if block["ci_low"][layer] is not None else m))
-                hi.append(
-                    (block["ci_high"][layer] if block["ci_high"][layer] is not None else m) - m
-                )
+                low, high = block["ci_low"][layer], block["ci_high"][layer]
+                lo.append(m - (low if low is not None else m))
+                hi.append((high if high is not None else m) - m)
             if not xs:
                 continue
             label = PAIR_LABELS[pair] + (f" ({s_key})" if s_key else "")
@@ -167,8 +176,8 @@ def factor_figure(study: dict[str, Any], results: dict[str, Any], metric: str) -
     ax.set_xticks(range(len(labels)), labels)
     ax.set_xlim(-0.5, len(labels) - 0.5)
     ax.set_xlabel(study.get("factor") or "configuration")
-    layer = study.get("report_layer")
-    layer_txt = f"layer {layer}" if layer is not None else "last layer"
+    study_layer = study.get("report_layer")
+    layer_txt = f"layer {study_layer}" if study_layer is not None else "last layer"
     ax.set_ylabel(f"{METRIC_LABELS.get(metric, metric)} at {layer_txt}")
     ax.set_title(f"Study '{study['name']}': similarity vs {study.get('factor') or 'level'}")
     ax.grid(alpha=0.3)
@@ -182,10 +191,10 @@ def figure_key(kind: str, name: str, metric: str) -> str:
     return f"{kind}/{name}/{metric}"
 
 
-def primary_figure(cells: list[dict[str, Any]]) -> bytes:
+def primary_figure(cells: list[CellSummary]) -> bytes:
     """Shift cosine per layer: the ICL shift against its own IT shift (matched), against
     other examples' IT shifts (mismatched), and against each IT-shaped control's shift."""
-    cells = cells[:MAX_PANELS] or [{}]
+    cells = cells[:MAX_PANELS] or [_NO_CELL]
     fig, axes = _panels(len(cells))
     for ax, cell in zip(axes, cells, strict=False):
         sc = cell.get("metrics", {}).get("shift_cosine", {})
@@ -209,7 +218,7 @@ def primary_figure(cells: list[dict[str, Any]]) -> bytes:
     return _png(fig)
 
 
-def primary_factor_figure(study: dict[str, Any], results: dict[str, Any]) -> bytes:
+def primary_factor_figure(study: StudySummary, results: Results) -> bytes:
     """Matched − mismatched shift cosine at the report layer vs the study's factor level,
     with the test-inverted 95% intervals."""
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
@@ -233,7 +242,7 @@ def primary_factor_figure(study: dict[str, Any], results: dict[str, Any]) -> byt
     return _png(fig)
 
 
-def make_figures(results: dict[str, Any]) -> dict[str, bytes]:
+def make_figures(results: Results) -> dict[str, bytes]:
     """Every figure the HTML report shows, keyed by figure_key(kind, name, metric)."""
     by_id = {c["cell"]: c for c in results["cells"]}
     out: dict[str, bytes] = {}

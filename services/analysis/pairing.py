@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from services.analysis.documents import PairingTest
 from services.analysis.stats import ALPHA, POWER, unattainable_test
 
 EXACT_MAX_PERMUTATIONS = 40320  # 8!: enumerate every pairing up to here
@@ -133,7 +134,7 @@ def _inverted_interval(
     return edge(-1.0), edge(1.0)
 
 
-def no_pairing_test(reason: str, alpha: float = ALPHA) -> dict[str, Any]:
+def no_pairing_test(reason: str, alpha: float = ALPHA) -> PairingTest:
     """A pairing test's shape when none was possible (the reason is its method)."""
     return {
         **unattainable_test(reason, alpha),
@@ -168,7 +169,7 @@ def pairing_permutation_test(
     seed: int = 0,
     exact_max: int = EXACT_MAX_PERMUTATIONS,
     interval: bool = True,
-) -> dict[str, Any]:
+) -> PairingTest:
     """Test whether row i's own column (the diagonal) scores higher than the other columns
     of its block, by permuting the pairing within blocks (see the module docstring).
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from services.analysis import metrics as similarity
 from services.analysis.causal import run_causal
+from services.analysis.documents import CkaNull, JsonObject, MetricValues, RunAnalysis
 from services.analysis.shift_matrices import cross_row_values, pairing_matrices
 from services.common.spec import RUN_SECTIONS, RunConfig
 from services.common.storage.hidden_states import Condition, RunStates
@@ -52,7 +53,7 @@ def measure(
     states: RunStates,
     shifts: Mapping[Condition, np.ndarray],
     anchor_mu: np.ndarray | None = None,
-) -> tuple[np.ndarray, dict[str, Any] | None]:
+) -> tuple[np.ndarray, CkaNull | None]:
     """One metric of one pair of conditions -> (values, extra). extra: CKA's permutation
     null per layer ({"p": [L], "null_sd": [L]}), else None."""
     if metric == "cosine":
@@ -97,7 +98,9 @@ _CROSS_PAIRS = {
 
 
 def _every_adapter_values(
-    values: dict[str, dict[str, Any]], states: RunStates, shifts: Mapping[Condition, np.ndarray]
+    values: dict[str, dict[str, MetricValues]],
+    states: RunStates,
+    shifts: Mapping[Condition, np.ndarray],
 ) -> None:
     """With every input through every adapter of its group, the cross-adapter values
     average over all the group's other adapters (not one neighbour). Also the random
@@ -110,7 +113,12 @@ def _every_adapter_values(
         norms["icl_it_random"] = norms["anchor_it_random"]
 
 
-def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str]) -> dict[str, Any]:
+def _as_json(analysis: RunAnalysis) -> RunAnalysis:
+    """The analysis as JSON (``jsonable``): the same fields, arrays as lists, NaN as None."""
+    return jsonable(analysis)
+
+
+def run_similarities(run: JsonObject, states: RunStates, metrics: list[str]) -> RunAnalysis:
     """Per-run result, JSON-serializable (NaN -> null).
 
     run: a RunConfig dump (``model_dump(mode="json")``), optionally with "cell" (else
@@ -126,12 +134,12 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
         else {}
     )
     anchor_mu = similarity.anchor_mean(states.condition("anchor")) if has_anchor else None  # [L, d]
-    values: dict[str, dict[str, Any]] = {}
-    cka_null: dict[str, Any] = {}
+    values: dict[str, dict[str, MetricValues]] = {}
+    cka_null: dict[str, CkaNull] = {}
     for metric in metrics:
         if metric not in ("cosine", "cka") and not has_anchor:
             continue
-        per_pair: dict[str, Any] = {}
+        per_pair: dict[str, MetricValues] = {}
         for pair, (a, b) in similarity.pairs_for(metric, conds).items():
             per_pair[pair], extra = measure(metric, a, b, states, shifts, anchor_mu)
             if extra is not None:
@@ -140,7 +148,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
     _every_adapter_values(values, states, shifts)
     lp = states.label_logprobs
     meta = states.meta
-    return jsonable(
+    return _as_json(
         {
             "key": run["key"],
             "cell": run.get("cell") or RunConfig.model_validate(run).cell,
@@ -152,7 +160,7 @@ def run_similarities(run: dict[str, Any], states: RunStates, metrics: list[str])
             "n_examples": int(states.hidden.shape[0]),
             "n_layers": states.n_layers,
             "layer_names": states.layer_names,
-            "conditions": conds,
+            "conditions": [str(c) for c in conds],
             "example_ids": list(states.example_ids),
             "label_names": list(states.label_names),
             "values": values,

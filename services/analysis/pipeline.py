@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from services.analysis.documents import Results, RunAnalysis
 from services.analysis.per_run import run_similarities
 from services.analysis.summarize import summarize_experiment
 from services.common.spec import ExperimentSpec, RunConfig
@@ -37,7 +37,7 @@ def analyze_run(
     states: RunStates,
     metrics: Iterable[str],
     timings: Mapping[str, float] | None = None,
-) -> dict[str, Any]:
+) -> RunAnalysis:
     """One run's analysis document: per-example, per-layer similarities, accuracy, the
     adapters' losses, and the run's stage timings (from the GPU step)."""
     run = {**config.model_dump(mode="json"), "cell": config.cell}
@@ -46,7 +46,7 @@ def analyze_run(
     return analysis
 
 
-def summed_timings(analyses: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+def summed_timings(analyses: Iterable[RunAnalysis]) -> dict[str, float]:
     """Stage -> seconds over every run: the one place run timings are added up."""
     total: dict[str, float] = {}
     for analysis in analyses:
@@ -60,7 +60,7 @@ class ExperimentFiles:
     """The experiment-level outputs: the results document and every file, by relative
     path (results.json, report.html, figures/<name>.png)."""
 
-    results: dict[str, Any]
+    results: Results
     files: dict[str, bytes]
 
     @property
@@ -70,7 +70,7 @@ class ExperimentFiles:
         return {k[len(prefix) :]: v for k, v in self.files.items() if k.startswith(prefix)}
 
 
-def analyze_experiment(spec: ExperimentSpec, analyses: list[dict[str, Any]]) -> ExperimentFiles:
+def analyze_experiment(spec: ExperimentSpec, analyses: list[RunAnalysis]) -> ExperimentFiles:
     """results.json (with the summed timings), the figures, and report.html showing them."""
     from services.analysis.figures import make_figures
     from services.analysis.report import render_report_html

@@ -14,6 +14,7 @@ from jinja2 import Environment
 
 from services.analysis import figures as figure_files
 from services.analysis.causal_tables import causal_views
+from services.analysis.documents import CellSummary, Results, StudySummary, TrendResult
 from services.analysis.tables import it_control_rows, metric_rows, primary_rows, random_init_rows
 from services.analysis.vocabulary import (
     CONDITION_LABELS,
@@ -158,6 +159,9 @@ IT's over the whole vocabulary. Own: the example's shift; cross: other examples'
 </body></html>
 """
 
+# What the template shows of a study, a metric or the controls: field -> value.
+View = dict[str, Any]
+
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _ENV.from_string(TEMPLATE)
 
@@ -169,7 +173,7 @@ def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, 
     return [{"alt": key, "b64": base64.b64encode(figures[key]).decode("ascii")}]
 
 
-def _trend_text(t: dict[str, Any]) -> str:
+def _trend_text(t: TrendResult) -> str:
     sig = "significant" if t["significant"] else "within the noise"
     stat = {"spearman": "Spearman rho", "page": "Page's L"}.get(t["kind"], "between-level SS")
     return (
@@ -178,7 +182,7 @@ def _trend_text(t: dict[str, Any]) -> str:
     )
 
 
-def _trends(s: dict[str, Any], metric: str) -> list[dict[str, str]]:
+def _trends(s: StudySummary, metric: str) -> list[dict[str, str]]:
     return [
         {"slice": fmt_slice(t["slice"]), "text": _trend_text(t)}
         for t in s["trends"]
@@ -187,12 +191,12 @@ def _trends(s: dict[str, Any], metric: str) -> list[dict[str, str]]:
 
 
 def _metric_view(
-    s: dict[str, Any],
-    cells: dict[str, Any],
+    s: StudySummary,
+    cells: dict[str, CellSummary],
     metric: str,
     figures: dict[str, bytes],
     used: set[str],
-) -> dict[str, Any] | None:
+) -> View | None:
     """One metric of a study (the paper's comparison and the other measures); None when
     no cell of the study has it."""
     pairs: list[str] = []
@@ -219,12 +223,12 @@ def _metric_view(
 
 
 def _study_view(
-    s: dict[str, Any],
-    cells: dict[str, Any],
+    s: StudySummary,
+    cells: dict[str, CellSummary],
     metrics: list[str],
     figures: dict[str, bytes],
     used: set[str],
-) -> dict[str, Any]:
+) -> View:
     views = [_metric_view(s, cells, metric, figures, used) for metric in metrics]
     return {
         "name": s["name"],
@@ -241,7 +245,7 @@ def _study_view(
     }
 
 
-def _cka_null_text(s: dict[str, Any], cells: dict[str, Any]) -> str:
+def _cka_null_text(s: StudySummary, cells: dict[str, CellSummary]) -> str:
     """CKA across a handful of examples is mostly noise: say how wide its null is."""
     parts = []
     for ref in s["cells"]:
@@ -270,17 +274,15 @@ def _cka_null_text(s: dict[str, Any], cells: dict[str, Any]) -> str:
     )
 
 
-def _controls_view(
-    results: dict[str, Any], figures: dict[str, bytes], used: set[str]
-) -> dict[str, Any]:
+def _controls_view(results: Results, figures: dict[str, bytes], used: set[str]) -> View:
     ctl = results.get("controls", {})
     rnd, figs = [], []
     for e in ctl.get("random_init", []):
         rnd += random_init_rows(e)
         for metric in e["metrics"]:
             figs += _fig(figures, figure_files.figure_key("random_init", e["cell"], metric), used)
-    diffs = [c.get("max_abs_cosine_difference") for c in ctl.get("identity_checks", [])]
-    diffs = [d for d in diffs if d is not None]
+    checks = ctl.get("identity_checks", [])
+    diffs = [d for d in (c.get("max_abs_cosine_difference") for c in checks) if d is not None]
     return {
         "notes": ctl.get("notes", ""),
         "it": it_control_rows(results),
@@ -291,7 +293,7 @@ def _controls_view(
     }
 
 
-def render_report_html(results: dict[str, Any], figures: dict[str, bytes] | None = None) -> str:
+def render_report_html(results: Results, figures: dict[str, bytes] | None = None) -> str:
     """Self-contained HTML for a RESULTS document. figures: PNG bytes keyed by
     figure_files.figure_key(...); None draws them with figure_files.make_figures(results).
     Figures under unknown keys are shown at the end."""

@@ -25,14 +25,14 @@ The states' optional arrays (written by the GPU worker; absent in older files):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
 from services.analysis import metrics
+from services.analysis.documents import MatrixName, RunPairing
 from services.common.storage.hidden_states import Condition, RunStates
 
-MATRICES = ("matched", "own_cross", "input")
+MATRICES: tuple[MatrixName, ...] = ("matched", "own_cross", "input")
 
 
 def cross_arrays(states: RunStates) -> tuple[np.ndarray, np.ndarray] | None:
@@ -101,7 +101,7 @@ def block_matrices(
 
 def pairing_matrices(
     states: RunStates, shifts: Mapping[Condition, np.ndarray]
-) -> dict[str, Any] | None:
+) -> RunPairing | None:
     """Every block's matrices, JSON-ready: {"blocks": [[example_id, ...]], "cross": bool,
     "matched" | "own_cross" | "input": [per block [L][m][m]]}. None without ICL and IT."""
     if Condition.ICL not in shifts or Condition.IT not in shifts or len(states.example_ids) < 2:
@@ -116,7 +116,7 @@ def pairing_matrices(
     per_block = [
         block_matrices(shifts[Condition.ICL], shifts[Condition.IT], cross, b) for b in blocks
     ]
-    out: dict[str, Any] = {
+    out: RunPairing = {
         "blocks": [[states.example_ids[i] for i in b] for b in blocks],
         "cross": cross is not None,
     }

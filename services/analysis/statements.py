@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+from services.analysis.documents import (
+    FamilyWise,
+    PairingTest,
+    PrimaryTest,
+    TestResult,
+    TrendResult,
+)
 from services.analysis.stats import ALPHA
 from services.analysis.vocabulary import METRIC_LABELS, fmt_num, fmt_p, layer_label
 
@@ -22,8 +29,8 @@ def _level(factor: str | None, level: Any) -> str:
 def statement_for_study(
     metric: str,
     layer: int | None,
-    pair_tests: Sequence[tuple[Any, dict[str, Any]]],
-    trend: dict[str, Any] | None = None,
+    pair_tests: Sequence[tuple[Any, TestResult]],
+    trend: TrendResult | None = None,
     factor: str | None = None,
     n_unit: str = "examples",
     alpha: float = ALPHA,
@@ -51,7 +58,7 @@ def statement_for_study(
 
 
 def _one_level(
-    where: str, lv: Any, t: dict[str, Any], factor: str | None, n_unit: str, alpha: float
+    where: str, lv: Any, t: TestResult, factor: str | None, n_unit: str, alpha: float
 ) -> str:
     head = (
         f"{where}, ICL–IT minus anchor–ICL similarity is {fmt_num(t['mean_diff'])} "
@@ -67,7 +74,7 @@ def _one_level(
 
 def _many_levels(
     where: str,
-    tests: list[tuple[Any, dict[str, Any]]],
+    tests: list[tuple[Any, TestResult]],
     factor: str | None,
     n_unit: str,
     alpha: float,
@@ -98,11 +105,11 @@ def _many_levels(
     )
 
 
-def _paper_trend(trend: dict[str, Any], factor: str) -> str:
+def _paper_trend(trend: TrendResult, factor: str) -> str:
     return "ICL–IT similarity: " + trend_text(trend, factor)
 
 
-def trend_text(trend: dict[str, Any], factor: str) -> str:
+def trend_text(trend: TrendResult, factor: str) -> str:
     """A trend test in words: a null trend gets no direction ("no detectable trend")."""
     p_txt = f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)}"
     if not trend.get("significant"):
@@ -123,7 +130,7 @@ def trend_text(trend: dict[str, Any], factor: str) -> str:
     )
 
 
-def _power(test: dict[str, Any], alpha: float) -> str:
+def _power(test: TestResult, alpha: float) -> str:
     """A note when the sample is too small for any result to reach p < alpha."""
     floor = test.get("min_attainable_p")
     if floor is not None and not math.isnan(floor) and floor >= alpha:
@@ -148,7 +155,10 @@ PRIMARY_MEASURE = (
 )
 
 
-def _holm_txt(t: dict[str, Any], key: str, family: str) -> str:
+HolmKey = Literal["p_holm_study", "p_holm_experiment"]
+
+
+def _holm_txt(t: PrimaryTest, key: HolmKey, family: str) -> str:
     p = t.get(key)
     return "" if p is None else f"; Holm over {family} p={fmt_p(p)}"
 
@@ -156,13 +166,13 @@ def _holm_txt(t: dict[str, Any], key: str, family: str) -> str:
 def primary_statement(
     study: str,
     factor: str | None,
-    level_tests: Sequence[tuple[Any, dict[str, Any]]],
+    level_tests: Sequence[tuple[Any, PrimaryTest]],
     *,
     layer: int | None,
     layer_names: list[str] | None,
-    last_block_tests: Sequence[tuple[Any, dict[str, Any]]] = (),
-    fwer: Sequence[tuple[Any, dict[str, Any]]] = (),
-    trend: dict[str, Any] | None = None,
+    last_block_tests: Sequence[tuple[Any, TestResult]] = (),
+    fwer: Sequence[tuple[Any, FamilyWise]] = (),
+    trend: TrendResult | None = None,
     n_unit: str = "examples",
     n_family: int | None = None,
     alpha: float = ALPHA,
@@ -209,7 +219,7 @@ def primary_statement(
 
 def _primary_level(
     lv: Any,
-    t: dict[str, Any],
+    t: PrimaryTest,
     at: str,
     factor: str | None,
     n_levels: int,
@@ -252,7 +262,7 @@ def _primary_level(
     )
 
 
-def _claim_p(t: dict[str, Any], n_levels: int, n_family: int | None) -> tuple[Any, str]:
+def _claim_p(t: PrimaryTest, n_levels: int, n_family: int | None) -> tuple[Any, str]:
     """The p a verdict follows, and its basis in words: the experiment-wide Holm when the
     experiment has several studies, else Holm over the study's levels, else the test."""
     if n_family and t.get("p_holm_experiment") is not None:
@@ -262,7 +272,7 @@ def _claim_p(t: dict[str, Any], n_levels: int, n_family: int | None) -> tuple[An
     return t["p_value"], "verdict on this test alone"
 
 
-def ci_text(t: dict[str, Any]) -> str:
+def ci_text(t: TestResult) -> str:
     """'95% CI a to b', or why there is no bounded interval."""
     lo, hi = t.get("ci_low"), t.get("ci_high")
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
@@ -270,7 +280,7 @@ def ci_text(t: dict[str, Any]) -> str:
     return f"95% CI {fmt_num(lo)} to {fmt_num(hi)}"
 
 
-def detectable_text(what: str, t: dict[str, Any], mde_family: Any = None) -> str:
+def detectable_text(what: str, t: TestResult, mde_family: float | None = None) -> str:
     """'This run could detect matched − mismatched >= 0.031 (80% power); it found 0.054.'"""
     mde = mde_family if mde_family is not None else t.get("mde")
     level = "the experiment-wide Holm level" if mde_family is not None else f"alpha={t['alpha']:g}"
@@ -284,7 +294,7 @@ def detectable_text(what: str, t: dict[str, Any], mde_family: Any = None) -> str
     )
 
 
-def decomposition_text(parts: dict[str, Any] | None) -> str:
+def decomposition_text(parts: dict[str, PairingTest] | None) -> str:
     """The two tested parts of matched − mismatched, each with its CI, p and mde."""
     if not parts:
         return (
@@ -313,7 +323,7 @@ def decomposition_text(parts: dict[str, Any] | None) -> str:
     return out.rstrip(";") + "."
 
 
-def _secondary_text(t: dict[str, Any] | None) -> str:
+def _secondary_text(t: TestResult | None) -> str:
     if not t or t.get("n", 0) == 0:
         return ""
     return (
@@ -322,7 +332,7 @@ def _secondary_text(t: dict[str, Any] | None) -> str:
     )
 
 
-def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
+def _caveats(t: PrimaryTest, n_family: int | None, alpha: float) -> str:
     """Sentences that qualify a primary test: its smallest attainable p, the
     experiment-wide correction, and a shared demonstration set."""
     floor = t.get("min_attainable_p")
@@ -349,7 +359,7 @@ def _caveats(t: dict[str, Any], n_family: int | None, alpha: float) -> str:
     return out
 
 
-def _primary_trend(trend: dict[str, Any], factor: str) -> str:
+def _primary_trend(trend: TrendResult, factor: str) -> str:
     return "The demonstration-specific difference (matched − mismatched): " + trend_text(
         trend, factor
     )

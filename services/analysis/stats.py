@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from services.analysis.documents import FamilyWise, MeanCI, TestResult
+
 ALPHA = 0.05
 POWER = 0.8  # the power at which every test reports its minimum detectable effect (mde)
 RESAMPLE_CHUNK = 1_000_000  # max floats per resampling chunk (bounds memory)
@@ -24,7 +26,7 @@ RESAMPLE_CHUNK = 1_000_000  # max floats per resampling chunk (bounds memory)
 # Means and intervals
 
 
-def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> dict[str, Any]:
+def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> MeanCI:
     """Mean with a t-based confidence interval along ``axis`` (NaNs are ignored).
 
     values: array; axis None pools everything. Returns a dict of arrays (or floats when
@@ -47,7 +49,7 @@ def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> dict[str,
     df = np.maximum(n - 1, 1)
     tcrit = sps.t.ppf(0.5 + level / 2.0, df)
     half = np.where(n > 1, tcrit * std / np.sqrt(np.maximum(n, 1)), 0.0)
-    out = {
+    out: MeanCI = {
         "mean": mean,
         "std": std,
         "ci_low": mean - half,
@@ -57,10 +59,27 @@ def mean_ci(values: Any, axis: int | None = 0, level: float = 0.95) -> dict[str,
     }
     if np.ndim(mean) == 0:
         out = {
-            k: (bool(v) if k == "single_sample" else int(v) if k == "n" else float(v))
-            for k, v in out.items()
+            "mean": float(mean),
+            "std": float(std),
+            "ci_low": float(out["ci_low"]),
+            "ci_high": float(out["ci_high"]),
+            "n": int(n),
+            "single_sample": bool(n == 1),
         }
     return out
+
+
+def summary_stats(values: Any) -> MeanCI:
+    """Mean, std, ci_low, ci_high and n over axis 0 (``mean_ci`` without single_sample):
+    the statistics a document shows of a set of sample units."""
+    s = mean_ci(values, axis=0)
+    return {
+        "mean": s["mean"],
+        "std": s["std"],
+        "ci_low": s["ci_low"],
+        "ci_high": s["ci_high"],
+        "n": s["n"],
+    }
 
 
 def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -138,7 +157,7 @@ def _inverted_ci(
 
 def paired_difference_test(
     a: Any, b: Any, n_resamples: int = 10000, seed: int = 0, alpha: float = ALPHA
-) -> dict[str, Any]:
+) -> TestResult:
     """Test mean(a - b) == 0 for paired samples (e.g. across inference examples).
 
     a, b: [n]. Pairs with a NaN are dropped. Returns n, mean_a, mean_b, mean_diff,
@@ -203,7 +222,7 @@ def paired_mde(
     return float((sps.t.ppf(1 - alpha / 2, n - 1) + sps.t.ppf(power, n - 1)) * sd)
 
 
-def unattainable_test(reason: str, alpha: float = ALPHA) -> dict[str, Any]:
+def unattainable_test(reason: str, alpha: float = ALPHA) -> TestResult:
     """The shape of every test object when no test was possible: NaN values, the reason
     as its method, never significant."""
     nan = float("nan")
@@ -225,7 +244,7 @@ def unattainable_test(reason: str, alpha: float = ALPHA) -> dict[str, Any]:
 
 def max_t_across_layers(
     d: Any, n_resamples: int = 10000, seed: int = 0, alpha: float = ALPHA
-) -> dict[str, Any]:
+) -> FamilyWise:
     """Family-wise test over layers of paired differences d: [n_units, L].
 
     Westfall–Young step-down max-T: each sign pattern flips whole units (the same sign at
@@ -241,9 +260,15 @@ def max_t_across_layers(
     x_use = x_use[np.all(np.isfinite(x_use), axis=1)]
     n = x_use.shape[0]
     p_adj: list[float | None] = [None] * n_layers
-    out: dict[str, Any] = {"n": int(n), "alpha": alpha, "method": "", "p_adjusted": p_adj}
+    out: FamilyWise = {
+        "n": int(n),
+        "alpha": alpha,
+        "method": "",
+        "p_adjusted": p_adj,
+        "significant_layers": [],
+    }
     if n < 2 or x_use.shape[1] == 0:
-        out.update(method="not enough units", significant_layers=[])
+        out["method"] = "not enough units"
         return out
     signs, exact = sign_patterns(n, n_resamples, np.random.default_rng(seed))
     sq = (x_use**2).sum(axis=0)  # invariant under sign flips
@@ -261,11 +286,10 @@ def max_t_across_layers(
     adj = step_down_max_t(t_obs, t_null)
     for j, layer in enumerate(np.flatnonzero(usable)):
         p_adj[layer] = float(adj[j])
-    out.update(
-        method=("exact" if exact else f"Monte Carlo ({n_resamples})")
-        + " step-down max-T sign-flip permutation across layers (Westfall–Young)",
-        significant_layers=[i for i, p in enumerate(p_adj) if p is not None and p < alpha],
-    )
+    out["method"] = (
+        "exact" if exact else f"Monte Carlo ({n_resamples})"
+    ) + " step-down max-T sign-flip permutation across layers (Westfall–Young)"
+    out["significant_layers"] = [i for i, p in enumerate(p_adj) if p is not None and p < alpha]
     return out
 
 

@@ -22,6 +22,15 @@ import numpy as np
 from services.analysis import metrics as similarity
 from services.analysis import stats
 from services.analysis.cells import Cell, paired, primary
+from services.analysis.documents import (
+    CellRef,
+    JsonObject,
+    PaperTest,
+    PrimaryTest,
+    StudySummary,
+    StudyTrend,
+    TrendResult,
+)
 from services.analysis.trends import ordered_levels, page_trend, trend_test
 from services.analysis.vocabulary import PAPER_METRICS
 from services.common.spec import StudySpec
@@ -39,7 +48,7 @@ def unit_label(metric: str, cells: list[Cell]) -> str:
     return f"examples, each averaged over {k} seeds"
 
 
-def _get_dotted(config: dict[str, Any], dotted: str) -> Any:
+def _get_dotted(config: JsonObject, dotted: str) -> Any:
     section, name = dotted.split(".", 1)
     return config.get(section, {}).get(name)
 
@@ -54,7 +63,7 @@ def _trend(
     columns: list[np.ndarray | None],
     units: list[list[Any]],
     factor: str | None = None,
-) -> dict[str, Any] | None:
+) -> TrendResult | None:
     """Trend of one per-unit value across levels (one cell per level), blocked on the
     units every level shares; Page's L test when the factor's levels are ordered."""
     if any(v is None for v in columns):
@@ -78,7 +87,7 @@ def _primary_at(cell: Cell) -> np.ndarray | None:
     return (m - mm)[:, cell.report_layer]
 
 
-def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
+def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> StudySummary:
     """Tests and trends of one study (statements are written once every study's p-values
     are adjusted; see ``summarize``)."""
     factor = study.factor or next(iter(study.sweep), None)
@@ -95,12 +104,14 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
 
     mine.sort(key=lambda c: order.get(canonical(level(c)), len(order)))
     slices: dict[str, list[Cell]] = {}
-    cell_refs, tests, primary_tests = [], [], []
+    cell_refs: list[CellRef] = []
+    tests: list[PaperTest] = []
+    primary_tests: list[PrimaryTest] = []
     for c in mine:
         sl = {k: _get_dotted(c.config, k) for k in others}
         slices.setdefault(canonical(sl), []).append(c)
         cell_refs.append({"cell": c.id, "level": level(c), "slice": sl})
-        where = {"cell": c.id, "level": level(c), "slice": sl}
+        where: CellRef = {"cell": c.id, "level": level(c), "slice": sl}
         p = _primary_test(c, where)
         if p is not None:
             primary_tests.append(p)
@@ -109,7 +120,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
         primary_tests, stats.holm([t["p_value"] for t in primary_tests]), strict=True
     ):
         t["p_holm_study"] = adj
-    trends = []
+    trends: list[StudyTrend] = []
     for sl_key, group in slices.items():
         levels = [level(c) for c in group]
         if factor is None or len({canonical(v) for v in levels}) != len(levels) or len(levels) < 2:
@@ -133,7 +144,7 @@ def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> dict
     }
 
 
-def _primary_test(c: Cell, where: dict[str, Any]) -> dict[str, Any] | None:
+def _primary_test(c: Cell, where: CellRef) -> PrimaryTest | None:
     """The cell's primary test: the pairing-permutation test of matched vs mismatched
     shift cosine, with its decomposition (own - cross adapter; cross adapter - mismatched,
     each tested), the row-mean sign-flip test (secondary), the last-block and family-wise
@@ -172,9 +183,9 @@ def _shift_norms(c: Cell, layer: int) -> dict[str, float | None]:
     return out
 
 
-def _paper_tests(c: Cell, where: dict[str, Any], metrics: list[str]) -> list[dict[str, Any]]:
+def _paper_tests(c: Cell, where: CellRef, metrics: list[str]) -> list[PaperTest]:
     """The paper's comparison in one cell: ICL–IT vs anchor–ICL of each state similarity."""
-    tests = []
+    tests: list[PaperTest] = []
     for metric in (m for m in metrics if m in PAPER_METRICS):
         t = paired(c, "icl_it", c, "anchor_icl", metric, c.report_layer, c.report_layer)
         if t is not None:
@@ -193,10 +204,10 @@ def _paper_tests(c: Cell, where: dict[str, Any], metrics: list[str]) -> list[dic
 
 def _slice_trends(
     group: list[Cell], levels: list[Any], factor: str, sl_key: str, metrics: list[str]
-) -> list[dict[str, Any]]:
+) -> list[StudyTrend]:
     """Trends across the levels of one slice: the primary difference, then the paper's
     ICL–IT similarity of each state similarity metric."""
-    trends = []
+    trends: list[StudyTrend] = []
     t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group], factor)
     if t is not None:
         trends.append(

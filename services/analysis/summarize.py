@@ -13,8 +13,6 @@ shift more than with the IT shifts of examples tuned on other demonstrations?
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from services.analysis import metrics as similarity
@@ -30,6 +28,23 @@ from services.analysis.cells import (
     primary,
     stat_block,
 )
+from services.analysis.documents import (
+    Controls,
+    JsonObject,
+    LayerStats,
+    LayerValues,
+    PairingTest,
+    PairPoints,
+    PointStats,
+    PrimaryTest,
+    RandomInitControl,
+    Results,
+    RunAnalysis,
+    RunSummary,
+    Statement,
+    StudySummary,
+    TestResult,
+)
 from services.analysis.pairing import mde_normal
 from services.analysis.per_run import jsonable
 from services.analysis.statements import PRIMARY_MEASURE, primary_statement, statement_for_study
@@ -42,7 +57,7 @@ __all__ = ["summarize_experiment", "SCHEMA_ID", "CONVENTIONS"]
 
 SCHEMA_ID = "icl-it/results/v1"
 
-CONVENTIONS: dict[str, Any] = {
+CONVENTIONS: JsonObject = {
     "layer_indexing": "Layer 0 is the embedding output; layer i (1..n_layers) is the output "
     "of decoder block i before any final norm (block_i); layer n_layers + 1 is the final "
     "norm's output (final_norm), which is what transformers returns as the last "
@@ -115,13 +130,13 @@ CONVENTIONS: dict[str, Any] = {
 }
 
 
-def _controls(cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
+def _controls(cells: list[Cell], metrics: list[str]) -> Controls:
     real = [c for c in cells if c.control == "none"]
     by_config = {canonical(c.config): c for c in real}
     random_init = []
     for rc in (c for c in cells if c.control == "random_init"):
         match = by_config.get(canonical(rc.config))
-        entry: dict[str, Any] = {
+        entry: RandomInitControl = {
             "cell": rc.id,
             "matched_cell": match.id if match else None,
             "model": rc.config.get("model", {}).get("name"),
@@ -130,7 +145,7 @@ def _controls(cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
             "metrics": {},
         }
         for metric in metrics:
-            per_pair: dict[str, Any] = {}
+            per_pair: dict[str, PairPoints | TestResult] = {}
             for pair in PAPER_PAIRS:
                 rnd = _cell_pair_at(rc, metric, pair)
                 if rnd is not None:
@@ -163,7 +178,7 @@ def _controls(cells: list[Cell], metrics: list[str]) -> dict[str, Any]:
     }
 
 
-def _identity(cell: Cell) -> dict[str, Any]:
+def _identity(cell: Cell) -> JsonObject:
     v = cell.values("cosine", "icl_it_untuned")
     a = cell.values("cosine", "anchor_icl")
     if v is None or a is None:
@@ -178,12 +193,12 @@ def _final_loss(cell: Cell) -> float | None:
     return sum(losses) / len(losses) if losses else None
 
 
-def _cell_pair_at(cell: Cell, metric: str, pair: str) -> dict[str, Any] | None:
+def _cell_pair_at(cell: Cell, metric: str, pair: str) -> PointStats | None:
     v = cell.values(metric, pair)
     return None if v is None else point(stat_block(v), cell.report_layer)
 
 
-def _adjust_across_studies(studies: list[dict[str, Any]]) -> int:
+def _adjust_across_studies(studies: list[StudySummary]) -> int:
     """Holm over every distinct cell's primary test (a cell shared by several studies
     counts once). Sets p_holm_experiment on each test; returns the family size."""
     by_cell: dict[str, float] = {}
@@ -199,7 +214,7 @@ def _adjust_across_studies(studies: list[dict[str, Any]]) -> int:
     return len(ids)
 
 
-def _mde_at(test: dict[str, Any], alpha: float) -> float | None:
+def _mde_at(test: PrimaryTest, alpha: float) -> float | None:
     """A pairing test's mde at another alpha (Holm's strictest step over the family);
     None when it cannot reach that alpha."""
     sd, floor = test.get("null_sd"), test.get("min_attainable_p")
@@ -208,7 +223,7 @@ def _mde_at(test: dict[str, Any], alpha: float) -> float | None:
     return mde_normal(sd, alpha, shift_sd=test.get("null_shift_sd") or 0.0)
 
 
-def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None) -> dict[str, str]:
+def _statements(study: StudySummary, metrics: list[str], n_family: int | None) -> dict[str, str]:
     factor = study["factor"]
     pts = [(t["level"], t) for t in study["primary_tests"]]
     one_slice = study["n_slices"] == 1
@@ -245,7 +260,7 @@ def _statements(study: dict[str, Any], metrics: list[str], n_family: int | None)
     return out
 
 
-def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
+def _random_init_contrasts(cells: list[Cell]) -> dict[str, PairingTest]:
     """Real cell id -> the pairing test of its random-init copy (same configuration)."""
     real = {canonical(c.config): c.id for c in cells if c.control == "none"}
     out = {}
@@ -258,7 +273,7 @@ def _random_init_contrasts(cells: list[Cell]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, Any]]) -> str:
+def _random_init_sentence(study: StudySummary, contrasts: dict[str, PairingTest]) -> str:
     """The primary contrast on the random-init copy: an untrained model has no
     demonstration-specific learning, so whatever it shows is input-specific agreement."""
     for t in study["primary_tests"]:
@@ -278,9 +293,7 @@ def _random_init_sentence(study: dict[str, Any], contrasts: dict[str, dict[str, 
     return ""
 
 
-def summarize_experiment(
-    spec: ExperimentSpec | dict[str, Any], runs: list[dict[str, Any]]
-) -> dict[str, Any]:
+def summarize_experiment(spec: ExperimentSpec | JsonObject, runs: list[RunAnalysis]) -> Results:
     """The RESULTS document (schema icl-it/results/v1; JSON-serializable, NaN -> null).
 
     spec: an ExperimentSpec (or its dump, parsed here); runs: run_similarities outputs
@@ -290,14 +303,14 @@ def summarize_experiment(
     """
     model = spec if isinstance(spec, ExperimentSpec) else ExperimentSpec.model_validate(spec)
     metrics = list(model.metrics)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[RunAnalysis]] = {}
     for r in runs:
         groups.setdefault(r["cell"], []).append(r)
     cells = [build_cell(cid, rs, model.report_layer) for cid, rs in groups.items()]
     present: list[str] = [str(m) for m in metrics if any(m in r["values"] for r in runs)]
     studies = [study_tests(s, cells, present) for s in model.effective_studies()]
     n_family = _adjust_across_studies(studies) if len(studies) > 1 else None
-    statements: list[dict[str, Any]] = []
+    statements: list[Statement] = []
     random_init = _random_init_contrasts(cells)
     for s in studies:
         s["statements"] = _statements(s, present, n_family)
@@ -308,7 +321,7 @@ def summarize_experiment(
         for metric, text in s["statements"].items():
             if metric != "primary":
                 statements.append({"study": s["name"], "kind": f"paper:{metric}", "text": text})
-    doc = {
+    doc: Results = {
         "schema": SCHEMA_ID,
         "conventions": CONVENTIONS,
         "spec": model.model_dump(mode="json"),
@@ -319,19 +332,25 @@ def summarize_experiment(
         "studies": studies,
         "controls": _controls(cells, present),
     }
-    return jsonable(doc)
+    return jsonable(doc)  # the same fields, as JSON (see ``documents``)
 
 
-def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    metrics: dict[str, Any] = {}
+def _run_summary(run: RunAnalysis) -> RunSummary:
+    metrics: dict[str, dict[str, LayerStats | LayerValues]] = {}
     for metric, per_pair in run["values"].items():
         if metric in similarity.ACROSS_EXAMPLE_METRICS:
             metrics[metric] = {p: {"value": arr(v)} for p, v in per_pair.items()}
         else:
             metrics[metric] = {p: stat_block(arr(v)) for p, v in per_pair.items()}
-    keep = ("key", "cell", "studies", "factors", "control", "seed", "n_examples", "n_layers")
     return {
-        **{k: run[k] for k in keep},
+        "key": run["key"],
+        "cell": run["cell"],
+        "studies": run["studies"],
+        "factors": run["factors"],
+        "control": run["control"],
+        "seed": run["seed"],
+        "n_examples": run["n_examples"],
+        "n_layers": run["n_layers"],
         "conditions": run["conditions"],
         "metrics": metrics,
         "accuracy": run["accuracy"],

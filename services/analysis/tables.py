@@ -4,8 +4,22 @@ formatters; a missing value is '–'."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal, cast
 
+from services.analysis.documents import (
+    CellRef,
+    CellSummary,
+    LayerStats,
+    MeanCI,
+    PairPoints,
+    PrimaryTest,
+    Proportion,
+    RandomInitControl,
+    Results,
+    StudySummary,
+    TestResult,
+)
 from services.analysis.vocabulary import (
     ANSWER_CONDITIONS,
     IT_CONTROL_PAIRS,
@@ -20,8 +34,11 @@ from services.analysis.vocabulary import (
     layer_label,
 )
 
+# A row of a report table: column name -> the cell's text (or a list of them).
+Row = dict[str, Any]
 
-def _ci(block: dict[str, Any] | None, layer: int | None = None, digits: int = 3) -> str:
+
+def _ci(block: Mapping[str, Any] | None, layer: int | None = None, digits: int = 3) -> str:
     """'mean [lo, hi]' of a stats block (per-layer lists when layer is given)."""
     if not block:
         return "–"
@@ -29,13 +46,13 @@ def _ci(block: dict[str, Any] | None, layer: int | None = None, digits: int = 3)
     return fmt_ci(pick("mean"), pick("ci_low"), pick("ci_high"), digits)
 
 
-def _mean(block: dict[str, Any] | None, layer: int | None = None, digits: int = 2) -> str:
+def _mean(block: Mapping[str, Any] | None, layer: int | None = None, digits: int = 2) -> str:
     if not block:
         return "–"
     return fmt_num(block["mean"][layer] if layer is not None else block["mean"], digits)
 
 
-def _test(t: dict[str, Any] | None) -> str:
+def _test(t: TestResult | None) -> str:
     if not t or not t.get("n"):
         return "–"
     sig = "significant" if t["significant"] else "within noise"
@@ -49,26 +66,32 @@ def _slash(values: list[str]) -> str:
     return " / ".join(values)
 
 
-def _shifts(cell: dict[str, Any], metric: str, digits: int = 2) -> str:
+def _shifts(cell: CellSummary, metric: str, digits: int = 2) -> str:
     """'ICL / IT' of a shift measure (norm, shared fraction) at the cell's report layer."""
     per_pair = cell["metrics"].get(metric, {})
     layer = cell["report_layer"]
     return _slash([_mean(per_pair.get(f"anchor_{c}"), layer, digits) for c in SHIFT_CONDITIONS])
 
 
-def _answers(cell: dict[str, Any], key: str) -> str:
+def _block(metrics: dict[str, dict[str, LayerStats]], metric: str, pair: str) -> LayerStats | None:
+    """The statistics of one metric and pair, None when the cell lacks them."""
+    return (metrics.get(metric) or {}).get(pair)
+
+
+def _answers(cell: CellSummary, key: Literal["label_mass", "accuracy"]) -> str:
     """'anchor / ICL / IT' of label mass or accuracy."""
-    return _slash([_mean(cell.get(key, {}).get(c)) for c in ANSWER_CONDITIONS])
+    answers: Mapping[str, MeanCI | Proportion] = cell.get(key) or {}
+    return _slash([_mean(answers.get(c)) for c in ANSWER_CONDITIONS])
 
 
-def _level(ref: dict[str, Any], cell: dict[str, Any], factor: Any) -> str:
+def _level(ref: CellRef, cell: CellSummary, factor: Any) -> str:
     """A study's row name: the factor's level (or the cell) and its slice."""
     level = ref["level"] if factor else cell_title(cell)
     slice_txt = fmt_slice(ref["slice"])
     return f"{level}" + (f" ({slice_txt})" if slice_txt else "")
 
 
-def primary_rows(study: dict[str, Any], cells: dict[str, Any]) -> list[dict[str, Any]]:
+def primary_rows(study: StudySummary, cells: dict[str, CellSummary]) -> list[Row]:
     """The primary table of a study: one row per level, matched vs mismatched shift cosine
     at the report layer with its tests, shift sizes, IT and answers."""
     by_cell = {t["cell"]: t for t in study.get("primary_tests", [])}
@@ -78,24 +101,22 @@ def primary_rows(study: dict[str, Any], cells: dict[str, Any]) -> list[dict[str,
     ]
 
 
-def _primary_row(
-    ref: dict[str, Any], cell: dict[str, Any], t: dict[str, Any] | None, factor: Any
-) -> dict[str, Any]:
+def _primary_row(ref: CellRef, cell: CellSummary, t: PrimaryTest | None, factor: Any) -> Row:
     layer = cell["report_layer"]
     m = cell["metrics"]
-    fw = (t or {}).get("family_wise") or {}
-    it = cell.get("it") or {}
-    layers = fw.get("significant_layers")
+    fw = t.get("family_wise") if t else None
+    it: Mapping[str, Any] = cell.get("it") or {}
+    layers = fw.get("significant_layers") if fw else None
     return {
         "level": _level(ref, cell, factor),
         "layer": layer_label(layer, cell.get("layer_names")),
         "n": t["n"] if t else "–",
-        "matched": _ci(m.get("shift_cosine", {}).get("icl_it"), layer),
-        "mismatched": _ci(m.get("shift_cosine_mismatched", {}).get("icl_it"), layer),
+        "matched": _ci(_block(m, "shift_cosine", "icl_it"), layer),
+        "mismatched": _ci(_block(m, "shift_cosine_mismatched", "icl_it"), layer),
         "diff": fmt_ci(t["mean_diff"], t["ci_low"], t["ci_high"]) if t else "–",
         "p": fmt_p(t["p_value"]) + f" (min {fmt_p(t['min_attainable_p'])})" if t else "–",
-        "p_study": fmt_p((t or {}).get("p_holm_study")),
-        "p_exp": fmt_p((t or {}).get("p_holm_experiment")),
+        "p_study": fmt_p(t.get("p_holm_study") if t else None),
+        "p_exp": fmt_p(t.get("p_holm_experiment") if t else None),
         "significant": bool(t and (t.get("p_holm_study") or 1.0) < 0.05),
         "layers": ("none" if not layers else ", ".join(str(x) for x in layers)) if fw else "–",
         "norms": _shifts(cell, "shift_norm", 1),
@@ -107,8 +128,8 @@ def _primary_row(
 
 
 def metric_rows(
-    study: dict[str, Any], cells: dict[str, Any], metric: str, pairs: list[str]
-) -> list[dict[str, Any]]:
+    study: StudySummary, cells: dict[str, CellSummary], metric: str, pairs: list[str]
+) -> list[Row]:
     """One metric of a study at each level's report layer: every pair with its interval,
     and the paper's test (ICL–IT vs anchor–ICL) where the study has one."""
     rows = []
@@ -134,7 +155,7 @@ def metric_rows(
     return rows
 
 
-def it_control_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+def it_control_rows(results: Results) -> list[Row]:
     """Each real cell's matched shift cosine against the same with each IT-shaped control's
     adapter (IT_CONTROL_PAIRS order), at the report layer."""
     rows = []
@@ -164,14 +185,14 @@ def it_control_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def random_init_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
+def random_init_rows(entry: RandomInitControl) -> list[Row]:
     """One random-init control (controls.random_init[i]): a row per metric, the paper's
     pairs real vs random-init, and the test of ICL–IT real vs random."""
     rows = []
     for metric, per_pair in entry["metrics"].items():
         values = []
         for p in PAPER_PAIRS:
-            v = per_pair.get(p) or {}
+            v = cast(PairPoints, per_pair.get(p) or {})  # a paper pair's points
             values += [_ci(v.get("real")), _ci(v.get("random_init"))]
         rows.append(
             {
@@ -180,7 +201,7 @@ def random_init_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
                 "layer": entry["layer"],
                 "loss": fmt_num(entry.get("it_final_loss"), 2),
                 "cells": values,
-                "test": _test(per_pair.get("test_icl_it_real_vs_random")),
+                "test": _test(cast(TestResult | None, per_pair.get("test_icl_it_real_vs_random"))),
             }
         )
     return rows
@@ -190,7 +211,7 @@ def random_init_rows(entry: dict[str, Any]) -> list[dict[str, Any]]:
 # The terminal table
 
 
-def summary_table(results: dict[str, Any]) -> str:
+def summary_table(results: Results) -> str:
     """A plain-text table for terminals: every cell's primary measure at its report layer,
     the paper's raw cosines beside it, then the statements."""
     head = (
@@ -210,11 +231,12 @@ def summary_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _summary_row(cell: dict[str, Any]) -> str:
+def _summary_row(cell: CellSummary) -> str:
     layer = cell["report_layer"]
     m = cell["metrics"]
-    t = (cell.get("primary") or {}).get("pairing_test") or {}
-    cos = m.get("cosine", {})
+    primary = cell.get("primary")
+    t: Mapping[str, Any] = (primary.get("pairing_test") if primary else None) or {}
+    cos: Mapping[str, LayerStats] = m.get("cosine") or {}
     names = cell.get("layer_names") or []
     lname = names[layer] if layer < len(names) else str(layer)
     diff = fmt_ci(t.get("mean_diff"), t.get("ci_low"), t.get("ci_high"), sep=",") if t else "–"

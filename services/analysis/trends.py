@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from services.analysis.documents import TrendBase, TrendOutcome, TrendResult
 from services.analysis.stats import ALPHA, RESAMPLE_CHUNK
 
 # The fields of a trend test that could not be computed.
-_NO_TREND: dict[str, Any] = {
+_NO_TREND: TrendOutcome = {
     "statistic": float("nan"),
     "slope": float("nan"),
     "direction": "none",
@@ -39,7 +40,7 @@ def trend_test(
     n_resamples: int = 10000,
     seed: int = 0,
     alpha: float = ALPHA,
-) -> dict[str, Any]:
+) -> TrendResult:
     """Does a similarity change with a factor's level?
 
     values: one 1-D array per level. blocked=True: arrays are aligned (same inference
@@ -65,7 +66,7 @@ def trend_test(
         float(y[:, x_idx == i].mean()) if np.any(x_idx == i) and n_blocks else float("nan")
         for i in range(n_lv)
     ]
-    base = {
+    base: TrendBase = {
         "levels": list(levels),
         "level_means": level_means,
         "n": n_obs,
@@ -122,29 +123,29 @@ def ordered_levels(factor: str | None, levels: Sequence[Any]) -> list[Any] | Non
 
 def page_trend(
     values: Sequence[Any], levels: Sequence[Any], order: Sequence[Any], alpha: float = ALPHA
-) -> dict[str, Any]:
+) -> TrendResult:
     """Page's L test (scipy.stats.page_trend_test) of the ordered alternative: similarity
     falls along ``order`` (first level highest), blocked on the aligned units. One-sided by
     construction: a trend the other way is "no detectable trend", not its opposite."""
     y, _ = _trend_design(values, blocked=True)  # [n_blocks, n_levels] in ``levels`` order
     ranks = [len(order) - order.index(lv) for lv in levels]  # highest rank = first in order
     means = [float(y[:, i].mean()) if len(y) else float("nan") for i in range(len(levels))]
-    base = {
+    base: TrendBase = {
         "levels": list(levels),
         "level_means": means,
         "n": int(y.size),
         "n_blocks": int(y.shape[0]),
         "blocked": True,
         "alpha": alpha,
-        "kind": "page",
     }
     if y.shape[0] < 2 or np.all(y == y.flat[0]):
-        return {**base, **_NO_TREND}
+        return {**base, "kind": "page", **_NO_TREND}
     res = sps.page_trend_test(y, predicted_ranks=ranks)
     first, last = means[levels.index(order[0])], means[levels.index(order[-1])]
     p = float(res.pvalue)
     return {
         **base,
+        "kind": "page",
         "statistic": float(res.statistic),
         "slope": float(last - first),
         "direction": ("decreases" if p < alpha else "none"),

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from services.analysis.documents import Results
 from services.analysis.vocabulary import cell_title
 
 TUNING_FIGURE_KEY = "tuning/all/loss"  # figures.figure_key("tuning", "all", "loss")
@@ -23,17 +24,18 @@ def _curve(values: list[Any] | None) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in (values or [])], dtype=np.float64)
 
 
-def loss_curves(results: dict[str, Any]) -> list[tuple[str, dict[str, np.ndarray]]]:
+def loss_curves(results: Results) -> list[tuple[str, dict[str, np.ndarray]]]:
     """(cell id, {"step", "mean", "min", "max"}) of every run that tuned at least one step."""
     out = []
     for run in results.get("runs", []):
-        curve = (run.get("it") or {}).get("loss_curve") or {}
+        it = run.get("it")
+        curve = (it.get("loss_curve") if it else None) or {}
         if curve.get("step"):
             out.append((run["cell"], {k: _curve(curve.get(k)) for k in curve}))
     return out
 
 
-def tuning_loss_figure(results: dict[str, Any]) -> Figure | None:
+def tuning_loss_figure(results: Results) -> Figure | None:
     """Loss vs optimizer step: each run's mean over its adapters, the band their min and
     max; None when no run tuned."""
     curves = loss_curves(results)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from services.analysis.documents import CellSummary, JsonObject
+
 # The paper's state-similarity comparison, shown side by side in tables, figures and the
 # random-init control, and the metrics it is made with.
 PAPER_PAIRS = ("icl_it", "anchor_icl", "anchor_it")
@@ -93,7 +95,7 @@ def fmt_p(p: Any) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
-def fmt_slice(values: dict[str, Any]) -> str:
+def fmt_slice(values: JsonObject) -> str:
     """'demos.k=4, lora.r=8': a slice of a study (the other swept factors' values)."""
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
@@ -114,7 +116,7 @@ def cell_label(factors: dict[str, Any], control: str) -> str:
     return f"random-init model: {text}" if control == "random_init" else text
 
 
-def label_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def label_cells(cells: list[CellSummary]) -> list[CellSummary]:
     """Each cell summary with its ``label`` (after ``cell``): its factors, and where two
     cells share them (studies that differ by an override), its studies, then its id."""
     labels = [cell_label(c.get("factors", {}), c.get("control", "none")) for c in cells]
@@ -131,7 +133,7 @@ def label_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def cell_title(cell: dict[str, Any], width: int = 48, *, terse: bool = False) -> str:
+def cell_title(cell: CellSummary, width: int = 48, *, terse: bool = False) -> str:
     """A cell by name: its ``label`` in the results document (``label_cells``), cut to
     width with '…'. For a cell without one: 'model.name=x, [random-init model]' (report,
     figures), or terse, for a terminal column: 'CONTROL random-init name=x', factors

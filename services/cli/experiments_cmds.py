@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from services.cli.tables import format_table, human_size
 
@@ -152,9 +152,10 @@ def results(args: argparse.Namespace) -> int:
 
     doc = get_results(make_client(), args.id)
     if args.table:
+        from services.analysis.documents import Results
         from services.analysis.tables import summary_table
 
-        print(summary_table(doc))
+        print(summary_table(cast(Results, doc)))  # JSON, checked by the schema at the edge
         return 0
     json.dump(doc, sys.stdout, indent=2)
     sys.stdout.write("\n")

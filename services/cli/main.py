@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from services.cli import datasets_cmds, experiments_cmds
 from services.cli.datasets import add_mapping_arguments, add_upload_command, mapping_options
@@ -79,11 +80,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(results: dict[str, Any]) -> str:
+def summary_table(results: Mapping[str, Any]) -> str:
     """The plain-text summary table of a results document (``analysis.tables.summary_table``)."""
+    from services.analysis.documents import Results
     from services.analysis.tables import summary_table as table
 
-    return str(table(results))
+    return str(table(cast(Results, results)))  # JSON, checked by the schema at the edge
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import httpx
 from icl_it_client import AuthenticatedClient, Client
@@ -230,6 +230,7 @@ def finish(
     results_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """After a wait: print the summary table (and errors), write the report / results files."""
+    from services.analysis.documents import Results
     from services.analysis.tables import summary_table
 
     status = experiment.status.value
@@ -245,7 +246,7 @@ def finish(
         if status == "succeeded":
             raise
         return _fail(f"experiment {status}; no results ({exc.detail or exc.title})")
-    print(summary_table(results))
+    print(summary_table(cast(Results, results)))  # JSON, checked by the schema at the edge
     if results_path is not None:
         path = Path(results_path)
         path.parent.mkdir(parents=True, exist_ok=True)

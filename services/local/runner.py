@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.common.spec import ExperimentSpec, RunConfig, expand_runs
 from services.common.storage.layout import (
@@ -23,6 +23,9 @@ from services.common.storage.layout import (
     json_bytes,
     local_run_dir,
 )
+
+if TYPE_CHECKING:  # the analysis is imported only when it runs
+    from services.analysis.documents import Results, RunAnalysis
 
 RunProgress = Callable[[int, int, RunConfig, float, int, str], None]
 
@@ -41,7 +44,7 @@ def run_experiment(
     *,
     engine: Any | None = None,
     on_progress: RunProgress | None = None,
-) -> dict[str, Any]:
+) -> Results:
     """Run every RunConfig of ``spec`` with one warm engine; returns the results document."""
     run_extraction(spec, out, engine=engine, on_progress=on_progress)
     return run_analyses(spec, out)
@@ -83,13 +86,13 @@ def run_extraction(
     return computed
 
 
-def run_analyses(spec: ExperimentSpec, out: Path) -> dict[str, Any]:
+def run_analyses(spec: ExperimentSpec, out: Path) -> Results:
     """The analysis half, from the stored states alone: per-run analysis.json, then
     results.json, figures/ and report.html. Rerunnable after the analysis code changes."""
     from services.analysis.pipeline import analyze_experiment, analyze_run
     from services.common.storage.hidden_states import RunStates
 
-    analyses: list[dict[str, Any]] = []
+    analyses: list[RunAnalysis] = []
     for run in expand_runs(spec):
         run_dir = local_run_dir(out, run.key)
         states = RunStates.from_bytes((run_dir / STATES_FILE).read_bytes())
