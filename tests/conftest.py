@@ -46,6 +46,17 @@ def _new_database() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test leaves os.environ as it found it: the CLI run in-process sets a local
+    stack's defaults (``apply_local_defaults``) in the environment, as ``icl-it`` does."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """SQLAlchemy URL of a new, empty Postgres database (dropped after the session)."""

@@ -96,7 +96,7 @@ async def test_a_valid_spec_with_catalog_problems_lists_them_all(client):
 
 
 async def test_dataset_errors_are_not_prefixed_twice(client):
-    r = await client.post("/v1/datasets", content=b"text,label\nfine,good\n")
+    r = await client.post("/v1/datasets", content=b'{not json}\n{"text": "a", "label": "b"}\n')
     body = assert_problem(r, 422)
     (err,) = body["errors"]
     assert err["loc"] == ["body"] and err["msg"].startswith("line 1")

@@ -261,8 +261,8 @@ def test_validation_errors_print_once_by_path_with_suggestions(
     assert "  model.name: model 'lama-2-7b' is not allowed" in err and "'llama-2-7b'?" in err
     assert err.count("sentimnt") == 1 and "body" not in err
 
-    csv = tmp_path / "mine.csv"
-    csv.write_text("text,label\ngreat,pos\n")
-    assert main(["datasets", "upload", str(csv)]) == 1
+    rows = tmp_path / "mine.jsonl"
+    rows.write_text('{not json}\n{"text": "great", "label": "pos"}\n')
+    assert main(["datasets", "upload", str(rows)]) == 1
     err = capsys.readouterr().err
     assert "  body: line 1: " in err and err.count("line 1") == 1 and "body: body" not in err

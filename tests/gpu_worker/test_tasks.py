@@ -141,7 +141,9 @@ def test_run_then_analysis_then_finalize(env):
     assert tuning["step_rate_per_s"] == 3 / 0.5 and tuning["wall_s"] == 0.5
     with db.session_scope() as s:
         events = s.scalars(
-            select(db.Event).where(db.Event.run_id == run_ids[0], db.Event.type == "tuning")
+            select(db.Event)
+            .where(db.Event.run_id == run_ids[0], db.Event.type == "tuning")
+            .order_by(db.Event.id)
         ).all()
         # throttled: the first step, then the group's last (the second came too soon)
         assert [e.data["step"] for e in events] == [1, 3]

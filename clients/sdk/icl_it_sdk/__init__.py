@@ -12,7 +12,8 @@ with IclIt() as api:                       # $ICL_IT_URL (or ICL_IT_PORT), $ICL_
 
 from icl_it_client.models import Artifact, Dataset, Event, Experiment, ExperimentSummary
 
-from icl_it_sdk.client import DEFAULT_URL, TERMINAL, IclIt, default_url, dumps
+from icl_it_sdk.address import DEFAULT_URL, default_url
+from icl_it_sdk.client import TERMINAL, IclIt, dumps
 from icl_it_sdk.errors import (
     ApiError,
     BadRequest,
