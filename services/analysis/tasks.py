@@ -27,9 +27,8 @@ from services.common.jobs import TERMINAL, ErrorCode, ExperimentStatus, RunStatu
 from services.common.runtime import worker_signals
 from services.common.runtime.celery_app import TASK_ANALYZE, TASK_FINALIZE, app
 from services.common.runtime.retry import TASK_RETRY_OPTIONS, is_transient, retry_transient
-from services.common.runtime.settings import get_settings
 from services.common.spec import ExperimentSpec, RunConfig
-from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.artifacts import ArtifactStore, configured_store
 from services.common.storage.hidden_states import RunStates, sha256_hex
 from services.common.storage.layout import (
     ANALYSIS_FILE,
@@ -57,23 +56,18 @@ def _start_reconciler(**_: Any) -> None:
     start_reconciler(app)
 
 
-def store() -> ArtifactStore:
-    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
-    return ArtifactStore(get_settings().artifacts)
-
-
 @app.task(name=TASK_ANALYZE, **TASK_RETRY_OPTIONS)
 def consume_states(run_id: str) -> str:
     """Celery task: ``consume_states_with`` with the configured store; retried on transient
     errors."""
-    return consume_states_with(run_id, store())
+    return consume_states_with(run_id, configured_store())
 
 
 @app.task(name=TASK_FINALIZE, **TASK_RETRY_OPTIONS)
 def consume_experiment(experiment_id: str) -> str:
     """Celery task: ``consume_experiment_with`` with the configured store (finalize once
     every run has ended)."""
-    return consume_experiment_with(experiment_id, store())
+    return consume_experiment_with(experiment_id, configured_store())
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from services.api.bodies import read_body
 from services.api.deps import CurrentPrincipal
 from services.api.errors import PROBLEM_RESPONSES, Invalid, Problem, UnsupportedMediaType
-from services.api.experiments.body import read_body
 from services.common.spec.parsing import ParseError, load_json, load_yaml
 
 MAX_SPEC_TEXT = 256 * 1024

@@ -117,7 +117,13 @@ def cmd_tiny(args: argparse.Namespace) -> int:
     """``icl-it make-tiny-model``: write a tiny random-init Llama (for tests) and print its path."""
     from services.gpu_worker.models import save_tiny_llama
 
-    print(save_tiny_llama(Path(args.dir), seed=args.seed))
+    target = Path(args.dir)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # as mkdir -p would
+        print(save_tiny_llama(target, seed=args.seed))
+    except OSError as exc:
+        print(f"icl-it: cannot write a model to {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -38,7 +38,7 @@ from services.common.runtime.retry import (
 )
 from services.common.runtime.settings import get_settings
 from services.common.spec import RunConfig
-from services.common.storage.artifacts import ArtifactStore
+from services.common.storage.artifacts import ArtifactStore, configured_store
 from services.common.storage.hidden_states import sha256_hex
 from services.common.storage.layout import PROMPTS_FILE, STATES_FILE, run_file_key
 from services.gpu_worker.liveness import (
@@ -86,11 +86,6 @@ def get_engine() -> Engine:
     return _engine
 
 
-def store() -> ArtifactStore:
-    """The artifact store at the configured URL (a local folder or any fsspec URL)."""
-    return ArtifactStore(get_settings().artifacts)
-
-
 def error_code_for(exc: BaseException) -> ErrorCode:
     """A stable error code for an exception raised by the engine."""
     from services.common.storage.datasets import DatasetError
@@ -114,7 +109,7 @@ def error_code_for(exc: BaseException) -> ErrorCode:
 @app.task(name=TASK_RUN, **TASK_RETRY_OPTIONS)
 def consume_run(run_id: str) -> str:
     """Celery task: ``consume_run_with`` on this worker's engine; retried on transient errors."""
-    return consume_run_with(run_id, get_engine(), store(), app.send_task)
+    return consume_run_with(run_id, get_engine(), configured_store(), app.send_task)
 
 
 @task_failure.connect

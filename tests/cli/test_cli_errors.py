@@ -60,3 +60,17 @@ def test_a_spec_file_with_typos_lists_every_problem_before_sending(
     assert "  demos.k: " in err
     assert "  demos.selektion: unknown field 'selektion'; did you mean 'selection'?" in err
     assert "  lora.loss_on: " in err and "did you mean 'label'?" in err
+
+
+def test_make_tiny_model_makes_missing_parents_and_refuses_in_one_line(tmp_path, capsys):
+    target = tmp_path / "not" / "there" / "tiny"
+    assert main(["make-tiny-model", str(target)]) == 0
+    assert (target / "config.json").exists()
+    assert capsys.readouterr().out.strip() == str(target)
+    assert main(["make-tiny-model", "/proc/no-such/tiny"]) == 2  # /proc takes no new dirs
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("icl-it: cannot write a model to /proc/no-such/tiny")
+        and "Traceback" not in err
+    )
+    assert err.count("\n") == 1

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from services.api.bodies import read_body
 from services.api.datasets import schemas, service
 from services.api.deps import CurrentOwner, SessionDep, SettingsDep, StoreDep
-from services.api.errors import PROBLEM_RESPONSES, PayloadTooLarge, Problem
+from services.api.errors import PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
@@ -21,18 +22,6 @@ _BODY = {
     # octet-stream: what OpenAPI client generators send as a raw body; any type is read
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
-
-
-async def _read_limited(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > service.MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(f"uploads are limited to {service.MAX_UPLOAD_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > service.MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(f"uploads are limited to {service.MAX_UPLOAD_BYTES} bytes")
-    return bytes(body)
 
 
 @router.post(
@@ -53,7 +42,7 @@ async def upload_dataset(
 ) -> schemas.Dataset:
     """Upload a dataset (JSONL, CSV or Parquet, with a column mapping); it is validated like a
     builtin task and stored as JSONL under a new id. Name it in a spec as ``upload:<id>``."""
-    raw = await _read_limited(request)
+    raw = await read_body(request, service.MAX_UPLOAD_BYTES, "uploads are")
     return await run_in_threadpool(
         service.create_dataset, session, store, owner, raw, settings, upload
     )

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
-from services.api.errors import BadRequest, PayloadTooLarge, ProblemItem, invalid
+from services.api.errors import BadRequest, ProblemItem, invalid
 from services.api.experiments import checks
 from services.common.runtime.settings import Settings
 from services.common.spec import ExperimentSpec
 from services.common.spec.diagnose import spec_issues
 from services.common.spec.parsing import ParseError, load_json
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body; a 413 once it is over ``limit`` bytes, declared or streamed."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is limited to {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is limited to {limit} bytes")
-    return bytes(body)
 
 
 def parse_error(exc: ParseError, field: str = "body") -> RequestValidationError:

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.api.bodies import read_body
 from services.api.deps import (
     CurrentOwner,
     CurrentPrincipal,
@@ -24,7 +25,7 @@ from services.api.errors import (
     PROBLEM_RESPONSES_JSON,
 )
 from services.api.experiments import artifacts, export, schemas, service, stream, views
-from services.api.experiments.body import read_body, validate_submission
+from services.api.experiments.body import validate_submission
 from services.api.experiments.repository import ExperimentFilter
 from services.api.openapi import RESULTS_REF
 from services.api.security import REPORT_CSP

@@ -135,3 +135,11 @@ def _private_dirs(root: str, folder: str) -> None:
     for path in reversed(missing):
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.chmod(path, 0o700)
+
+
+def configured_store() -> ArtifactStore:
+    """The artifact store at the configured URL (``ARTIFACT_URL``: a local folder or any
+    fsspec URL), as the workers' tasks open it."""
+    from services.common.runtime.settings import get_settings
+
+    return ArtifactStore(get_settings().artifacts)
