@@ -19,6 +19,8 @@ from services.common.db import add_event, session_scope
 from services.common.runtime.retry import is_transient
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from services.gpu_worker.run_progress import TuningStep
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,20 @@ def heartbeat(run_id: str, worker_id: str, every_s: float) -> Iterator[None]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def _best_effort(run_id: str, what: str) -> Iterator[Session]:
+    """A session committed at the end of the block; a transient database error drops the
+    write (logged) instead of failing the run: progress and events are not the truth."""
+    try:
+        with session_scope() as s:
+            yield s
+            s.commit()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("run %s: %s not recorded (%s)", run_id, what, type(exc).__name__)
+
+
 def progress_writer(
     run_id: str, experiment_id: str, worker_id: str
 ) -> Callable[[float, int, str], None]:
@@ -70,25 +86,19 @@ def progress_writer(
         last_time, last_phase = now, phase
         fraction = min(max(done / total, 0.0), 1.0) if total else 0.0
         emit = new_phase or fraction - last_event >= PROGRESS_EVENT_STEP
-        try:
-            with session_scope() as s:
-                jobs.heartbeat(s, run_id, worker_id, stage=stage, progress=fraction)
-                if emit:
-                    last_event = fraction
-                    add_event(
-                        s,
-                        experiment_id,
-                        "run.progress",
-                        f"{stage} ({fraction:.0%})",
-                        run_id=run_id,
-                        level="debug",
-                        data={"stage": stage, "done": done, "total": total, "fraction": fraction},
-                    )
-                s.commit()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("run %s: progress not recorded (%s)", run_id, type(exc).__name__)
+        with _best_effort(run_id, "progress") as s:
+            jobs.heartbeat(s, run_id, worker_id, stage=stage, progress=fraction)
+            if emit:
+                last_event = fraction
+                add_event(
+                    s,
+                    experiment_id,
+                    "run.progress",
+                    f"{stage} ({fraction:.0%})",
+                    run_id=run_id,
+                    level="debug",
+                    data={"stage": stage, "done": done, "total": total, "fraction": fraction},
+                )
 
     return progress
 
@@ -105,22 +115,16 @@ def tuning_writer(run_id: str, experiment_id: str) -> Callable[[TuningStep], Non
         if step.step < step.steps and now - last_time < TUNING_EVENT_EVERY_S:
             return
         last_time = now
-        try:
-            with session_scope() as s:
-                add_event(
-                    s,
-                    experiment_id,
-                    "tuning",
-                    step.message(),
-                    run_id=run_id,
-                    level="debug",
-                    data=step.event_data(run_id),
-                )
-                s.commit()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("run %s: tuning event not recorded (%s)", run_id, type(exc).__name__)
+        with _best_effort(run_id, "tuning event") as s:
+            add_event(
+                s,
+                experiment_id,
+                "tuning",
+                step.message(),
+                run_id=run_id,
+                level="debug",
+                data=step.event_data(run_id),
+            )
 
     return record
 

@@ -80,15 +80,24 @@ def hub_id_matches(name: str, pattern: str) -> bool:
     )
 
 
+def hub_policy_refusal(name: str, hub_patterns: str) -> str | None:
+    """None when the Hub id ``name`` matches one of the comma-separated ``hub_patterns``
+    (ICL_IT_HUB_MODELS, ICL_IT_HUB_DATASETS); else what the policy does allow, for the
+    message ('Hub ids matching a, b' or 'no Hub ids')."""
+    patterns = [p.strip() for p in hub_patterns.split(",") if p.strip()]
+    if any(hub_id_matches(name, p) for p in patterns):
+        return None
+    return f"Hub ids matching {', '.join(patterns)}" if patterns else "no Hub ids"
+
+
 def model_not_allowed(name: str, hub_patterns: str) -> str | None:
     """Why a spec may not name ``name`` under the ``ICL_IT_HUB_MODELS`` policy (None: it
     may). Catalog names and local directories are always allowed here."""
     if name in KNOWN_MODELS or is_local_model(name):
         return None
-    patterns = [p.strip() for p in hub_patterns.split(",") if p.strip()]
-    if any(hub_id_matches(name, p) for p in patterns):
+    allowed = hub_policy_refusal(name, hub_patterns)
+    if allowed is None:
         return None
-    allowed = f"Hub ids matching {', '.join(patterns)}" if patterns else "no Hub ids"
     return (
         f"model {name!r} is not allowed on this service: it accepts the catalog's names "
         f"({', '.join(KNOWN_MODELS)}), local directories under ICL_IT_MODEL_DIRS, and "

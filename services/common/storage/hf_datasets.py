@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.runtime.settings import Settings
-from services.common.spec.catalog import TaskInfo, hub_id_matches, is_local_model
+from services.common.spec.catalog import TaskInfo, hub_policy_refusal, is_local_model
 from services.common.storage.artifacts import ArtifactStore
 from services.common.storage.dataset_formats import ColumnMapping, map_records
 from services.common.storage.datasets import (
@@ -57,10 +57,9 @@ def hf_not_allowed(name: str, hub_patterns: str, data_dirs: list[Path]) -> str |
             f"dataset directory {name!r} is not allowed: name an absolute path inside "
             f"ICL_IT_DATA_DIRS ({', '.join(map(str, data_dirs)) or 'none set'})"
         )
-    patterns = [p.strip() for p in hub_patterns.split(",") if p.strip()]
-    if any(hub_id_matches(name, p) for p in patterns):
+    allowed = hub_policy_refusal(name, hub_patterns)
+    if allowed is None:
         return None
-    allowed = f"Hub ids matching {', '.join(patterns)}" if patterns else "no Hub ids"
     return (
         f"Hugging Face dataset {name!r} is not allowed on this service: it reads {allowed} "
         "(ICL_IT_HUB_DATASETS) and save_to_disk directories under ICL_IT_DATA_DIRS"
