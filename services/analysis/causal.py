@@ -14,7 +14,10 @@ arrays of ``hidden_states.CAUSAL_AXES``). Here:
 If ICL and IT converge, example i's ICL shift patched into the zero-shot pass should
 bring the output close to IT's (small KL to IT), and its IT shift close to ICL's; the
 demonstration-specific part is own vs cross: does i's own shift do that better than
-another example's (tuned on other demonstrations)? Numpy only.
+another example's? Another example's shift differs in its input and its demonstrations;
+with the cross_adapter control the check also has i's OWN input through other examples'
+adapters (``cross_adapter`` side of the IT shift), and own vs cross_adapter holds the
+input fixed: only the demonstration set differs. Numpy only.
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ from services.common.storage.hidden_states import (
     CAUSAL_REFERENCES,
     CAUSAL_SHIFTS,
     CAUSAL_UNPATCHED,
+    Condition,
     RunStates,
 )
 
 MEASURES = ("accuracy", "label_mass") + tuple(f"kl_{r}" for r in CAUSAL_REFERENCES)
-OWN, CROSS = "own", "cross"
+OWN, CROSS, CROSS_ADAPTER = "own", "cross", "cross_adapter"
 
 
 def _measures(lp: np.ndarray, kl: np.ndarray, labels: np.ndarray) -> dict[str, Curves]:
@@ -73,6 +77,9 @@ def run_causal(states: RunStates) -> RunCausal | None:
         patched[shift] = {OWN: _measures(lp[:, :, s, :1], kl[:, :, s, :1], states.labels)}
         if lp.shape[3] > 1:
             patched[shift][CROSS] = _measures(lp[:, :, s, 1:], kl[:, :, s, 1:], states.labels)
+    adapter_lp, adapter_kl = c.get("causal_adapter_label_logprobs"), c.get("causal_adapter_kl")
+    if adapter_lp is not None and adapter_kl is not None:  # i's input, others' adapters
+        patched[Condition.IT][CROSS_ADAPTER] = _measures(adapter_lp, adapter_kl, states.labels)
     unpatched: dict[str, dict[str, PerExample]] = {
         cond: {
             f"kl_{ref}": c["causal_kl_unpatched"][:, k, r]
@@ -85,6 +92,7 @@ def run_causal(states: RunStates) -> RunCausal | None:
         "layers": layers,
         "layer_names": [states.layer_names[x] for x in layers],
         "n_cross": int(c["causal_partner"].shape[1] - 1),
+        "n_cross_adapter": int(adapter_kl.shape[2]) if adapter_kl is not None else 0,
         "patched": patched,
         "unpatched": unpatched,
         "head_check_max_abs": states.meta.get("causal_head_check_max_abs"),
@@ -143,7 +151,11 @@ def cell_causal(
     patched: dict[str, dict[str, dict[str, MeanCI]]] = {}
     own_vs_cross: dict[str, dict[str, list[TestResult]]] = {}
     values: dict[tuple[str, str, str], np.ndarray] = {}
-    for shift, sides in first["patched"].items():
+    everywhere = set.intersection(
+        *({(s, d) for s in g["patched"] for d in g["patched"][s]} for g in got)
+    )
+    for shift, all_sides in first["patched"].items():
+        sides = [side for side in all_sides if (shift, side) in everywhere]
         for side in sides:
             for m in MEASURES:
                 values[shift, side, m] = _seed_mean(
@@ -162,6 +174,16 @@ def cell_causal(
                 ]
                 for m in MEASURES
             }
+    own_vs_adapter = {
+        m: [
+            stats.paired_difference_test(
+                values[Condition.IT, OWN, m][:, k], values[Condition.IT, CROSS_ADAPTER, m][:, k]
+            )
+            for k in range(len(layers))
+        ]
+        for m in MEASURES
+        if (Condition.IT, CROSS_ADAPTER, m) in values
+    }
     unpatched = {
         cond: {
             m: _stats(_seed_mean(runs, example_ids, ("causal", "unpatched", cond, m))) for m in kls
@@ -184,6 +206,9 @@ def cell_causal(
         "head_check_max_abs": max((g.get("head_check_max_abs") or 0.0) for g in got),
         "layers_skipped": list(first.get("layers_skipped", [])),
     }
+    if own_vs_adapter:
+        out["n_cross_adapter"] = min(int(g.get("n_cross_adapter", 0)) for g in got)
+        out["own_vs_cross_adapter"] = own_vs_adapter
     out["statement"] = causal_statement(out)
     return out
 
@@ -209,8 +234,8 @@ def _shift_sentence(c: CellCausal, shift: str, other: str, k: int) -> str:
         t = tests[m][k]
         text += (
             f"; other examples' {shift.upper()} shifts: {_at(side[CROSS][m], k):.3g} "
-            f"(own - cross {t['mean_diff']:.3g}, 95% CI {t['ci_low']:.3g} to "
-            f"{t['ci_high']:.3g}, p={t['p_value']:.2g})"
+            f"(own - cross {t['mean_diff']:.3g}, 95% CI {_bound(t['ci_low'])} to "
+            f"{_bound(t['ci_high'])}, p={t['p_value']:.2g})"
         )
     un = c["unpatched"]
     mass = _at(side[OWN]["label_mass"], k)
@@ -218,6 +243,36 @@ def _shift_sentence(c: CellCausal, shift: str, other: str, k: int) -> str:
         f", and its label mass from {_at(un['anchor']['label_mass'], 0):.2f} to {mass:.2f} "
         f"({other.upper()}'s: {_at(un[other]['label_mass'], 0):.2f})"
     )
+
+
+def _adapter_sentence(c: CellCausal, k: int) -> str:
+    """The demonstration-specific version in words (empty without it): each input's own IT
+    shift vs its IT shift through other examples' adapters, as KL to its ICL output."""
+    tests = c.get("own_vs_cross_adapter")
+    if not tests:
+        return ""
+    t, side = tests["kl_icl"][k], c["patched"][Condition.IT]
+    found = "lower" if t["mean_diff"] < 0 else "higher"
+    verdict = (
+        f"significantly {found} through its own adapter"
+        if t["significant"]
+        else "no detectable difference"
+    )
+    mde = t.get("mde")
+    power = f"; this could detect a difference of {mde:.3g} or more" if mde is not None else ""
+    return (
+        f" Demonstration-specific version (same input, other demonstrations): each input's "
+        f"IT shift through its own adapter gives a KL to its ICL output of "
+        f"{_at(side[OWN]['kl_icl'], k):.3g}, through {c.get('n_cross_adapter', 0)} other "
+        f"examples' adapters {_at(side[CROSS_ADAPTER]['kl_icl'], k):.3g} (own - other "
+        f"adapters {t['mean_diff']:.3g}, 95% CI {_bound(t['ci_low'])} to "
+        f"{_bound(t['ci_high'])}, p={t['p_value']:.2g}): {verdict}{power}."
+    )
+
+
+def _bound(x: float | None) -> str:
+    """An interval end; None (unbounded: the test cannot reach alpha) as 'unbounded'."""
+    return "unbounded" if x is None or not np.isfinite(x) else f"{x:.3g}"
 
 
 def causal_statement(c: CellCausal) -> str:
@@ -230,4 +285,5 @@ def causal_statement(c: CellCausal) -> str:
         f"examples, {c['n_cross']} cross partners each): "
         f"{_shift_sentence(c, 'icl', 'it', k)}; {_shift_sentence(c, 'it', 'icl', k)}. "
         f"For scale, KL(ICL's output || IT's output) is {icl_it:.3g}."
+        f"{_adapter_sentence(c, k)}"
     )

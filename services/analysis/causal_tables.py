@@ -23,9 +23,23 @@ def _own_cross(c: CellCausal, shift: str, measure: str, k: int) -> str:
     return text
 
 
+def _own_adapters(c: CellCausal, k: int) -> str:
+    """'own / other adapters (p)' of the IT shift's KL to ICL's output at position k: the
+    demonstration-specific version (the input held fixed); '-' when the run has none."""
+    tests = c.get("own_vs_cross_adapter")
+    if not tests:
+        return "-"
+    side = c["patched"]["it"]
+    return (
+        f"{fmt_num(_mean(side['own']['kl_icl'], k))} / "
+        f"{fmt_num(_mean(side['cross_adapter']['kl_icl'], k))} "
+        f"(p={fmt_p(tests['kl_icl'][k]['p_value'])})"
+    )
+
+
 def causal_rows(c: CellCausal) -> list[dict[str, str]]:
     """Per patched block: the ICL shift's label mass, accuracy and KL to IT's output, and
-    the IT shift's KL to ICL's output, own / cross."""
+    the IT shift's KL to ICL's output, own / cross, and own / through other adapters."""
     return [
         {
             "layer": f"{layer} {name}",
@@ -34,6 +48,7 @@ def causal_rows(c: CellCausal) -> list[dict[str, str]]:
             "icl_kl_it": _own_cross(c, "icl", "kl_it", k),
             "it_mass": _own_cross(c, "it", "label_mass", k),
             "it_kl_icl": _own_cross(c, "it", "kl_icl", k),
+            "it_kl_icl_adapters": _own_adapters(c, k),
         }
         for k, (layer, name) in enumerate(zip(c["layers"], c["layer_names"], strict=True))
     ]

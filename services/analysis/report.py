@@ -143,13 +143,17 @@ largest |cosine difference| {{ controls.identity }} (equal by construction; not 
 <p class="muted">Example i's ICL or IT shift (state − anchor at a block's output, last
 token) added to its zero-shot pass of the base model; the output compared with ICL's and
 IT's over the whole vocabulary. Own: the example's shift; cross: other examples' shifts
-(p: paired sign-flip test, own vs cross).</p>
+(p: paired sign-flip test, own vs cross); other adapters: the example's own input through
+other examples' adapters, so only the demonstrations differ (with the cross_adapter
+control).</p>
 {% for v in causal %}<h3>{{ v.title }}</h3><p class="statement">{{ v.statement }}</p>
 <table><tr><th class="l">patched layer</th><th>ICL shift: label mass own / cross</th>
 <th>accuracy own / cross</th><th>KL to IT own / cross</th>
-<th>IT shift: label mass own / cross</th><th>KL to ICL own / cross</th></tr>
+<th>IT shift: label mass own / cross</th><th>KL to ICL own / cross</th>
+<th>KL to ICL own / other adapters</th></tr>
 {% for r in v.rows %}<tr><td class="l">{{ r.layer }}</td><td>{{ r.icl_mass }}</td>
-<td>{{ r.icl_acc }}</td><td>{{ r.icl_kl_it }}</td><td>{{ r.it_mass }}</td><td>{{ r.it_kl_icl }}</td></tr>
+<td>{{ r.icl_acc }}</td><td>{{ r.icl_kl_it }}</td><td>{{ r.it_mass }}</td><td>{{ r.it_kl_icl }}</td>
+<td>{{ r.it_kl_icl_adapters }}</td></tr>
 {% endfor %}</table><p class="muted">{{ v.scale }}</p>
 {% endfor %}{% endif %}
 

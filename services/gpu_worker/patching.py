@@ -20,6 +20,17 @@ log-probs; a model whose logits are not head(final norm) (logit soft-capping, a 
 head) shows up there, recorded as ``causal_head_check_max_abs`` in the run's meta.
 Patching the whole shift at the last block reproduces the source's output exactly (only
 the final norm and the head follow it): the hook's own test.
+
+Own vs cross changes the input and the demonstrations together. With the cross_adapter
+control the run also holds input i through every adapter of its group (``cross_hidden``),
+so the check adds the demonstration-specific version: i's OWN input through another
+example's adapter,
+
+    shift      = h_cross[i, adapter of j, l] - h_anchor[i, l]   (j != i)
+
+patched into i's zero-shot pass (``CAUSAL_ADAPTER_AXES``). Against i's own IT shift it
+asks whether i's own demonstration set carries ICL_i's behaviour better than another set
+does, with the input held fixed.
 """
 
 from __future__ import annotations
@@ -185,6 +196,34 @@ def head_check(head: nn.Module, states: RunStates, label_ids: Sequence[int]) -> 
     return worst
 
 
+def _patched_rows(
+    model: nn.Module,
+    states: RunStates,
+    anchor_ids: Sequence[Sequence[int]],
+    block: int,
+    ex: np.ndarray,
+    shifts: np.ndarray,
+    **extract: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row r: example ex[r]'s anchor prompt with shifts[r] added at ``block`` -> (label
+    log-probs [rows, n_labels], KL [rows, reference] of the patched output to ex[r]'s)."""
+    head = output_head(model)
+    blocks = decoder_blocks(model, states.n_layers)
+    label_lp = np.full((ex.size, states.label_logprobs.shape[-1]), np.nan, np.float32)
+    kl = np.full((ex.size, len(CAUSAL_REFERENCES)), np.nan)
+    for lo in range(0, ex.size, ROWS_PER_CALL):
+        rows = slice(lo, lo + ROWS_PER_CALL)
+        prompts = [anchor_ids[i] for i in ex[rows]]
+        hidden, label_lp[rows] = patched_pass(
+            model, prompts, shifts[rows], blocks[block - 1], **extract
+        )
+        logp = output_logprobs(head, hidden[:, -1])
+        for r, ref in enumerate(CAUSAL_REFERENCES):
+            ref_logp = output_logprobs(head, states.condition(ref)[ex[rows], -1])
+            kl[rows, r] = kl_divergence(logp, ref_logp).cpu().numpy()
+    return label_lp, kl
+
+
 def _patch_block(
     model: nn.Module,
     states: RunStates,
@@ -196,28 +235,72 @@ def _patch_block(
     """Every (example, shift source, partner) patched at ``block`` -> (label_logprobs
     [n, shift, partner, n_labels], KL [n, shift, partner, reference])."""
     n, n_part = pair.shape
-    head = output_head(model)
-    blocks = decoder_blocks(model, states.n_layers)
     shape = (n, len(CAUSAL_SHIFTS), n_part)  # one patched pass per (example, source, partner)
     ex, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
     j = pair[ex, part]  # whose shift each row carries
     anchor = states.condition(Condition.ANCHOR)[:, block]
     source = np.stack([states.condition(c)[:, block] for c in CAUSAL_SHIFTS])  # [S, n, d]
-    shifts = source[src, j] - anchor[j]
-    n_labels = states.label_logprobs.shape[-1]
-    label_lp = np.full((n, len(CAUSAL_SHIFTS), n_part, n_labels), np.nan, np.float32)
-    kl = np.full((n, len(CAUSAL_SHIFTS), n_part, len(CAUSAL_REFERENCES)), np.nan)
-    for lo in range(0, ex.size, ROWS_PER_CALL):
-        rows = slice(lo, lo + ROWS_PER_CALL)
-        at = (ex[rows], src[rows], part[rows])
-        prompts = [anchor_ids[i] for i in ex[rows]]
-        hidden, lp = patched_pass(model, prompts, shifts[rows], blocks[block - 1], **extract)
-        label_lp[at] = lp
-        logp = output_logprobs(head, hidden[:, -1])
-        for r, ref in enumerate(CAUSAL_REFERENCES):
-            ref_logp = output_logprobs(head, states.condition(ref)[ex[rows], -1])
-            kl[(*at, r)] = kl_divergence(logp, ref_logp).cpu().numpy()
-    return label_lp, kl
+    label_lp, kl = _patched_rows(
+        model, states, anchor_ids, block, ex, source[src, j] - anchor[j], **extract
+    )
+    return label_lp.reshape(*shape, -1), kl.reshape(*shape, -1)
+
+
+def adapter_partners(cross_adapter: np.ndarray, cross: int) -> tuple[np.ndarray, np.ndarray]:
+    """cross_adapter [n, m] (``RunStates.cross_adapter``) -> (slots, examples), each
+    [n, c] int64: for input i, the ``cross_hidden`` slots of c other examples' adapters and
+    those examples, the nearest after i first ((j - i) mod n). c = min(cross, the fewest
+    other adapters any input has), so no row is padded; c = 0 when some input has none."""
+    n = cross_adapter.shape[0]
+    own = np.arange(n)[:, None]
+    usable = (cross_adapter >= 0) & (cross_adapter != own)
+    c = min(cross, int(usable.sum(axis=1).min()) if n else 0)
+    order = np.where(usable, (cross_adapter - own) % max(n, 1), np.iinfo(np.int64).max)
+    slots = np.argsort(order, axis=1, kind="stable")[:, :c].astype(np.int64)
+    return slots, np.take_along_axis(cross_adapter, slots, axis=1).astype(np.int64)
+
+
+def _patch_adapters(
+    model: nn.Module,
+    states: RunStates,
+    anchor_ids: Sequence[Sequence[int]],
+    block: int,
+    slots: np.ndarray,
+    **extract: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Input i's IT shift through each of its ``slots``' adapters (another example's
+    demonstration set; ``cross_hidden``) patched into i's zero-shot pass at ``block`` ->
+    (label_logprobs [n, adapter_partner, n_labels], KL [n, adapter_partner, reference])."""
+    assert states.cross_hidden is not None
+    n, c = slots.shape
+    ex, part = np.unravel_index(np.arange(n * c), (n, c))
+    through = states.cross_hidden[ex, slots[ex, part], block]
+    shifts = through - states.condition(Condition.ANCHOR)[ex, block]
+    label_lp, kl = _patched_rows(model, states, anchor_ids, block, ex, shifts, **extract)
+    return label_lp.reshape(n, c, -1), kl.reshape(n, c, -1)
+
+
+def _adapter_arrays(
+    model: nn.Module,
+    states: RunStates,
+    anchor_ids: Sequence[Sequence[int]],
+    layers: list[int],
+    cross: int,
+    **extract: Any,
+) -> dict[str, np.ndarray]:
+    """``CAUSAL_ADAPTER_AXES`` for a run with ``cross_hidden`` ({} without it, or when an
+    input has no other adapter in its group)."""
+    if states.cross_adapter is None:
+        return {}
+    slots, examples = adapter_partners(states.cross_adapter, cross)
+    if slots.shape[1] == 0:
+        return {}
+    got = [_patch_adapters(model, states, anchor_ids, b, slots, **extract) for b in layers]
+    return {
+        "causal_adapter_partner": examples,
+        "causal_adapter_label_logprobs": np.stack([g[0] for g in got], axis=1),
+        "causal_adapter_kl": np.stack([g[1] for g in got], axis=1).astype(np.float32),
+    }
 
 
 def task_vector_check(
@@ -242,7 +325,7 @@ def task_vector_check(
         "causal_label_logprobs": np.stack([g[0] for g in got], axis=1),
         "causal_kl": np.stack([g[1] for g in got], axis=1).astype(np.float32),
         "causal_kl_unpatched": unpatched_kl(head, states).astype(np.float32),
-    }
+    } | _adapter_arrays(model, states, anchor_ids, layers, spec.cross, **extract)
     meta = {
         "causal_layers_skipped": skipped,
         "causal_head_check_max_abs": head_check(head, states, extract.get("label_ids", ())),

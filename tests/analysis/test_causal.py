@@ -15,7 +15,12 @@ from services.analysis.per_run import run_similarities
 from services.analysis.report import render_report_html
 from services.analysis.summarize import summarize_experiment
 from services.common.spec import ExperimentSpec, expand_runs
-from services.common.storage.hidden_states import CAUSAL_AXES, CONDITIONS, RunStates
+from services.common.storage.hidden_states import (
+    ALL_CAUSAL_AXES,
+    CAUSAL_AXES,
+    CONDITIONS,
+    RunStates,
+)
 
 SCHEMA_PATH = Path(__file__).parents[2] / "services/common/schemas/results.schema.json"
 N_EX, N_LAYERS, D, N_CROSS = 10, 6, 8, 3
@@ -164,3 +169,72 @@ def test_report_shows_the_check_per_patched_layer() -> None:
     assert "KL(ICL || IT)" in html
     no_check = render_report_html(summarize([None]), figures={})
     assert "Task-vector check" not in no_check
+
+
+N_ADAPTERS = 4  # other examples' adapters each input's IT shift went through
+
+
+def with_adapters(arrays: dict[str, np.ndarray], seed: int, demo_gain: float) -> dict:
+    """``arrays`` plus the demonstration-specific version: each input's IT shift through
+    other examples' adapters. Its KLs are the own IT shift's plus ``demo_gain`` (what the
+    example's own demonstrations add, the input held fixed) and noise; label log-probs are
+    the own IT shift's."""
+    rng = np.random.default_rng(seed)
+    own = arrays["causal_kl"][:, :, 1, :1, :].astype(np.float64)  # [n, Lp, 1, R]
+    noise = 0.1 * rng.standard_normal((N_EX, len(LAYERS), N_ADAPTERS, 2))
+    lp = np.repeat(arrays["causal_label_logprobs"][:, :, 1, :1], N_ADAPTERS, axis=2)
+    partner = (np.arange(N_EX)[:, None] + 1 + np.arange(N_ADAPTERS)[None, :]) % N_EX
+    return arrays | {
+        "causal_adapter_partner": partner.astype(np.int64),
+        "causal_adapter_label_logprobs": lp.astype(np.float32),
+        "causal_adapter_kl": np.clip(own + demo_gain + noise, 0, None).astype(np.float32),
+    }
+
+
+def test_adapter_arrays_round_trip_and_per_run_values_match_numpy() -> None:
+    arrays = with_adapters(causal_arrays(6, 0.3), 6, 0.2)
+    back = RunStates.from_bytes(states_with(arrays).to_bytes())
+    assert set(back.causal) == set(ALL_CAUSAL_AXES)
+    for name, a in arrays.items():
+        np.testing.assert_array_equal(back.causal[name], a)
+    got = run_causal(back)
+    assert got is not None and got["n_cross_adapter"] == N_ADAPTERS
+    side = got["patched"]["it"]["cross_adapter"]
+    kl = arrays["causal_adapter_kl"].astype(np.float64)
+    np.testing.assert_allclose(side["kl_icl"], kl[..., 0].mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(side["kl_it"], kl[..., 1].mean(-1), rtol=1e-6)
+    assert "cross_adapter" not in got["patched"]["icl"]  # ICL has no adapter to swap
+    assert run_causal(states_with(causal_arrays(6, 0.3)))["n_cross_adapter"] == 0
+
+
+def test_own_vs_other_adapters_finds_a_planted_demonstration_effect_and_validates() -> None:
+    results = summarize([with_adapters(causal_arrays(7, 0.3), 7, 0.25)])
+    jsonschema.validate(results, json.loads(SCHEMA_PATH.read_text()))
+    c = results["cells"][0]["causal"]
+    assert c["n_cross_adapter"] == N_ADAPTERS
+    for t in c["own_vs_cross_adapter"]["kl_icl"]:
+        assert t["n"] == N_EX and t["p_value"] < 0.01 and t["mean_diff"] < -0.15
+        assert t["mde"] is not None and 0 < t["mde"] < 0.25
+    assert "Demonstration-specific version (same input, other demonstrations)" in c["statement"]
+    assert "significantly lower through its own adapter" in c["statement"]
+    html = render_report_html(results, figures={})
+    assert "KL to ICL own / other adapters" in html and "(p=" in html
+
+
+def test_an_input_only_effect_is_not_demonstration_specific() -> None:
+    """Own beats other examples' shifts (input and demonstrations both change) by 0.3, but
+    other adapters on the same input do as well as its own: own vs cross is significant,
+    own vs other adapters is not, at most layers."""
+    results = summarize([with_adapters(causal_arrays(8, 0.3), 8, 0.0)])
+    c = results["cells"][0]["causal"]
+    assert all(t["p_value"] < 0.01 for t in c["own_vs_cross"]["it"]["kl_icl"])
+    adapters = [t["p_value"] for t in c["own_vs_cross_adapter"]["kl_icl"]]
+    assert sum(p < 0.05 for p in adapters) <= 1, adapters
+    assert "no detectable difference" in c["statement"]
+
+
+def test_without_the_adapter_version_the_cell_has_none() -> None:
+    c = summarize([causal_arrays(9, 0.3)])["cells"][0]["causal"]
+    assert "own_vs_cross_adapter" not in c and "Demonstration-specific" not in c["statement"]
+    html = render_report_html(summarize([causal_arrays(9, 0.3)]), figures={})
+    assert "<td>-</td></tr>" in html  # the column says there is nothing to show

@@ -10,9 +10,10 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from services.common.spec import CausalSpec, ExperimentSpec, expand_runs
-from services.common.storage.hidden_states import CAUSAL_AXES, RunStates
+from services.common.storage.hidden_states import ALL_CAUSAL_AXES, RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.patching import (
+    adapter_partners,
     decoder_blocks,
     default_layers,
     kl_divergence,
@@ -131,15 +132,19 @@ def patched_run(engine, tiny_dir):
 
 def test_engine_stores_the_arrays_with_named_axes(patched_run) -> None:
     st = patched_run.states
-    assert set(st.causal) == set(CAUSAL_AXES)
+    assert set(st.causal) == set(ALL_CAUSAL_AXES)  # cross_adapter: the adapter version too
     assert st.causal["causal_layers"].tolist() == [2, 4]
     assert st.meta["causal_layers_skipped"] == [7]
     assert st.causal["causal_kl"].shape == (4, 2, 2, 3, 2)
     assert st.causal["causal_label_logprobs"].shape == (4, 2, 2, 3, 2)
+    assert st.causal["causal_adapter_kl"].shape == (4, 2, 2, 2)  # cross=2 other adapters
+    assert st.causal["causal_adapter_label_logprobs"].shape == (4, 2, 2, 2)
+    partner = st.causal["causal_adapter_partner"]
+    assert (partner != np.arange(4)[:, None]).all() and (partner >= 0).all()
     assert st.meta["causal_head_check_max_abs"] < 1e-4  # head(final norm) = the outputs
     assert "causal" in patched_run.timings
     back = RunStates.from_bytes(st.to_bytes())
-    for name in CAUSAL_AXES:
+    for name in ALL_CAUSAL_AXES:
         np.testing.assert_array_equal(back.causal[name], st.causal[name])
 
 
@@ -162,6 +167,38 @@ def test_the_whole_shift_at_the_last_block_reproduces_icl_and_it(patched_run) ->
     un = st.causal["causal_kl_unpatched"]  # [n, (anchor, icl, it), (icl, it)]
     assert np.abs(un[:, 1, 0]).max() < 1e-6 and np.abs(un[:, 2, 1]).max() < 1e-6
     assert un[:, 0, 0].min() > 1e-3  # the anchor's output is not ICL's
+
+
+def test_input_through_another_adapter_at_the_last_block_reproduces_that_state(
+    patched_run,
+) -> None:
+    """The demonstration-specific version: input i's shift through example j's adapter,
+    patched at the last block into i's own zero-shot pass, must give exactly the output
+    of i through j's adapter (``cross_label_logprobs``): a wrong slot, a wrong anchor
+    (j's instead of i's) or a wrong sign fails this. And it differs from i's own IT
+    shift's output, so the check can tell its own adapter from the others."""
+    st = patched_run.states
+    last = st.causal["causal_layers"].tolist().index(st.n_layers)
+    partner = st.causal["causal_adapter_partner"]
+    slot = np.argmax(st.cross_adapter[:, None, :] == partner[:, :, None], axis=-1)
+    expected = np.take_along_axis(st.cross_label_logprobs, slot[..., None], axis=1)
+    lp = st.causal["causal_adapter_label_logprobs"][:, last]
+    np.testing.assert_allclose(lp, expected, atol=1e-4)
+    own_it = st.causal["causal_kl"][:, last, 1, 0, 0]  # own IT shift, KL to ICL
+    through = st.causal["causal_adapter_kl"][:, last, :, 0]  # other adapters, KL to ICL
+    assert np.abs(through - own_it[:, None]).max() > 1e-3
+
+
+def test_adapter_partners_skip_the_own_adapter_and_padding() -> None:
+    cross = np.array([[0, 1, 2, 3], [0, 1, 2, 3], [2, 3, -1, -1], [2, 3, -1, -1]])
+    slots, examples = adapter_partners(cross, 4)
+    assert slots.shape == examples.shape == (4, 1)  # inputs 2, 3 have one other adapter
+    assert examples[:, 0].tolist() == [1, 2, 3, 2]  # the nearest after i: (j - i) mod n
+    full = np.tile(np.arange(5), (5, 1))
+    slots, examples = adapter_partners(full, 2)
+    assert examples.tolist() == [[1, 2], [2, 3], [3, 4], [4, 0], [0, 1]]
+    assert (np.take_along_axis(full, slots, 1) == examples).all()
+    assert adapter_partners(np.array([[0]]), 4)[0].shape == (1, 0)  # one adapter: none
 
 
 def test_blocks_beyond_the_model_skip_the_check_and_say_so(model) -> None:

@@ -64,6 +64,7 @@ class RunCausal(TypedDict):
     layers: list[int]
     layer_names: list[str]
     n_cross: int
+    n_cross_adapter: NotRequired[int]  # 0: no demonstration-specific version
     patched: dict[str, dict[str, dict[str, Curves]]]  # [n][Lp]: per patched block
     unpatched: dict[str, dict[str, PerExample]]
     head_check_max_abs: float | None
@@ -156,6 +157,8 @@ class CellCausal(TypedDict):
     headline_layer: int
     patched: dict[str, dict[str, dict[str, MeanCI]]]
     own_vs_cross: dict[str, dict[str, list[TestResult]]]
+    n_cross_adapter: NotRequired[int]
+    own_vs_cross_adapter: NotRequired[dict[str, list[TestResult]]]  # IT shift, input fixed
     unpatched: dict[str, dict[str, MeanCI]]
     head_check_max_abs: float
     layers_skipped: list[int]

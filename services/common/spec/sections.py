@@ -323,5 +323,7 @@ class CausalSpec(StrictModel):
         ge=1,
         le=MAX_CAUSAL_CROSS,
         description="Other examples' shifts patched into each example's pass (the cross "
-        "version): examples i+1 .. i+cross (mod n).",
+        "version): examples i+1 .. i+cross (mod n). With the cross_adapter control, also the "
+        "example's own IT shift through up to this many other examples' adapters (the "
+        "demonstration-specific version: same input, other demonstrations).",
     )

@@ -34,7 +34,9 @@ label_logprobs: log-softmax over the whole vocabulary, read at each label's firs
 
 Optional arrays of the task-vector check (``causal``; ``gpu_worker.patching``), absent in
 files written without it, named in ``CAUSAL_AXES``: the ICL or IT shift (state minus
-anchor) of example ``partner`` added to example i's zero-shot pass at one decoder block.
+anchor) of example ``partner`` added to example i's zero-shot pass at one decoder block;
+with ``cross_hidden``, also ``CAUSAL_ADAPTER_AXES``: i's own input through other examples'
+adapters, the demonstration-specific version.
 """
 
 from __future__ import annotations
@@ -105,6 +107,17 @@ CAUSAL_AXES = {
     "causal_kl": "example,patched_layer,shift,partner,reference",  # KL(patched || ref)
     "causal_kl_unpatched": "example,condition,reference",  # KL(condition || reference)
 }
+# The demonstration-specific version, written when the run also has ``cross_hidden``:
+# input i's IT shift through OTHER examples' adapters (its own input, their demonstration
+# sets), patched into i's zero-shot pass: against i's own IT shift (partner 0 of
+# ``causal_kl``) it isolates what i's own demonstrations carry, the input held fixed.
+# causal_adapter_partner: the example whose adapter (demonstration set) each slot used.
+CAUSAL_ADAPTER_AXES = {
+    "causal_adapter_partner": "example,adapter_partner",  # int64
+    "causal_adapter_label_logprobs": "example,patched_layer,adapter_partner,label",
+    "causal_adapter_kl": "example,patched_layer,adapter_partner,reference",
+}
+ALL_CAUSAL_AXES = CAUSAL_AXES | CAUSAL_ADAPTER_AXES
 CAUSAL_SHIFTS = (Condition.ICL, Condition.IT)
 CAUSAL_REFERENCES = (Condition.ICL, Condition.IT)
 CAUSAL_UNPATCHED = (Condition.ANCHOR, Condition.ICL, Condition.IT)
@@ -130,7 +143,7 @@ class RunStates:
     cross_hidden: np.ndarray | None = None  # [n_examples, m_max, n_layers+2, d_model]
     cross_label_logprobs: np.ndarray | None = None  # [n_examples, m_max, n_labels]
     cross_adapter: np.ndarray | None = None  # [n_examples, m_max], -1 = padding
-    causal: dict[str, np.ndarray] = field(default_factory=dict)  # CAUSAL_AXES; {} = not run
+    causal: dict[str, np.ndarray] = field(default_factory=dict)  # ALL_CAUSAL_AXES; {}: not run
 
     def __post_init__(self) -> None:
         n_ex, n_cond, n_lay, d = self.hidden.shape
@@ -144,8 +157,9 @@ class RunStates:
             assert self.cross_hidden is not None and self.cross_hidden.shape == (n, m, n_lay, d)
             assert self.cross_label_logprobs is not None
             assert self.cross_label_logprobs.shape == (n, m, self.label_logprobs.shape[2])
-        assert not self.causal or set(self.causal) == set(CAUSAL_AXES), sorted(self.causal)
-        for name, axes in CAUSAL_AXES.items():
+        names = set(self.causal)
+        assert not names or names in (set(CAUSAL_AXES), set(ALL_CAUSAL_AXES)), sorted(names)
+        for name, axes in ALL_CAUSAL_AXES.items():
             if name in self.causal:
                 assert self.causal[name].ndim == len(axes.split(",")), (name, axes)
 
@@ -194,7 +208,7 @@ class RunStates:
                 "cross_adapter": np.ascontiguousarray(self.cross_adapter, dtype="<i8"),
             }
         for name, arr in self.causal.items():
-            header[f"axes.{name}"] = CAUSAL_AXES[name]
+            header[f"axes.{name}"] = ALL_CAUSAL_AXES[name]
             kind = "<i8" if arr.dtype.kind in "iu" else "<f4"
             tensors[name] = np.ascontiguousarray(arr, dtype=kind)
         return _safetensors_bytes(tensors, header)
@@ -216,7 +230,7 @@ class RunStates:
             cross_hidden=tensors.get("cross_hidden"),
             cross_label_logprobs=tensors.get("cross_label_logprobs"),
             cross_adapter=tensors.get("cross_adapter"),
-            causal={k: tensors[k] for k in CAUSAL_AXES if k in tensors},
+            causal={k: tensors[k] for k in ALL_CAUSAL_AXES if k in tensors},
         )
 
 

@@ -52,10 +52,14 @@ from .problem_item import ProblemItem
 from .progress import Progress
 from .results_causal_check import ResultsCausalCheck
 from .results_causal_check_own_vs_cross import ResultsCausalCheckOwnVsCross
+from .results_causal_check_own_vs_cross_adapter import ResultsCausalCheckOwnVsCrossAdapter
 from .results_causal_check_own_vs_cross_additional_property import ResultsCausalCheckOwnVsCrossAdditionalProperty
 from .results_causal_check_patched import ResultsCausalCheckPatched
 from .results_causal_check_patched_additional_property import ResultsCausalCheckPatchedAdditionalProperty
 from .results_causal_check_patched_additional_property_cross import ResultsCausalCheckPatchedAdditionalPropertyCross
+from .results_causal_check_patched_additional_property_cross_adapter import (
+    ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter,
+)
 from .results_causal_check_patched_additional_property_own import ResultsCausalCheckPatchedAdditionalPropertyOwn
 from .results_causal_check_unpatched import ResultsCausalCheckUnpatched
 from .results_causal_check_unpatched_additional_property import ResultsCausalCheckUnpatchedAdditionalProperty
@@ -202,10 +206,12 @@ __all__ = (
     "Progress",
     "ResultsCausalCheck",
     "ResultsCausalCheckOwnVsCross",
+    "ResultsCausalCheckOwnVsCrossAdapter",
     "ResultsCausalCheckOwnVsCrossAdditionalProperty",
     "ResultsCausalCheckPatched",
     "ResultsCausalCheckPatchedAdditionalProperty",
     "ResultsCausalCheckPatchedAdditionalPropertyCross",
+    "ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter",
     "ResultsCausalCheckPatchedAdditionalPropertyOwn",
     "ResultsCausalCheckUnpatched",
     "ResultsCausalCheckUnpatchedAdditionalProperty",

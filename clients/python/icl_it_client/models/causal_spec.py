@@ -23,7 +23,8 @@ class CausalSpec:
             layers (list[int] | None | Unset): Decoder blocks (1..n_layers) whose output gets the shift; None = the blocks
                 at 1/4, 1/2 and 3/4 depth and the last block. Blocks beyond the model's depth are skipped and recorded.
             cross (int | Unset): Other examples' shifts patched into each example's pass (the cross version): examples i+1
-                .. i+cross (mod n). Default: 4.
+                .. i+cross (mod n). With the cross_adapter control, also the example's own IT shift through up to this many
+                other examples' adapters (the demonstration-specific version: same input, other demonstrations). Default: 4.
     """
 
     enabled: bool | Unset = False

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from ..models.results_causal_check_patched_additional_property_cross import (
         ResultsCausalCheckPatchedAdditionalPropertyCross,
     )
+    from ..models.results_causal_check_patched_additional_property_cross_adapter import (
+        ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter,
+    )
     from ..models.results_causal_check_patched_additional_property_own import (
         ResultsCausalCheckPatchedAdditionalPropertyOwn,
     )
@@ -25,10 +28,12 @@ class ResultsCausalCheckPatchedAdditionalProperty:
     Attributes:
         own (ResultsCausalCheckPatchedAdditionalPropertyOwn):
         cross (ResultsCausalCheckPatchedAdditionalPropertyCross | Unset):
+        cross_adapter (ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter | Unset):
     """
 
     own: ResultsCausalCheckPatchedAdditionalPropertyOwn
     cross: ResultsCausalCheckPatchedAdditionalPropertyCross | Unset = UNSET
+    cross_adapter: ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         own = self.own.to_dict()
@@ -36,6 +41,10 @@ class ResultsCausalCheckPatchedAdditionalProperty:
         cross: dict[str, Any] | Unset = UNSET
         if not isinstance(self.cross, Unset):
             cross = self.cross.to_dict()
+
+        cross_adapter: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.cross_adapter, Unset):
+            cross_adapter = self.cross_adapter.to_dict()
 
         field_dict: dict[str, Any] = {}
 
@@ -46,6 +55,8 @@ class ResultsCausalCheckPatchedAdditionalProperty:
         )
         if cross is not UNSET:
             field_dict["cross"] = cross
+        if cross_adapter is not UNSET:
+            field_dict["cross_adapter"] = cross_adapter
 
         return field_dict
 
@@ -53,6 +64,9 @@ class ResultsCausalCheckPatchedAdditionalProperty:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.results_causal_check_patched_additional_property_cross import (
             ResultsCausalCheckPatchedAdditionalPropertyCross,  # noqa: PLC0415
+        )
+        from ..models.results_causal_check_patched_additional_property_cross_adapter import (
+            ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter,  # noqa: PLC0415
         )
         from ..models.results_causal_check_patched_additional_property_own import (
             ResultsCausalCheckPatchedAdditionalPropertyOwn,  # noqa: PLC0415
@@ -68,9 +82,17 @@ class ResultsCausalCheckPatchedAdditionalProperty:
         else:
             cross = ResultsCausalCheckPatchedAdditionalPropertyCross.from_dict(_cross)
 
+        _cross_adapter = d.pop("cross_adapter", UNSET)
+        cross_adapter: ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter | Unset
+        if isinstance(_cross_adapter, Unset):
+            cross_adapter = UNSET
+        else:
+            cross_adapter = ResultsCausalCheckPatchedAdditionalPropertyCrossAdapter.from_dict(_cross_adapter)
+
         results_causal_check_patched_additional_property = cls(
             own=own,
             cross=cross,
+            cross_adapter=cross_adapter,
         )
 
         return results_causal_check_patched_additional_property
