@@ -50,6 +50,7 @@ def render(results: dict[str, Any], command: str) -> str:
         lines.append(f"| {study['name']} | {claim} | {measured} | **{verdict}** | {reason} |")
     lines += ["", "## Controls", ""]
     lines += _controls(results, main)
+    lines += _causal(results)
     lines += ["", "## Statements (from the report)", ""]
     for st in results.get("statements", []):
         if st["kind"] == "primary":
@@ -166,6 +167,62 @@ def _controls(results: dict[str, Any], main: dict[str, Any] | None) -> list[str]
                 "the raw-cosine baseline; with tuning that does not learn, ICL–IT says nothing."
             )
     return lines
+
+
+def _own_other(c: dict[str, Any], shift: str, measure: str, side: str, tests: Any, k: int) -> str:
+    """'own / other (p=..)' of one patched measure at patched-layer position k."""
+    sides = c["patched"][shift]
+    if side not in sides or not tests:
+        return "-"
+    t = tests[measure][k]
+    mde = f", mde {fmt_num(t['mde'])}" if t.get("mde") is not None else ""
+    return (
+        f"{fmt_num(sides['own'][measure]['mean'][k])} / {fmt_num(sides[side][measure]['mean'][k])} "
+        f"(p={fmt_p(t['p_value'])}{mde})"
+    )
+
+
+def _causal(results: dict[str, Any]) -> list[str]:
+    """The task-vector check per cell that ran it, at its headline block: each shift's KL
+    to the other condition's output, own vs other examples' shifts (input and
+    demonstrations differ) and, for IT, own vs other adapters on the same input (only the
+    demonstrations differ); then the main cell's sentence. Nothing when no cell patched."""
+    rows, first = [], None
+    for cell in results["cells"]:
+        c = cell.get("causal")
+        if not c:
+            continue
+        first = first or (cell, c)
+        k = c["layers"].index(c["headline_layer"])
+        label = cell.get("label") or cell["cell"]
+        rows.append(
+            f"| {label} | {c['headline_layer']} | "
+            f"{_own_other(c, 'icl', 'kl_it', 'cross', c['own_vs_cross'].get('icl'), k)} | "
+            f"{_own_other(c, 'it', 'kl_icl', 'cross', c['own_vs_cross'].get('it'), k)} | "
+            f"{_own_other(c, 'it', 'kl_icl', 'cross_adapter', c.get('own_vs_cross_adapter'), k)} "
+            f"| {c['n_examples']} |"
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "## Task-vector check (activation patching)",
+        "",
+        "Example i's ICL or IT shift (state − anchor at the block's output, last token) "
+        "added to its zero-shot pass of the base model; KL of the output to the other "
+        "condition's output over the whole vocabulary (lower: the shift carries more of that "
+        "behaviour). Own vs other examples' shifts changes the input and the demonstrations "
+        "together; own vs other adapters keeps i's input and swaps only the demonstration set "
+        "the adapter was tuned on (the demonstration-specific version). p: paired sign-flip "
+        "over examples, per cell, not corrected across cells.",
+        "",
+        "| cell | block | ICL shift, KL to IT: own / other examples | IT shift, KL to ICL: "
+        "own / other examples | IT shift, KL to ICL: own / other adapters (same input) | n |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"- {first[0].get('label') or first[0]['cell']}: {first[1]['statement']}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from services.analysis.causal import headline_layer, run_causal
 from services.analysis.per_run import run_similarities
 from services.analysis.report import render_report_html
 from services.analysis.summarize import summarize_experiment
+from services.analysis.vocabulary import fmt_num, fmt_p
 from services.common.spec import ExperimentSpec, expand_runs
 from services.common.storage.hidden_states import (
     ALL_CAUSAL_AXES,
@@ -238,3 +239,19 @@ def test_without_the_adapter_version_the_cell_has_none() -> None:
     assert "own_vs_cross_adapter" not in c and "Demonstration-specific" not in c["statement"]
     html = render_report_html(summarize([causal_arrays(9, 0.3)]), figures={})
     assert "<td>-</td></tr>" in html  # the column says there is nothing to show
+
+
+def test_replication_doc_tabulates_the_check_per_cell() -> None:
+    from scripts.replication import render
+
+    results = summarize([with_adapters(causal_arrays(10, 0.3), 10, 0.25)])
+    text = render(results, "icl-it run ...")
+    assert "## Task-vector check (activation patching)" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| ") and "| 4 |" in line]
+    cells = [x.strip() for x in row.strip("|").split("|")]
+    c = results["cells"][0]["causal"]
+    t = c["own_vs_cross_adapter"]["kl_icl"][1]  # headline block 4 = patched position 1
+    assert cells[4].endswith(f"(p={fmt_p(t['p_value'])}, mde {fmt_num(t['mde'])})")
+    assert cells[5] == str(N_EX)
+    assert c["statement"] in text
+    assert "## Task-vector check" not in render(summarize([None]), "icl-it run ...")
