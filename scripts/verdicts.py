@@ -183,9 +183,9 @@ def _reasons(
         if (s := _at(cells[t["cell"]], "shared_fraction", "anchor_it")) is not None
     ]
     if shared and min(shared) > 0.8:
-        out.append(
-            f"{min(shared):.0%}–{max(shared):.0%} of the IT shift is common to every example"
-        )
+        lo, hi = f"{min(shared):.0%}", f"{max(shared):.0%}"
+        span = lo if lo == hi else f"{lo}–{hi}"
+        out.append(f"{span} of the IT shift is common to every example")
     ns = sorted({t["n"] for t in study["primary_tests"]})
     floors = [t["min_attainable_p"] for t in study["primary_tests"] if t.get("min_attainable_p")]
     if any(_claim_p(t) >= ALPHA for t in study["primary_tests"]):

@@ -57,12 +57,13 @@ async def test_post_design_answers_the_same_as_the_cli(client) -> None:
 
 def test_the_powered_scale_is_what_the_design_command_chose() -> None:
     """presets.SCALES["powered"]["n"] is the output of `icl-it design --effect 0.02
-    --n-tests 13 --pilot docs/reports/duan2023-default/results.json`."""
+    --n-tests 15 --pilot docs/reports/duan2023-default/results.json` (the preset's 15
+    primary tests)."""
     from services.common.spec import ExperimentSpec
     from services.common.spec.presets import SCALES
 
     pilot = json.loads(PILOT.read_text())
-    chosen = design(DesignRequest(effect=0.02, n_tests=13, pilot=pilot)).n_per_cell
+    chosen = design(DesignRequest(effect=0.02, n_tests=15, pilot=pilot)).n_per_cell
     assert SCALES["powered"]["n"] == chosen
     spec = ExperimentSpec(preset="duan2023", scale="powered")
     assert spec.inference.n == chosen

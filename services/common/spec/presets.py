@@ -17,11 +17,12 @@ SCALES: dict[str, dict[str, Any]] = {
         "epochs": 8,
         "steps_per_demo": 2,
     },
-    # powered: n chosen by `icl-it design --effect 0.02 --n-tests 13 --pilot
-    # docs/reports/duan2023-default/results.json` (own − cross = 0.02 at 80% power at the
-    # preset's Holm level 0.05/13; per-example sd 0.0396 from that pilot) -> 55.
+    # powered: n chosen by `icl-it design --effect 0.02 --n-tests 15 --pilot
+    # docs/reports/duan2023-default/results.json` (own − cross adapter = 0.02 at 80% power
+    # at the preset's Holm level 0.05/15; per-example sd 0.0177, the demonstration-specific
+    # pairing test's null sd in that pilot, every input through every adapter) -> 12.
     "powered": {
-        "n": 55,
+        "n": 12,
         "seeds": [0],
         "k": 4,
         "k_ladder": [1, 2, 4, 8],
