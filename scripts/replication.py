@@ -9,8 +9,10 @@ shift cosine of ICL and IT, the primary test of the report), against the directi
 paper reports. The verdict follows from the tests: *agrees* (same direction, significant
 after the experiment-wide Holm, and for a convergence claim also demonstration-specific:
 own − cross adapter), *partly agrees*, *same direction, within the noise*, *no detectable
-trend* (a null trend gets no direction), *not measurable* (IT did not learn the answer
-format at a level), *disagrees* (opposite and significant). Every
+trend* (a null trend gets no direction), *agrees / disagrees in the demonstration-specific
+part only* (the own − cross adapter part has a significant trend the matched − mismatched
+difference does not show), *not measurable* (IT did not learn the answer format at a
+level), *disagrees* (opposite and significant). Every
 "likely reason" is computed from the results (shift norms, label mass, shared
 fractions, sample size, the cross-adapter contrast), never written in advance.
 """

@@ -120,10 +120,27 @@ def _unlearned_levels(study: dict[str, Any], cells: dict[str, Any]) -> list[Any]
     return out
 
 
-def _direction(study: dict[str, Any], expect: Any) -> tuple[str | None, bool]:
-    """(observed direction vs the expectation: 'same'/'opposite'/None, significant)."""
+def _trend_of(study: dict[str, Any], pair: str = "matched-mismatched") -> dict[str, Any] | None:
+    """The study's shift-cosine trend of ``pair``: matched-mismatched (the primary
+    difference) or demonstration_specific (its own − cross adapter part); documents older
+    than the pair field have only the first."""
+    return next(
+        (
+            t
+            for t in study["trends"]
+            if t["metric"] == "shift_cosine" and t.get("pair", "matched-mismatched") == pair
+        ),
+        None,
+    )
+
+
+def _direction(
+    study: dict[str, Any], expect: Any, pair: str = "matched-mismatched"
+) -> tuple[str | None, bool]:
+    """(observed direction of ``pair``'s trend vs the expectation: 'same'/'opposite'/None,
+    significant)."""
     tests = study["primary_tests"]
-    trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
+    trend = _trend_of(study, pair)
     if isinstance(expect, str) and expect in ("increases", "decreases"):
         if trend is None or not trend["significant"] or trend["direction"] == "none":
             return None, False
@@ -131,6 +148,8 @@ def _direction(study: dict[str, Any], expect: Any) -> tuple[str | None, bool]:
     lo, hi = expect
     by = {json.dumps(t["level"]): t for t in tests}
     a, b = by.get(json.dumps(lo)), by.get(json.dumps(hi))
+    if pair == "demonstration_specific":
+        a, b = (_demo_specific(x) if x else None for x in (a, b))
     if a is None or b is None or a["mean_diff"] is None or b["mean_diff"] is None:
         return None, False
     if not (trend and trend["significant"]):  # a null trend has no direction
@@ -161,6 +180,17 @@ def _reasons(
         mass = (cell.get("label_mass") or {}).get("it", {}).get("mean")
         if mass is not None and mass < 0.5:
             out.append(f"IT did not learn the answer format{lv}: label mass {fmt_num(mass, 2)}")
+    n_family = len(study["primary_tests"])
+    for t in study["primary_tests"]:
+        c = _demo_specific(t)
+        if c and c.get("n") and c["significant"] and c["mean_diff"] > 0:
+            lv = "" if t["level"] is None else f" at {t['level']}"
+            holm = min(1.0, c["p_value"] * n_family)
+            out.append(
+                f"a demonstration-specific part{lv}: own − cross adapter "
+                f"{fmt_num(c['mean_diff'])} (p={fmt_p(c['p_value'])}, n={c['n']}; x{n_family} "
+                f"levels = {fmt_p(holm)}, Bonferroni over the study's levels)"
+            )
     cross = [c for t in study["primary_tests"] if (c := _demo_specific(t)) and c.get("n")]
     if cross and not any(c["significant"] and c["mean_diff"] > 0 for c in cross):
         diffs = [c["mean_diff"] for c in cross]
@@ -230,11 +260,15 @@ def _verdict(
     if not tests:
         return "no primary test", "not measured", "no cell with two or more examples and IT"
     measured = "; ".join(_level_row(t) for t in tests)
-    trend = next((t for t in study["trends"] if t["metric"] == "shift_cosine"), None)
-    if trend is not None:
-        word = trend["direction"] if trend["significant"] else "no detectable trend"
-        kind = "Page's L, " if trend["kind"] == "page" else ""
-        measured += f"; trend {word} ({kind}p={fmt_p(trend['p_value'])}, n={trend['n']})"
+    for pair, name in (
+        ("matched-mismatched", "trend"),
+        ("demonstration_specific", "own − cross trend"),
+    ):
+        trend = _trend_of(study, pair)
+        if trend is not None:
+            word = trend["direction"] if trend["significant"] else "no detectable trend"
+            kind = "Page's L, " if trend["kind"] == "page" else ""
+            measured += f"; {name} {word} ({kind}p={fmt_p(trend['p_value'])}, n={trend['n']})"
     raw = [t for t in study["tests"] if t["metric"] == "cosine" and t["a"] == "icl_it"]
     if raw:
         measured += "; paper's raw cosine ICL–IT vs anchor–ICL: " + ", ".join(
@@ -252,6 +286,14 @@ def _verdict(
             if direction
             else "no detectable trend"
         )
+        own_dir, own_sig = _direction(study, expect, "demonstration_specific")
+        own_trend = _trend_of(study, "demonstration_specific")
+        if own_sig and own_trend and verdict != "agrees":
+            verdict = (
+                f"{'agrees' if own_dir == 'same' else 'disagrees'} in the demonstration-specific "
+                f"part only (own − cross adapter trend p={fmt_p(own_trend['p_value'])}, not "
+                f"corrected across studies; matched − mismatched: {verdict})"
+            )
         unlearned = _unlearned_levels(study, cells)
         if unlearned:
             verdict = (
@@ -261,5 +303,6 @@ def _verdict(
             )
     if study["name"] == "it_budget":
         verdict += " (no paper value)"
-    reasons = _reasons(study, cells, main) if not verdict.startswith("agrees") else []
+    agrees = verdict.startswith("agrees") and "part only" not in verdict
+    reasons = _reasons(study, cells, main) if not agrees else []
     return measured, verdict, "; ".join(reasons) or "–"

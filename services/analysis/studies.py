@@ -87,6 +87,24 @@ def _primary_at(cell: Cell) -> np.ndarray | None:
     return (m - mm)[:, cell.report_layer]
 
 
+def _own_cross_at(cell: Cell) -> np.ndarray | None:
+    """Per example at the report layer, the demonstration-specific part: input i's
+    agreement with its own adapter's shift minus its mean agreement with the other
+    adapters of its group (a row of the own-vs-cross matrix C: C[i, i] - mean_j C[i, j]);
+    None without the cross-adapter extraction."""
+    pairing = cell.pairing
+    if pairing is None or not pairing.get("cross") or "own_cross" not in pairing:
+        return None
+    out = np.full(len(cell.example_ids), np.nan)
+    for block, mat in zip(pairing["blocks"], pairing["own_cross"], strict=True):
+        c = np.asarray(mat[cell.report_layer], dtype=np.float64)
+        if len(block) < 2:
+            continue
+        off = (c.sum(axis=1) - np.diag(c)) / (len(block) - 1)
+        out[block] = np.diag(c) - off
+    return out
+
+
 def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> StudySummary:
     """Tests and trends of one study (statements are written once every study's p-values
     are adjusted; see ``summarize``)."""
@@ -208,17 +226,22 @@ def _slice_trends(
     """Trends across the levels of one slice: the primary difference, then the paper's
     ICL–IT similarity of each state similarity metric."""
     trends: list[StudyTrend] = []
-    t = _trend(levels, [_primary_at(c) for c in group], [c.example_ids for c in group], factor)
-    if t is not None:
-        trends.append(
-            {
-                "metric": "shift_cosine",
-                "pair": "matched-mismatched",
-                "factor": factor,
-                "slice": json.loads(sl_key),
-                **t,
-            }
-        )
+    ids = [c.example_ids for c in group]
+    for pair, at in (
+        ("matched-mismatched", _primary_at),
+        ("demonstration_specific", _own_cross_at),  # own - cross adapter, per example
+    ):
+        t = _trend(levels, [at(c) for c in group], ids, factor)
+        if t is not None:
+            trends.append(
+                {
+                    "metric": "shift_cosine",
+                    "pair": pair,
+                    "factor": factor,
+                    "slice": json.loads(sl_key),
+                    **t,
+                }
+            )
     for metric in (m for m in metrics if m in PAPER_METRICS):
         cols = [c.values_at(metric, "icl_it", c.report_layer) for c in group]
         t = _trend(levels, cols, [c.units(metric) for c in group], factor)

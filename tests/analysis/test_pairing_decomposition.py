@@ -203,3 +203,54 @@ def test_every_test_object_reports_its_mde() -> None:
     assert len(tests) >= 6  # pairing, two parts, sign-flip at two layers, controls, paper's
     assert all("mde" in t for t in tests)
     assert "mde_experiment" not in results["studies"][0]["primary_tests"][0]  # one study
+
+
+def similarity_study(demo_by_level: dict[str, float], seed: int) -> dict:
+    """A similarity study (most -> random -> least similar, Page's ordered levels) whose
+    runs carry a planted demonstration-specific strength per level and a constant
+    input-specific part."""
+    spec = ExperimentSpec(
+        name="trend",
+        inference={"n": 10},
+        metrics=METRICS,
+        controls=[],
+        studies=[
+            {
+                "name": "similarity",
+                "factor": "demos.selection",
+                "sweep": {"demos.selection": list(demo_by_level)},
+            }
+        ],
+    )
+    rng = np.random.default_rng(seed)
+    analyses = []
+    for run in expand_runs(spec):
+        demo = demo_by_level[run.demos.selection]
+        states = cross_states(rng, 10, demo=demo, inp=0.5)
+        analyses.append(run_similarities(run.model_dump(mode="json"), states, METRICS))
+    return summarize_experiment(spec.model_dump(mode="json"), analyses)
+
+
+def _trend(results: dict, pair: str) -> dict:
+    (study,) = [s for s in results["studies"] if s["name"] == "similarity"]
+    (t,) = [t for t in study["trends"] if t["pair"] == pair]
+    return t
+
+
+def test_a_demonstration_specific_trend_is_tested_on_its_own_part() -> None:
+    """The own − cross adapter part gets its own trend across a study's levels: its level
+    means are the cells' demonstration-specific differences, and a planted ordered fall
+    (most similar strongest) is found by Page's test, while a flat one is not."""
+    levels = ["most_similar", "random", "least_similar"]
+    results = similarity_study(dict(zip(levels, [1.2, 0.6, 0.0], strict=True)), seed=11)
+    t = _trend(results, "demonstration_specific")
+    assert t["kind"] == "page" and t["significant"] and t["n_blocks"] == 10
+    cells = {c["cell"]: c for c in results["cells"]}
+    (study,) = [s for s in results["studies"] if s["name"] == "similarity"]
+    for test in study["primary_tests"]:
+        part = cells[test["cell"]]["primary"]["decomposition"]["demonstration_specific"]
+        mean = t["level_means"][t["levels"].index(test["level"])]
+        assert mean == pytest.approx(part["mean_diff"], abs=1e-9)
+    flat = similarity_study(dict.fromkeys(levels, 0.0), seed=12)
+    assert not _trend(flat, "demonstration_specific")["significant"]
+    assert _trend(flat, "matched-mismatched")["kind"] == "page"

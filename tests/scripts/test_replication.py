@@ -125,3 +125,36 @@ def test_a_positive_verdict_needs_the_demonstration_specific_part() -> None:
     assert verdict.startswith("not shown: the agreement comes with the input")
     study["primary_tests"][0]["decomposition"]["demonstration_specific"]["significant"] = True
     assert _verdict(study, {"a": _cell(0.9)}, None)[1] == "agrees"
+
+
+def test_a_demonstration_specific_trend_alone_gives_a_part_only_verdict() -> None:
+    """n_demos expects an increase. The primary difference has no detectable trend, but
+    its own − cross adapter part rises significantly: the verdict says so, names the
+    uncorrected p, and keeps the primary's own reading; a significant positive level of the
+    part is named among the reasons with its Bonferroni product over the levels."""
+    flat = {"metric": "shift_cosine", "pair": "matched-mismatched", "direction": "none"}
+    flat |= {"significant": False, "p_value": 0.6, "n": 16, "kind": "spearman"}
+    rising = flat | {"pair": "demonstration_specific", "direction": "increases"}
+    rising |= {"significant": True, "p_value": 0.012}
+    study = {
+        "name": "n_demos",
+        "primary_tests": [
+            _level_test(1, "a", 0.05, 0.001, -0.01, 0.6),
+            _level_test(8, "b", 0.05, 0.001, 0.03, 0.004),
+        ],
+        "trends": [flat, rising],
+        "tests": [],
+    }
+    cells = {"a": _cell(0.9), "b": _cell(0.9)}
+    measured, verdict, reason = _verdict(study, cells, None)
+    assert verdict == (
+        "agrees in the demonstration-specific part only (own − cross adapter trend p=0.012, "
+        "not corrected across studies; matched − mismatched: no detectable trend)"
+    )
+    assert "; trend no detectable trend" in measured and "own − cross trend increases" in measured
+    assert "a demonstration-specific part at 8: own − cross adapter 0.030 (p=0.004" in reason
+    assert "x2 levels = 0.008" in reason
+    study["trends"] = [flat, rising | {"direction": "decreases"}]
+    assert _verdict(study, cells, None)[1].startswith("disagrees in the demonstration-specific")
+    study["trends"] = [flat, rising | {"significant": False}]
+    assert _verdict(study, cells, None)[1] == "no detectable trend"
