@@ -189,7 +189,8 @@ def _causal(results: dict[str, Any]) -> list[str]:
     to the other condition's output, own vs other examples' shifts (input and
     demonstrations differ) and, for IT, own vs other adapters on the same input (only the
     demonstrations differ); then the main cell's sentence. Nothing when no cell patched."""
-    rows, first = [], None
+    rows: list[str] = []
+    first: tuple[dict[str, Any], dict[str, Any]] | None = None
     for cell in results["cells"]:
         c = cell.get("causal")
         if not c:
@@ -204,7 +205,7 @@ def _causal(results: dict[str, Any]) -> list[str]:
             f"{_own_other(c, 'it', 'kl_icl', 'cross_adapter', c.get('own_vs_cross_adapter'), k)} "
             f"| {c['n_examples']} |"
         )
-    if not rows:
+    if not rows or first is None:
         return []
     return [
         "",

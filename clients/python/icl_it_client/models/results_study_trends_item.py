@@ -36,7 +36,9 @@ class ResultsStudyTrendsItem:
         method (str):
         significant (bool):
         metric (ResultsStudyTrendsItemMetric):
-        pair (ResultsStudyTrendsItemPair):
+        pair (ResultsStudyTrendsItemPair): matched-mismatched: the primary difference per example;
+            demonstration_specific: its own − cross adapter part per example (input i's shift cosine with its own adapter's
+            shift minus the mean over the other adapters of its group); otherwise an ICL–IT pair of a paper metric.
         factor (str):
         slice_ (ResultsSlice): Values of the study's other swept fields.
     """

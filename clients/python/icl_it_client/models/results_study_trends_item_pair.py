@@ -7,6 +7,7 @@ class ResultsStudyTrendsItemPair(StrEnum):
     ANCHOR_IT_CROSS = "anchor_it_cross"
     ANCHOR_IT_RANDOM = "anchor_it_random"
     ANCHOR_IT_SHUFFLED = "anchor_it_shuffled"
+    DEMONSTRATION_SPECIFIC = "demonstration_specific"
     ICL_IT = "icl_it"
     ICL_IT_CROSS = "icl_it_cross"
     ICL_IT_RANDOM = "icl_it_random"
