@@ -61,6 +61,14 @@ def design_text(req: Any, r: dict[str, Any]) -> str:
         ]
     else:
         lines.append("  compute           no engine benchmark in bench/results")
+    cp = r.get("compute_pilot")
+    if cp:
+        lines.append(
+            f"  compute (pilot)   {cp['seconds_per_run']:.0f} s per run x {cp['runs']} run(s) = "
+            f"{cp['hours_total']:.2f} h at the pilot's own rates ({cp['pilot_runs']} runs in "
+            f"{cp['pilot_seconds']:.0f} s: controls, cross passes and patching included; on "
+            "the machine that ran it)"
+        )
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from scipy import stats as sps
 
+from services.cli.design import design_text
 from services.cli.main import main
 from services.common.spec.design import DesignRequest, bench_per_example, design, n_for_effect
 
@@ -67,3 +68,21 @@ def test_the_powered_scale_is_what_the_design_command_chose() -> None:
     assert SCALES["powered"]["n"] == chosen
     spec = ExperimentSpec(preset="duan2023", scale="powered")
     assert spec.inference.n == chosen
+
+
+def test_the_pilot_rates_predict_the_powered_run_it_chose() -> None:
+    """The default-scale pilot's own stage timings (controls, cross passes and patching
+    included) predict the committed powered-scale run (12 examples, 16 runs, same machine)
+    within 10%; the bench-based figure, which has no controls, is far below it."""
+    pilot = json.loads(PILOT.read_text())
+    powered = json.loads((PILOT.parents[1] / "duan2023-powered" / "results.json").read_text())
+    runs = len(powered["runs"])
+    got = design(DesignRequest(effect=0.02, n_tests=15, n_cells=runs, pilot=pilot))
+    assert got.n_per_cell == powered["runs"][0]["n_examples"] == 12
+    cp = got.compute_pilot
+    assert cp is not None and cp["runs"] == runs == 16 and cp["pilot_runs"] == 32
+    actual = powered["timings"]["total"]
+    assert abs(cp["seconds_total"] - actual) / actual < 0.10, (cp["seconds_total"], actual)
+    assert design(DesignRequest(effect=0.02, n_tests=15)).compute_pilot is None  # no pilot
+    text = design_text(DesignRequest(effect=0.02, n_tests=15, pilot=pilot), got.model_dump())
+    assert "compute (pilot)" in text and "at the pilot's own rates (32 runs in 1501 s" in text

@@ -58,6 +58,12 @@ class DesignResult(BaseModel):
     sd_source: str
     mde_at_n: float
     compute: dict[str, Any] | None
+    compute_pilot: dict[str, Any] | None = Field(
+        None,
+        description="The compute from the pilot's own stage timings (its controls, cross "
+        "passes and patching included; on the machine that ran the pilot); None without "
+        "a pilot that has timings.",
+    )
     notes: str
 
 
@@ -176,6 +182,46 @@ def compute_for(n: int, req: DesignRequest, bench: dict[str, Any] | None) -> dic
     }
 
 
+def pilot_rates(results: dict[str, Any], group_size: int = 16) -> dict[str, Any] | None:
+    """Seconds per inference example and per (input, adapter) pass, from a pilot results
+    document's summed stage timings: the "it" stage (IT, cross and control extraction)
+    over the sum of n x m over its runs, everything else over the sum of n. None when the
+    document has no timings or no run sizes."""
+    try:
+        timings = results.get("timings") or {}
+        total, it = float(timings.get("total") or 0.0), float(timings.get("it") or 0.0)
+        ns = [int(r["n_examples"]) for r in results.get("runs") or [] if r.get("n_examples")]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+    if total <= 0 or not ns:
+        return None
+    passes = sum(n * min(group_size, n) for n in ns)
+    return {
+        "pilot_runs": len(ns),
+        "pilot_seconds": total,
+        "seconds_per_example": (total - it) / sum(ns),
+        "seconds_per_input_adapter": it / passes,
+    }
+
+
+def compute_from_pilot(n: int, req: DesignRequest) -> dict[str, Any] | None:
+    """Seconds for the design at the pilot's own rates (``pilot_rates``): per run, n
+    examples and n x m (input, adapter) passes."""
+    rates = pilot_rates(req.pilot, req.group_size) if req.pilot else None
+    if rates is None:
+        return None
+    m = min(req.group_size, n)
+    per_run = n * rates["seconds_per_example"] + n * m * rates["seconds_per_input_adapter"]
+    runs = req.n_cells * req.n_seeds
+    return {
+        **rates,
+        "seconds_per_run": per_run,
+        "runs": runs,
+        "seconds_total": per_run * runs,
+        "hours_total": per_run * runs / 3600,
+    }
+
+
 def design(req: DesignRequest) -> DesignResult:
     """n per cell for the request, the mde that n gives, and its compute."""
     alpha_test = req.alpha / req.n_tests
@@ -193,9 +239,11 @@ def design(req: DesignRequest) -> DesignResult:
         sd_source=source,
         mde_at_n=mde,
         compute=compute_for(n, req, bench_per_example()),
+        compute_pilot=compute_from_pilot(n, req),
         notes="Normal approximation to the pairing-permutation test of own − cross "
         "adapter at alpha / n_tests (Holm's strictest step); the reported mde of a run "
         "also widens the null for the effect (pairing.mde_normal), a few percent at n >= 16. "
         "Compute: the newest engine benchmark's wall time per adapter plus one forward per "
-        "extra adapter of the group for every input (cross extraction).",
+        "extra adapter of the group for every input (cross extraction); the benchmark spec "
+        "has no controls, so with a pilot also compute_pilot, at the pilot's own rates.",
     )

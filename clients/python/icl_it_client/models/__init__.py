@@ -16,6 +16,7 @@ from .demo_spec_selection import DemoSpecSelection
 from .design_request import DesignRequest
 from .design_request_pilot_type_0 import DesignRequestPilotType0
 from .design_result import DesignResult
+from .design_result_compute_pilot_type_0 import DesignResultComputePilotType0
 from .design_result_compute_type_0 import DesignResultComputeType0
 from .error_info import ErrorInfo
 from .event import Event
@@ -170,6 +171,7 @@ __all__ = (
     "DesignRequest",
     "DesignRequestPilotType0",
     "DesignResult",
+    "DesignResultComputePilotType0",
     "DesignResultComputeType0",
     "ErrorInfo",
     "Event",

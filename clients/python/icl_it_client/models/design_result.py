@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
+    from ..models.design_result_compute_pilot_type_0 import DesignResultComputePilotType0
     from ..models.design_result_compute_type_0 import DesignResultComputeType0
 
 
@@ -26,6 +29,9 @@ class DesignResult:
             mde_at_n (float):
             compute (DesignResultComputeType0 | None):
             notes (str):
+            compute_pilot (DesignResultComputePilotType0 | None | Unset): The compute from the pilot's own stage timings
+                (its controls, cross passes and patching included; on the machine that ran the pilot); None without a pilot that
+                has timings.
     """
 
     n_per_cell: int
@@ -35,9 +41,11 @@ class DesignResult:
     mde_at_n: float
     compute: DesignResultComputeType0 | None
     notes: str
+    compute_pilot: DesignResultComputePilotType0 | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.design_result_compute_pilot_type_0 import DesignResultComputePilotType0  # noqa: PLC0415
         from ..models.design_result_compute_type_0 import DesignResultComputeType0  # noqa: PLC0415
 
         n_per_cell = self.n_per_cell
@@ -58,6 +66,14 @@ class DesignResult:
 
         notes = self.notes
 
+        compute_pilot: dict[str, Any] | None | Unset
+        if isinstance(self.compute_pilot, Unset):
+            compute_pilot = UNSET
+        elif isinstance(self.compute_pilot, DesignResultComputePilotType0):
+            compute_pilot = self.compute_pilot.to_dict()
+        else:
+            compute_pilot = self.compute_pilot
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -71,11 +87,14 @@ class DesignResult:
                 "notes": notes,
             }
         )
+        if compute_pilot is not UNSET:
+            field_dict["compute_pilot"] = compute_pilot
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.design_result_compute_pilot_type_0 import DesignResultComputePilotType0  # noqa: PLC0415
         from ..models.design_result_compute_type_0 import DesignResultComputeType0  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -106,6 +125,23 @@ class DesignResult:
 
         notes = d.pop("notes")
 
+        def _parse_compute_pilot(data: object) -> DesignResultComputePilotType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                compute_pilot_type_0 = DesignResultComputePilotType0.from_dict(data)
+
+                return compute_pilot_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DesignResultComputePilotType0 | None | Unset, data)
+
+        compute_pilot = _parse_compute_pilot(d.pop("compute_pilot", UNSET))
+
         design_result = cls(
             n_per_cell=n_per_cell,
             alpha_per_test=alpha_per_test,
@@ -114,6 +150,7 @@ class DesignResult:
             mde_at_n=mde_at_n,
             compute=compute,
             notes=notes,
+            compute_pilot=compute_pilot,
         )
 
         design_result.additional_properties = d
