@@ -172,9 +172,14 @@ def compute_for(n: int, req: DesignRequest, bench: dict[str, Any] | None) -> dic
         return None
     m = min(req.group_size, n)
     per_run = n * bench["seconds_per_adapter"] + n * (m - 1) * bench["seconds_per_forward"]
+    return _totals(bench, per_run, req)
+
+
+def _totals(source: dict[str, Any], per_run: float, req: DesignRequest) -> dict[str, Any]:
+    """``source``'s figures with the design's seconds per run and totals over its runs."""
     runs = req.n_cells * req.n_seeds
     return {
-        **bench,
+        **source,
         "seconds_per_run": per_run,
         "runs": runs,
         "seconds_total": per_run * runs,
@@ -212,14 +217,7 @@ def compute_from_pilot(n: int, req: DesignRequest) -> dict[str, Any] | None:
         return None
     m = min(req.group_size, n)
     per_run = n * rates["seconds_per_example"] + n * m * rates["seconds_per_input_adapter"]
-    runs = req.n_cells * req.n_seeds
-    return {
-        **rates,
-        "seconds_per_run": per_run,
-        "runs": runs,
-        "seconds_total": per_run * runs,
-        "hours_total": per_run * runs / 3600,
-    }
+    return _totals(rates, per_run, req)
 
 
 def design(req: DesignRequest) -> DesignResult:
