@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from scripts.verdicts import PAPER, _at, _verdict
+from services.analysis.causal_tables import own_vs
 from services.analysis.vocabulary import (
     CONDITION_LABELS,
     IT_CONTROL_PAIRS,
@@ -171,19 +172,6 @@ def _controls(results: dict[str, Any], main: dict[str, Any] | None) -> list[str]
     return lines
 
 
-def _own_other(c: dict[str, Any], shift: str, measure: str, side: str, tests: Any, k: int) -> str:
-    """'own / other (p=..)' of one patched measure at patched-layer position k."""
-    sides = c["patched"][shift]
-    if side not in sides or not tests:
-        return "-"
-    t = tests[measure][k]
-    mde = f", mde {fmt_num(t['mde'])}" if t.get("mde") is not None else ""
-    return (
-        f"{fmt_num(sides['own'][measure]['mean'][k])} / {fmt_num(sides[side][measure]['mean'][k])} "
-        f"(p={fmt_p(t['p_value'])}{mde})"
-    )
-
-
 def _causal(results: dict[str, Any]) -> list[str]:
     """The task-vector check per cell that ran it, at its headline block: each shift's KL
     to the other condition's output, own vs other examples' shifts (input and
@@ -200,9 +188,9 @@ def _causal(results: dict[str, Any]) -> list[str]:
         label = cell.get("label") or cell["cell"]
         rows.append(
             f"| {label} | {c['headline_layer']} | "
-            f"{_own_other(c, 'icl', 'kl_it', 'cross', c['own_vs_cross'].get('icl'), k)} | "
-            f"{_own_other(c, 'it', 'kl_icl', 'cross', c['own_vs_cross'].get('it'), k)} | "
-            f"{_own_other(c, 'it', 'kl_icl', 'cross_adapter', c.get('own_vs_cross_adapter'), k)} "
+            f"{own_vs(c, 'icl', 'kl_it', 'cross', k, mde=True) or '-'} | "
+            f"{own_vs(c, 'it', 'kl_icl', 'cross', k, mde=True) or '-'} | "
+            f"{own_vs(c, 'it', 'kl_icl', 'cross_adapter', k, mde=True) or '-'} "
             f"| {c['n_examples']} |"
         )
     if not rows or first is None:

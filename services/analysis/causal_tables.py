@@ -13,28 +13,38 @@ def _mean(block: MeanCI, k: int) -> Any:
     return block["mean"][k]
 
 
+def own_vs(
+    c: CellCausal, shift: str, measure: str, side: str, k: int, mde: bool = False
+) -> str | None:
+    """'own / other (p=..)' of one measure at patched-layer position k, ``side`` the other:
+    "cross" (other examples' shifts, ``own_vs_cross``) or "cross_adapter" (the same input
+    through other adapters, ``own_vs_cross_adapter``); with ``mde``, the test's mde after
+    p. None when the cell has no such side for ``shift``."""
+    sides = c["patched"][shift]
+    tests = (
+        c.get("own_vs_cross_adapter") if side == "cross_adapter" else c["own_vs_cross"].get(shift)
+    )
+    if side not in sides or not tests:
+        return None
+    t = tests[measure][k]
+    extra = f", mde {fmt_num(t['mde'])}" if mde and t.get("mde") is not None else ""
+    return (
+        f"{fmt_num(_mean(sides['own'][measure], k))} / {fmt_num(_mean(sides[side][measure], k))} "
+        f"(p={fmt_p(t['p_value'])}{extra})"
+    )
+
+
 def _own_cross(c: CellCausal, shift: str, measure: str, k: int) -> str:
-    """'own / cross (p own vs cross)' of one measure at patched-layer position k."""
-    side = c["patched"][shift]
-    text = fmt_num(_mean(side["own"][measure], k))
-    if "cross" in side:
-        t = c["own_vs_cross"][shift][measure][k]
-        text += f" / {fmt_num(_mean(side['cross'][measure], k))} (p={fmt_p(t['p_value'])})"
-    return text
+    """'own / cross (p own vs cross)' of one measure at patched-layer position k (the own
+    value alone when the cell has no cross partners)."""
+    got = own_vs(c, shift, measure, "cross", k)
+    return got or fmt_num(_mean(c["patched"][shift]["own"][measure], k))
 
 
 def _own_adapters(c: CellCausal, k: int) -> str:
     """'own / other adapters (p)' of the IT shift's KL to ICL's output at position k: the
     demonstration-specific version (the input held fixed); '-' when the run has none."""
-    tests = c.get("own_vs_cross_adapter")
-    if not tests:
-        return "-"
-    side = c["patched"]["it"]
-    return (
-        f"{fmt_num(_mean(side['own']['kl_icl'], k))} / "
-        f"{fmt_num(_mean(side['cross_adapter']['kl_icl'], k))} "
-        f"(p={fmt_p(tests['kl_icl'][k]['p_value'])})"
-    )
+    return own_vs(c, "it", "kl_icl", "cross_adapter", k) or "-"
 
 
 def causal_rows(c: CellCausal) -> list[dict[str, str]]:

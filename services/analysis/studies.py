@@ -88,21 +88,17 @@ def _primary_at(cell: Cell) -> np.ndarray | None:
 
 
 def _own_cross_at(cell: Cell) -> np.ndarray | None:
-    """Per example at the report layer, the demonstration-specific part: input i's
-    agreement with its own adapter's shift minus its mean agreement with the other
-    adapters of its group (a row of the own-vs-cross matrix C: C[i, i] - mean_j C[i, j]);
-    None without the cross-adapter extraction."""
-    pairing = cell.pairing
-    if pairing is None or not pairing.get("cross") or "own_cross" not in pairing:
+    """Per example at the report layer, the demonstration-specific part: the shift cosine
+    with its own adapter's shift minus the mean over the other adapters of its group (the
+    per-example cross-adapter values, ``per_run._every_adapter_values``); None without
+    the every-adapter extraction (an older run's one-neighbour it_cross is not that)."""
+    if cell.pairing is None or not cell.pairing.get("cross"):
         return None
-    out = np.full(len(cell.example_ids), np.nan)
-    for block, mat in zip(pairing["blocks"], pairing["own_cross"], strict=True):
-        c = np.asarray(mat[cell.report_layer], dtype=np.float64)
-        if len(block) < 2:
-            continue
-        off = (c.sum(axis=1) - np.diag(c)) / (len(block) - 1)
-        out[block] = np.diag(c) - off
-    return out
+    own = cell.values("shift_cosine", "icl_it")
+    cross = cell.values("shift_cosine", "icl_it_cross")
+    if own is None or cross is None:
+        return None
+    return (own - cross)[:, cell.report_layer]
 
 
 def study_tests(study: StudySpec, cells: list[Cell], metrics: list[str]) -> StudySummary:
