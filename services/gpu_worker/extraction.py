@@ -25,6 +25,7 @@ import copy
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -58,6 +59,7 @@ def extract_last_token_states(
     token_budget: int | None = None,
     batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
     reuse_prefix: int = 0,
+    prefix: Prefix | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``prompts`` (token ids); return (hidden [B, L+2, d], label_logprobs [B, n_labels]).
@@ -68,19 +70,23 @@ def extract_last_token_states(
     those prompts (e.g. to route each row through its own adapter). With
     ``reuse_prefix`` > 0, a prefix of at least that many tokens shared by every prompt is
     computed once and reused through the KV cache (not with ``batch_context``: rows
-    through different adapters have different prefix states). Results come back in input
-    order. ``on_batch(done, total)`` is called after each batch with the prompts done so far
+    through different adapters have different prefix states). With ``prefix`` (from
+    ``compute_prefix``), every prompt is a continuation of that prefix, which is computed
+    already: ``batch_context`` is then the caller's to keep off the prefix (e.g. a hook on
+    the last position only). Results come back in input order. ``on_batch(done, total)`` is called after each batch with the prompts done so far
     (progress at the granularity of the work; it may raise to stop between batches).
     """
     if not prompts:
         raise ValueError("no prompts")
     device = next(model.parameters()).device
-    shared = 0
-    if reuse_prefix > 0 and batch_context is None and len(prompts) > 1:
-        shared = common_prefix_len(prompts)
-        shared = shared if shared >= reuse_prefix else 0
-    cache = _prefix_cache(model, prompts[0][:shared], device) if shared else None
-    rest = [p[shared:] for p in prompts]
+    rest: Sequence[Sequence[int]] = prompts
+    if prefix is None and reuse_prefix > 0 and batch_context is None and len(prompts) > 1:
+        n = common_prefix_len(prompts)
+        if n >= reuse_prefix:
+            prefix = compute_prefix(model, prompts[0][:n])
+            rest = [p[n:] for p in prompts]
+    shared = prefix.length if prefix is not None else 0
+    cache = prefix.cache if prefix is not None else None
     order = sorted(range(len(rest)), key=lambda i: len(rest[i]))
     hidden_out: dict[int, np.ndarray] = {}  # by prompt index
     logits_out: dict[int, np.ndarray] = {}
@@ -184,14 +190,26 @@ def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:
     return max(n, 0)
 
 
-def _prefix_cache(model: nn.Module, prefix: Sequence[int], device: torch.device) -> Cache:
-    """The KV cache of ``prefix`` alone (batch 1)."""
-    ids = torch.tensor([list(prefix)], dtype=torch.long, device=device)
-    out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+@dataclass(frozen=True)
+class Prefix:
+    """A prompt prefix run once: its KV cache (batch 1; None when empty) and length."""
+
+    cache: Cache | None
+    length: int
+
+
+@torch.no_grad()
+def compute_prefix(model: nn.Module, ids: Sequence[int]) -> Prefix:
+    """``ids`` through ``model`` alone, batch 1, keeping the KV cache for continuations."""
+    if not ids:
+        return Prefix(None, 0)
+    device = next(model.parameters()).device
+    tokens = torch.tensor([list(ids)], dtype=torch.long, device=device)
+    out = model(input_ids=tokens, use_cache=True, logits_to_keep=1)
     cache = out.cache
     if not isinstance(cache, Cache):
         raise TypeError(f"{type(model).__name__} returned no KV cache")
-    return cache
+    return Prefix(cache, len(ids))
 
 
 def _batches(

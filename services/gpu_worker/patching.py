@@ -12,7 +12,11 @@ example i, a patched decoder block l, a shift source s in (icl, it) and a partne
     logprobs   = log-softmax over the whole vocabulary at the last token   [vocab]
     stored     = label log-probs, KL(patched || ICL_i), KL(patched || IT_i)
 
-Full-vocabulary distributions are too large to store, so the KLs are taken here. ICL's
+The shift is added at the last position only, and under causal attention no earlier
+position sees it: each example's prompt but its last token runs once, unpatched, into a
+KV cache, and every patched row (each block, source and partner) is a one-token
+continuation of it. Full-vocabulary distributions are too large to store, so the KLs are
+taken here. ICL's
 and IT's output distributions are recomputed from their stored final-norm states through
 the base model's output head: no extra forward, since LoRA on the attention or MLP
 projections never touches the head. ``head_check`` measures that against the stored label
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -52,12 +56,12 @@ from services.common.storage.hidden_states import (
     Condition,
     RunStates,
 )
-from services.gpu_worker.extraction import extract_last_token_states
+from services.gpu_worker.extraction import Prefix, compute_prefix, extract_last_token_states
 from services.gpu_worker.plan import RunPlan
 from services.gpu_worker.tuning import AdapterSlots
 
 BLOCK_LIST_NAMES = {"layers", "h", "blocks"}  # LLaMA/Mistral/Qwen, GPT-2/Falcon, others
-ROWS_PER_CALL = 256  # patched passes per extraction call: bounds the [rows, L+2, d] copy
+ROWS_PER_CALL = 256  # rows per output-head call: bounds the [rows, vocab] log-probs
 
 
 def decoder_blocks(model: nn.Module, n_layers: int) -> nn.ModuleList:
@@ -144,26 +148,52 @@ def patched_pass(
     label_ids: Sequence[int],
     batch_size: int,
     token_budget: int | None,
+    prefix: Prefix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each prompt through ``model`` with its row of ``shifts`` [b, d] added to the
     output of ``block`` (one of ``decoder_blocks``) at the last token -> (hidden
     [b, L+2, d], label_logprobs [b, n_labels]), the same extraction path as every
-    condition's states."""
+    condition's states.
+
+    The shift touches the last position only, and under causal attention no earlier
+    position sees it: every token but the last runs unpatched, once per distinct prompt
+    (a KV cache), and each patched row is a one-token continuation of it. With
+    ``prefix`` (``compute_prefix`` of the prompt without its last token; every prompt is
+    then that one prompt) the caller has run that part already."""
     device = next(model.parameters()).device
     added = torch.as_tensor(shifts, dtype=torch.float32, device=device)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for r, ids in enumerate(prompts):
+        groups.setdefault(tuple(ids), []).append(r)
+    if prefix is not None and len(groups) > 1:
+        raise ValueError("patched_pass: one prefix given for different prompts")
+    hidden: np.ndarray | None = None
+    label_lp: np.ndarray | None = None
+    for ids, rows in groups.items():
+        if not ids:
+            raise ValueError("patched_pass: an empty prompt")
+        own = added[rows]
 
-    def context(chunk: list[int]) -> Any:
-        return shift_added(block, added[chunk])
+        def context(chunk: list[int], own: torch.Tensor = own) -> AbstractContextManager[None]:
+            return shift_added(block, own[chunk])
 
-    return extract_last_token_states(
-        model,
-        prompts,
-        pad_id=pad_id,
-        label_token_ids=label_ids,
-        batch_size=batch_size,
-        token_budget=token_budget,
-        batch_context=context,
-    )
+        h, lp = extract_last_token_states(
+            model,
+            [ids[-1:]] * len(rows),
+            pad_id=pad_id,
+            label_token_ids=label_ids,
+            batch_size=batch_size,
+            token_budget=token_budget,
+            batch_context=context,
+            prefix=prefix if prefix is not None else compute_prefix(model, ids[:-1]),
+        )
+        if hidden is None or label_lp is None:
+            hidden = np.empty((len(prompts), *h.shape[1:]), h.dtype)
+            label_lp = np.empty((len(prompts), *lp.shape[1:]), lp.dtype)
+        hidden[rows], label_lp[rows] = h, lp
+    if hidden is None or label_lp is None:
+        raise ValueError("no prompts")
+    return hidden, label_lp
 
 
 def unpatched_kl(head: nn.Module, states: RunStates) -> np.ndarray:
@@ -200,50 +230,48 @@ def _patched_rows(
     model: nn.Module,
     states: RunStates,
     anchor_ids: Sequence[Sequence[int]],
-    block: int,
     ex: np.ndarray,
+    at: np.ndarray,
     shifts: np.ndarray,
     **extract: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row r: example ex[r]'s anchor prompt with shifts[r] added at ``block`` -> (label
-    log-probs [rows, n_labels], KL [rows, reference] of the patched output to ex[r]'s)."""
+    """Row r: example ex[r]'s anchor prompt with shifts[r] added at block at[r] -> (label
+    log-probs [rows, n_labels], KL [rows, reference] of the patched output to ex[r]'s).
+    Per example, the prompt's unpatched part runs once for all its rows and blocks (one
+    example's KV cache is held at a time) and its reference distributions are taken once."""
     head = output_head(model)
     blocks = decoder_blocks(model, states.n_layers)
     label_lp = np.full((ex.size, states.label_logprobs.shape[-1]), np.nan, np.float32)
     kl = np.full((ex.size, len(CAUSAL_REFERENCES)), np.nan)
-    for lo in range(0, ex.size, ROWS_PER_CALL):
-        rows = slice(lo, lo + ROWS_PER_CALL)
-        prompts = [anchor_ids[i] for i in ex[rows]]
-        hidden, label_lp[rows] = patched_pass(
-            model, prompts, shifts[rows], blocks[block - 1], **extract
-        )
-        logp = output_logprobs(head, hidden[:, -1])
-        for r, ref in enumerate(CAUSAL_REFERENCES):
-            ref_logp = output_logprobs(head, states.condition(ref)[ex[rows], -1])
-            kl[rows, r] = kl_divergence(logp, ref_logp).cpu().numpy()
+    for i in np.unique(ex):
+        mine = np.flatnonzero(ex == i)
+        prompt = list(anchor_ids[i])
+        prefix = compute_prefix(model, prompt[:-1])
+        refs = [output_logprobs(head, states.condition(c)[[i], -1]) for c in CAUSAL_REFERENCES]
+        for b in np.unique(at[mine]):
+            rows = mine[at[mine] == b]
+            hidden, label_lp[rows] = patched_pass(
+                model, [prompt] * rows.size, shifts[rows], blocks[b - 1], prefix=prefix, **extract
+            )
+            logp = output_logprobs(head, hidden[:, -1])
+            for r, ref in enumerate(refs):
+                kl[rows, r] = kl_divergence(logp, ref).cpu().numpy()
     return label_lp, kl
 
 
-def _patch_block(
-    model: nn.Module,
-    states: RunStates,
-    anchor_ids: Sequence[Sequence[int]],
-    block: int,
-    pair: np.ndarray,
-    **extract: Any,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every (example, shift source, partner) patched at ``block`` -> (label_logprobs
-    [n, shift, partner, n_labels], KL [n, shift, partner, reference])."""
+def _own_cross_rows(
+    states: RunStates, layers: list[int], pair: np.ndarray
+) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Every (example, patched block, shift source, partner) as a row -> (shape, example,
+    block, shift): a row carries its partner j's shift h_source[j] - h_anchor[j]."""
     n, n_part = pair.shape
-    shape = (n, len(CAUSAL_SHIFTS), n_part)  # one patched pass per (example, source, partner)
-    ex, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
+    shape = (n, len(layers), len(CAUSAL_SHIFTS), n_part)
+    ex, lay, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
+    at = np.asarray(layers, dtype=np.int64)[lay]
     j = pair[ex, part]  # whose shift each row carries
-    anchor = states.condition(Condition.ANCHOR)[:, block]
-    source = np.stack([states.condition(c)[:, block] for c in CAUSAL_SHIFTS])  # [S, n, d]
-    label_lp, kl = _patched_rows(
-        model, states, anchor_ids, block, ex, source[src, j] - anchor[j], **extract
-    )
-    return label_lp.reshape(*shape, -1), kl.reshape(*shape, -1)
+    anchor = states.condition(Condition.ANCHOR)
+    source = np.stack([states.condition(c) for c in CAUSAL_SHIFTS])  # [S, n, L+2, d]
+    return shape, ex, at, source[src, j, at] - anchor[j, at]
 
 
 def adapter_partners(cross_adapter: np.ndarray, cross: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,47 +288,19 @@ def adapter_partners(cross_adapter: np.ndarray, cross: int) -> tuple[np.ndarray,
     return slots, np.take_along_axis(cross_adapter, slots, axis=1).astype(np.int64)
 
 
-def _patch_adapters(
-    model: nn.Module,
-    states: RunStates,
-    anchor_ids: Sequence[Sequence[int]],
-    block: int,
-    slots: np.ndarray,
-    **extract: Any,
-) -> tuple[np.ndarray, np.ndarray]:
+def _adapter_rows(
+    states: RunStates, layers: list[int], slots: np.ndarray
+) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
     """Input i's IT shift through each of its ``slots``' adapters (another example's
-    demonstration set; ``cross_hidden``) patched into i's zero-shot pass at ``block`` ->
-    (label_logprobs [n, adapter_partner, n_labels], KL [n, adapter_partner, reference])."""
+    demonstration set; ``cross_hidden``) at each patched block, as rows -> (shape
+    [n, block, adapter_partner], example, block, shift)."""
     assert states.cross_hidden is not None
     n, c = slots.shape
-    ex, part = np.unravel_index(np.arange(n * c), (n, c))
-    through = states.cross_hidden[ex, slots[ex, part], block]
-    shifts = through - states.condition(Condition.ANCHOR)[ex, block]
-    label_lp, kl = _patched_rows(model, states, anchor_ids, block, ex, shifts, **extract)
-    return label_lp.reshape(n, c, -1), kl.reshape(n, c, -1)
-
-
-def _adapter_arrays(
-    model: nn.Module,
-    states: RunStates,
-    anchor_ids: Sequence[Sequence[int]],
-    layers: list[int],
-    cross: int,
-    **extract: Any,
-) -> dict[str, np.ndarray]:
-    """``CAUSAL_ADAPTER_AXES`` for a run with ``cross_hidden`` ({} without it, or when an
-    input has no other adapter in its group)."""
-    if states.cross_adapter is None:
-        return {}
-    slots, examples = adapter_partners(states.cross_adapter, cross)
-    if slots.shape[1] == 0:
-        return {}
-    got = [_patch_adapters(model, states, anchor_ids, b, slots, **extract) for b in layers]
-    return {
-        "causal_adapter_partner": examples,
-        "causal_adapter_label_logprobs": np.stack([g[0] for g in got], axis=1),
-        "causal_adapter_kl": np.stack([g[1] for g in got], axis=1).astype(np.float32),
-    }
+    shape = (n, len(layers), c)
+    ex, lay, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
+    at = np.asarray(layers, dtype=np.int64)[lay]
+    through = states.cross_hidden[ex, slots[ex, part], at]
+    return shape, ex, at, through - states.condition(Condition.ANCHOR)[ex, at]
 
 
 def task_vector_check(
@@ -317,15 +317,35 @@ def task_vector_check(
     if not layers:  # every requested block beyond the model's depth: nothing to patch
         return {}, {"causal_layers_skipped": skipped, "causal_head_check_max_abs": None}
     pair = partners(states.hidden.shape[0], spec.cross)
-    got = [_patch_block(model, states, anchor_ids, b, pair, **extract) for b in layers]
+    parts = {"own_cross": _own_cross_rows(states, layers, pair)}
+    adapter_partner = np.zeros((0, 0), np.int64)
+    if states.cross_adapter is not None:
+        slots, adapter_partner = adapter_partners(states.cross_adapter, spec.cross)
+        if slots.shape[1] > 0:
+            parts["adapter"] = _adapter_rows(states, layers, slots)
+    # both kinds of rows in one pass over the examples: each prompt's prefix runs once
+    ex, at, shifts = (np.concatenate([p[k] for p in parts.values()]) for k in (1, 2, 3))
+    label_lp, kl = _patched_rows(model, states, anchor_ids, ex, at, shifts, **extract)
+    got: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    lo = 0
+    for name, (shape, *_) in parts.items():
+        hi = lo + int(np.prod(shape))
+        got[name] = (label_lp[lo:hi].reshape(*shape, -1), kl[lo:hi].reshape(*shape, -1))
+        lo = hi
     head = output_head(model)
     arrays = {
         "causal_layers": np.array(layers, dtype=np.int64),
         "causal_partner": pair.astype(np.int64),
-        "causal_label_logprobs": np.stack([g[0] for g in got], axis=1),
-        "causal_kl": np.stack([g[1] for g in got], axis=1).astype(np.float32),
+        "causal_label_logprobs": got["own_cross"][0],
+        "causal_kl": got["own_cross"][1].astype(np.float32),
         "causal_kl_unpatched": unpatched_kl(head, states).astype(np.float32),
-    } | _adapter_arrays(model, states, anchor_ids, layers, spec.cross, **extract)
+    }
+    if "adapter" in got:
+        arrays |= {
+            "causal_adapter_partner": adapter_partner,
+            "causal_adapter_label_logprobs": got["adapter"][0],
+            "causal_adapter_kl": got["adapter"][1].astype(np.float32),
+        }
     meta = {
         "causal_layers_skipped": skipped,
         "causal_head_check_max_abs": head_check(head, states, extract.get("label_ids", ())),

@@ -83,7 +83,36 @@ def test_patched_pass_matches_a_hook_by_hand_in_plain_transformers(model, block)
         assert np.abs(hidden[i, block + 1 :] - plain[i, block + 1 :]).max() > 1e-2
 
 
-def test_a_zero_shift_gives_the_anchor_distribution_exactly(model) -> None:
+def test_rows_of_one_prompt_share_its_prefix_and_each_matches_a_full_pass(model) -> None:
+    """Repeated prompts (one KV cache each), a one-token prompt (no prefix) and rows in a
+    shuffled order, with batches of 2 rows: every row is its own full forward by hand."""
+    prompts = [PROMPTS[1], PROMPTS[0], [905], PROMPTS[1], PROMPTS[0], PROMPTS[1]]
+    rng = np.random.default_rng(7)
+    shifts = (2.0 * rng.standard_normal((len(prompts), model.config.hidden_size))).astype(
+        np.float32
+    )
+    blocks = decoder_blocks(model, model.config.num_hidden_layers)
+    hidden, label_lp = patched_pass(
+        model,
+        prompts,
+        shifts,
+        blocks[2],
+        pad_id=0,
+        label_ids=LABEL_IDS,
+        batch_size=2,
+        token_budget=None,
+    )
+    got = output_logprobs(model.get_output_embeddings(), hidden[:, -1])
+    for r, ids in enumerate(prompts):
+        ref = _by_hand(model, ids, 3, shifts[r])
+        assert torch.allclose(got[r], ref, atol=2e-4), r
+        np.testing.assert_allclose(label_lp[r], ref[LABEL_IDS].numpy(), atol=2e-4)
+    assert np.abs(hidden[0] - hidden[3]).max() > 1e-2  # same prompt, its own shift
+
+
+def test_a_zero_shift_gives_the_anchor_distribution(model) -> None:
+    """Only float rounding apart: the patched rows reuse the prompt's KV cache, the plain
+    extraction runs the whole prompt."""
     blocks = decoder_blocks(model, model.config.num_hidden_layers)
     zero = np.zeros((len(PROMPTS), model.config.hidden_size), np.float32)
     hidden, label_lp = patched_pass(
@@ -99,11 +128,15 @@ def test_a_zero_shift_gives_the_anchor_distribution_exactly(model) -> None:
     plain, plain_lp = extract_last_token_states(
         model, PROMPTS, pad_id=0, label_token_ids=LABEL_IDS, batch_size=8
     )
-    np.testing.assert_array_equal(hidden, plain)
-    np.testing.assert_array_equal(label_lp, plain_lp)
+    np.testing.assert_allclose(hidden, plain, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(label_lp, plain_lp, atol=1e-5, rtol=0)
     head = model.get_output_embeddings()
     kl = kl_divergence(output_logprobs(head, hidden[:, -1]), output_logprobs(head, plain[:, -1]))
-    assert torch.all(kl == 0)
+    assert torch.all(kl < 1e-9)
+    self_kl = kl_divergence(
+        output_logprobs(head, plain[:, -1]), output_logprobs(head, plain[:, -1])
+    )
+    assert torch.all(self_kl == 0)
 
 
 def test_layers_and_partners() -> None:
