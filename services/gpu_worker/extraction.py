@@ -60,6 +60,7 @@ def extract_last_token_states(
     batch_context: Callable[[list[int]], AbstractContextManager[object]] | None = None,
     reuse_prefix: int = 0,
     prefix: Prefix | None = None,
+    prefix_of: Sequence[int] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``prompts`` (token ids); return (hidden [B, L+2, d], label_logprobs [B, n_labels]).
@@ -71,10 +72,11 @@ def extract_last_token_states(
     ``reuse_prefix`` > 0, a prefix of at least that many tokens shared by every prompt is
     computed once and reused through the KV cache (not with ``batch_context``: rows
     through different adapters have different prefix states). With ``prefix`` (from
-    ``compute_prefix``), every prompt is a continuation of that prefix, which is computed
-    already: ``batch_context`` is then the caller's to keep off the prefix (e.g. a hook on
-    the last position only). Results come back in input order. ``on_batch(done, total)`` is called after each batch with the prompts done so far
-    (progress at the granularity of the work; it may raise to stop between batches).
+    ``compute_prefix``, run already), prompt i continues prefix ``prefix_of[i]`` (default:
+    the first); ``batch_context`` is then the caller's to keep off the prefix (e.g. a hook
+    on the last position only). Results come back in input order. ``on_batch(done,
+    total)`` is called after each batch with the prompts done so far (progress at the
+    granularity of the work; it may raise to stop between batches).
     """
     if not prompts:
         raise ValueError("no prompts")
@@ -83,10 +85,13 @@ def extract_last_token_states(
     if prefix is None and reuse_prefix > 0 and batch_context is None and len(prompts) > 1:
         n = common_prefix_len(prompts)
         if n >= reuse_prefix:
-            prefix = compute_prefix(model, prompts[0][:n])
+            prefix = compute_prefix(model, [prompts[0][:n]], pad_id=pad_id)
             rest = [p[n:] for p in prompts]
-    shared = prefix.length if prefix is not None else 0
+    shared = prefix.width if prefix is not None else 0
     cache = prefix.cache if prefix is not None else None
+    which = torch.as_tensor(
+        list(prefix_of) if prefix_of is not None else [0] * len(rest), dtype=torch.long
+    )
     order = sorted(range(len(rest)), key=lambda i: len(rest[i]))
     hidden_out: dict[int, np.ndarray] = {}  # by prompt index
     logits_out: dict[int, np.ndarray] = {}
@@ -99,11 +104,12 @@ def extract_last_token_states(
         ids, mask, positions = left_pad([rest[i] for i in chunk], pad_id, device)
         kwargs: dict[str, object] = {"use_cache": False}
         if cache is not None:
+            assert prefix is not None
+            rows = which[chunk].to(device)
             past = copy.deepcopy(cache)
-            past.batch_repeat_interleave(len(chunk))
-            front = torch.ones((len(chunk), shared), dtype=mask.dtype, device=device)
-            mask = torch.cat([front, mask], dim=1)
-            positions = positions + shared
+            past.batch_select_indices(rows)  # row r continues prefix rows[r]
+            mask = torch.cat([prefix.mask.index_select(0, rows), mask], dim=1)
+            positions = positions + prefix.lengths.index_select(0, rows)[:, None]
             kwargs = {"use_cache": True, "cache": past}
         ctx = batch_context(chunk) if batch_context is not None else nullcontext()
         with ctx, _final_norm_io(norm) as norm_io:
@@ -192,24 +198,38 @@ def common_prefix_len(prompts: Sequence[Sequence[int]]) -> int:
 
 @dataclass(frozen=True)
 class Prefix:
-    """A prompt prefix run once: its KV cache (batch 1; None when empty) and length."""
+    """Prompt prefixes run once, left-padded into one batch: their KV cache (batch =
+    prefixes; None when every prefix is empty) and attention mask [prefixes, width]."""
 
     cache: Cache | None
-    length: int
+    mask: torch.Tensor
+
+    @property
+    def width(self) -> int:
+        """Padded length: the positions every continuation's mask starts with."""
+        return int(self.mask.shape[1])
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """[prefixes] real tokens of each: where its continuation's positions start."""
+        return self.mask.sum(-1)
 
 
 @torch.no_grad()
-def compute_prefix(model: nn.Module, ids: Sequence[int]) -> Prefix:
-    """``ids`` through ``model`` alone, batch 1, keeping the KV cache for continuations."""
-    if not ids:
-        return Prefix(None, 0)
+def compute_prefix(model: nn.Module, prefixes: Sequence[Sequence[int]], *, pad_id: int) -> Prefix:
+    """``prefixes`` through ``model`` in one left-padded batch, keeping the KV cache for
+    continuations (``extract_last_token_states(prefix=..., prefix_of=...)``)."""
     device = next(model.parameters()).device
-    tokens = torch.tensor([list(ids)], dtype=torch.long, device=device)
-    out = model(input_ids=tokens, use_cache=True, logits_to_keep=1)
+    if not any(prefixes):
+        return Prefix(None, torch.zeros((len(prefixes), 0), dtype=torch.long, device=device))
+    ids, mask, positions = left_pad(prefixes, pad_id, device)
+    out = model(
+        input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+    )
     cache = out.cache
     if not isinstance(cache, Cache):
         raise TypeError(f"{type(model).__name__} returned no KV cache")
-    return Prefix(cache, len(ids))
+    return Prefix(cache, mask)
 
 
 def _batches(

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -149,6 +149,7 @@ def patched_pass(
     batch_size: int,
     token_budget: int | None,
     prefix: Prefix | None = None,
+    prefix_of: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each prompt through ``model`` with its row of ``shifts`` [b, d] added to the
     output of ``block`` (one of ``decoder_blocks``) at the last token -> (hidden
@@ -157,43 +158,28 @@ def patched_pass(
 
     The shift touches the last position only, and under causal attention no earlier
     position sees it: every token but the last runs unpatched, once per distinct prompt
-    (a KV cache), and each patched row is a one-token continuation of it. With
-    ``prefix`` (``compute_prefix`` of the prompt without its last token; every prompt is
-    then that one prompt) the caller has run that part already."""
+    (one left-padded batch into a KV cache), and each patched row is a one-token
+    continuation of it. With ``prefix`` (``compute_prefix`` of prompts without their last
+    token) the caller has run that part already: row r continues ``prefix_of[r]``."""
+    if any(not ids for ids in prompts):
+        raise ValueError("patched_pass: an empty prompt")
+    if prefix is None:
+        distinct: dict[tuple[int, ...], int] = {}
+        prefix_of = [distinct.setdefault(tuple(ids), len(distinct)) for ids in prompts]
+        prefix = compute_prefix(model, [list(ids[:-1]) for ids in distinct], pad_id=pad_id)
     device = next(model.parameters()).device
     added = torch.as_tensor(shifts, dtype=torch.float32, device=device)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for r, ids in enumerate(prompts):
-        groups.setdefault(tuple(ids), []).append(r)
-    if prefix is not None and len(groups) > 1:
-        raise ValueError("patched_pass: one prefix given for different prompts")
-    hidden: np.ndarray | None = None
-    label_lp: np.ndarray | None = None
-    for ids, rows in groups.items():
-        if not ids:
-            raise ValueError("patched_pass: an empty prompt")
-        own = added[rows]
-
-        def context(chunk: list[int], own: torch.Tensor = own) -> AbstractContextManager[None]:
-            return shift_added(block, own[chunk])
-
-        h, lp = extract_last_token_states(
-            model,
-            [ids[-1:]] * len(rows),
-            pad_id=pad_id,
-            label_token_ids=label_ids,
-            batch_size=batch_size,
-            token_budget=token_budget,
-            batch_context=context,
-            prefix=prefix if prefix is not None else compute_prefix(model, ids[:-1]),
-        )
-        if hidden is None or label_lp is None:
-            hidden = np.empty((len(prompts), *h.shape[1:]), h.dtype)
-            label_lp = np.empty((len(prompts), *lp.shape[1:]), lp.dtype)
-        hidden[rows], label_lp[rows] = h, lp
-    if hidden is None or label_lp is None:
-        raise ValueError("no prompts")
-    return hidden, label_lp
+    return extract_last_token_states(
+        model,
+        [ids[-1:] for ids in prompts],
+        pad_id=pad_id,
+        label_token_ids=label_ids,
+        batch_size=batch_size,
+        token_budget=token_budget,
+        batch_context=lambda chunk: shift_added(block, added[chunk]),
+        prefix=prefix,
+        prefix_of=prefix_of,
+    )
 
 
 def unpatched_kl(head: nn.Module, states: RunStates) -> np.ndarray:
@@ -226,6 +212,28 @@ def head_check(head: nn.Module, states: RunStates, label_ids: Sequence[int]) -> 
     return worst
 
 
+def _example_groups(
+    ex: np.ndarray, at: np.ndarray, width: Sequence[int], batch_size: int, budget: int | None
+) -> list[list[int]]:
+    """The examples of ``ex`` in consecutive groups whose rows at any one block fit one
+    extraction batch (``batch_size`` rows; with ``budget``, rows x (longest prompt) padded
+    tokens: each row attends to its whole prefix), at least one example each."""
+    groups: list[list[int]] = []
+    rows = longest = 0
+    for i in np.unique(ex).tolist():
+        mine = at[ex == i]
+        n = int(np.unique(mine, return_counts=True)[1].max())  # its rows at one block
+        wide = max(longest, width[i])
+        fits = rows + n <= batch_size and (budget is None or (rows + n) * wide <= budget)
+        if groups and fits:
+            groups[-1].append(i)
+            rows, longest = rows + n, wide
+        else:
+            groups.append([i])
+            rows, longest = n, width[i]
+    return groups
+
+
 def _patched_rows(
     model: nn.Module,
     states: RunStates,
@@ -237,25 +245,39 @@ def _patched_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row r: example ex[r]'s anchor prompt with shifts[r] added at block at[r] -> (label
     log-probs [rows, n_labels], KL [rows, reference] of the patched output to ex[r]'s).
-    Per example, the prompt's unpatched part runs once for all its rows and blocks (one
-    example's KV cache is held at a time) and its reference distributions are taken once."""
+    Examples go in groups (``_example_groups``): a group's prompts but their last tokens
+    run once, in one batch, for all its rows and blocks, then each block's rows of the
+    group are one batch of one-token continuations; the references are taken once per
+    example."""
     head = output_head(model)
     blocks = decoder_blocks(model, states.n_layers)
     label_lp = np.full((ex.size, states.label_logprobs.shape[-1]), np.nan, np.float32)
     kl = np.full((ex.size, len(CAUSAL_REFERENCES)), np.nan)
-    for i in np.unique(ex):
-        mine = np.flatnonzero(ex == i)
-        prompt = list(anchor_ids[i])
-        prefix = compute_prefix(model, prompt[:-1])
-        refs = [output_logprobs(head, states.condition(c)[[i], -1]) for c in CAUSAL_REFERENCES]
-        for b in np.unique(at[mine]):
-            rows = mine[at[mine] == b]
+    width = [len(p) for p in anchor_ids]
+    batch_size, budget = extract["batch_size"], extract.get("token_budget")
+    for group in _example_groups(ex, at, width, batch_size, budget):
+        prompts = [list(anchor_ids[i]) for i in group]
+        prefix = compute_prefix(model, [p[:-1] for p in prompts], pad_id=extract["pad_id"])
+        slot = np.full(len(anchor_ids), -1)
+        slot[group] = np.arange(len(group))
+        refs = [output_logprobs(head, states.condition(c)[group, -1]) for c in CAUSAL_REFERENCES]
+        ours = np.isin(ex, group)
+        for b in np.unique(at[ours]):
+            rows = np.flatnonzero(ours & (at == b))
+            of = slot[ex[rows]]
             hidden, label_lp[rows] = patched_pass(
-                model, [prompt] * rows.size, shifts[rows], blocks[b - 1], prefix=prefix, **extract
+                model,
+                [prompts[s] for s in of],
+                shifts[rows],
+                blocks[b - 1],
+                prefix=prefix,
+                prefix_of=of.tolist(),
+                **extract,
             )
             logp = output_logprobs(head, hidden[:, -1])
+            pick = torch.as_tensor(of, device=logp.device)
             for r, ref in enumerate(refs):
-                kl[rows, r] = kl_divergence(logp, ref).cpu().numpy()
+                kl[rows, r] = kl_divergence(logp, ref.index_select(0, pick)).cpu().numpy()
     return label_lp, kl
 
 

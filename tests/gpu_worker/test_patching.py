@@ -13,6 +13,7 @@ from services.common.spec import CausalSpec, ExperimentSpec, expand_runs
 from services.common.storage.hidden_states import ALL_CAUSAL_AXES, RunStates
 from services.gpu_worker.extraction import extract_last_token_states
 from services.gpu_worker.patching import (
+    _example_groups,
     adapter_partners,
     decoder_blocks,
     default_layers,
@@ -248,3 +249,14 @@ def test_blocks_beyond_the_model_skip_the_check_and_say_so(model) -> None:
         model, states, PROMPTS, CausalSpec(layers=[layers + 1, 40]), pad_id=0, label_ids=[]
     )
     assert arrays == {} and meta["causal_layers_skipped"] == [layers + 1, 40]
+
+
+def test_example_groups_fill_one_batch_per_block_within_both_limits() -> None:
+    # 5 examples x 2 blocks x 3 rows; prompt widths 10, 10, 30, 10, 10
+    ex = np.repeat(np.arange(5), 6)
+    at = np.tile(np.repeat([2, 4], 3), 5)
+    width = [10, 10, 30, 10, 10]
+    assert _example_groups(ex, at, width, batch_size=6, budget=None) == [[0, 1], [2, 3], [4]]
+    # 6 rows x width 30 = 180 > 150: example 2 goes alone; 3 rows x 10 fit with 3 more
+    assert _example_groups(ex, at, width, batch_size=64, budget=150) == [[0, 1], [2], [3, 4]]
+    assert _example_groups(ex, at, width, batch_size=1, budget=1) == [[0], [1], [2], [3], [4]]
