@@ -15,8 +15,9 @@ class CausalSpec:
     """The task-vector check (Hendel et al. 2023; Todd et al. 2024): add example i's ICL
     shift, and separately its IT shift, to the zero-shot pass of the base model at one
     decoder block's output (last token), and compare the output distribution with ICL's and
-    IT's. Off by default: it costs 2 x (1 + cross) extra short forwards per example and
-    patched layer.
+    IT's. Off by default: it costs 2 x (1 + cross) patched rows per example and patched
+    layer (plus up to ``cross`` with the cross_adapter control), each a one-token
+    continuation of the example's prompt, which runs once.
 
         Attributes:
             enabled (bool | Unset): Run the task-vector check (activation patching). Default: False.
