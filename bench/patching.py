@@ -31,8 +31,8 @@ import yaml
 
 from bench.machine import machine_info
 from bench.variants import VARIANTS
-from bench.workload import start
-from services.common.runtime.settings import get_settings
+from bench.workload import bench_model, start
+from services.common.runtime.settings import Settings, get_settings
 from services.common.spec import ExperimentSpec, expand_runs
 from services.gpu_worker.engine import Engine
 from services.gpu_worker.patching import task_vector_check
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="experiment spec (YAML)")
     p.add_argument(
+        "--model", default=None, help="model (default: the spec's); 'tiny' = tiny random-init Llama"
+    )
+    p.add_argument(
         "--examples", type=int, default=None, help="inference examples (default: the spec's)"
     )
     p.add_argument("--epochs", type=int, default=None, help="LoRA epochs (default: the spec's)")
@@ -54,9 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def check_run(spec_path: Path, examples: int | None, epochs: int | None) -> Any:
+def check_run(spec_path: Path, model: str | None, examples: int | None, epochs: int | None) -> Any:
     """The spec's first run with the check on and only the cross_adapter control."""
     body = yaml.safe_load(spec_path.read_text())
+    if model:
+        body.setdefault("model", {})["name"] = model
     body["controls"] = ["cross_adapter"]
     body["causal"] = {**body.get("causal", {}), "enabled": True}
     body.pop("sweep", None)
@@ -85,8 +90,12 @@ def max_abs_diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     command = start("bench.patching", argv).strip()
-    engine = Engine(settings=get_settings())
-    run = check_run(args.spec, args.examples, args.epochs)
+    settings = get_settings()
+    model, model_dirs = bench_model(args.model, settings)
+    if model_dirs:
+        settings = Settings(ICL_IT_MODEL_DIRS=model_dirs, ICL_IT_HOME=str(settings.home))
+    engine = Engine(settings=settings)
+    run = check_run(args.spec, model, args.examples, args.epochs)
     t = time.perf_counter()
     out = engine.execute(run)
     print(
