@@ -268,7 +268,9 @@ def _verdict(
         if trend is not None:
             word = trend["direction"] if trend["significant"] else "no detectable trend"
             kind = "Page's L, " if trend["kind"] == "page" else ""
-            measured += f"; {name} {word} ({kind}p={fmt_p(trend['p_value'])}, n={trend['n']})"
+            mde = trend.get("mde")
+            able = f", mde {fmt_num(mde)}" if mde is not None and not trend["significant"] else ""
+            measured += f"; {name} {word} ({kind}p={fmt_p(trend['p_value'])}, n={trend['n']}{able})"
     raw = [t for t in study["tests"] if t["metric"] == "cosine" and t["a"] == "icl_it"]
     if raw:
         measured += "; paper's raw cosine ICL–IT vs anchor–ICL: " + ", ".join(

@@ -178,7 +178,10 @@ def _fig(figures: dict[str, bytes], key: str, used: set[str]) -> list[dict[str, 
 
 
 def _trend_text(t: TrendResult) -> str:
+    mde = t.get("mde")
     sig = "significant" if t["significant"] else "within the noise"
+    if mde is not None and not t["significant"]:
+        sig += f" (could detect {fmt_num(mde, 3)} or more; {t.get('mde_method', '')})"
     stat = {"spearman": "Spearman rho", "page": "Page's L"}.get(t["kind"], "between-level SS")
     return (
         f"{stat}={fmt_num(t['statistic'], 3)}, p={fmt_p(t['p_value'])}, n={t['n']}; {sig}. "

@@ -113,7 +113,7 @@ def trend_text(trend: TrendResult, factor: str) -> str:
     """A trend test in words: a null trend gets no direction ("no detectable trend")."""
     p_txt = f"p={fmt_p(trend.get('p_value'))}, n={trend.get('n', 0)}"
     if not trend.get("significant"):
-        return f"no detectable trend across {factor} ({p_txt})."
+        return f"no detectable trend across {factor} ({p_txt}{_trend_mde(trend, factor)})."
     if trend["kind"] == "page":
         return (
             f"significantly falls along the ordered levels of {factor} (Page's "
@@ -128,6 +128,16 @@ def trend_text(trend: TrendResult, factor: str) -> str:
         f"differs significantly across {factor} (range of level means "
         f"{fmt_num(trend['slope'])}, {p_txt})."
     )
+
+
+def _trend_mde(trend: TrendResult, factor: str) -> str:
+    """'; could detect ...' for a trend with an mde (``trends.linear_mde``), else ''."""
+    mde = trend.get("mde")
+    if mde is None or not math.isfinite(mde):
+        return ""
+    if trend["kind"] == "page":
+        return f"; could detect a fall of {fmt_num(mde)} or more along its ordered levels"
+    return f"; could detect a slope of {fmt_num(mde)} or more per unit of {factor}"
 
 
 def _power(test: TestResult, alpha: float) -> str:

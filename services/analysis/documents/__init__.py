@@ -67,6 +67,7 @@ from services.analysis.documents.statistics import (
     TestResult,
     TrendBase,
     TrendOutcome,
+    TrendPower,
     TrendResult,
 )
 
@@ -111,5 +112,6 @@ __all__ = [
     "TestResult",
     "TrendBase",
     "TrendOutcome",
+    "TrendPower",
     "TrendResult",
 ]

@@ -141,7 +141,14 @@ class TrendOutcome(TypedDict):
     significant: bool
 
 
-class TrendResult(TrendBase, TrendOutcome):
+class TrendPower(TypedDict, total=False):
+    """How large a trend the design could detect (absent in results written before it)."""
+
+    mde: float | None  # in the units of ``slope``; None where no linear contrast applies
+    mde_method: str
+
+
+class TrendResult(TrendBase, TrendOutcome, TrendPower):
     """A trend across a factor's levels (``trends.trend_test``, ``trends.page_trend``)."""
 
     kind: str

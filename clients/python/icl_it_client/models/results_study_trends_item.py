@@ -10,6 +10,7 @@ from ..models.results_study_trends_item_metric import ResultsStudyTrendsItemMetr
 from ..models.results_study_trends_item_pair import ResultsStudyTrendsItemPair
 from ..models.results_trend_test_open_direction import ResultsTrendTestOpenDirection
 from ..models.results_trend_test_open_kind import ResultsTrendTestOpenKind
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.results_slice import ResultsSlice
@@ -41,6 +42,10 @@ class ResultsStudyTrendsItem:
             shift minus the mean over the other adapters of its group); otherwise an ICL–IT pair of a paper metric.
         factor (str):
         slice_ (ResultsSlice): Values of the study's other swept fields.
+        mde (float | None | Unset): The smallest linear trend, in the units of slope, the test detects with power 0.8
+            (approximately: the linear contrast's z-test divided by the square root of the rank test's efficiency;
+            trends.linear_mde); null for unordered levels. Absent in results written before it.
+        mde_method (str | Unset): How mde was computed, or why there is none.
     """
 
     levels: list[Any]
@@ -60,6 +65,8 @@ class ResultsStudyTrendsItem:
     pair: ResultsStudyTrendsItemPair
     factor: str
     slice_: ResultsSlice
+    mde: float | None | Unset = UNSET
+    mde_method: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +112,14 @@ class ResultsStudyTrendsItem:
 
         slice_ = self.slice_.to_dict()
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
+        mde_method = self.mde_method
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -128,6 +143,10 @@ class ResultsStudyTrendsItem:
                 "slice": slice_,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
+        if mde_method is not UNSET:
+            field_dict["mde_method"] = mde_method
 
         return field_dict
 
@@ -201,6 +220,17 @@ class ResultsStudyTrendsItem:
 
         slice_ = ResultsSlice.from_dict(d.pop("slice"))
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
+        mde_method = d.pop("mde_method", UNSET)
+
         results_study_trends_item = cls(
             levels=levels,
             level_means=level_means,
@@ -219,6 +249,8 @@ class ResultsStudyTrendsItem:
             pair=pair,
             factor=factor,
             slice_=slice_,
+            mde=mde,
+            mde_method=mde_method,
         )
 
         results_study_trends_item.additional_properties = d

@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 
 from ..models.results_trend_test_direction import ResultsTrendTestDirection
 from ..models.results_trend_test_kind import ResultsTrendTestKind
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResultsTrendTest")
 
@@ -28,6 +29,10 @@ class ResultsTrendTest:
         p_value (float | None):
         method (str):
         significant (bool):
+        mde (float | None | Unset): The smallest linear trend, in the units of slope, the test detects with power 0.8
+            (approximately: the linear contrast's z-test divided by the square root of the rank test's efficiency;
+            trends.linear_mde); null for unordered levels. Absent in results written before it.
+        mde_method (str | Unset): How mde was computed, or why there is none.
     """
 
     levels: list[Any]
@@ -43,6 +48,8 @@ class ResultsTrendTest:
     p_value: float | None
     method: str
     significant: bool
+    mde: float | None | Unset = UNSET
+    mde_method: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         levels = self.levels
@@ -79,6 +86,14 @@ class ResultsTrendTest:
 
         significant = self.significant
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
+        mde_method = self.mde_method
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -98,6 +113,10 @@ class ResultsTrendTest:
                 "significant": significant,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
+        if mde_method is not UNSET:
+            field_dict["mde_method"] = mde_method
 
         return field_dict
 
@@ -161,6 +180,17 @@ class ResultsTrendTest:
 
         significant = d.pop("significant")
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
+        mde_method = d.pop("mde_method", UNSET)
+
         results_trend_test = cls(
             levels=levels,
             level_means=level_means,
@@ -175,6 +205,8 @@ class ResultsTrendTest:
             p_value=p_value,
             method=method,
             significant=significant,
+            mde=mde,
+            mde_method=mde_method,
         )
 
         return results_trend_test

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..models.results_trend_test_open_direction import ResultsTrendTestOpenDirection
 from ..models.results_trend_test_open_kind import ResultsTrendTestOpenKind
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResultsTrendTestOpen")
 
@@ -29,6 +30,10 @@ class ResultsTrendTestOpen:
         p_value (float | None):
         method (str):
         significant (bool):
+        mde (float | None | Unset): The smallest linear trend, in the units of slope, the test detects with power 0.8
+            (approximately: the linear contrast's z-test divided by the square root of the rank test's efficiency;
+            trends.linear_mde); null for unordered levels. Absent in results written before it.
+        mde_method (str | Unset): How mde was computed, or why there is none.
     """
 
     levels: list[Any]
@@ -44,6 +49,8 @@ class ResultsTrendTestOpen:
     p_value: float | None
     method: str
     significant: bool
+    mde: float | None | Unset = UNSET
+    mde_method: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +88,14 @@ class ResultsTrendTestOpen:
 
         significant = self.significant
 
+        mde: float | None | Unset
+        if isinstance(self.mde, Unset):
+            mde = UNSET
+        else:
+            mde = self.mde
+
+        mde_method = self.mde_method
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -100,6 +115,10 @@ class ResultsTrendTestOpen:
                 "significant": significant,
             }
         )
+        if mde is not UNSET:
+            field_dict["mde"] = mde
+        if mde_method is not UNSET:
+            field_dict["mde_method"] = mde_method
 
         return field_dict
 
@@ -163,6 +182,17 @@ class ResultsTrendTestOpen:
 
         significant = d.pop("significant")
 
+        def _parse_mde(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        mde = _parse_mde(d.pop("mde", UNSET))
+
+        mde_method = d.pop("mde_method", UNSET)
+
         results_trend_test_open = cls(
             levels=levels,
             level_means=level_means,
@@ -177,6 +207,8 @@ class ResultsTrendTestOpen:
             p_value=p_value,
             method=method,
             significant=significant,
+            mde=mde,
+            mde_method=mde_method,
         )
 
         results_trend_test_open.additional_properties = d
