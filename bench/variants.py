@@ -4,8 +4,10 @@ patched row of the task-vector check (bench/NOTES.md, "Levers")."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,15 +21,16 @@ def _full_logits(model: Any, ids: torch.Tensor, mask: torch.Tensor, where: torch
 
 
 @contextmanager
-def _tuning_with_full_logits() -> Iterator[None]:
-    from services.gpu_worker import tuning
-
-    saved = tuning.target_logits
-    tuning.target_logits = _full_logits
+def _swapped(module: str, name: str, value: Any) -> Iterator[None]:
+    """``module.name`` is ``value`` within the block (a lever's code swapped for how it
+    ran before)."""
+    mod = importlib.import_module(module)
+    saved = getattr(mod, name)
+    setattr(mod, name, value)
     try:
         yield
     finally:
-        tuning.target_logits = saved
+        setattr(mod, name, saved)
 
 
 def _patched_rows_full(
@@ -73,26 +76,20 @@ def _patched_rows_full(
     return label_lp, kl
 
 
-@contextmanager
-def _patching_full_passes() -> Iterator[None]:
-    from services.gpu_worker import patching
-
-    saved = patching._patched_rows
-    patching._patched_rows = _patched_rows_full
-    try:
-        yield
-    finally:
-        patching._patched_rows = saved
-
-
 # Engine variants that switch levers off, timed side by side with the engine (--variants).
 VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], Any]]] = {
     # lever (ii) off: one peft adapter at a time (the engine's path for single adapters)
     "engine-peft": ({"max_adapters": 1}, nullcontext),
     # levers (i) and (ii) off: one peft adapter at a time, full-vocab logits everywhere
-    "engine-peft-full": ({"max_adapters": 1}, _tuning_with_full_logits),
+    "engine-peft-full": (
+        {"max_adapters": 1},
+        partial(_swapped, "services.gpu_worker.tuning", "target_logits", _full_logits),
+    ),
     # KV reuse of a shared prefix off (matters with demos.scope: shared)
     "engine-nokv": ({"reuse_prefix": 0}, nullcontext),
     # the task-vector check's KV reuse off: a full forward per patched row (causal.enabled)
-    "engine-patch-full": ({}, _patching_full_passes),
+    "engine-patch-full": (
+        {},
+        partial(_swapped, "services.gpu_worker.patching", "_patched_rows", _patched_rows_full),
+    ),
 }
