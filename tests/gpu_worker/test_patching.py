@@ -260,3 +260,33 @@ def test_example_groups_fill_one_batch_per_block_within_both_limits() -> None:
     # 6 rows x width 30 = 180 > 150: example 2 goes alone; 3 rows x 10 fit with 3 more
     assert _example_groups(ex, at, width, batch_size=64, budget=150) == [[0, 1], [2], [3, 4]]
     assert _example_groups(ex, at, width, batch_size=1, budget=1) == [[0], [1], [2], [3], [4]]
+
+
+def test_the_check_in_bf16_mixed_precision_stays_close_to_fp32(engine, tiny_dir, patched_run):
+    """The patched rows' KV cache and one-token continuations under bf16 autocast (the
+    engine's model.dtype=bfloat16): every array finite, the patched label log-probs near
+    the fp32 run's, and the last block still reproducing the stored ICL output."""
+    body = {
+        "model": {"name": str(tiny_dir), "dtype": "bfloat16"},
+        "inference": {"n": 4, "seed": 1},
+        "demos": {"k": 3},
+        "lora": {"epochs": 3, "lr": 5e-2},
+        "controls": ["cross_adapter"],
+        "causal": {"enabled": True, "layers": [2, 4, 7], "cross": 2},
+    }
+    run = expand_runs(ExperimentSpec.model_validate(body))[0]
+    st = engine.execute(run).states
+    assert st.meta["model"]["precision"]["compute"] == "bfloat16"
+    for name in ("causal_kl", "causal_label_logprobs", "causal_adapter_kl"):
+        assert np.isfinite(st.causal[name]).all(), name
+    # ICL shifts need no tuning: they differ from fp32 by bf16 rounding only (IT shifts
+    # also by the bf16 tuning's own trajectory)
+    fp32 = patched_run.states.causal["causal_label_logprobs"]
+    icl_rows = st.causal["causal_label_logprobs"][:, :, 0]
+    assert np.abs(icl_rows - fp32[:, :, 0]).max() < 0.1
+    last = st.causal["causal_layers"].tolist().index(st.n_layers)
+    for s, cond in enumerate(("icl", "it")):  # each own shift at the last block: its source
+        stored = st.label_logprobs[:, st.conditions.index(cond)]
+        np.testing.assert_allclose(
+            st.causal["causal_label_logprobs"][:, last, s, 0], stored, atol=0.05
+        )
