@@ -243,8 +243,10 @@ def summary_lines(res: dict[str, Any]) -> list[str]:
         r = s["ratios"]
         walls = ", ".join(f"{p} {w:.1f} s" for p, w in s["wall_s"].items())
         lines.append(f"[{s['spec']}] {s['n_runs']} runs: {walls}")
+        shown = [f"{k} {v:.2f}x" for k, v in r.items() if v is not None]
         lines.append(
-            "  ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if v is not None)
+            "  ratios: "
+            + (", ".join(shown) or "none (one path: fp32 only, no baseline with controls)")
         )
         for dtype, gf in s["matmul_peak"]["best_gflops"].items():
             lines.append(f"  matmul peak {dtype}: {gf:.0f} GFLOP/s")
