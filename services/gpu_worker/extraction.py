@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,11 +83,8 @@ def extract_last_token_states(
         raise ValueError("no prompts")
     device = next(model.parameters()).device
     rest: Sequence[Sequence[int]] = prompts
-    if prefix is None and reuse_prefix > 0 and batch_context is None and len(prompts) > 1:
-        n = common_prefix_len(prompts)
-        if n >= reuse_prefix:
-            prefix = compute_prefix(model, [prompts[0][:n]], pad_id=pad_id)
-            rest = [p[n:] for p in prompts]
+    if prefix is None and reuse_prefix > 0 and batch_context is None:
+        prefix, rest = _shared_prefix(model, prompts, reuse_prefix, pad_id)
     shared = prefix.width if prefix is not None else 0
     cache = prefix.cache if prefix is not None else None
     which = torch.as_tensor(
@@ -121,14 +119,7 @@ def extract_last_token_states(
                 logits_to_keep=1,
                 **kwargs,
             )
-        # hidden_states: (n_layers + 1) x [b, t, d]; the last entry is the final norm's
-        # output. -> [b, L+2, d]: embeddings, blocks 1..L (pre-norm), final norm.
-        blocks = [h[:, -1, :] for h in out.hidden_states[:-1]]
-        last_block, final = norm_io if norm_io else (out.hidden_states[-1][:, -1, :],) * 2
-        last = torch.stack([*blocks, last_block, final], dim=1).float().cpu()
-        logits = out.logits[:, -1, :].float()
-        logprobs = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
-        picked = logprobs.index_select(-1, label_idx).cpu() if len(label_idx) else None
+        last, picked = _last_token_outputs(out, norm_io, label_idx)
         for row, i in enumerate(chunk):
             hidden_out[i] = last[row].numpy()
             logits_out[i] = (
@@ -138,6 +129,31 @@ def extract_last_token_states(
         if on_batch is not None:
             on_batch(done, len(prompts))
     return _in_input_order(hidden_out), _in_input_order(logits_out)
+
+
+def _shared_prefix(
+    model: nn.Module, prompts: Sequence[Sequence[int]], at_least: int, pad_id: int
+) -> tuple[Prefix | None, Sequence[Sequence[int]]]:
+    """(the run prefix every prompt shares, the rest of each prompt) when that prefix
+    has at least ``at_least`` tokens; else (None, the prompts)."""
+    n = common_prefix_len(prompts) if len(prompts) > 1 else 0
+    if n < at_least:
+        return None, prompts
+    return compute_prefix(model, [prompts[0][:n]], pad_id=pad_id), [p[n:] for p in prompts]
+
+
+def _last_token_outputs(
+    out: Any, norm_io: list[torch.Tensor], label_idx: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A forward's last-position states [b, L+2, d] (float32, CPU) and label log-probs
+    [b, n_labels] (None without labels). hidden_states: (n_layers + 1) x [b, t, d], the
+    last entry the final norm's output -> embeddings, blocks 1..L (pre-norm), final norm."""
+    blocks = [h[:, -1, :] for h in out.hidden_states[:-1]]
+    last_block, final = norm_io if norm_io else (out.hidden_states[-1][:, -1, :],) * 2
+    last = torch.stack([*blocks, last_block, final], dim=1).float().cpu()
+    logits = out.logits[:, -1, :].float()
+    logprobs = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+    return last, (logprobs.index_select(-1, label_idx).cpu() if len(label_idx) else None)
 
 
 def _in_input_order(by_index: dict[int, np.ndarray]) -> np.ndarray:

@@ -153,14 +153,10 @@ def patched_pass(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each prompt through ``model`` with its row of ``shifts`` [b, d] added to the
     output of ``block`` (one of ``decoder_blocks``) at the last token -> (hidden
-    [b, L+2, d], label_logprobs [b, n_labels]), the same extraction path as every
-    condition's states.
-
-    The shift touches the last position only, and under causal attention no earlier
-    position sees it: every token but the last runs unpatched, once per distinct prompt
-    (one left-padded batch into a KV cache), and each patched row is a one-token
-    continuation of it. With ``prefix`` (``compute_prefix`` of prompts without their last
-    token) the caller has run that part already: row r continues ``prefix_of[r]``."""
+    [b, L+2, d], label_logprobs [b, n_labels]), by the extraction path of every condition.
+    Every token but the last runs once per distinct prompt into a KV cache (or the caller
+    ran it: ``prefix``, row r continuing ``prefix_of[r]``); each row is a one-token
+    continuation (no earlier position sees the last one)."""
     if any(not ids for ids in prompts):
         raise ValueError("patched_pass: an empty prompt")
     if prefix is None:

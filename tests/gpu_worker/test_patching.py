@@ -150,18 +150,22 @@ def test_layers_and_partners() -> None:
     assert partners(3, 8).shape == (3, 3) and partners(1, 4).shape == (1, 1)
 
 
-@pytest.fixture(scope="module")
-def patched_run(engine, tiny_dir):
+def _patched(engine, tiny_dir, dtype: str = "float32"):
+    """The tiny model's run with the check on at blocks 2, 4 (and 7, beyond its depth)."""
     body = {
-        "model": {"name": str(tiny_dir)},
+        "model": {"name": str(tiny_dir), "dtype": dtype},
         "inference": {"n": 4, "seed": 1},
         "demos": {"k": 3},
         "lora": {"epochs": 3, "lr": 5e-2},
         "controls": ["cross_adapter"],
         "causal": {"enabled": True, "layers": [2, 4, 7], "cross": 2},
     }
-    run = expand_runs(ExperimentSpec.model_validate(body))[0]
-    return engine.execute(run)
+    return engine.execute(expand_runs(ExperimentSpec.model_validate(body))[0])
+
+
+@pytest.fixture(scope="module")
+def patched_run(engine, tiny_dir):
+    return _patched(engine, tiny_dir)
 
 
 def test_engine_stores_the_arrays_with_named_axes(patched_run) -> None:
@@ -266,16 +270,7 @@ def test_the_check_in_bf16_mixed_precision_stays_close_to_fp32(engine, tiny_dir,
     """The patched rows' KV cache and one-token continuations under bf16 autocast (the
     engine's model.dtype=bfloat16): every array finite, the patched label log-probs near
     the fp32 run's, and the last block still reproducing the stored ICL output."""
-    body = {
-        "model": {"name": str(tiny_dir), "dtype": "bfloat16"},
-        "inference": {"n": 4, "seed": 1},
-        "demos": {"k": 3},
-        "lora": {"epochs": 3, "lr": 5e-2},
-        "controls": ["cross_adapter"],
-        "causal": {"enabled": True, "layers": [2, 4, 7], "cross": 2},
-    }
-    run = expand_runs(ExperimentSpec.model_validate(body))[0]
-    st = engine.execute(run).states
+    st = _patched(engine, tiny_dir, "bfloat16").states
     assert st.meta["model"]["precision"]["compute"] == "bfloat16"
     for name in ("causal_kl", "causal_label_logprobs", "causal_adapter_kl"):
         assert np.isfinite(st.causal[name]).all(), name
