@@ -134,8 +134,8 @@ def extract_last_token_states(
 def _shared_prefix(
     model: nn.Module, prompts: Sequence[Sequence[int]], at_least: int, pad_id: int
 ) -> tuple[Prefix | None, Sequence[Sequence[int]]]:
-    """(the run prefix every prompt shares, the rest of each prompt) when that prefix
-    has at least ``at_least`` tokens; else (None, the prompts)."""
+    """(the prefix every prompt shares, run once; the rest of each prompt) when that
+    prefix has at least ``at_least`` tokens; else (None, the prompts)."""
     n = common_prefix_len(prompts) if len(prompts) > 1 else 0
     if n < at_least:
         return None, prompts
