@@ -287,9 +287,9 @@ def _own_cross_rows(
     ex, lay, src, part = np.unravel_index(np.arange(int(np.prod(shape))), shape)
     at = np.asarray(layers, dtype=np.int64)[lay]
     j = pair[ex, part]  # whose shift each row carries
-    anchor = states.condition(Condition.ANCHOR)
-    source = np.stack([states.condition(c) for c in CAUSAL_SHIFTS])  # [S, n, L+2, d]
-    return shape, ex, at, source[src, j, at] - anchor[j, at]
+    anchor = states.condition(Condition.ANCHOR)[:, layers]  # [n, block, d]
+    source = np.stack([states.condition(c)[:, layers] for c in CAUSAL_SHIFTS])  # [S, n, block, d]
+    return shape, ex, at, source[src, j, lay] - anchor[j, lay]
 
 
 def adapter_partners(cross_adapter: np.ndarray, cross: int) -> tuple[np.ndarray, np.ndarray]:
